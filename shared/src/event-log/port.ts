@@ -1,0 +1,53 @@
+import type { BvEvent } from '../events/envelope.js';
+
+/**
+ * The event-log port: an append-only log of CloudEvents split into topics, read by consumer
+ * groups. Implementations: Kafka (kafkajs) and a durable log in the SQL database. Both pass the
+ * same contract suite (`event-log/contract.ts`).
+ *
+ * Guarantees every implementation gives:
+ * - `publish` resolves only once the events are durable (Kafka: acknowledged by all in-sync replicas).
+ * - Events with the same `partitionkey` are delivered to a group in the order they were published.
+ * - Each group receives every event at least once; an offset is committed only after the handler
+ *   resolved, so a consumer that dies between receiving and committing gets the event again.
+ * - A handler that keeps failing does not stall its partition forever: after `maxAttempts` the
+ *   event goes to `<topic>.dlq` and the group moves on.
+ */
+export interface EventLog {
+  readonly kind: 'kafka' | 'database';
+  publish(topic: string, events: BvEvent | readonly BvEvent[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Whether the log's server answers; for health reports. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DeliveryContext {
+  topic: string;
+  partition: number;
+  /** Position in the partition, as a decimal string (Kafka offsets are 64-bit). */
+  offset: string;
+  /** 1 on first delivery within this consumer, counting up on retries. */
+  attempt: number;
+}
+
+export type EventHandler = (event: BvEvent, context: DeliveryContext) => Promise<void>;
+
+export interface SubscribeOptions {
+  group: string;
+  topics: readonly string[];
+  handler: EventHandler;
+  /** Where a group with no committed offset starts: the oldest event (default) or only new ones. */
+  fromBeginning?: boolean;
+  /** Handler attempts before an event is dead-lettered. */
+  maxAttempts?: number;
+  /** First delay between attempts; doubles each time with jitter. */
+  retryDelayMs?: number;
+}
+
+export interface Subscription {
+  /** Stops fetching, lets the handler in progress finish, and leaves the group. */
+  close(): Promise<void>;
+}
+
+export const subscribeDefaults = { fromBeginning: true, maxAttempts: 5, retryDelayMs: 100 } as const;

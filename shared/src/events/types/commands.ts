@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineEvent } from '../envelope.js';
+import { topics } from './topics.js';
+
+const id = z.string().min(1).max(128);
+
+/** What can be asked of a shelf or of the edge agent itself. */
+export const commandAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('tare'), bin: z.number().int().min(0).max(255) }),
+  z.object({
+    action: z.literal('calibrate'),
+    bin: z.number().int().min(0).max(255),
+    knownWeightG: z.number().positive().max(1_000_000),
+  }),
+  z.object({
+    action: z.literal('set_led'),
+    bin: z.number().int().min(0).max(255),
+    color: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+    blink: z.enum(['off', 'steady', 'slow', 'fast']),
+  }),
+  z.object({ action: z.literal('set_sample_rate'), hz: z.number().positive().max(1000) }),
+  z.object({ action: z.literal('reboot') }),
+  z.object({ action: z.literal('identify'), seconds: z.number().int().min(1).max(600).default(10) }),
+  z.object({ action: z.literal('rebirth') }),
+]);
+
+export const commandRequestedV1 = defineEvent({
+  type: 'bv.command.requested.v1',
+  topic: topics.commands,
+  description: 'A command for an edge node (NCMD) or one of its devices (DCMD)',
+  schema: z.object({
+    commandId: z.string().uuid(),
+    groupId: id,
+    edgeNodeId: id,
+    deviceId: id.optional(),
+    command: commandAction,
+    /** After this instant the command must not be executed; it is reported expired. */
+    expiresAt: z.string().datetime({ offset: true }),
+    requestedBy: z.string().max(128).optional(),
+  }),
+});
+
+export const commandResultV1 = defineEvent({
+  type: 'bv.command.result.v1',
+  topic: topics.commandResults,
+  description: 'What became of a command: done, failed (NACK with reason) or expired',
+  schema: z.object({
+    commandId: z.string().uuid(),
+    groupId: id,
+    edgeNodeId: id,
+    deviceId: id.optional(),
+    status: z.enum(['done', 'failed', 'expired']),
+    reason: z.string().max(500).optional(),
+  }),
+});
+
+export type CommandAction = z.infer<typeof commandAction>;
+export type CommandRequested = z.infer<typeof commandRequestedV1.schema>;
+export type CommandResult = z.infer<typeof commandResultV1.schema>;

@@ -1,0 +1,13 @@
+/** Kafka topic names (and database-log topic names): one per stream, see ARCHITECTURE.md. */
+export const topics = {
+  telemetry: 'bv.telemetry',
+  deviceState: 'bv.device-state',
+  commands: 'bv.commands',
+  commandResults: 'bv.command-results',
+  inventory: 'bv.inventory',
+} as const;
+
+/** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
