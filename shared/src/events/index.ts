@@ -2,15 +2,23 @@ export * from './envelope.js';
 export * from './registry.js';
 export * from './types/commands.js';
 export * from './types/device-state.js';
+export * from './types/registry.js';
 export * from './types/telemetry.js';
 export * from './types/topics.js';
 
 import { EventRegistry } from './registry.js';
 import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
+import { credentialRevokedV1 } from './types/registry.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
 
 /** A registry holding every event type defined in `shared`; services add their own domain types. */
 export function platformEvents(): EventRegistry {
-  return new EventRegistry([telemetryReadingsV1, deviceStateV1, commandRequestedV1, commandResultV1]);
+  return new EventRegistry([
+    telemetryReadingsV1,
+    deviceStateV1,
+    commandRequestedV1,
+    commandResultV1,
+    credentialRevokedV1,
+  ]);
 }

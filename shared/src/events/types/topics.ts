@@ -5,6 +5,7 @@ export const topics = {
   commands: 'bv.commands',
   commandResults: 'bv.command-results',
   inventory: 'bv.inventory',
+  registry: 'bv.registry',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
