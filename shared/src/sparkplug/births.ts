@@ -1,0 +1,164 @@
+import { ValidationError } from '../errors/index.js';
+import { binWeightMetric, metricNames, parseBinWeightMetric } from './names.js';
+import {
+  asPayload,
+  type DecodeOptions,
+  encodePayload,
+  findMetric,
+  type Metric,
+  numberValue,
+  type Payload,
+  stringValue,
+} from './payload.js';
+
+/** Edge-agent health carried by NBIRTH and NDATA. */
+export interface NodeHealth {
+  outboxDepth?: number | undefined;
+  oldestUnsentMs?: number | undefined;
+  droppedTotal?: number | undefined;
+}
+
+export interface NodeBirth {
+  bdSeq: number;
+  agentVersion: string;
+  outboxDepth: number;
+  oldestUnsentMs: number;
+}
+
+export interface DeviceBirth {
+  serialNumber: string;
+  firmware: string;
+  binCount: number;
+  /** Current weight per bin: a DBIRTH carries a current value for every metric [tck-id-operational-behavior-data-publish-dbirth-values]. */
+  bins: { bin: number; weightG: number }[];
+  temperatureC?: number | undefined;
+  /** The last reading seq the agent stored for this device (0 when none yet). */
+  lastSeq?: number | undefined;
+}
+
+/**
+ * NBIRTH: seq 0 [tck-id-payloads-nbirth-seq], a payload timestamp [tck-id-payloads-nbirth-timestamp],
+ * `bdSeq` matching the will's [tck-id-topics-nbirth-bdseq-matching] and `Node Control/Rebirth` = false
+ * [tck-id-operational-behavior-data-commands-rebirth-value].
+ */
+export function encodeNodeBirth(birth: NodeBirth, timestamp = Date.now()): Uint8Array {
+  return encodePayload({
+    timestamp,
+    seq: 0,
+    metrics: [
+      { name: metricNames.bdSeq, type: 'UInt64', value: birth.bdSeq, timestamp },
+      { name: metricNames.rebirth, type: 'Boolean', value: false, timestamp },
+      { name: metricNames.agentVersion, type: 'String', value: birth.agentVersion, timestamp },
+      { name: metricNames.outboxDepth, type: 'UInt64', value: birth.outboxDepth, timestamp },
+      { name: metricNames.outboxOldestUnsentMs, type: 'UInt64', value: birth.oldestUnsentMs, timestamp },
+    ],
+  });
+}
+
+export function decodeNodeBirth(input: Uint8Array | Payload, options?: DecodeOptions): NodeBirth {
+  const p = asPayload(input, options);
+  if (p.seq !== 0) throw new ValidationError('NBIRTH seq must be 0');
+  return {
+    bdSeq: numberValue(findMetric(p, metricNames.bdSeq), metricNames.bdSeq),
+    agentVersion: optionalString(p, metricNames.agentVersion) ?? '',
+    outboxDepth: optionalNumber(p, metricNames.outboxDepth) ?? 0,
+    oldestUnsentMs: optionalNumber(p, metricNames.outboxOldestUnsentMs) ?? 0,
+  };
+}
+
+/** NDEATH, registered as the MQTT will: only the bdSeq metric and no seq [tck-id-topics-ndeath-payload] [tck-id-topics-ndeath-seq]. */
+export function encodeNodeDeath(bdSeq: number, timestamp = Date.now()): Uint8Array {
+  return encodePayload({
+    timestamp,
+    metrics: [{ name: metricNames.bdSeq, type: 'UInt64', value: bdSeq, timestamp }],
+  });
+}
+
+export function decodeNodeDeath(input: Uint8Array | Payload, options?: DecodeOptions): { bdSeq: number } {
+  const p = asPayload(input, options);
+  return { bdSeq: numberValue(findMetric(p, metricNames.bdSeq), metricNames.bdSeq) };
+}
+
+export function nodeHealthMetrics(health: NodeHealth, timestamp = Date.now()): Metric[] {
+  const metrics: Metric[] = [];
+  const add = (name: string, value: number | undefined) => {
+    if (value !== undefined) metrics.push({ name, type: 'UInt64', value, timestamp });
+  };
+  add(metricNames.outboxDepth, health.outboxDepth);
+  add(metricNames.outboxOldestUnsentMs, health.oldestUnsentMs);
+  add(metricNames.outboxDroppedTotal, health.droppedTotal);
+  return metrics;
+}
+
+/** The outbox health metrics of an NBIRTH or NDATA (absent ones stay undefined). */
+export function decodeNodeHealth(input: Uint8Array | Payload, options?: DecodeOptions): NodeHealth {
+  const p = asPayload(input, options);
+  return {
+    outboxDepth: optionalNumber(p, metricNames.outboxDepth),
+    oldestUnsentMs: optionalNumber(p, metricNames.outboxOldestUnsentMs),
+    droppedTotal: optionalNumber(p, metricNames.outboxDroppedTotal),
+  };
+}
+
+/** DBIRTH: the device's identity and a current value of every metric it will send. */
+export function deviceBirthMetrics(birth: DeviceBirth, timestamp = Date.now()): Metric[] {
+  const metrics: Metric[] = [
+    { name: metricNames.deviceSerial, type: 'String', value: birth.serialNumber, timestamp },
+    { name: metricNames.deviceFirmware, type: 'String', value: birth.firmware, timestamp },
+    { name: metricNames.deviceBinCount, type: 'UInt32', value: birth.binCount, timestamp },
+    // DDATA carries `reading/seq`, so the birth declares it too (every metric a device reports
+    // is born in DBIRTH); its value is the last reading seq stored for the device.
+    { name: metricNames.readingSeq, type: 'UInt64', value: birth.lastSeq ?? 0, timestamp },
+  ];
+  for (const b of birth.bins) {
+    metrics.push({ name: binWeightMetric(b.bin), type: 'Double', value: b.weightG, timestamp });
+  }
+  metrics.push({
+    name: metricNames.temperature,
+    type: 'Double',
+    value: birth.temperatureC ?? null,
+    timestamp,
+  });
+  return metrics;
+}
+
+export function encodeDeviceBirth(birth: DeviceBirth, seq: number, timestamp = Date.now()): Uint8Array {
+  return encodePayload({ timestamp, seq, metrics: deviceBirthMetrics(birth, timestamp) });
+}
+
+export function decodeDeviceBirth(input: Uint8Array | Payload, options?: DecodeOptions): DeviceBirth {
+  const p = asPayload(input, options);
+  const bins: DeviceBirth['bins'] = [];
+  let temperatureC: number | undefined;
+  for (const m of p.metrics) {
+    const bin = parseBinWeightMetric(m.name);
+    if (bin !== undefined && typeof m.value === 'number') bins.push({ bin, weightG: m.value });
+    if (m.name === metricNames.temperature && typeof m.value === 'number') temperatureC = m.value;
+  }
+  const binCount = numberValue(findMetric(p, metricNames.deviceBinCount), metricNames.deviceBinCount);
+  if (!Number.isInteger(binCount) || binCount < 0 || binCount > 255)
+    throw new ValidationError('device/bin_count out of range');
+  return {
+    serialNumber: stringValue(findMetric(p, metricNames.deviceSerial), metricNames.deviceSerial),
+    firmware: stringValue(findMetric(p, metricNames.deviceFirmware), metricNames.deviceFirmware),
+    binCount,
+    bins,
+    temperatureC,
+    lastSeq: optionalNumber(p, metricNames.readingSeq),
+  };
+}
+
+/** DDEATH: published by the edge node when a device goes away; carries the next seq. */
+export function encodeDeviceDeath(seq: number, timestamp = Date.now()): Uint8Array {
+  return encodePayload({ timestamp, seq, metrics: [] });
+}
+
+function optionalNumber(p: Payload, name: string): number | undefined {
+  const m = findMetric(p, name);
+  return m === undefined || m.value === null ? undefined : numberValue(m, name);
+}
+
+function optionalString(p: Payload, name: string): string | undefined {
+  const m = findMetric(p, name);
+  return m === undefined || m.value === null ? undefined : stringValue(m, name);
+}

@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { get } from 'sparkplug-payload';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../errors/index.js';
+import {
+  binWeightMetric,
+  commandResultMetrics,
+  commandSubscriptions,
+  decodeCommandResults,
+  decodeCommands,
+  decodeDeviceBirth,
+  decodeNodeBirth,
+  decodeNodeDeath,
+  decodeNodeHealth,
+  decodePayload,
+  decodeReadings,
+  decodeState,
+  encodeCommands,
+  encodeDeviceBirth,
+  encodeNodeBirth,
+  encodeNodeDeath,
+  encodePayload,
+  encodeReadings,
+  encodeState,
+  formatTopic,
+  isNewerState,
+  nextBdSeq,
+  nextSeq,
+  nodeHealthMetrics,
+  parseBinWeightMetric,
+  parseTopic,
+  SeqCounter,
+  seqGap,
+  stateTopic,
+} from './index.js';
+
+const tahu = get('spBv1.0')!;
+
+describe('topics', () => {
+  it('parses node, device and STATE topics', () => {
+    expect(parseTopic('spBv1.0/demo-site/NBIRTH/gw-1')).toEqual({
+      type: 'NBIRTH',
+      groupId: 'demo-site',
+      edgeNodeId: 'gw-1',
+    });
+    expect(parseTopic('spBv1.0/demo-site/DDATA/gw-1/shelf-A1')).toEqual({
+      type: 'DDATA',
+      groupId: 'demo-site',
+      edgeNodeId: 'gw-1',
+      deviceId: 'shelf-A1',
+    });
+    expect(parseTopic('spBv1.0/STATE/bv-cloud')).toEqual({ type: 'STATE', hostId: 'bv-cloud' });
+  });
+
+  it('rejects what is not a Sparkplug topic', () => {
+    for (const t of [
+      'spBv1.0/g/DDATA/n', // device type without device
+      'spBv1.0/g/NDATA/n/d', // node type with device
+      'spBv1.0/g/XDATA/n',
+      'spAv1.0/g/NDATA/n',
+      'spBv1.0/STATE',
+      'spBv1.0/STATE/a/b',
+      'spBv1.0//NDATA/n',
+      'spBv1.0/g/NDATA/+',
+      'bv/shelves/1',
+      '',
+    ]) {
+      expect(parseTopic(t), t).toBeNull();
+    }
+  });
+
+  it('formats and round-trips, refusing wildcard ids', () => {
+    const t = { type: 'DCMD', groupId: 'g', edgeNodeId: 'n', deviceId: 'd' } as const;
+    expect(parseTopic(formatTopic(t))).toEqual(t);
+    expect(stateTopic('h')).toBe('spBv1.0/STATE/h');
+    expect(() => formatTopic({ type: 'NDATA', groupId: 'a/b', edgeNodeId: 'n' })).toThrow(ValidationError);
+    expect(() => formatTopic({ type: 'NDATA', groupId: 'g', edgeNodeId: '#' })).toThrow(ValidationError);
+    expect(commandSubscriptions('g', 'n')).toEqual(['spBv1.0/g/NCMD/n', 'spBv1.0/g/DCMD/n/+']);
+  });
+});
+
+describe('sequence numbers', () => {
+  it('wrap from 255 to 0', () => {
+    expect(nextSeq(0)).toBe(1);
+    expect(nextSeq(255)).toBe(0);
+    expect(nextBdSeq(255)).toBe(0);
+    const c = new SeqCounter();
+    expect(c.birth()).toBe(0);
+    const seen: number[] = [];
+    for (let i = 0; i < 300; i++) seen.push(c.next());
+    expect(seen[254]).toBe(255);
+    expect(seen[255]).toBe(0);
+    expect(c.birth()).toBe(0);
+  });
+
+  it('measures gaps across the wrap', () => {
+    expect(seqGap(4, 5)).toBe(0);
+    expect(seqGap(255, 0)).toBe(0);
+    expect(seqGap(254, 1)).toBe(2);
+  });
+});
+
+describe('readings in DDATA', () => {
+  const readings = [
+    {
+      seq: 41,
+      time: '2026-11-21T10:00:00.000Z',
+      bins: [
+        { bin: 0, weightG: 12.5 },
+        { bin: 3, weightG: 1000.1 },
+      ],
+      temperatureC: 21.5,
+    },
+    { seq: 42, time: '2026-11-21T10:00:00.250Z', bins: [{ bin: 0, weightG: 12.4 }] },
+  ];
+
+  it('round-trips and keeps each reading its own timestamp', () => {
+    const bytes = encodeReadings(readings, { seq: 7, historical: false, timestamp: 1 });
+    expect(decodeReadings(bytes)).toEqual({ readings, historical: false });
+    // Independent view through the Tahu codec: names, types and per-metric timestamps.
+    const raw = tahu.decodePayload(bytes);
+    expect(Number(raw.seq)).toBe(7);
+    const names = raw.metrics!.map((m) => `${m.name}:${m.type}`);
+    expect(names).toEqual([
+      'reading/seq:UInt64',
+      'bin/00/weight_g:Double',
+      'bin/03/weight_g:Double',
+      'temperature_c:Double',
+      'reading/seq:UInt64',
+      'bin/00/weight_g:Double',
+    ]);
+    expect(raw.metrics!.map((m) => Number(m.timestamp))).toEqual([
+      ...Array(4).fill(Date.parse(readings[0]!.time)),
+      ...Array(2).fill(Date.parse(readings[1]!.time)),
+    ]);
+  });
+
+  it('marks historical readings on every metric', () => {
+    const bytes = encodeReadings(readings, { seq: 0, historical: true });
+    expect(decodeReadings(bytes).historical).toBe(true);
+    expect(tahu.decodePayload(bytes).metrics!.every((m) => m.isHistorical === true)).toBe(true);
+  });
+
+  it('ignores command results and unknown metrics in the same payload', () => {
+    const id = randomUUID();
+    const bytes = encodeReadings(readings.slice(0, 1), {
+      seq: 1,
+      historical: false,
+      extraMetrics: [
+        ...commandResultMetrics([{ id, status: 'done' }]),
+        { name: 'vendor/x', type: 'Int32', value: 5 },
+      ],
+    });
+    expect(decodeReadings(bytes).readings).toEqual(readings.slice(0, 1));
+    expect(decodeCommandResults(bytes)).toEqual([{ id, status: 'done' }]);
+  });
+
+  it('refuses malformed reading payloads', () => {
+    const t = Date.now();
+    const orphan = encodePayload({
+      seq: 0,
+      metrics: [{ name: 'bin/01/weight_g', type: 'Double', value: 1, timestamp: t }],
+    });
+    expect(() => decodeReadings(orphan)).toThrow(ValidationError);
+    const mixed = encodePayload({
+      seq: 0,
+      metrics: [
+        { name: 'reading/seq', type: 'UInt64', value: 1, timestamp: t, isHistorical: true },
+        { name: 'reading/seq', type: 'UInt64', value: 2, timestamp: t },
+      ],
+    });
+    expect(() => decodeReadings(mixed)).toThrow(/mixes/);
+    expect(() => decodePayload(Uint8Array.from([0xff, 0xff, 0xff, 0x01]))).toThrow(ValidationError);
+  });
+
+  it('names bins with two digits', () => {
+    expect(binWeightMetric(3)).toBe('bin/03/weight_g');
+    expect(binWeightMetric(120)).toBe('bin/120/weight_g');
+    expect(parseBinWeightMetric('bin/03/weight_g')).toBe(3);
+    expect(parseBinWeightMetric('bin/120/weight_g')).toBe(120);
+    expect(parseBinWeightMetric('bin/3/weight_g')).toBeUndefined();
+    expect(parseBinWeightMetric('bin/300/weight_g')).toBeUndefined();
+    expect(parseBinWeightMetric('bin/03/weight_kg')).toBeUndefined();
+  });
+});
+
+describe('births and deaths', () => {
+  it('NBIRTH carries seq 0, bdSeq, rebirth=false and outbox health', () => {
+    const bytes = encodeNodeBirth({ bdSeq: 9, agentVersion: '0.1.0', outboxDepth: 5, oldestUnsentMs: 1200 });
+    expect(decodeNodeBirth(bytes)).toEqual({
+      bdSeq: 9,
+      agentVersion: '0.1.0',
+      outboxDepth: 5,
+      oldestUnsentMs: 1200,
+    });
+    const raw = tahu.decodePayload(bytes);
+    expect(Number(raw.seq)).toBe(0);
+    const rebirth = raw.metrics!.find((m) => m.name === 'Node Control/Rebirth');
+    expect(rebirth).toMatchObject({ type: 'Boolean', value: false });
+    expect(raw.metrics!.find((m) => m.name === 'bdSeq')?.type).toBe('UInt64');
+  });
+
+  it('NDEATH carries only bdSeq and no seq', () => {
+    const raw = tahu.decodePayload(encodeNodeDeath(200));
+    expect(raw.seq ?? undefined).toBeUndefined();
+    expect(raw.metrics!.map((m) => m.name)).toEqual(['bdSeq']);
+    expect(decodeNodeDeath(encodeNodeDeath(200))).toEqual({ bdSeq: 200 });
+  });
+
+  it('DBIRTH describes the shelf', () => {
+    const birth = {
+      serialNumber: 'A1',
+      firmware: '1.2.0',
+      binCount: 2,
+      bins: [
+        { bin: 0, weightG: 1 },
+        { bin: 1, weightG: 2 },
+      ],
+      temperatureC: 20,
+      lastSeq: 77,
+    };
+    const bytes = encodeDeviceBirth(birth, 1);
+    expect(decodeDeviceBirth(bytes)).toEqual(birth);
+    expect(Number(tahu.decodePayload(bytes).seq)).toBe(1);
+  });
+
+  it('NDATA health round-trips', () => {
+    const bytes = encodePayload({ seq: 3, metrics: nodeHealthMetrics({ outboxDepth: 1, droppedTotal: 4 }) });
+    expect(decodeNodeHealth(bytes)).toEqual({ outboxDepth: 1, oldestUnsentMs: undefined, droppedTotal: 4 });
+  });
+});
+
+describe('commands', () => {
+  it('round-trips commands and rebirth', () => {
+    const a = { id: randomUUID(), action: { action: 'tare', bin: 3 } as const, expiresAt: 1_900_000_000_000 };
+    const b = {
+      id: randomUUID(),
+      action: { action: 'set_led', bin: 1, color: '#00ff00', blink: 'slow' } as const,
+    };
+    const decoded = decodeCommands(encodeCommands({ commands: [a, b], rebirth: true }));
+    expect(decoded.rebirth).toBe(true);
+    expect(decoded.rejected).toEqual([]);
+    expect(decoded.commands).toEqual([a, { ...b, expiresAt: undefined }]);
+  });
+
+  it('rejects bad commands one by one, keeping their ids', () => {
+    const good = randomUUID();
+    const badJson = randomUUID();
+    const unknown = randomUUID();
+    const big = randomUUID();
+    const t = Date.now();
+    const s = (name: string, value: string) => ({ name, type: 'String' as const, value, timestamp: t });
+    const bytes = encodePayload({
+      metrics: [
+        s('command/id', badJson),
+        s('command/json', '{not json'),
+        s('command/id', unknown),
+        s('command/json', '{"action":"explode"}'),
+        s('command/id', big),
+        s('command/json', JSON.stringify({ action: 'tare', bin: 1, pad: 'x'.repeat(5000) })),
+        s('command/id', 'not-a-uuid'),
+        s('command/json', '{"action":"reboot"}'),
+        s('command/json', '{"action":"reboot"}'),
+        s('command/id', good),
+        s('command/json', '{"action":"reboot"}'),
+        { name: 'something/else', type: 'Int32', value: 1, timestamp: t },
+      ],
+    });
+    const d = decodeCommands(bytes, { maxCommandBytes: 4096 });
+    expect(d.commands).toEqual([{ id: good, action: { action: 'reboot' }, expiresAt: undefined }]);
+    expect(d.rejected.map((r) => r.id)).toEqual([badJson, unknown, big, undefined]);
+    expect(d.rejected[0]!.reason).toMatch(/not JSON/);
+    expect(d.rejected[2]!.reason).toMatch(/larger than 4096/);
+    expect(d.rejected[3]!.reason).toMatch(/UUID/);
+    expect(d.unknownMetrics).toEqual(['something/else']);
+  });
+
+  it('bounds the number of commands per message', () => {
+    const commands = Array.from({ length: 3 }, () => ({
+      id: randomUUID(),
+      action: { action: 'reboot' } as const,
+    }));
+    const d = decodeCommands(encodeCommands({ commands }), { maxCommands: 2 });
+    expect(d.commands).toHaveLength(2);
+    expect(d.rejected).toHaveLength(1);
+  });
+
+  it('results round-trip and refuse unknown statuses', () => {
+    const id = randomUUID();
+    const ok = encodePayload({
+      seq: 1,
+      metrics: commandResultMetrics([{ id, status: 'failed', reason: 'NACK 3' }]),
+    });
+    expect(decodeCommandResults(ok)).toEqual([{ id, status: 'failed', reason: 'NACK 3' }]);
+    const bad = encodePayload({
+      seq: 1,
+      metrics: [
+        { name: 'command/id', type: 'String', value: id },
+        { name: 'command/status', type: 'String', value: 'maybe' },
+      ],
+    });
+    expect(() => decodeCommandResults(bad)).toThrow(ValidationError);
+  });
+});
+
+describe('STATE', () => {
+  it('is JSON online/timestamp and ignores stale messages', () => {
+    const s = { online: true, timestamp: 10 };
+    expect(decodeState(encodeState(s))).toEqual(s);
+    expect(() => decodeState(Buffer.from('ONLINE'))).toThrow(ValidationError);
+    expect(() => decodeState(Buffer.from('{"online":"yes","timestamp":1}'))).toThrow(ValidationError);
+    expect(isNewerState(s, { online: false, timestamp: 9 })).toBe(false);
+    expect(isNewerState(s, { online: false, timestamp: 11 })).toBe(true);
+  });
+});
