@@ -1,0 +1,19 @@
+import type { AckMessage } from './ack.js';
+import type { CommandMessage } from './command.js';
+import type { EventMessage } from './event.js';
+import type { HeartbeatMessage } from './heartbeat.js';
+import type { HelloMessage } from './hello.js';
+import type { NackMessage } from './nack.js';
+import type { ReadingsMessage } from './readings.js';
+
+/** Every shelf-link message, discriminated by `type` (the names of `messageType`). */
+export type ShelfMessage =
+  | HelloMessage
+  | ReadingsMessage
+  | EventMessage
+  | HeartbeatMessage
+  | CommandMessage
+  | AckMessage
+  | NackMessage;
+
+export type ShelfMessageOf<T extends ShelfMessage['type']> = Extract<ShelfMessage, { type: T }>;
