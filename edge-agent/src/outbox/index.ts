@@ -1,0 +1,3 @@
+export * from './body.js';
+export * from './commands.js';
+export * from './outbox.js';
