@@ -1,5 +1,6 @@
 export * from './births.js';
 export * from './commands.js';
+export * from './gaps.js';
 export * from './names.js';
 export * from './payload.js';
 export * from './readings.js';

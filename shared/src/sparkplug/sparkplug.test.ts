@@ -9,6 +9,7 @@ import {
   decodeCommandResults,
   decodeCommands,
   decodeDeviceBirth,
+  decodeGaps,
   decodeNodeBirth,
   decodeNodeDeath,
   decodeNodeHealth,
@@ -23,6 +24,7 @@ import {
   encodeReadings,
   encodeState,
   formatTopic,
+  gapMetrics,
   isNewerState,
   nextBdSeq,
   nextSeq,
@@ -311,5 +313,19 @@ describe('STATE', () => {
     expect(() => decodeState(Buffer.from('{"online":"yes","timestamp":1}'))).toThrow(ValidationError);
     expect(isNewerState(s, { online: false, timestamp: 9 })).toBe(false);
     expect(isNewerState(s, { online: false, timestamp: 11 })).toBe(true);
+  });
+});
+
+describe('gap reports', () => {
+  it('round-trip in NDATA', () => {
+    const gaps = [
+      { device: 'shelf-A', kind: 'dropped', reason: 'outbox full', fromSeq: 1, toSeq: 10, count: 10 },
+      { device: 'shelf-B', kind: 'link', reason: 'frames not received', fromSeq: 65530, toSeq: 3, count: 9 },
+    ] as const;
+    const bytes = encodePayload({
+      seq: 2,
+      metrics: [...nodeHealthMetrics({ droppedTotal: 10 }), ...gapMetrics(gaps)],
+    });
+    expect(decodeGaps(bytes)).toEqual(gaps);
   });
 });
