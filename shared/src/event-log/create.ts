@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Database } from '../db/index.js';
+import type { EventRegistry } from '../events/index.js';
+import { silentLogger } from '../log/index.js';
+import { DatabaseEventLog } from './database/log.js';
+import { type DatabaseLogTuning, databaseLogDefaults } from './database/tuning.js';
+import { KafkaEventLog } from './kafka/log.js';
+import { type KafkaLogOptions, kafkaLogDefaults } from './kafka/options.js';
+import { eventLogMetrics } from './metrics.js';
+import type { EventLog } from './port.js';
+
+export interface EventLogOptions {
+  /** Kafka brokers: when given (non-empty), the log is Kafka. */
+  kafka?: { brokers: readonly string[]; clientId: string } & Partial<KafkaLogOptions>;
+  /** The SQL database for the database-backed log, used when no Kafka brokers are given. */
+  database?: Database;
+  /** Tuning of the database-backed log. */
+  databaseLog?: Partial<DatabaseLogTuning>;
+  /** Every published event is validated against it; consumed events are checked again. */
+  registry: EventRegistry;
+  logger?: Logger;
+  metrics: Registry;
+}
+
+/**
+ * Picks the implementation the configuration asks for: Kafka when brokers are given (production,
+ * `KAFKA_BROKERS`), else the durable log in the database (the embedded default). Callers never
+ * branch on which one they got.
+ */
+export async function createEventLog(options: EventLogOptions): Promise<EventLog> {
+  const logger = (options.logger ?? silentLogger).child({ component: 'event-log' });
+  const metrics = eventLogMetrics(options.metrics);
+  if (options.kafka && options.kafka.brokers.length > 0) {
+    const { brokers, clientId, ...tuning } = options.kafka;
+    return KafkaEventLog.open({
+      brokers: [...brokers],
+      clientId,
+      options: { ...kafkaLogDefaults, ...tuning },
+      registry: options.registry,
+      metrics,
+      logger,
+    });
+  }
+  if (!options.database) {
+    throw new Error('createEventLog needs either kafka.brokers or a database');
+  }
+  return DatabaseEventLog.open({
+    database: options.database,
+    registry: options.registry,
+    metrics,
+    logger,
+    tuning: { ...databaseLogDefaults, ...options.databaseLog },
+  });
+}

@@ -1,0 +1,382 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type Kysely, sql } from 'kysely';
+import type { Logger } from 'pino';
+import { deadLetterTopic, type EventRegistry, eventFromJson, eventToJson } from '../../events/index.js';
+import { backoffDelay, sleep } from '../../retry/index.js';
+import {
+  deadLetterAttributes,
+  deadLetterEvent,
+  deliver,
+  describeError,
+  validateConsumed,
+} from '../delivery.js';
+import type { EventLogMetrics } from '../metrics.js';
+import type { EventHandler, Subscription } from '../port.js';
+import type { EventLogTables } from './schema.js';
+import { appendRecords, type StoredRecord } from './store.js';
+import type { DatabaseLogTuning } from './tuning.js';
+import { Waker } from './waker.js';
+
+/** What a subscription needs from the log that created it. */
+export interface ConsumerHost {
+  db: Kysely<EventLogTables>;
+  registry: EventRegistry;
+  metrics: EventLogMetrics;
+  logger: Logger;
+  tuning: DatabaseLogTuning;
+  /** Creates the topic on first use and returns its partition count. */
+  topicPartitions(topic: string): Promise<number>;
+  /** Wakes this process's consumers of `topic` after an append. */
+  announce(topic: string): void;
+  onAppend(listener: (topic: string) => void): () => void;
+}
+
+export interface ConsumerOptions {
+  group: string;
+  topics: readonly string[];
+  handler: EventHandler;
+  fromBeginning: boolean;
+  maxAttempts: number;
+  retryDelayMs: number;
+}
+
+interface FetchedRow {
+  position: number;
+  key: string;
+  event: unknown;
+}
+
+/**
+ * One member of a consumer group on the database log.
+ *
+ * Partition ownership is by lease rows: a member claims every partition of its topics whose lease
+ * is free or expired, renews its own every `leaseMs / 3`, and releases them on close. So two
+ * members of a group never handle one partition at once, and a dead member's partitions move to a
+ * live one once its lease expires. This is failover, not Kafka's load-balancing rebalance: the
+ * first member takes every free partition; a second member of the same group is a hot standby.
+ *
+ * Each owned partition has its own worker, so a slow or poisoned partition holds back only
+ * itself. Every fetch for the whole member is one query (a LATERAL join over the owned
+ * partitions), and never inside a transaction that awaits a handler (PGlite has one connection).
+ */
+export class DatabaseSubscription implements Subscription {
+  readonly memberId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly abort = new AbortController();
+  private readonly waker = new Waker();
+  private readonly workers = new Map<string, PartitionWorker>();
+  private loop: Promise<void> | undefined;
+  private unlisten: (() => void) | undefined;
+  private nextLeaseAt = 0;
+
+  constructor(
+    readonly host: ConsumerHost,
+    readonly options: ConsumerOptions,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Sets the group's starting offsets, takes the free partitions and starts fetching. */
+  async start(): Promise<void> {
+    const { db } = this.host;
+    for (const topic of this.options.topics) await this.host.topicPartitions(topic);
+    // A group with no committed offset starts at the beginning, or at the end as of now, so that
+    // every event published after `subscribe` resolved is delivered.
+    await sql`INSERT INTO bv_event_log_commits (group_id, topic, partition, next_offset)
+      SELECT ${this.options.group}, p.topic, p.partition,
+        CASE WHEN ${this.options.fromBeginning} THEN 0 ELSE p.next_offset END
+      FROM bv_event_log_partitions p WHERE p.topic IN (${sql.join(this.options.topics)})
+      ON CONFLICT (group_id, topic, partition) DO NOTHING`.execute(db);
+    await this.refreshLeases();
+    this.unlisten = this.host.onAppend((topic) => {
+      if (this.options.topics.includes(topic)) this.waker.notify();
+    });
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    if (this.abort.signal.aborted) return this.loop;
+    this.abort.abort(new Error('subscription closed'));
+    this.unlisten?.();
+    await this.loop;
+    await Promise.all([...this.workers.values()].map((w) => w.done()));
+    try {
+      await sql`DELETE FROM bv_event_log_leases
+        WHERE group_id = ${this.options.group} AND owner = ${this.memberId}`.execute(this.host.db);
+    } catch (error) {
+      // The leases expire by themselves after leaseMs; releasing early only speeds up the handover.
+      this.host.logger.warn({ err: error, group: this.options.group }, 'could not release event log leases');
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { tuning, logger } = this.host;
+    let failures = 0;
+    while (!this.signal.aborted) {
+      try {
+        if (Date.now() >= this.nextLeaseAt) await this.refreshLeases();
+        await this.fetch();
+        failures = 0;
+        const untilLease = this.nextLeaseAt - Date.now();
+        await this.waker.wait(Math.min(tuning.pollIntervalMs, untilLease), this.signal);
+      } catch (error) {
+        if (this.signal.aborted) break;
+        failures++;
+        logger.warn({ err: error, group: this.options.group, failures }, 'event log consumer poll failed');
+        const delay = backoffDelay(failures, {
+          initialDelayMs: 100,
+          maxDelayMs: 5_000,
+          factor: 2,
+          jitter: 0.5,
+        });
+        await sleep(delay, this.signal).catch(() => undefined); // rejects only on close, which ends the loop
+      }
+    }
+  }
+
+  /** Claims free or expired partitions and renews ours, in one statement; drops the ones we lost. */
+  private async refreshLeases(): Promise<void> {
+    const { db, tuning } = this.host;
+    const { rows } = await sql<{ topic: string; partition: number }>`
+      INSERT INTO bv_event_log_leases (group_id, topic, partition, owner, expires_at)
+      SELECT ${this.options.group}, p.topic, p.partition, ${this.memberId},
+        now() + ${tuning.leaseMs} * interval '1 millisecond'
+      FROM bv_event_log_partitions p WHERE p.topic IN (${sql.join(this.options.topics)})
+      ON CONFLICT (group_id, topic, partition) DO UPDATE
+        SET owner = excluded.owner, expires_at = excluded.expires_at
+        WHERE bv_event_log_leases.owner = excluded.owner OR bv_event_log_leases.expires_at <= now()
+      RETURNING topic, partition`.execute(db);
+    this.nextLeaseAt = Date.now() + Math.max(50, Math.floor(tuning.leaseMs / 3));
+    const owned = new Set(rows.map((r) => workerKey(r.topic, Number(r.partition))));
+    for (const [key, worker] of this.workers) {
+      if (!owned.has(key)) worker.revoke('lease lost');
+    }
+    for (const row of rows) {
+      const key = workerKey(row.topic, Number(row.partition));
+      if (this.workers.has(key) || this.signal.aborted) continue; // a revoked worker still finishing keeps its slot
+      const position = await this.committedOffset(row.topic, Number(row.partition));
+      this.workers.set(key, new PartitionWorker(this, row.topic, Number(row.partition), position));
+      this.host.logger.debug(
+        { group: this.options.group, topic: row.topic, partition: row.partition, position },
+        'partition assigned',
+      );
+    }
+  }
+
+  private async committedOffset(topic: string, partition: number): Promise<number> {
+    const { rows } = await sql<{ next_offset: string | number }>`
+      SELECT next_offset FROM bv_event_log_commits
+      WHERE group_id = ${this.options.group} AND topic = ${topic} AND partition = ${partition}`.execute(
+      this.host.db,
+    );
+    return Number(rows[0]?.next_offset ?? 0);
+  }
+
+  /** One query fetches the next events of every idle partition, plus each partition's end for the lag gauge. */
+  private async fetch(): Promise<void> {
+    const idle = [...this.workers.values()].filter((w) => w.idle);
+    if (idle.length === 0) return;
+    const { rows } = await sql<{
+      topic: string;
+      partition: number;
+      next_offset: string | number;
+      position: string | number | null;
+      key: string | null;
+      event: unknown;
+    }>`
+      SELECT v.topic, v.partition, p.next_offset, e.position, e.key, e.event
+      FROM (VALUES ${sql.join(idle.map((w) => sql`(${w.topic}::text, ${w.partition}::integer, ${w.position}::bigint)`))})
+        AS v(topic, partition, pos)
+      JOIN bv_event_log_partitions p ON p.topic = v.topic AND p.partition = v.partition
+      LEFT JOIN LATERAL (
+        SELECT ev.position, ev.key, ev.event FROM bv_event_log_events ev
+        WHERE ev.topic = v.topic AND ev.partition = v.partition AND ev.position >= v.pos
+        ORDER BY ev.position LIMIT ${this.host.tuning.batchSize}
+      ) e ON true
+      ORDER BY v.topic, v.partition, e.position`.execute(this.host.db);
+    const batches = new Map<string, FetchedRow[]>();
+    for (const row of rows) {
+      const key = workerKey(row.topic, Number(row.partition));
+      const worker = this.workers.get(key);
+      if (!worker) continue;
+      worker.end = Number(row.next_offset);
+      if (row.position === null || row.key === null) continue;
+      const list = batches.get(key) ?? [];
+      list.push({ position: Number(row.position), key: row.key, event: row.event });
+      batches.set(key, list);
+    }
+    for (const worker of idle) {
+      this.host.metrics.lag.set(worker.labels, Math.max(0, worker.end - worker.position));
+      const batch = batches.get(workerKey(worker.topic, worker.partition));
+      if (batch) worker.enqueue(batch);
+    }
+  }
+
+  /** Called by a worker that emptied its queue (fetch more) or stopped (free its slot). */
+  workerFinished(worker: PartitionWorker, stopped: boolean): void {
+    const key = workerKey(worker.topic, worker.partition);
+    if (stopped && this.workers.get(key) === worker) this.workers.delete(key);
+    this.waker.notify();
+  }
+
+  /**
+   * Commits `nextOffset` for a partition, fenced by our lease: when another member took the
+   * partition meanwhile, nothing is written (a dead-letter append included) and we stop.
+   */
+  async commit(worker: PartitionWorker, nextOffset: number, deadLetter?: StoredRecord): Promise<boolean> {
+    const { db } = this.host;
+    const dlq = deadLetter ? deadLetterTopic(worker.topic) : undefined;
+    const dlqPartitions = dlq ? await this.host.topicPartitions(dlq) : 0;
+    const committed = await db.transaction().execute(async (trx) => {
+      const { rows } = await sql`
+        UPDATE bv_event_log_commits SET next_offset = ${nextOffset}, updated_at = now()
+        WHERE group_id = ${this.options.group} AND topic = ${worker.topic} AND partition = ${worker.partition}
+          AND EXISTS (SELECT 1 FROM bv_event_log_leases l
+            WHERE l.group_id = ${this.options.group} AND l.topic = ${worker.topic} AND l.partition = ${worker.partition}
+              AND l.owner = ${this.memberId} AND l.expires_at > now())
+        RETURNING 1 AS ok`.execute(trx);
+      if (rows.length === 0) return false;
+      if (dlq && deadLetter) await appendRecords(trx, dlq, dlqPartitions, [deadLetter]);
+      return true;
+    });
+    if (committed && dlq) {
+      this.host.metrics.deadLetters.inc({ topic: worker.topic, group: this.options.group });
+      this.host.metrics.published.inc({ topic: dlq });
+      this.host.announce(dlq);
+    }
+    return committed;
+  }
+}
+
+/** Handles one partition's events in order: deliver, then commit offset + 1. */
+class PartitionWorker {
+  end = 0;
+  readonly labels: { topic: string; group: string; partition: string };
+  private queue: FetchedRow[] = [];
+  private running: Promise<void> | undefined;
+  private revoked = false;
+
+  constructor(
+    private readonly sub: DatabaseSubscription,
+    readonly topic: string,
+    readonly partition: number,
+    /** Next offset to fetch (everything before it is committed or queued). */
+    public position: number,
+  ) {
+    this.labels = { topic, group: sub.options.group, partition: String(partition) };
+  }
+
+  get idle(): boolean {
+    return !this.revoked && this.running === undefined && this.queue.length === 0;
+  }
+
+  enqueue(rows: FetchedRow[]): void {
+    const last = rows[rows.length - 1];
+    if (!last) return;
+    this.queue.push(...rows);
+    this.position = last.position + 1;
+    this.running ??= this.drain();
+  }
+
+  revoke(reason: string): void {
+    this.revoked = true;
+    this.sub.host.logger.info({ ...this.labels, reason }, 'partition revoked');
+    if (this.running === undefined) this.sub.workerFinished(this, true);
+  }
+
+  done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    let stopped = false;
+    try {
+      for (;;) {
+        const row = this.queue[0];
+        if (!row || this.revoked || this.sub.signal.aborted) break;
+        if (!(await this.handle(row))) {
+          stopped = true;
+          break;
+        }
+        this.queue.shift();
+      }
+    } catch (error) {
+      // A failed commit (database down) must not lose the event: drop the queue and let a fresh
+      // worker re-read from the last committed offset once the lease is refreshed.
+      stopped = true;
+      this.sub.host.logger.warn(
+        { err: error, ...this.labels },
+        'event log partition worker failed; will resume',
+      );
+    } finally {
+      this.running = undefined;
+      if (stopped || this.revoked) {
+        this.revoked = true;
+        this.queue = [];
+      }
+      this.sub.workerFinished(this, stopped || this.revoked);
+    }
+  }
+
+  /** Returns false when the worker must stop without going further (closing, or lease lost). */
+  private async handle(row: FetchedRow): Promise<boolean> {
+    const { host, options, signal } = this.sub;
+    const { group } = options;
+    let event: ReturnType<typeof eventFromJson>;
+    try {
+      event = eventFromJson(row.event);
+      validateConsumed(host.registry, this.topic, event);
+    } catch (error) {
+      const reason = describeError(error);
+      host.metrics.invalidRecords.inc({ topic: this.topic, group });
+      host.logger.error({ err: error, ...this.labels, offset: row.position }, 'invalid record dead-lettered');
+      const json =
+        row.event && typeof row.event === 'object' && !Array.isArray(row.event)
+          ? { ...row.event, [deadLetterAttributes.reason]: reason, [deadLetterAttributes.group]: group }
+          : {
+              invalid: row.event,
+              [deadLetterAttributes.reason]: reason,
+              [deadLetterAttributes.group]: group,
+            };
+      return this.sub.commit(this, row.position + 1, { key: row.key, json });
+    }
+    const outcome = await deliver(
+      event,
+      { topic: this.topic, partition: this.partition, offset: String(row.position) },
+      {
+        group,
+        handler: options.handler,
+        maxAttempts: options.maxAttempts,
+        retryDelayMs: options.retryDelayMs,
+        signal,
+        metrics: host.metrics,
+        logger: host.logger,
+      },
+    );
+    if (outcome.kind === 'stopped') return false;
+    if (outcome.kind === 'failed') {
+      const reason = describeError(outcome.error);
+      host.logger.error(
+        {
+          err: outcome.error,
+          ...this.labels,
+          offset: row.position,
+          eventId: event.id,
+          attempts: options.maxAttempts,
+        },
+        'event dead-lettered after its last attempt',
+      );
+      const dead = deadLetterEvent(event, reason, group);
+      return this.sub.commit(this, row.position + 1, { key: row.key, json: eventToJson(dead) });
+    }
+    const ok = await this.sub.commit(this, row.position + 1);
+    if (!ok) host.logger.warn({ ...this.labels, offset: row.position }, 'commit refused: lease lost');
+    return ok;
+  }
+}
+
+function workerKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
