@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { actorOf, assertSite } from '../principal.js';
+import { route } from '../route.js';
+import {
+  alertSchema,
+  binSchema,
+  productInput,
+  productSchema,
+  reservationSchema,
+  slug,
+  stockSchema,
+  ttlSeconds,
+} from '../schemas.js';
+import type { Services } from '../services.js';
+
+const floor = ['staff', 'operator', 'admin'] as const;
+const managers = ['operator', 'admin'] as const;
+const readers = ['staff', 'operator', 'partner', 'admin'] as const;
+const reservers = ['partner', 'operator', 'admin'] as const;
+
+const binParams = z.object({ id: z.string().min(1).max(128), bin: z.coerce.number().int().min(0).max(255) });
+
+export function inventoryRoutes(s: Services) {
+  const siteOfShelf = async (id: string) => (await s.registry.getShelf(id)).siteId;
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/products',
+      summary: 'Products (SKU, name, unit weight, weighing tolerance)',
+      tag: 'inventory',
+      access: readers,
+      response: z.object({ products: z.array(productSchema) }),
+      handler: async () => ({ products: await s.inventory.listProducts() }),
+    }),
+    route({
+      method: 'put',
+      path: '/api/v1/products/:sku',
+      summary: 'Create or update a product',
+      tag: 'inventory',
+      access: managers,
+      params: z.object({ sku: slug }),
+      body: productInput,
+      response: productSchema,
+      handler: ({ params, body }) => s.inventory.upsertProduct({ ...body, sku: params.sku }),
+    }),
+    route({
+      method: 'put',
+      path: '/api/v1/shelves/:id/bins/:bin',
+      summary:
+        'Assign a product to a bin (sku null empties it), with its tare, low-stock threshold and optionally its count',
+      tag: 'inventory',
+      access: managers,
+      params: binParams,
+      body: z.object({
+        sku: slug.nullable(),
+        tareG: z.number().min(-100_000).max(100_000).optional(),
+        lowStockThreshold: z.number().int().min(0).max(1_000_000).nullable().optional(),
+        count: z.number().int().min(0).max(1_000_000).optional(),
+      }),
+      response: binSchema,
+      handler: async ({ params, body, principal }) => {
+        assertSite(principal, await siteOfShelf(params.id));
+        return s.inventory.assign({
+          ...body,
+          shelfId: params.id,
+          bin: params.bin,
+          actor: actorOf(principal),
+        });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/shelves/:id/bins/:bin',
+      summary: 'One bin: product, count, confidence, weight, light',
+      tag: 'inventory',
+      access: floor,
+      params: binParams,
+      response: binSchema,
+      handler: async ({ params, principal }) => {
+        assertSite(principal, await siteOfShelf(params.id));
+        return s.inventory.bin(params.id, params.bin);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/shelves/:id/bins/:bin/adjustments',
+      summary: 'Adjust a count by hand (damaged, found); the scale is re-aligned to the new count',
+      tag: 'inventory',
+      access: floor,
+      params: binParams,
+      body: z.object({
+        delta: z
+          .number()
+          .int()
+          .min(-1_000_000)
+          .max(1_000_000)
+          .refine((d) => d !== 0, 'delta must not be 0'),
+        note: z.string().max(500).optional(),
+      }),
+      response: z.object({ bin: binSchema, previousCount: z.number().int(), discrepancy: z.number().int() }),
+      handler: async ({ params, body, principal }) => {
+        assertSite(principal, await siteOfShelf(params.id));
+        return s.inventory.setCount({
+          shelfId: params.id,
+          bin: params.bin,
+          reason: 'adjustment',
+          delta: body.delta,
+          note: body.note,
+          actor: actorOf(principal),
+        });
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/shelves/:id/bins/:bin/cycle-counts',
+      summary: 'Record a cycle count (what a person counted); returns the discrepancy',
+      tag: 'inventory',
+      access: floor,
+      params: binParams,
+      body: z.object({
+        counted: z.number().int().min(0).max(1_000_000),
+        note: z.string().max(500).optional(),
+      }),
+      response: z.object({ bin: binSchema, previousCount: z.number().int(), discrepancy: z.number().int() }),
+      handler: async ({ params, body, principal }) => {
+        assertSite(principal, await siteOfShelf(params.id));
+        return s.inventory.setCount({
+          shelfId: params.id,
+          bin: params.bin,
+          reason: 'cycle_count',
+          counted: body.counted,
+          note: body.note,
+          actor: actorOf(principal),
+        });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/sites/:id/alerts',
+      summary: 'Low-stock alerts of a site',
+      tag: 'inventory',
+      access: floor,
+      params: z.object({ id: z.string().min(1) }),
+      query: z.object({ status: z.enum(['open', 'cleared', 'all']).default('open') }),
+      response: z.object({ alerts: z.array(alertSchema) }),
+      handler: async ({ params, query, principal }) => {
+        assertSite(principal, params.id);
+        return { alerts: await s.inventory.alerts(params.id, query.status) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/stock/:sku',
+      summary: 'Stock of a SKU: on hand (from shelf weight), reserved, available, per bin',
+      tag: 'inventory',
+      access: readers,
+      params: z.object({ sku: z.string().min(1).max(64) }),
+      query: z.object({ siteId: z.string().min(1).optional() }),
+      response: stockSchema,
+      handler: async ({ params, query, principal }) => {
+        if (query.siteId) assertSite(principal, query.siteId);
+        return s.inventory.stock(params.sku, query.siteId);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/reservations',
+      summary: 'Reserve units of a SKU (idempotent on reference); 409 when fewer are available',
+      tag: 'inventory',
+      access: reservers,
+      body: z.object({
+        sku: z.string().min(1).max(64),
+        quantity: z.number().int().min(1).max(1_000_000),
+        reference: z.string().min(1).max(200),
+        ttlSeconds: ttlSeconds(900, 7 * 86_400),
+      }),
+      response: reservationSchema,
+      status: 201,
+      handler: ({ body }) => s.inventory.reserve(body),
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/reservations/:id/release',
+      summary: 'Release a reservation (releasing twice is not an error)',
+      tag: 'inventory',
+      access: reservers,
+      params: z.object({ id: z.string().uuid() }),
+      response: reservationSchema,
+      handler: ({ params }) => s.inventory.release(params.id),
+    }),
+  ];
+}

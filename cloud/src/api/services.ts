@@ -1,0 +1,34 @@
+import type { Database } from '@bitv/shared/db';
+import type { EventLog } from '@bitv/shared/event-log';
+import type { Logger } from '@bitv/shared/log';
+import type { Registry as MetricsRegistry } from '@bitv/shared/metrics';
+import type { ApiKeys } from '../auth/api-keys.js';
+import type { KeyStore } from '../auth/keys.js';
+import type { Tokens } from '../auth/tokens.js';
+import type { Users } from '../auth/users.js';
+import type { Commands } from '../commands/commands.js';
+import type { CloudDb } from '../db/index.js';
+import type { Counting } from '../inventory/counting.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { LiveHub } from '../live/hub.js';
+import type { Provisioning } from '../registry/provisioning.js';
+import type { Registry } from '../registry/registry.js';
+
+/** Everything the HTTP layer calls; built once by `createServices`, passed to every route factory. */
+export interface Services {
+  database: Database;
+  db: CloudDb;
+  eventLog: EventLog;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  keys: KeyStore;
+  tokens: Tokens;
+  users: Users;
+  apiKeys: ApiKeys;
+  registry: Registry;
+  provisioning: Provisioning;
+  commands: Commands;
+  inventory: Inventory;
+  counting: Counting;
+  hub: LiveHub;
+}

@@ -1,0 +1,100 @@
+import { describeConfig, loadConfig } from '@bitv/shared';
+import { openDatabase } from '@bitv/shared/db';
+import { createEventLog } from '@bitv/shared/event-log';
+import { platformEvents } from '@bitv/shared/events';
+import { createLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
+import { startCloud } from './cloud.js';
+import { cloudConfigSpec } from './config.js';
+
+const usage = `bitv-cloud: registry, provisioning, inventory, REST/WebSocket/gRPC API and the dashboard
+
+Usage: npx tsx cloud/src/cli.ts [--help]
+
+Embedded by default (PGlite in memory or in BV_DATA_DIR, the event log in the same database);
+with DATABASE_URL and KAFKA_BROKERS the same code runs on PostgreSQL and Kafka.
+
+${describeConfig(cloudConfigSpec)}
+`;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage);
+    return;
+  }
+  const config = loadConfig(cloudConfigSpec, process.env);
+  const logger = createLogger('cloud', { level: config.logLevel });
+  const registry = createRegistry({ defaultMetrics: true });
+  const database = await openDatabase({
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+  });
+  const eventLog = await createEventLog({
+    ...(config.kafkaBrokers?.length
+      ? { kafka: { brokers: config.kafkaBrokers, clientId: 'bitv-cloud' } }
+      : {}),
+    database,
+    registry: platformEvents(),
+    logger,
+    metrics: registry,
+  });
+  const cloud = await startCloud(
+    {
+      host: config.host,
+      port: config.port,
+      grpcPort: config.grpcPort,
+      issuer: config.issuer,
+      signingAlg: config.signingAlg,
+      ...(config.keyFile ? { keyFile: config.keyFile } : {}),
+      accessTtlSeconds: config.accessTtlSeconds,
+      refreshTtlSeconds: config.refreshTtlSeconds,
+      deviceTtlSeconds: config.deviceTtlSeconds,
+      brokerUrl: config.brokerUrl,
+      primaryHostId: config.primaryHostId,
+      stableWindowMs: config.stableWindowMs,
+      admin: {
+        email: config.adminEmail,
+        ...(config.adminPassword ? { password: config.adminPassword } : {}),
+      },
+    },
+    { database, eventLog, logger, registry },
+  );
+  if (cloud.bootstrapAdmin) {
+    // Printed once, on the terminal only (not in the structured log that may be shipped elsewhere).
+    process.stderr.write(
+      `\nFirst admin created: ${cloud.bootstrapAdmin.email} / ${cloud.bootstrapAdmin.password}\n\n`,
+    );
+  }
+  if (config.demo) {
+    const seeded = await cloud.seedDemo({
+      shelves: [
+        {
+          serialNumber: 'SIM0001',
+          bins: [0, 1, 2, 3, 4, 5].map((i) => ({ unitWeightG: 25 + i * 15, count: 20 + i * 3 })),
+        },
+      ],
+    });
+    const token = await cloud.createClaimToken({ siteId: seeded.siteId, gatewayId: seeded.gatewayId });
+    process.stderr.write(`Demo site ${seeded.siteId}; claim token for ${seeded.gatewayId}: ${token}\n`);
+  }
+  process.stderr.write(`Dashboard: ${cloud.url}/   API: ${cloud.url}/openapi.json\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await cloud.close();
+    await eventLog.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bitv-cloud failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

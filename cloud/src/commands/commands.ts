@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, ValidationError } from '@bitv/shared';
+import type { EventLog } from '@bitv/shared/event-log';
+import { type CommandAction, type CommandResult, commandRequestedV1 } from '@bitv/shared/events';
+import type { Logger } from '@bitv/shared/log';
+import type { CloudDb } from '../db/index.js';
+import { publishEvent } from '../events.js';
+import type { LiveHub } from '../live/hub.js';
+
+export interface Command {
+  id: string;
+  gatewayId: string;
+  deviceId: string | null;
+  groupId: string;
+  command: CommandAction;
+  status: 'sent' | 'done' | 'failed' | 'expired';
+  reason: string | null;
+  requestedBy: string | null;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type CommandRow = {
+  id: string;
+  gateway_id: string;
+  device_id: string | null;
+  group_id: string;
+  command: Record<string, unknown>;
+  status: Command['status'];
+  reason: string | null;
+  requested_by: string | null;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toCommand = (r: CommandRow): Command => ({
+  id: r.id,
+  gatewayId: r.gateway_id,
+  deviceId: r.device_id,
+  groupId: r.group_id,
+  command: r.command as CommandAction,
+  status: r.status,
+  reason: r.reason,
+  requestedBy: r.requested_by,
+  expiresAt: new Date(r.expires_at).toISOString(),
+  createdAt: new Date(r.created_at).toISOString(),
+  updatedAt: new Date(r.updated_at).toISOString(),
+});
+
+export interface SendCommand {
+  command: CommandAction;
+  deviceId?: string;
+  ttlSeconds: number;
+  requestedBy: string;
+}
+
+/**
+ * Device commands: stored, then published on `bv.commands` (the gateway turns them into NCMD or
+ * DCMD); their fate comes back on `bv.command-results`. A command nobody answered by its expiry
+ * is marked expired here, whatever the edge says later (a late "done" is kept as the reason).
+ */
+export class Commands {
+  constructor(
+    private readonly db: CloudDb,
+    private readonly eventLog: EventLog,
+    private readonly hub: LiveHub,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(gatewayId: string, input: SendCommand): Promise<Command> {
+    const gateway = await this.db
+      .selectFrom('gateways')
+      .select(['id', 'site_id'])
+      .where('id', '=', gatewayId)
+      .executeTakeFirst();
+    if (!gateway) throw new NotFoundError(`gateway ${gatewayId} not found`);
+    if (input.deviceId) {
+      const shelf = await this.db
+        .selectFrom('shelves')
+        .select('id')
+        .where('id', '=', input.deviceId)
+        .where('gateway_id', '=', gatewayId)
+        .executeTakeFirst();
+      if (!shelf)
+        throw new ValidationError(`device ${input.deviceId} is not attached to gateway ${gatewayId}`);
+    }
+    const now = new Date();
+    const row = await this.db
+      .insertInto('commands')
+      .values({
+        id: randomUUID(),
+        gateway_id: gatewayId,
+        device_id: input.deviceId ?? null,
+        group_id: gateway.site_id,
+        command: JSON.stringify(input.command),
+        status: 'sent',
+        reason: null,
+        requested_by: input.requestedBy,
+        expires_at: new Date(now.getTime() + input.ttlSeconds * 1000),
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const command = toCommand(row);
+    await publishEvent(this.eventLog, commandRequestedV1, gatewayId, {
+      commandId: command.id,
+      groupId: command.groupId,
+      edgeNodeId: gatewayId,
+      ...(command.deviceId ? { deviceId: command.deviceId } : {}),
+      command: input.command,
+      expiresAt: command.expiresAt,
+      requestedBy: input.requestedBy,
+    });
+    this.logger.info({ commandId: command.id, gatewayId, action: input.command.action }, 'command sent');
+    return command;
+  }
+
+  /** Sends the same command to several gateways (a site, or a list). */
+  async sendToGroup(
+    target: { siteId?: string; gatewayIds?: string[] },
+    input: SendCommand,
+  ): Promise<Command[]> {
+    let ids = target.gatewayIds ?? [];
+    if (target.siteId) {
+      const rows = await this.db
+        .selectFrom('gateways')
+        .select('id')
+        .where('site_id', '=', target.siteId)
+        .where('status', '=', 'provisioned')
+        .execute();
+      ids = [...new Set([...ids, ...rows.map((r) => r.id)])];
+    }
+    if (ids.length === 0) throw new ValidationError('no gateways to send to');
+    const sent: Command[] = [];
+    for (const id of ids) sent.push(await this.send(id, input));
+    return sent;
+  }
+
+  async get(id: string): Promise<Command> {
+    await this.expireDue();
+    const row = await this.db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`command ${id} not found`);
+    return toCommand(row);
+  }
+
+  async list(gatewayId: string, limit = 50): Promise<Command[]> {
+    await this.expireDue();
+    const rows = await this.db
+      .selectFrom('commands')
+      .selectAll()
+      .where('gateway_id', '=', gatewayId)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toCommand);
+  }
+
+  /** Applies a result from the edge; only a command still in flight changes state. */
+  async applyResult(result: CommandResult): Promise<Command | undefined> {
+    const row = await this.db
+      .updateTable('commands')
+      .set({ status: result.status, reason: result.reason ?? null, updated_at: new Date() })
+      .where('id', '=', result.commandId)
+      .where('status', '=', 'sent')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const command = toCommand(row);
+    this.announce(command);
+    if (command.status === 'done' && command.command.action === 'set_led' && command.deviceId) {
+      await this.light(command.groupId, command.deviceId, command.command);
+    }
+    return command;
+  }
+
+  /** Marks commands past their expiry as expired; run on a timer and before reads. */
+  async expireDue(now = new Date()): Promise<number> {
+    const rows = await this.db
+      .updateTable('commands')
+      .set({ status: 'expired', reason: 'no result before expiry', updated_at: now })
+      .where('status', '=', 'sent')
+      .where('expires_at', '<=', now)
+      .returningAll()
+      .execute();
+    for (const r of rows) this.announce(toCommand(r));
+    return rows.length;
+  }
+
+  /** Pick-to-light: a bin is lit once its shelf confirmed the LED command. */
+  private async light(
+    siteId: string,
+    shelfId: string,
+    led: Extract<CommandAction, { action: 'set_led' }>,
+  ): Promise<void> {
+    const on = led.blink !== 'off';
+    const color = on ? led.color : null;
+    const blink = on ? led.blink : null;
+    await this.db
+      .updateTable('bins')
+      .set({ lit_color: color, lit_blink: blink })
+      .where('shelf_id', '=', shelfId)
+      .where('bin', '=', led.bin)
+      .execute();
+    this.hub.publish({ type: 'light', siteId, shelfId, bin: led.bin, color, blink });
+  }
+
+  private announce(c: Command): void {
+    this.hub.publish({
+      type: 'command',
+      siteId: c.groupId,
+      commandId: c.id,
+      gatewayId: c.gatewayId,
+      status: c.status,
+      reason: c.reason,
+    });
+  }
+}

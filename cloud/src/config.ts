@@ -1,0 +1,120 @@
+import { type ConfigOf, setting } from '@bitv/shared';
+
+/** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
+export const cloudConfigSpec = {
+  host: setting.string('BV_HTTP_HOST', {
+    default: '127.0.0.1',
+    description: 'address the HTTP API, dashboard and WebSocket listen on',
+  }),
+  port: setting.int('BV_HTTP_PORT', {
+    default: '8080',
+    min: 0,
+    max: 65535,
+    description: 'HTTP port (0 picks a free one)',
+  }),
+  grpcPort: setting.int('BV_GRPC_PORT', {
+    default: '50051',
+    min: -1,
+    max: 65535,
+    description: 'gRPC InventoryService port (0 picks a free one, -1 turns it off)',
+  }),
+  databaseUrl: setting.optionalUrl('DATABASE_URL', {
+    description: 'PostgreSQL URL; unset runs embedded PGlite',
+  }),
+  dataDir: setting.optionalString('BV_DATA_DIR', {
+    description: 'PGlite data folder when DATABASE_URL is unset; unset keeps data in memory',
+  }),
+  kafkaBrokers: setting.optionalList('KAFKA_BROKERS', {
+    description: 'Kafka brokers (host:port,...); unset uses the database event log',
+  }),
+  issuer: setting.string('BV_JWT_ISSUER', {
+    default: 'bitvelocity',
+    description: 'issuer of every JWT the registry signs',
+  }),
+  signingAlg: setting.enum('BV_JWT_ALG', ['ES256', 'EdDSA'], {
+    default: 'ES256',
+    description: 'algorithm of a generated signing key',
+  }),
+  keyFile: setting.optionalString('BV_JWT_KEY_FILE', {
+    description: 'private signing key as a JWK file; unset generates one and stores it in the database',
+  }),
+  accessTtlSeconds: setting.int('BV_ACCESS_TTL_SECONDS', {
+    default: '900',
+    min: 30,
+    description: 'lifetime of user access tokens',
+  }),
+  refreshTtlSeconds: setting.int('BV_REFRESH_TTL_SECONDS', {
+    default: '2592000',
+    min: 60,
+    description: 'lifetime of refresh tokens',
+  }),
+  deviceTtlSeconds: setting.int('BV_DEVICE_TTL_SECONDS', {
+    default: '7776000',
+    min: 60,
+    description: 'lifetime of gateway credentials',
+  }),
+  brokerUrl: setting.string('BV_BROKER_URL', {
+    default: 'mqtt://127.0.0.1:8883',
+    description: 'MQTT broker URL handed to provisioned gateways',
+  }),
+  primaryHostId: setting.string('BV_PRIMARY_HOST_ID', {
+    default: 'bv-cloud',
+    description: 'Sparkplug primary host id handed to gateways',
+  }),
+  stableWindowMs: setting.int('BV_STABLE_WINDOW_MS', {
+    default: '150',
+    min: 0,
+    max: 60_000,
+    description: 'how long a bin weight must stay within tolerance before it counts',
+  }),
+  adminEmail: setting.string('BV_ADMIN_EMAIL', {
+    default: 'admin@bitvelocity.local',
+    description: 'first admin, created when there are no users',
+  }),
+  adminPassword: setting.optionalString('BV_ADMIN_PASSWORD', {
+    secret: true,
+    description: 'first admin password; unset generates one and prints it once',
+  }),
+  demo: setting.boolean('BV_DEMO', {
+    default: 'false',
+    description: 'seed a demo site (for a cloud started on its own)',
+  }),
+  logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+    default: 'info',
+    description: 'log level',
+  }),
+};
+
+export type CloudEnvConfig = ConfigOf<typeof cloudConfigSpec>;
+
+/** What `startCloud` needs; the launcher builds it directly, the CLI from the environment. */
+export interface CloudConfig {
+  host: string;
+  port: number;
+  /** undefined or -1: no gRPC server. */
+  grpcPort?: number;
+  issuer: string;
+  signingAlg: 'ES256' | 'EdDSA';
+  keyFile?: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  deviceTtlSeconds: number;
+  brokerUrl: string;
+  primaryHostId: string;
+  stableWindowMs: number;
+  /** The first admin, created when the database has no users; without a password one is generated. */
+  admin?: { email: string; password?: string };
+}
+
+export const cloudDefaults: CloudConfig = {
+  host: '127.0.0.1',
+  port: 0,
+  issuer: 'bitvelocity',
+  signingAlg: 'ES256',
+  accessTtlSeconds: 900,
+  refreshTtlSeconds: 30 * 86_400,
+  deviceTtlSeconds: 90 * 86_400,
+  brokerUrl: 'mqtt://127.0.0.1:8883',
+  primaryHostId: 'bv-cloud',
+  stableWindowMs: 150,
+};

@@ -1,0 +1,194 @@
+import { UnauthenticatedError } from '@bitv/shared';
+import { type Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { accessCookie, refreshCookie } from '../api/authenticate.js';
+import { canSeeSite, type Principal } from '../api/principal.js';
+import type { Services } from '../api/services.js';
+import type { Session } from '../auth/users.js';
+import { css, fleetScript, liveScript } from './assets.js';
+import { FleetPage } from './fleet.js';
+import { Layout } from './layout.js';
+import { WarehousePage } from './warehouse.js';
+
+type UserPrincipal = Extract<Principal, { kind: 'user' }> & { email: string };
+
+const staffRoles = new Set(['staff', 'operator', 'admin']);
+
+function setSessionCookies(c: Context, session: Session): void {
+  const secure = new URL(c.req.url).protocol === 'https:';
+  const base = { httpOnly: true, sameSite: 'Strict' as const, secure, path: '/' };
+  setCookie(c, accessCookie, session.access.token, { ...base, expires: session.access.expiresAt });
+  setCookie(c, refreshCookie, session.refresh.token, { ...base, expires: session.refresh.expiresAt });
+}
+
+/**
+ * The dashboard: server-rendered pages (Hono JSX) with a small client script that follows the
+ * live WebSocket. Sessions are the API's own tokens in httpOnly, SameSite=Strict cookies; an
+ * expired access token is renewed from the refresh cookie on the next page load.
+ */
+export function dashboardRoutes(s: Services): Hono {
+  const app = new Hono();
+
+  const userOf = async (c: Context): Promise<UserPrincipal | undefined> => {
+    const access = getCookie(c, accessCookie);
+    if (access) {
+      try {
+        const claims = await s.tokens.verifyAccess(access);
+        const user = await s.users.get(claims.sub);
+        return { kind: 'user', id: user.id, role: user.role, sites: user.sites, email: user.email };
+      } catch (error) {
+        if (!(error instanceof UnauthenticatedError)) throw error;
+        // Expired or invalid: fall through to the refresh cookie.
+      }
+    }
+    const refresh = getCookie(c, refreshCookie);
+    if (!refresh) return undefined;
+    try {
+      const session = await s.users.refresh(refresh);
+      setSessionCookies(c, session);
+      return {
+        kind: 'user',
+        id: session.user.id,
+        role: session.user.role,
+        sites: session.user.sites,
+        email: session.user.email,
+      };
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      return undefined;
+    }
+  };
+
+  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
+
+  app.get('/assets/app.css', (c) =>
+    c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }),
+  );
+  app.get('/assets/live.js', (c) =>
+    c.body(liveScript, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'max-age=300',
+    }),
+  );
+  app.get('/assets/fleet.js', (c) =>
+    c.body(fleetScript, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'max-age=300',
+    }),
+  );
+
+  app.get('/login', (c) => {
+    const failed = c.req.query('failed') !== undefined;
+    const next = c.req.query('next') ?? '/';
+    return c.html(
+      <Layout title="Log in">
+        <form
+          class="login"
+          method="post"
+          action={`/login?next=${encodeURIComponent(next)}`}
+          data-testid="login-form"
+        >
+          <h1>
+            Bit<span style="color:#2f6fed">Velocity</span>
+          </h1>
+          <div class="sub">Warehouse shelves, live.</div>
+          <label for="email">Email</label>
+          <input
+            id="email"
+            name="email"
+            type="email"
+            required
+            autocomplete="username"
+            data-testid="login-email"
+          />
+          <label for="password">Password</label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            required
+            autocomplete="current-password"
+            data-testid="login-password"
+          />
+          <button type="submit" data-testid="login-submit">
+            Log in
+          </button>
+          {failed ? <div class="error">Wrong email or password.</div> : null}
+        </form>
+      </Layout>,
+    );
+  });
+
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody();
+    const next = c.req.query('next') ?? '/';
+    const safeNext = next.startsWith('/') && !next.startsWith('//') ? next : '/';
+    try {
+      const session = await s.users.login(String(form.email ?? ''), String(form.password ?? ''));
+      setSessionCookies(c, session);
+      return c.redirect(safeNext, 303);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      return c.redirect(`/login?failed&next=${encodeURIComponent(safeNext)}`, 303);
+    }
+  });
+
+  app.post('/logout', async (c) => {
+    const refresh = getCookie(c, refreshCookie);
+    if (refresh) await s.users.logout(refresh).catch(() => undefined); // an invalid cookie is logged out anyway
+    deleteCookie(c, accessCookie, { path: '/' });
+    deleteCookie(c, refreshCookie, { path: '/' });
+    return c.redirect('/login', 303);
+  });
+
+  app.get('/', async (c) => {
+    const user = await userOf(c);
+    if (!user) return toLogin(c);
+    if (!staffRoles.has(user.role)) return c.redirect('/openapi.json');
+    const site = (await s.registry.listSites()).find((x) => canSeeSite(user, x.id));
+    return site ? c.redirect(`/sites/${encodeURIComponent(site.id)}`) : c.redirect('/fleet');
+  });
+
+  app.get('/sites/:id', async (c) => {
+    const user = await userOf(c);
+    if (!user) return toLogin(c);
+    const id = c.req.param('id');
+    if (!staffRoles.has(user.role) || !canSeeSite(user, id)) return c.text('forbidden', 403);
+    const [site, sites, aisles, shelves, bins, alerts] = await Promise.all([
+      s.registry.getSite(id),
+      s.registry.listSites(),
+      s.registry.listAisles(id),
+      s.registry.listShelves({ siteId: id }),
+      s.inventory.binsOfSite(id),
+      s.inventory.alerts(id, 'open'),
+    ]);
+    return c.html(
+      <Layout title={site.name} active="warehouse" siteId={id} user={user} scripts={['/assets/live.js']}>
+        <WarehousePage
+          data={{ site, sites: sites.filter((x) => canSeeSite(user, x.id)), aisles, shelves, bins, alerts }}
+        />
+      </Layout>,
+    );
+  });
+
+  app.get('/fleet', async (c) => {
+    const user = await userOf(c);
+    if (!user) return toLogin(c);
+    if (!staffRoles.has(user.role)) return c.text('forbidden', 403);
+    const sites = (await s.registry.listSites()).filter((x) => canSeeSite(user, x.id));
+    const gateways = (await s.registry.listGateways()).filter((g) => canSeeSite(user, g.siteId));
+    const shelves = (await Promise.all(sites.map((x) => s.registry.listShelves({ siteId: x.id })))).flat();
+    const commands = (await Promise.all(gateways.map((g) => s.commands.list(g.id, 10))))
+      .flat()
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, 20);
+    const canOperate = user.role === 'operator' || user.role === 'admin';
+    return c.html(
+      <Layout title="Fleet" active="fleet" user={user} scripts={['/assets/live.js', '/assets/fleet.js']}>
+        <FleetPage data={{ sites, gateways, shelves, commands, canOperate }} />
+      </Layout>,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,209 @@
+import { type Database, type Migration, migrate } from '@bitv/shared/db';
+import { type Kysely, sql } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('signing_keys')
+      .addColumn('kid', 'text', (c) => c.primaryKey())
+      .addColumn('alg', 'text', (c) => c.notNull())
+      .addColumn('private_jwk', 'jsonb', (c) => c.notNull())
+      .addColumn('public_jwk', 'jsonb', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('retired_at', 'timestamptz')
+      .execute();
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull().unique())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('sites', 'jsonb')
+      .addColumn('password_hash', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('invite_hash', 'text', (c) => c.unique())
+      .addColumn('invite_expires_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('refresh_tokens')
+      .addColumn('jti', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('revoked_at', 'timestamptz')
+      .execute();
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('revoked_at', 'timestamptz')
+      .execute();
+    await db.schema
+      .createTable('sites')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('aisles')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull().references('sites.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('gateways')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull().references('sites.id'))
+      .addColumn('aisle_id', 'text', (c) => c.references('aisles.id').onDelete('set null'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('online', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('hostname', 'text')
+      .addColumn('agent_version', 'text')
+      .addColumn('bd_seq', 'integer')
+      .addColumn('queue_depth', 'integer')
+      .addColumn('oldest_unsent_ms', 'double precision')
+      .addColumn('last_birth_at', 'timestamptz')
+      .addColumn('last_seen_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('gateway_credentials')
+      .addColumn('jti', 'text', (c) => c.primaryKey())
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('issued_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('revoked_at', 'timestamptz')
+      .execute();
+    await db.schema
+      .createTable('claim_tokens')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull().references('sites.id').onDelete('cascade'))
+      .addColumn('gateway_id', 'text')
+      .addColumn('aisle_id', 'text')
+      .addColumn('batch_id', 'text', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('used_at', 'timestamptz')
+      .addColumn('used_by', 'text')
+      .execute();
+    await db.schema
+      .createTable('shelves')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('site_id', 'text', (c) => c.notNull())
+      .addColumn('aisle_id', 'text')
+      .addColumn('serial_number', 'text', (c) => c.notNull())
+      .addColumn('firmware', 'text')
+      .addColumn('bin_count', 'integer', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('online', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('last_seen_at', 'timestamptz')
+      .addUniqueConstraint('shelves_gateway_device', ['gateway_id', 'device_id'])
+      .execute();
+    await db.schema
+      .createTable('products')
+      .addColumn('sku', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('unit_weight_g', 'double precision', (c) => c.notNull())
+      .addColumn('tolerance_g', 'double precision', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('bins')
+      .addColumn('shelf_id', 'text', (c) => c.notNull().references('shelves.id').onDelete('cascade'))
+      .addColumn('bin', 'integer', (c) => c.notNull())
+      .addColumn('sku', 'text', (c) => c.references('products.sku'))
+      .addColumn('tare_g', 'double precision', (c) => c.notNull().defaultTo(0))
+      .addColumn('count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('confidence', 'double precision', (c) => c.notNull().defaultTo(1))
+      .addColumn('weight_g', 'double precision')
+      .addColumn('low_stock_threshold', 'integer')
+      .addColumn('lit_color', 'text')
+      .addColumn('lit_blink', 'text')
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addPrimaryKeyConstraint('bins_pk', ['shelf_id', 'bin'])
+      .execute();
+    await db.schema.createIndex('bins_sku').on('bins').column('sku').execute();
+    await db.schema
+      .createTable('reading_watermarks')
+      .addColumn('edge_node_id', 'text', (c) => c.notNull())
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('last_seq', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('reading_watermarks_pk', ['edge_node_id', 'device_id'])
+      .execute();
+    await db.schema
+      .createTable('stock_movements')
+      .addColumn('id', 'bigserial', (c) => c.primaryKey())
+      .addColumn('shelf_id', 'text', (c) => c.notNull())
+      .addColumn('bin', 'integer', (c) => c.notNull())
+      .addColumn('sku', 'text')
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('previous_count', 'integer', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .addColumn('confidence', 'double precision', (c) => c.notNull())
+      .addColumn('reading_seq', 'bigint')
+      .addColumn('actor', 'text')
+      .addColumn('note', 'text')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('reservations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('sku', 'text', (c) => c.notNull().references('products.sku'))
+      .addColumn('quantity', 'integer', (c) => c.notNull())
+      .addColumn('reference', 'text', (c) => c.notNull().unique())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull())
+      .addColumn('shelf_id', 'text', (c) => c.notNull())
+      .addColumn('bin', 'integer', (c) => c.notNull())
+      .addColumn('sku', 'text')
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('cleared_at', 'timestamptz')
+      .execute();
+    // At most one open alert of a kind per bin, so a flapping count cannot pile them up.
+    await sql`CREATE UNIQUE INDEX alerts_open_once ON alerts (shelf_id, bin, kind) WHERE status = 'open'`.execute(
+      db,
+    );
+    await db.schema
+      .createTable('commands')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('device_id', 'text')
+      .addColumn('group_id', 'text', (c) => c.notNull())
+      .addColumn('command', 'jsonb', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('requested_by', 'text')
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+    await db.schema
+      .createIndex('commands_gateway')
+      .on('commands')
+      .columns(['gateway_id', 'created_at'])
+      .execute();
+  },
+};
+
+export const cloudMigrations: Record<string, Migration> = { '0001_initial': initial };
+
+export function migrateCloud(database: Database): Promise<string[]> {
+  return migrate(database, 'cloud', cloudMigrations);
+}

@@ -1,0 +1,108 @@
+import type { Services } from '../api/services.js';
+import { deviceIdOf } from '../registry/registry.js';
+
+export interface DemoBin {
+  /** Defaults to `DEMO-<serial>-<bin>`. */
+  sku?: string;
+  name?: string;
+  unitWeightG: number;
+  /** Units in the bin when the demo starts (the simulator starts with the same). */
+  count: number;
+  toleranceG?: number;
+  tareG?: number;
+  lowStockThreshold?: number;
+}
+
+export interface DemoShelf {
+  serialNumber: string;
+  bins: DemoBin[];
+}
+
+export interface DemoInput {
+  siteId?: string;
+  siteName?: string;
+  gatewayId?: string;
+  shelves: DemoShelf[];
+  /** Demo people to create, with their passwords. */
+  users?: {
+    email: string;
+    name: string;
+    role: 'staff' | 'operator' | 'partner' | 'admin';
+    password: string;
+  }[];
+}
+
+export interface DemoSeeded {
+  siteId: string;
+  gatewayId: string;
+  shelves: { shelfId: string; serialNumber: string; bins: number }[];
+}
+
+const demoNames = [
+  'M6 hex bolts',
+  'Cable ties',
+  'Wood screws',
+  'Washers',
+  'Wall plugs',
+  'Hinges',
+  'Brackets',
+  'Nuts',
+];
+
+/**
+ * A demo warehouse matching the simulated shelves: one site, one aisle, one gateway (not yet
+ * claimed; `createClaimToken` gives the agent its token), and one product per bin with the
+ * simulator's unit weight and item count. Running it twice is harmless.
+ */
+export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeeded> {
+  const siteId = input.siteId ?? 'demo-site';
+  const gatewayId = input.gatewayId ?? 'gw-demo-1';
+  const aisleId = `${siteId}-a1`;
+  const sites = await s.registry.listSites();
+  if (!sites.some((x) => x.id === siteId)) {
+    await s.registry.createSite({ id: siteId, name: input.siteName ?? 'Demo warehouse' });
+    await s.registry.createAisle({ id: aisleId, siteId, name: 'Aisle 1', position: 0 });
+  }
+  const gateways = await s.registry.listGateways(siteId);
+  if (!gateways.some((g) => g.id === gatewayId)) {
+    await s.registry.createGateway({ id: gatewayId, siteId, aisleId, name: 'Demo gateway' });
+  }
+  const existing = new Set((await s.registry.listShelves({ siteId })).map((x) => x.id));
+  const seeded: DemoSeeded['shelves'] = [];
+  for (const [position, shelf] of input.shelves.entries()) {
+    const shelfId = deviceIdOf(shelf.serialNumber);
+    if (!existing.has(shelfId)) {
+      await s.registry.createShelf({
+        gatewayId,
+        serialNumber: shelf.serialNumber,
+        binCount: shelf.bins.length,
+        aisleId,
+        position,
+      });
+      for (const [bin, b] of shelf.bins.entries()) {
+        const sku = b.sku ?? `DEMO-${shelf.serialNumber}-${bin}`;
+        await s.inventory.upsertProduct({
+          sku,
+          name: b.name ?? demoNames[(position * shelf.bins.length + bin) % demoNames.length] ?? sku,
+          unitWeightG: b.unitWeightG,
+          toleranceG: b.toleranceG ?? Math.max(1, Math.min(b.unitWeightG / 4, 20)),
+        });
+        await s.inventory.assign({
+          shelfId,
+          bin,
+          sku,
+          tareG: b.tareG ?? 0,
+          lowStockThreshold: b.lowStockThreshold ?? Math.max(1, Math.floor(b.count / 5)),
+          count: b.count,
+          actor: 'demo-seed',
+        });
+      }
+    }
+    seeded.push({ shelfId, serialNumber: shelf.serialNumber, bins: shelf.bins.length });
+  }
+  for (const u of input.users ?? []) {
+    const known = (await s.users.list()).some((x) => x.email === u.email.toLowerCase());
+    if (!known) await s.users.create({ ...u, sites: null });
+  }
+  return { siteId, gatewayId, shelves: seeded };
+}

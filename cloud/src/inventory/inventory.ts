@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError, ValidationError } from '@bitv/shared';
+import type { EventLog } from '@bitv/shared/event-log';
+import { reservationChangedV1 } from '@bitv/shared/events';
+import type { Logger } from '@bitv/shared/log';
+import { sql } from 'kysely';
+import type { CloudDb } from '../db/index.js';
+import { publishEvent } from '../events.js';
+import type { LiveHub } from '../live/hub.js';
+import type { Counting } from './counting.js';
+import { type AppliedChange, announceChange, applyCountChange } from './stock-change.js';
+
+export interface Product {
+  sku: string;
+  name: string;
+  unitWeightG: number;
+  toleranceG: number;
+}
+
+export interface BinView {
+  shelfId: string;
+  bin: number;
+  sku: string | null;
+  productName: string | null;
+  unitWeightG: number | null;
+  tareG: number;
+  count: number;
+  confidence: number;
+  weightG: number | null;
+  lowStockThreshold: number | null;
+  lit: { color: string; blink: string } | null;
+  updatedAt: string;
+}
+
+export interface Alert {
+  id: string;
+  siteId: string;
+  shelfId: string;
+  bin: number;
+  sku: string | null;
+  kind: 'low_stock';
+  status: 'open' | 'cleared';
+  message: string;
+  createdAt: string;
+  clearedAt: string | null;
+}
+
+export interface Stock {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  bins: { siteId: string; shelfId: string; bin: number; count: number; confidence: number }[];
+}
+
+export interface Reservation {
+  id: string;
+  sku: string;
+  quantity: number;
+  reference: string;
+  status: 'active' | 'released' | 'expired';
+  expiresAt: string;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+/** Products, bin assignments, manual counts, stock queries and reservations. */
+export class Inventory {
+  constructor(
+    private readonly db: CloudDb,
+    private readonly hub: LiveHub,
+    private readonly eventLog: EventLog,
+    private readonly counting: Counting,
+    private readonly logger: Logger,
+  ) {}
+
+  async upsertProduct(p: Product): Promise<Product> {
+    await this.db
+      .insertInto('products')
+      .values({ sku: p.sku, name: p.name, unit_weight_g: p.unitWeightG, tolerance_g: p.toleranceG })
+      .onConflict((oc) =>
+        oc
+          .column('sku')
+          .doUpdateSet({ name: p.name, unit_weight_g: p.unitWeightG, tolerance_g: p.toleranceG }),
+      )
+      .execute();
+    this.counting.invalidate();
+    return p;
+  }
+
+  async listProducts(): Promise<Product[]> {
+    const rows = await this.db.selectFrom('products').selectAll().orderBy('sku').execute();
+    return rows.map((r) => ({
+      sku: r.sku,
+      name: r.name,
+      unitWeightG: r.unit_weight_g,
+      toleranceG: r.tolerance_g,
+    }));
+  }
+
+  async getProduct(sku: string): Promise<Product> {
+    const r = await this.db.selectFrom('products').selectAll().where('sku', '=', sku).executeTakeFirst();
+    if (!r) throw new NotFoundError(`product ${sku} not found`);
+    return { sku: r.sku, name: r.name, unitWeightG: r.unit_weight_g, toleranceG: r.tolerance_g };
+  }
+
+  /** Puts a product in a bin (or empties the assignment with `sku: null`); optionally sets its count. */
+  async assign(input: {
+    shelfId: string;
+    bin: number;
+    sku: string | null;
+    tareG?: number;
+    lowStockThreshold?: number | null;
+    count?: number;
+    actor: string;
+  }): Promise<BinView> {
+    if (input.sku !== null) await this.getProduct(input.sku);
+    const applied = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('bins')
+        .set({
+          sku: input.sku,
+          updated_at: new Date(),
+          ...(input.tareG !== undefined ? { tare_g: input.tareG } : {}),
+          ...(input.lowStockThreshold !== undefined ? { low_stock_threshold: input.lowStockThreshold } : {}),
+        })
+        .where('shelf_id', '=', input.shelfId)
+        .where('bin', '=', input.bin)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0)
+        throw new NotFoundError(`bin ${input.bin} of shelf ${input.shelfId} not found`);
+      if (input.count === undefined) return undefined;
+      return applyCountChange(trx, {
+        shelfId: input.shelfId,
+        bin: input.bin,
+        count: input.count,
+        confidence: 1,
+        reason: 'assignment',
+        actor: input.actor,
+      });
+    });
+    await this.after(input.shelfId, applied);
+    return this.bin(input.shelfId, input.bin);
+  }
+
+  /**
+   * Sets a bin's count by hand: an adjustment (`delta`, e.g. damaged goods written off) or a cycle
+   * count (`counted`, what a person found). Either way the bin's tare is moved so that its last
+   * settled weight means the new count, so the next readings agree with the person, not the scale.
+   */
+  async setCount(input: {
+    shelfId: string;
+    bin: number;
+    reason: 'adjustment' | 'cycle_count';
+    delta?: number;
+    counted?: number;
+    note?: string;
+    actor: string;
+  }): Promise<{ bin: BinView; previousCount: number; discrepancy: number }> {
+    const current = await this.bin(input.shelfId, input.bin);
+    const count = input.counted ?? current.count + (input.delta ?? 0);
+    if (count < 0) throw new ValidationError(`count would be ${count}; a bin cannot hold fewer than 0 units`);
+    const tareG =
+      current.weightG !== null && current.unitWeightG !== null
+        ? current.weightG - count * current.unitWeightG
+        : undefined;
+    const applied = await this.db.transaction().execute((trx) =>
+      applyCountChange(trx, {
+        shelfId: input.shelfId,
+        bin: input.bin,
+        count,
+        confidence: 1,
+        reason: input.reason,
+        ...(tareG !== undefined ? { tareG } : {}),
+        actor: input.actor,
+        ...(input.note ? { note: input.note } : {}),
+      }),
+    );
+    await this.after(input.shelfId, applied);
+    return {
+      bin: await this.bin(input.shelfId, input.bin),
+      previousCount: current.count,
+      discrepancy: count - current.count,
+    };
+  }
+
+  private async after(shelfId: string, applied: AppliedChange | undefined): Promise<void> {
+    this.counting.invalidate(shelfId);
+    if (applied) await announceChange(applied, this.hub, this.eventLog, this.logger);
+  }
+
+  private binQuery() {
+    return this.db
+      .selectFrom('bins')
+      .leftJoin('products', 'products.sku', 'bins.sku')
+      .select([
+        'bins.shelf_id',
+        'bins.bin',
+        'bins.sku',
+        'products.name',
+        'products.unit_weight_g',
+        'bins.tare_g',
+        'bins.count',
+        'bins.confidence',
+        'bins.weight_g',
+        'bins.low_stock_threshold',
+        'bins.lit_color',
+        'bins.lit_blink',
+        'bins.updated_at',
+      ]);
+  }
+
+  async bin(shelfId: string, bin: number): Promise<BinView> {
+    const r = await this.binQuery()
+      .where('bins.shelf_id', '=', shelfId)
+      .where('bins.bin', '=', bin)
+      .executeTakeFirst();
+    if (!r) throw new NotFoundError(`bin ${bin} of shelf ${shelfId} not found`);
+    return toBinView(r);
+  }
+
+  async binsOfSite(siteId: string): Promise<BinView[]> {
+    const rows = await this.binQuery()
+      .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
+      .where('shelves.site_id', '=', siteId)
+      .orderBy('bins.shelf_id')
+      .orderBy('bins.bin')
+      .execute();
+    return rows.map(toBinView);
+  }
+
+  async alerts(siteId: string, status: 'open' | 'cleared' | 'all' = 'open'): Promise<Alert[]> {
+    let q = this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('site_id', '=', siteId)
+      .orderBy('created_at', 'desc')
+      .limit(200);
+    if (status !== 'all') q = q.where('status', '=', status);
+    return (await q.execute()).map((r) => ({
+      id: r.id,
+      siteId: r.site_id,
+      shelfId: r.shelf_id,
+      bin: r.bin,
+      sku: r.sku,
+      kind: r.kind,
+      status: r.status,
+      message: r.message,
+      createdAt: iso(r.created_at),
+      clearedAt: r.cleared_at ? iso(r.cleared_at) : null,
+    }));
+  }
+
+  async stock(sku: string, siteId?: string): Promise<Stock> {
+    await this.getProduct(sku);
+    await this.expireReservations();
+    let q = this.db
+      .selectFrom('bins')
+      .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
+      .select(['shelves.site_id', 'bins.shelf_id', 'bins.bin', 'bins.count', 'bins.confidence'])
+      .where('bins.sku', '=', sku)
+      .orderBy('bins.shelf_id')
+      .orderBy('bins.bin');
+    if (siteId) q = q.where('shelves.site_id', '=', siteId);
+    const bins = (await q.execute()).map((r) => ({
+      siteId: r.site_id,
+      shelfId: r.shelf_id,
+      bin: r.bin,
+      count: r.count,
+      confidence: r.confidence,
+    }));
+    const onHand = bins.reduce((n, b) => n + b.count, 0);
+    const reserved = await this.reserved(this.db, sku);
+    return { sku, onHand, reserved, available: onHand - reserved, bins };
+  }
+
+  private async reserved(db: CloudDb, sku: string): Promise<number> {
+    const row = await db
+      .selectFrom('reservations')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('n'))
+      .where('sku', '=', sku)
+      .where('status', '=', 'active')
+      .where('expires_at', '>', new Date())
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Holds units of a SKU; idempotent on `reference` (a retried call gets the same reservation). */
+  async reserve(input: {
+    sku: string;
+    quantity: number;
+    reference: string;
+    ttlSeconds: number;
+  }): Promise<Reservation> {
+    await this.getProduct(input.sku);
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('reservations')
+        .selectAll()
+        .where('reference', '=', input.reference)
+        .executeTakeFirst();
+      if (existing) {
+        if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
+          throw new ConflictError(
+            `reference ${input.reference} already reserves ${existing.quantity} of ${existing.sku}`,
+          );
+        }
+        return { reservation: toReservation(existing), created: false };
+      }
+      // Serialise reservations of one SKU so two callers cannot both take the last units.
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${input.sku}))`.execute(trx);
+      const onHand = await trx
+        .selectFrom('bins')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('n'))
+        .where('sku', '=', input.sku)
+        .executeTakeFirstOrThrow();
+      const available = Number(onHand.n) - (await this.reserved(trx, input.sku));
+      if (available < input.quantity) {
+        throw new ConflictError(`only ${available} of ${input.sku} available, ${input.quantity} asked`, {
+          details: { available },
+        });
+      }
+      const row = await trx
+        .insertInto('reservations')
+        .values({
+          id: randomUUID(),
+          sku: input.sku,
+          quantity: input.quantity,
+          reference: input.reference,
+          status: 'active',
+          expires_at: new Date(Date.now() + input.ttlSeconds * 1000),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { reservation: toReservation(row), created: true };
+    });
+    if (outcome.created) await this.announceReservation(outcome.reservation);
+    return outcome.reservation;
+  }
+
+  async release(id: string): Promise<Reservation> {
+    const updated = await this.db
+      .updateTable('reservations')
+      .set({ status: 'released' })
+      .where('id', '=', id)
+      .where('status', '=', 'active')
+      .returningAll()
+      .executeTakeFirst();
+    if (updated) {
+      const r = toReservation(updated);
+      await this.announceReservation(r);
+      return r;
+    }
+    const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`reservation ${id} not found`);
+    return toReservation(row);
+  }
+
+  async expireReservations(now = new Date()): Promise<number> {
+    const rows = await this.db
+      .updateTable('reservations')
+      .set({ status: 'expired' })
+      .where('status', '=', 'active')
+      .where('expires_at', '<=', now)
+      .returningAll()
+      .execute();
+    for (const r of rows) await this.announceReservation(toReservation(r));
+    return rows.length;
+  }
+
+  private async announceReservation(r: Reservation): Promise<void> {
+    await publishEvent(this.eventLog, reservationChangedV1, r.sku, {
+      reservationId: r.id,
+      sku: r.sku,
+      quantity: r.quantity,
+      reference: r.reference,
+      status: r.status,
+    });
+  }
+}
+
+function toReservation(r: {
+  id: string;
+  sku: string;
+  quantity: number;
+  reference: string;
+  status: Reservation['status'];
+  expires_at: Date;
+}): Reservation {
+  return {
+    id: r.id,
+    sku: r.sku,
+    quantity: r.quantity,
+    reference: r.reference,
+    status: r.status,
+    expiresAt: iso(r.expires_at),
+  };
+}
+
+function toBinView(r: {
+  shelf_id: string;
+  bin: number;
+  sku: string | null;
+  name: string | null;
+  unit_weight_g: number | null;
+  tare_g: number;
+  count: number;
+  confidence: number;
+  weight_g: number | null;
+  low_stock_threshold: number | null;
+  lit_color: string | null;
+  lit_blink: string | null;
+  updated_at: Date;
+}): BinView {
+  return {
+    shelfId: r.shelf_id,
+    bin: r.bin,
+    sku: r.sku,
+    productName: r.name,
+    unitWeightG: r.unit_weight_g,
+    tareG: r.tare_g,
+    count: r.count,
+    confidence: r.confidence,
+    weightG: r.weight_g,
+    lowStockThreshold: r.low_stock_threshold,
+    lit: r.lit_color ? { color: r.lit_color, blink: r.lit_blink ?? 'steady' } : null,
+    updatedAt: iso(r.updated_at),
+  };
+}

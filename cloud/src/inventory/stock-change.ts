@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { EventLog } from '@bitv/shared/event-log';
+import { type StockChanged, stockAlertV1, stockChangedV1 } from '@bitv/shared/events';
+import type { Logger } from '@bitv/shared/log';
+import type { CloudDb } from '../db/index.js';
+import { publishEvent } from '../events.js';
+import type { LiveHub } from '../live/hub.js';
+
+export interface CountChange {
+  shelfId: string;
+  bin: number;
+  count: number;
+  confidence: number;
+  reason: StockChanged['reason'];
+  weightG?: number;
+  /** A new tare (cycle counts and adjustments re-align the scale with the counted truth). */
+  tareG?: number;
+  reading?: { edgeNodeId: string; deviceId: string; seq: number; time: string };
+  actor?: string;
+  note?: string;
+}
+
+export interface AppliedChange {
+  event: StockChanged;
+  readingTime?: string;
+  alert?: { alertId: string; status: 'open' | 'cleared'; message: string; threshold: number };
+}
+
+/**
+ * Writes one bin's new count, its movement record and any low-stock alert transition, inside the
+ * caller's transaction (so a count, its reading watermark and its alert commit together).
+ * Returns undefined when nothing changed.
+ */
+export async function applyCountChange(
+  trx: CloudDb,
+  change: CountChange,
+): Promise<AppliedChange | undefined> {
+  const bin = await trx
+    .selectFrom('bins')
+    .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
+    .select(['bins.count', 'bins.sku', 'bins.low_stock_threshold', 'bins.tare_g', 'shelves.site_id'])
+    .where('bins.shelf_id', '=', change.shelfId)
+    .where('bins.bin', '=', change.bin)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!bin) return undefined;
+  const tareChanged = change.tareG !== undefined && change.tareG !== bin.tare_g;
+  if (bin.count === change.count && !tareChanged && change.reason === 'weight') {
+    if (change.weightG !== undefined) {
+      await trx
+        .updateTable('bins')
+        .set({ weight_g: change.weightG, confidence: change.confidence })
+        .where('shelf_id', '=', change.shelfId)
+        .where('bin', '=', change.bin)
+        .execute();
+    }
+    return undefined;
+  }
+  await trx
+    .updateTable('bins')
+    .set({
+      count: change.count,
+      confidence: change.confidence,
+      updated_at: new Date(),
+      ...(change.weightG !== undefined ? { weight_g: change.weightG } : {}),
+      ...(change.tareG !== undefined ? { tare_g: change.tareG } : {}),
+    })
+    .where('shelf_id', '=', change.shelfId)
+    .where('bin', '=', change.bin)
+    .execute();
+  await trx
+    .insertInto('stock_movements')
+    .values({
+      shelf_id: change.shelfId,
+      bin: change.bin,
+      sku: bin.sku,
+      reason: change.reason,
+      previous_count: bin.count,
+      count: change.count,
+      confidence: change.confidence,
+      reading_seq: change.reading?.seq ?? null,
+      actor: change.actor ?? null,
+      note: change.note ?? null,
+    })
+    .execute();
+  const event: StockChanged = {
+    siteId: bin.site_id,
+    shelfId: change.shelfId,
+    bin: change.bin,
+    sku: bin.sku,
+    previousCount: bin.count,
+    count: change.count,
+    confidence: change.confidence,
+    reason: change.reason,
+    ...(change.weightG !== undefined ? { weightG: change.weightG } : {}),
+    ...(change.reading
+      ? {
+          reading: {
+            edgeNodeId: change.reading.edgeNodeId,
+            deviceId: change.reading.deviceId,
+            seq: change.reading.seq,
+          },
+        }
+      : {}),
+    ...(change.actor ? { actor: change.actor } : {}),
+  };
+  const applied: AppliedChange = { event, ...(change.reading ? { readingTime: change.reading.time } : {}) };
+  const threshold = bin.low_stock_threshold;
+  if (threshold !== null) applied.alert = await lowStockTransition(trx, event, threshold);
+  return applied;
+}
+
+async function lowStockTransition(
+  trx: CloudDb,
+  e: StockChanged,
+  threshold: number,
+): Promise<AppliedChange['alert']> {
+  const low = e.count <= threshold;
+  const open = await trx
+    .selectFrom('alerts')
+    .select(['id'])
+    .where('shelf_id', '=', e.shelfId)
+    .where('bin', '=', e.bin)
+    .where('kind', '=', 'low_stock')
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  if (low && !open) {
+    const alertId = randomUUID();
+    const message = `${e.sku ?? 'bin'} low: ${e.count} left (threshold ${threshold})`;
+    await trx
+      .insertInto('alerts')
+      .values({
+        id: alertId,
+        site_id: e.siteId,
+        shelf_id: e.shelfId,
+        bin: e.bin,
+        sku: e.sku,
+        kind: 'low_stock',
+        status: 'open',
+        message,
+        cleared_at: null,
+      })
+      .execute();
+    return { alertId, status: 'open', message, threshold };
+  }
+  if (!low && open) {
+    await trx
+      .updateTable('alerts')
+      .set({ status: 'cleared', cleared_at: new Date() })
+      .where('id', '=', open.id)
+      .execute();
+    return {
+      alertId: open.id,
+      status: 'cleared',
+      message: `${e.sku ?? 'bin'} restocked: ${e.count}`,
+      threshold,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * After commit: the live channel first (the dashboard's latency budget), then the event log.
+ * A crash between commit and publish loses the `bv.inventory` event (the count itself is safe);
+ * see docs/cloud.md on the missing transactional outbox.
+ */
+export async function announceChange(
+  applied: AppliedChange,
+  hub: LiveHub,
+  eventLog: EventLog,
+  logger: Logger,
+): Promise<void> {
+  const e = applied.event;
+  hub.publish({
+    type: 'stock',
+    siteId: e.siteId,
+    shelfId: e.shelfId,
+    bin: e.bin,
+    sku: e.sku,
+    count: e.count,
+    previousCount: e.previousCount,
+    confidence: e.confidence,
+    reason: e.reason,
+    weightG: e.weightG ?? null,
+    ...(applied.readingTime ? { readingTime: applied.readingTime } : {}),
+    at: new Date().toISOString(),
+  });
+  const a = applied.alert;
+  if (a) {
+    hub.publish({
+      type: 'alert',
+      siteId: e.siteId,
+      alertId: a.alertId,
+      shelfId: e.shelfId,
+      bin: e.bin,
+      sku: e.sku,
+      status: a.status,
+      message: a.message,
+    });
+  }
+  await publishEvent(eventLog, stockChangedV1, e.shelfId, e);
+  if (a) {
+    await publishEvent(eventLog, stockAlertV1, e.shelfId, {
+      alertId: a.alertId,
+      siteId: e.siteId,
+      shelfId: e.shelfId,
+      bin: e.bin,
+      sku: e.sku,
+      kind: 'low_stock',
+      status: a.status,
+      count: e.count,
+      threshold: a.threshold,
+    });
+  }
+  logger.debug({ shelfId: e.shelfId, bin: e.bin, count: e.count, reason: e.reason }, 'stock changed');
+}

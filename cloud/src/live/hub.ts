@@ -1,0 +1,108 @@
+import type { Counter } from '@bitv/shared/metrics';
+
+/** What the live channel sends; every message names its site so clients can filter. */
+export type LiveMessage =
+  | {
+      type: 'stock';
+      siteId: string;
+      shelfId: string;
+      bin: number;
+      sku: string | null;
+      count: number;
+      previousCount: number;
+      confidence: number;
+      reason: string;
+      weightG: number | null;
+      /** Time of the reading that caused the change (ISO), for latency measurement. */
+      readingTime?: string;
+      at: string;
+    }
+  | {
+      type: 'weight';
+      siteId: string;
+      shelfId: string;
+      bin: number;
+      weightG: number;
+      stable: boolean;
+      readingTime: string;
+    }
+  | {
+      type: 'alert';
+      siteId: string;
+      alertId: string;
+      shelfId: string;
+      bin: number;
+      sku: string | null;
+      status: 'open' | 'cleared';
+      message: string;
+    }
+  | {
+      type: 'light';
+      siteId: string;
+      shelfId: string;
+      bin: number;
+      color: string | null;
+      blink: string | null;
+    }
+  | {
+      type: 'gateway';
+      siteId: string;
+      gatewayId: string;
+      online: boolean;
+      queueDepth: number | null;
+      agentVersion: string | null;
+      lastSeenAt: string | null;
+    }
+  | {
+      type: 'shelf';
+      siteId: string;
+      shelfId: string;
+      gatewayId: string;
+      online: boolean;
+      firmware: string | null;
+    }
+  | {
+      type: 'command';
+      siteId: string;
+      commandId: string;
+      gatewayId: string;
+      status: string;
+      reason: string | null;
+    };
+
+export interface LiveSubscriber {
+  /** Sites this subscriber may see; null = all. */
+  sites: readonly string[] | null;
+  send(message: LiveMessage, text: string): void;
+}
+
+/**
+ * In-process fan-out of live updates to WebSocket clients, by site. Producers (inventory, device
+ * state, commands) call `publish` right after their database commit, so the dashboard sees a
+ * change without waiting for the event log round trip.
+ */
+export class LiveHub {
+  private readonly subscribers = new Set<LiveSubscriber>();
+
+  constructor(private readonly sent?: Counter<'type'>) {}
+
+  subscribe(subscriber: LiveSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  publish(message: LiveMessage): void {
+    if (this.subscribers.size === 0) return;
+    const text = JSON.stringify(message);
+    for (const s of this.subscribers) {
+      if (s.sites === null || s.sites.includes(message.siteId)) {
+        s.send(message, text);
+        this.sent?.inc({ type: message.type });
+      }
+    }
+  }
+}

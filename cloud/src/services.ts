@@ -1,0 +1,84 @@
+import type { Database } from '@bitv/shared/db';
+import type { EventLog } from '@bitv/shared/event-log';
+import type { Logger } from '@bitv/shared/log';
+import { counter, histogram, type Registry as MetricsRegistry } from '@bitv/shared/metrics';
+import type { Services } from './api/services.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { loadKeyStore } from './auth/keys.js';
+import { Tokens } from './auth/tokens.js';
+import { Users } from './auth/users.js';
+import { Commands } from './commands/commands.js';
+import type { CloudConfig } from './config.js';
+import { cloudDb, migrateCloud } from './db/index.js';
+import { Counting } from './inventory/counting.js';
+import { Inventory } from './inventory/inventory.js';
+import { LiveHub } from './live/hub.js';
+import { Provisioning } from './registry/provisioning.js';
+import { Registry } from './registry/registry.js';
+
+export interface ServiceDeps {
+  database: Database;
+  eventLog: EventLog;
+  logger: Logger;
+  registry: MetricsRegistry;
+}
+
+/** Migrates the database and builds every service; no network listener is opened here. */
+export async function createServices(config: CloudConfig, deps: ServiceDeps): Promise<Services> {
+  await migrateCloud(deps.database);
+  const db = cloudDb(deps.database);
+  const keys = await loadKeyStore(db, { keyFile: config.keyFile, alg: config.signingAlg });
+  const tokens = new Tokens(keys, {
+    issuer: config.issuer,
+    accessTtlSeconds: config.accessTtlSeconds,
+    refreshTtlSeconds: config.refreshTtlSeconds,
+    deviceTtlSeconds: config.deviceTtlSeconds,
+  });
+  const hub = new LiveHub(
+    counter(deps.registry, 'bv_cloud_live_messages_total', 'Live messages sent to WebSocket clients', [
+      'type',
+    ]),
+  );
+  const logger = deps.logger;
+  const counting = new Counting(
+    db,
+    hub,
+    deps.eventLog,
+    logger,
+    {
+      readings: counter(deps.registry, 'bv_cloud_readings_total', 'Shelf readings by outcome', ['outcome']),
+      changes: counter(deps.registry, 'bv_cloud_stock_changes_total', 'Stock count changes by reason', [
+        'reason',
+      ]),
+      applySeconds: histogram(
+        deps.registry,
+        'bv_cloud_telemetry_apply_seconds',
+        'Time to apply one telemetry batch',
+      ),
+    },
+    { stability: { windowMs: config.stableWindowMs } },
+  );
+  return {
+    database: deps.database,
+    db,
+    eventLog: deps.eventLog,
+    logger,
+    metrics: deps.registry,
+    keys,
+    tokens,
+    users: new Users(db, tokens),
+    apiKeys: new ApiKeys(db),
+    registry: new Registry(db),
+    provisioning: new Provisioning(
+      db,
+      tokens,
+      deps.eventLog,
+      { brokerUrl: config.brokerUrl, primaryHostId: config.primaryHostId },
+      logger,
+    ),
+    commands: new Commands(db, deps.eventLog, hub, logger),
+    inventory: new Inventory(db, hub, deps.eventLog, counting, logger),
+    counting,
+    hub,
+  };
+}
