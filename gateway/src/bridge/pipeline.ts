@@ -1,0 +1,316 @@
+import { CapacityError, isRetriable, TimeoutError, UnavailableError } from '@bitv/shared/errors';
+import type { EventLog } from '@bitv/shared/event-log';
+import type { BvEvent } from '@bitv/shared/events';
+import type { Logger } from '@bitv/shared/log';
+import { backoffDelay } from '@bitv/shared/retry';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** One event bound for one event-log topic. */
+export interface Outgoing {
+  topic: string;
+  event: BvEvent;
+}
+
+export interface PipelineOptions {
+  eventLog: EventLog;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Messages admitted and not yet settled, over all owners; beyond it `submit` waits. */
+  maxInflight: number;
+  /** The same bound per owner (an MQTT connection). */
+  maxInflightPerOwner: number;
+  maxBatch: number;
+  /** Publish lanes per topic; a key always maps to the same lane. */
+  lanes: number;
+  /** A message not durable within this time is rejected (its client resends it later). */
+  ackTimeoutMs: number;
+  /** One publish call longer than this counts as failed and is retried. */
+  publishTimeoutMs?: number;
+}
+
+interface Entry {
+  owner: object;
+  remaining: number;
+  settled: boolean;
+  receivedAt: number;
+  resolve(): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface Item {
+  event: BvEvent;
+  entry: Entry;
+}
+
+interface Waiter {
+  owner: object;
+  entry: Entry;
+  admit(): void;
+}
+
+const retryDelays = { initialDelayMs: 100, maxDelayMs: 5_000, factor: 2, jitter: 0.5 };
+
+/**
+ * Writes the events of each MQTT message to the event log and settles the message only when all
+ * of them are durable: the caller acknowledges the device then (PUBACK after the Kafka ack).
+ *
+ * Order: events are queued per (topic, lane of their key) at admission, in arrival order, and a
+ * lane has one publish call at a time, retried until it succeeds; so events with one key (one
+ * edge node) reach the log in the order their messages arrived.
+ *
+ * Bounds: at most `maxInflight` messages (and `maxInflightPerOwner` per connection) are admitted;
+ * further ones wait, which stops the broker reading from that connection. A message that cannot be
+ * made durable within `ackTimeoutMs` is rejected and its events are skipped if not yet sent.
+ */
+export class BridgePipeline {
+  readonly #opts: Required<PipelineOptions>;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #perOwner = new Map<object, number>();
+  readonly #waiters: Waiter[] = [];
+  readonly #unsettled = new Set<Entry>();
+  #inflight = 0;
+  #closed = false;
+  #healthy = true;
+  readonly #healthListeners: ((healthy: boolean) => void)[] = [];
+
+  constructor(options: PipelineOptions) {
+    this.#opts = { publishTimeoutMs: 10_000, ...options };
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Age in seconds of the oldest message not yet durable. */
+  oldestAgeSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const e of this.#unsettled) if (e.receivedAt < oldest) oldest = e.receivedAt;
+    return (now - oldest) / 1000;
+  }
+
+  onHealthChange(listener: (healthy: boolean) => void): void {
+    this.#healthListeners.push(listener);
+  }
+
+  /** Marks the log reachable or not, e.g. from a periodic ping; listeners hear changes only. */
+  setHealthy(healthy: boolean): void {
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    this.#opts.metrics.bridgeHealthy.set(healthy ? 1 : 0);
+    this.#opts.logger.warn({ healthy }, healthy ? 'event log reachable again' : 'event log unreachable');
+    for (const l of this.#healthListeners) l(healthy);
+  }
+
+  /**
+   * Queues the events of one message; resolves once all are durable. Synchronous up to the
+   * queueing when there is capacity, so messages submitted in order are queued in order.
+   */
+  submit(owner: object, events: readonly Outgoing[], receivedAt = Date.now()): Promise<void> {
+    if (this.#closed) return Promise.reject(new UnavailableError('bridge closed'));
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry = {
+        owner,
+        remaining: events.length,
+        settled: false,
+        receivedAt,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.#timeout(entry), this.#opts.ackTimeoutMs),
+      };
+      const enqueue = () => {
+        if (entry.settled) return;
+        this.#admit(entry);
+        for (const o of events) this.#lane(o.topic, o.event.partitionkey).push({ event: o.event, entry });
+      };
+      if (this.#hasRoom(owner) && this.#waiters.length === 0) enqueue();
+      else this.#waiters.push({ owner, entry, admit: enqueue });
+    });
+  }
+
+  /** Rejects what is still waiting and stops the lanes; what is in a publish call finishes or fails. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const e of [...this.#unsettled]) this.#settle(e, new UnavailableError('bridge closed'));
+    for (const w of this.#waiters.splice(0)) w.admit();
+    await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
+  }
+
+  #hasRoom(owner: object): boolean {
+    return (
+      this.#inflight < this.#opts.maxInflight &&
+      (this.#perOwner.get(owner) ?? 0) < this.#opts.maxInflightPerOwner
+    );
+  }
+
+  #admit(entry: Entry): void {
+    this.#inflight++;
+    this.#perOwner.set(entry.owner, (this.#perOwner.get(entry.owner) ?? 0) + 1);
+    this.#unsettled.add(entry);
+    this.#opts.metrics.bridgeInflight.set(this.#inflight);
+  }
+
+  #settle(entry: Entry, error?: Error): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    clearTimeout(entry.timer);
+    if (this.#unsettled.delete(entry)) {
+      this.#inflight--;
+      const n = (this.#perOwner.get(entry.owner) ?? 1) - 1;
+      if (n === 0) this.#perOwner.delete(entry.owner);
+      else this.#perOwner.set(entry.owner, n);
+      this.#opts.metrics.bridgeInflight.set(this.#inflight);
+    }
+    if (error) entry.reject(error);
+    else {
+      this.#opts.metrics.bridgeLag.observe((Date.now() - entry.receivedAt) / 1000);
+      entry.resolve();
+    }
+    this.#wake();
+  }
+
+  /** Admits waiters in arrival order; one that does not fit yet keeps its owner's later ones behind it. */
+  #wake(): void {
+    const blocked = new Set<object>();
+    for (let i = 0; i < this.#waiters.length && this.#inflight < this.#opts.maxInflight; ) {
+      const w = this.#waiters[i]!;
+      if (!blocked.has(w.owner) && this.#hasRoom(w.owner)) {
+        this.#waiters.splice(i, 1);
+        w.admit();
+      } else {
+        blocked.add(w.owner);
+        i++;
+      }
+    }
+  }
+
+  #timeout(entry: Entry): void {
+    if (entry.settled) return;
+    this.#opts.metrics.ackTimeouts.inc();
+    if (this.#unsettled.has(entry)) {
+      this.#settle(entry, new TimeoutError(`not durable after ${this.#opts.ackTimeoutMs} ms`));
+      return;
+    }
+    const i = this.#waiters.findIndex((w) => w.entry === entry);
+    if (i >= 0) this.#waiters.splice(i, 1);
+    this.#settle(entry, new CapacityError('bridge full: message not admitted in time'));
+  }
+
+  #lane(topic: string, key: string): Lane {
+    const n = this.#opts.lanes === 1 ? 0 : hash(key) % this.#opts.lanes;
+    const id = `${topic}#${n}`;
+    let lane = this.#lanes.get(id);
+    if (!lane) {
+      lane = new Lane(topic, this.#opts, {
+        delivered: (items) => this.#delivered(topic, items),
+        failed: (items, error) => this.#failed(items, error),
+        healthy: (ok) => this.setHealthy(ok),
+        closed: () => this.#closed,
+      });
+      this.#lanes.set(id, lane);
+    }
+    return lane;
+  }
+
+  #delivered(topic: string, items: readonly Item[]): void {
+    this.#opts.metrics.bridgeEvents.inc({ topic }, items.length);
+    for (const { entry } of items) {
+      if (entry.settled) continue;
+      if (--entry.remaining === 0) this.#settle(entry);
+    }
+  }
+
+  /** A batch the log refused for good (not retriable): its messages are not acknowledged. */
+  #failed(items: readonly Item[], error: Error): void {
+    for (const { entry } of items) this.#settle(entry, error);
+  }
+}
+
+interface LaneHooks {
+  delivered(items: readonly Item[]): void;
+  failed(items: readonly Item[], error: Error): void;
+  healthy(ok: boolean): void;
+  closed(): boolean;
+}
+
+/** The events of one topic whose keys hash to one lane: one publish call at a time, in order. */
+class Lane {
+  readonly #queue: Item[] = [];
+  #running: Promise<void> | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly opts: Required<PipelineOptions>,
+    readonly hooks: LaneHooks,
+  ) {}
+
+  push(item: Item): void {
+    this.#queue.push(item);
+    if (!this.#running) this.#running = this.#run().finally(() => (this.#running = undefined));
+  }
+
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const { eventLog, maxBatch, metrics, logger } = this.opts;
+    while (this.#queue.length > 0) {
+      let batch = this.#queue.splice(0, maxBatch);
+      for (let attempt = 1; ; attempt++) {
+        // messages that timed out meanwhile are not sent: their device resends them anyway
+        batch = batch.filter((i) => !i.entry.settled);
+        if (batch.length === 0 || this.hooks.closed()) break;
+        try {
+          await withDeadline(
+            eventLog.publish(
+              this.topic,
+              batch.map((i) => i.event),
+            ),
+            this.opts.publishTimeoutMs,
+          );
+          this.hooks.healthy(true);
+          this.hooks.delivered(batch);
+          break;
+        } catch (error) {
+          metrics.eventLogErrors.inc({ operation: 'publish' });
+          const err = error instanceof Error ? error : new Error(String(error));
+          if (!isRetriable(error) && !(error instanceof TimeoutError)) {
+            logger.error({ err, topic: this.topic, events: batch.length }, 'event log refused a batch');
+            this.hooks.failed(batch, err);
+            break;
+          }
+          this.hooks.healthy(false);
+          const delayMs = backoffDelay(Math.min(attempt, 10), retryDelays);
+          logger.debug({ err, topic: this.topic, attempt, delayMs }, 'event log publish failed, retrying');
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+      }
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`event log publish took over ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** FNV-1a: cheap and stable, only to spread keys over lanes. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { ValidationError } from '@bitv/shared/errors';
+import {
+  type BvEvent,
+  commandResultV1,
+  createEvent,
+  type DeviceState,
+  deviceStateV1,
+  type EventDefinition,
+  telemetryReadingsV1,
+} from '@bitv/shared/events';
+import {
+  type DeviceTopic,
+  decodeCommandResults,
+  decodeDeviceBirth,
+  decodeNodeBirth,
+  decodeNodeDeath,
+  decodeNodeHealth,
+  decodePayload,
+  decodeReadings,
+  type NodeTopic,
+  type Payload,
+} from '@bitv/shared/sparkplug';
+import type { Outgoing } from './pipeline.js';
+
+/** What one uplink message becomes: events for the log and what was skipped inside it. */
+export interface Translation {
+  events: Outgoing[];
+  /** Number of readings in a DDATA (for metrics). */
+  readings: number;
+  /** Parts dropped while the rest of the message was kept (e.g. a malformed command result). */
+  skipped: string[];
+}
+
+export type UplinkTopic = (NodeTopic | DeviceTopic) & {
+  type: 'NBIRTH' | 'NDEATH' | 'NDATA' | 'DBIRTH' | 'DDEATH' | 'DDATA';
+};
+
+const uplinkTypes: ReadonlySet<string> = new Set(['NBIRTH', 'NDEATH', 'NDATA', 'DBIRTH', 'DDEATH', 'DDATA']);
+
+export function isUplink(topic: { type: string }): topic is UplinkTopic {
+  return uplinkTypes.has(topic.type);
+}
+
+/**
+ * Turns one Sparkplug B uplink message into CloudEvents, keyed by the edge node id so one
+ * gateway's events stay in order. Throws ValidationError when the payload or its readings are
+ * malformed: the caller counts the message and drops it whole.
+ *
+ * Event ids derive from the message bytes, so a message the device sends again (after a lost
+ * PUBACK) yields the same ids and consumers can drop the copy.
+ */
+export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string): Translation {
+  const payload = decodePayload(bytes);
+  const digest = createHash('sha256').update(topicText(topic)).update(bytes).digest();
+  // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
+  const ts = payload.timestamp;
+  const time = new Date(ts !== undefined && Math.abs(ts) <= 8.64e15 ? ts : Date.now());
+  let n = 0;
+  const make = <T>(def: EventDefinition<T>, data: T): Outgoing => ({
+    topic: def.topic,
+    event: createEvent(def, {
+      id: eventId(digest, n++),
+      source,
+      key: topic.edgeNodeId,
+      subject: 'deviceId' in topic ? topic.deviceId : topic.edgeNodeId,
+      time,
+      data,
+    }) as BvEvent,
+  });
+  const base = { groupId: topic.groupId, edgeNodeId: topic.edgeNodeId };
+  const out: Translation = { events: [], readings: 0, skipped: [] };
+  const state = (data: Omit<DeviceState, 'groupId' | 'edgeNodeId'>) =>
+    out.events.push(make(deviceStateV1, { ...base, ...data }));
+
+  switch (topic.type) {
+    case 'NBIRTH': {
+      const b = decodeNodeBirth(payload);
+      state({
+        kind: 'NBIRTH',
+        online: true,
+        bdSeq: b.bdSeq,
+        queueDepth: b.outboxDepth,
+        oldestUnsentMs: b.oldestUnsentMs,
+        ...(b.agentVersion ? { metrics: { 'agent/version': b.agentVersion } } : {}),
+      });
+      break;
+    }
+    case 'NDEATH':
+      state({ kind: 'NDEATH', online: false, bdSeq: decodeNodeDeath(payload).bdSeq });
+      break;
+    case 'NDATA': {
+      const h = decodeNodeHealth(payload);
+      if (h.outboxDepth !== undefined || h.oldestUnsentMs !== undefined || h.droppedTotal !== undefined) {
+        state({
+          kind: 'NDATA',
+          online: true,
+          ...(h.outboxDepth !== undefined ? { queueDepth: h.outboxDepth } : {}),
+          ...(h.oldestUnsentMs !== undefined ? { oldestUnsentMs: h.oldestUnsentMs } : {}),
+          ...(h.droppedTotal !== undefined ? { metrics: { 'outbox/dropped_total': h.droppedTotal } } : {}),
+        });
+      }
+      commandResults(payload, undefined);
+      break;
+    }
+    case 'DBIRTH': {
+      const b = decodeDeviceBirth(payload);
+      state({
+        kind: 'DBIRTH',
+        online: true,
+        deviceId: topic.deviceId,
+        firmware: b.firmware,
+        serialNumber: b.serialNumber,
+        binCount: b.binCount,
+      });
+      break;
+    }
+    case 'DDEATH':
+      state({ kind: 'DDEATH', online: false, deviceId: topic.deviceId });
+      break;
+    case 'DDATA': {
+      const { readings, historical } = decodeReadings(payload);
+      if (readings.length > 0) {
+        out.events.push(
+          make(telemetryReadingsV1, { ...base, deviceId: topic.deviceId, historical, readings }),
+        );
+        out.readings = readings.length;
+      }
+      commandResults(payload, topic.deviceId);
+      break;
+    }
+  }
+  return out;
+
+  // A malformed command result must not cost the readings that travel with it.
+  function commandResults(p: Payload, deviceId: string | undefined): void {
+    let results: ReturnType<typeof decodeCommandResults>;
+    try {
+      results = decodeCommandResults(p);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      out.skipped.push('command_result');
+      return;
+    }
+    for (const r of results) {
+      try {
+        out.events.push(
+          make(commandResultV1, {
+            ...base,
+            ...(deviceId !== undefined ? { deviceId } : {}),
+            commandId: r.id,
+            status: r.status,
+            ...(r.reason !== undefined ? { reason: r.reason.slice(0, 500) } : {}),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        out.skipped.push('command_result');
+      }
+    }
+  }
+}
+
+function topicText(t: UplinkTopic): string {
+  return `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
+}
+
+/** A UUID-shaped id from the message digest and the event's index within the message. */
+function eventId(digest: Buffer, index: number): string {
+  const b = Buffer.from(digest.subarray(0, 16));
+  b[15] = (b[15]! ^ index) & 0xff;
+  b[6] = (b[6]! & 0x0f) | 0x80; // version 8: custom (RFC 9562)
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

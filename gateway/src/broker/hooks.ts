@@ -1,0 +1,170 @@
+import type { Logger } from '@bitv/shared/log';
+import { parseTopic } from '@bitv/shared/sparkplug';
+import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket } from 'aedes';
+import { aclFor, allowAll } from '../acl/acl.js';
+import { isValidTopicFilter, isValidTopicName } from '../acl/topics.js';
+import { type Authenticate, AuthFailure, connackCode } from '../auth/authenticator.js';
+import type { PrincipalKind } from '../auth/principal.js';
+import { isUplink, type UplinkTopic } from '../bridge/translate.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Sessions } from './sessions.js';
+
+/** Hands a Sparkplug uplink message to the bridge; `done` is aedes' callback (PUBACK after it). */
+export type UplinkHandler = (
+  client: Client | null,
+  packet: PublishPacket,
+  topic: UplinkTopic,
+  done: (error?: Error | null) => void,
+) => void;
+
+export interface HookContext {
+  /** Development mode: no token needed, every topic allowed. */
+  allowAnonymous: boolean;
+  authenticate: Authenticate | undefined;
+  primaryHostId: string;
+  sessions: Sessions;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  uplink: UplinkHandler;
+  /** Rewrites packets on their way to a client (the node's own STATE). */
+  forward: (packet: AedesPublishPacket) => AedesPublishPacket;
+}
+
+type Hooks = Required<
+  Pick<
+    AedesOptions,
+    'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'
+  >
+>;
+
+/**
+ * aedes' option hooks: authentication on CONNECT, deny-by-default ACL on PUBLISH and SUBSCRIBE,
+ * the bridge on Sparkplug uplink PUBLISHes (aedes writes the PUBACK only after the publish hook
+ * calls back, so the bridge calls back once the event log has the message), and per-delivery
+ * accounting and rewriting on the way out.
+ */
+export function createHooks(ctx: HookContext): Hooks {
+  const { sessions, metrics, logger } = ctx;
+  /** From the CONNECT, kept by preConnect for authentication: the will (checked against the ACL)
+   * and whether the client left its id to the broker. */
+  const connects = new WeakMap<Client, { will: PublishPacket | undefined; idAssigned: boolean }>();
+
+  const refuse = (reason: string, message: string, code: number): AuthenticateError => {
+    metrics.authFailures.inc({ reason });
+    metrics.connects.inc({ result: 'refused' });
+    return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+  };
+
+  return {
+    preConnect(client, packet, done) {
+      const will = packet.will ? ({ cmd: 'publish', ...packet.will } as PublishPacket) : undefined;
+      connects.set(client, { will, idAssigned: !packet.clientId });
+      done(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      const connect = connects.get(client);
+      connects.delete(client);
+      const will = connect?.will;
+      if (ctx.allowAnonymous || !ctx.authenticate) {
+        sessions.set(client, { principal: { kind: 'anonymous' }, acl: allowAll });
+        metrics.connects.inc({ result: 'anonymous' });
+        return done(null, true);
+      }
+      ctx
+        .authenticate({
+          clientId: client.id,
+          username: username ?? undefined,
+          password: password ?? undefined,
+          clientIdAssigned: connect?.idAssigned ?? false,
+        })
+        .then(
+          (principal) => {
+            const acl = aclFor(principal, { primaryHostId: ctx.primaryHostId });
+            // [MQTT-3.1.2-8] the will is published later on the client's behalf: refuse one the
+            // client could not publish itself (e.g. an NDEATH for another edge node)
+            if (will && !acl.canPublish(will.topic)) {
+              metrics.aclDenials.inc({ action: 'will', principal: principal.kind });
+              return done(refuse('will', 'will topic not allowed', connackCode.notAuthorized), false);
+            }
+            sessions.set(client, { principal, acl });
+            metrics.connects.inc({ result: 'accepted' });
+            done(null, true);
+          },
+          (error: unknown) => {
+            if (error instanceof AuthFailure) {
+              logger.info(
+                { clientId: client.id, reason: error.reason, err: error.message },
+                'CONNECT refused',
+              );
+              return done(refuse(error.reason, error.message, error.returnCode), false);
+            }
+            logger.error({ err: error, clientId: client.id }, 'authentication failed unexpectedly');
+            done(refuse('internal', 'authentication failed', connackCode.serverUnavailable), false);
+          },
+        );
+    },
+
+    authorizePublish(client, packet, done) {
+      const topic = packet.topic;
+      if (client) {
+        metrics.messagesIn.inc({ type: messageType(topic) });
+        const session = sessions.get(client);
+        if (!session) return done(new Error('no session'));
+        // [MQTT-4.7.2-1] '$' topics belong to the broker
+        if (topic.startsWith('$') || !isValidTopicName(topic) || !session.acl.canPublish(topic)) {
+          metrics.aclDenials.inc({ action: 'publish', principal: session.principal.kind });
+          logger.info({ clientId: client.id, topic }, 'PUBLISH denied');
+          // MQTT 3.1.1 cannot refuse one PUBLISH: the connection is closed [MQTT-3.3.5-2]
+          return done(new Error(`not authorized to publish to ${topic}`));
+        }
+      }
+      // client is null for the will of a client of a node that died: authorized when it connected
+      const sparkplug = topic.startsWith('spBv1.0/') ? parseTopic(topic) : null;
+      if (sparkplug && sparkplug.type !== 'STATE' && isUplink(sparkplug)) {
+        return ctx.uplink(client, packet, sparkplug, done);
+      }
+      done(null);
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const session = sessions.get(client);
+      const allowed =
+        session !== undefined &&
+        isValidTopicFilter(subscription.topic) &&
+        session.acl.canSubscribe(subscription.topic);
+      if (!allowed) {
+        metrics.aclDenials.inc({ action: 'subscribe', principal: principalKind(session?.principal.kind) });
+        logger.info({ clientId: client.id, topic: subscription.topic }, 'SUBSCRIBE denied');
+        // a null subscription is granted as 0x80 (failure) in the SUBACK [MQTT-3.9.3-2]
+        return done(null, null);
+      }
+      done(null, subscription);
+    },
+
+    authorizeForward(_client, packet) {
+      const out = ctx.forward(packet);
+      metrics.messagesOut.inc({ type: messageType(out.topic) });
+      metrics.bytesOut.inc(out.topic.length + out.payload.length);
+      return out;
+    },
+  };
+}
+
+function principalKind(kind: PrincipalKind | undefined): string {
+  return kind ?? 'none';
+}
+
+/** A bounded label for a topic: the Sparkplug message type, or the root of our own topics. */
+export function messageType(topic: string): string {
+  if (topic.startsWith('spBv1.0/')) {
+    const parts = topic.split('/', 4);
+    if (parts[1] === 'STATE') return 'STATE';
+    const t = parts[2];
+    return t !== undefined && /^[ND](BIRTH|DEATH|DATA|CMD)$/.test(t) ? t : 'sparkplug_other';
+  }
+  if (topic.startsWith('bv/')) return 'bv';
+  if (topic.startsWith('$SYS/')) return '$SYS';
+  if (topic.startsWith('$BV/')) return 'dropped';
+  return 'other';
+}

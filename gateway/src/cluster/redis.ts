@@ -1,0 +1,37 @@
+import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
+import { Redis } from 'ioredis';
+import mqemitterRedis from 'mqemitter-redis';
+
+/** What aedes needs to run as one node of a cluster: a shared store and a shared message bus. */
+export interface ClusterBackends {
+  persistence: AsyncRedisPersistence;
+  mq: ReturnType<typeof mqemitterRedis>;
+  close(): Promise<void>;
+}
+
+type PrefixedEmitter = new (prefix: string, options: object) => ReturnType<typeof mqemitterRedis>;
+
+/**
+ * Sessions, subscriptions, retained messages, wills and queued QoS 1/2 messages live in Redis
+ * (aedes-persistence-redis), and every PUBLISH goes through Redis pub/sub (mqemitter-redis), so
+ * a message published on one node reaches subscribers on all, and a client with a persistent
+ * session finds it, with what was queued for it, on whichever node it reconnects to.
+ * Every key and channel starts with `prefix`, so several clusters (or test runs) share a Redis.
+ */
+export function redisBackends(url: string, prefix: string): ClusterBackends {
+  const store = new Redis(url, { keyPrefix: prefix, lazyConnect: false });
+  const pubConn = new Redis(url);
+  const subConn = new Redis(url);
+  const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter })
+    .MQEmitterRedisPrefix;
+  const mq = new Emitter(prefix, { subConn, pubConn });
+  const persistence = new AsyncRedisPersistence({ conn: store });
+  return {
+    persistence,
+    mq,
+    async close() {
+      // aedes.close() closes the emitter (and its two connections); the store is ours to close
+      await persistence.destroy();
+    },
+  };
+}

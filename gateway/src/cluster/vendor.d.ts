@@ -1,0 +1,18 @@
+// aedes-persistence-redis ships no types. Its package entry wraps the store in aedes-persistence
+// 10's callback adapter, which aedes 1.x (promise-based persistence) cannot drive; the
+// promise-based store it wraps is this file, typed here as far as we use it.
+declare module 'aedes-persistence-redis/asyncPersistence.js' {
+  import type { Redis } from 'ioredis';
+
+  interface AsyncRedisPersistenceOptions {
+    conn?: Redis;
+    /** Offline messages delivered per CONNECT (default 1000). */
+    maxSessionDelivery?: number;
+    packetTTL?: (packet: unknown) => number;
+  }
+  class AsyncRedisPersistence {
+    constructor(options?: AsyncRedisPersistenceOptions);
+    destroy(): Promise<void>;
+  }
+  export = AsyncRedisPersistence;
+}
