@@ -6,8 +6,8 @@ export interface LogOptions {
   level: string;
   /** Extra fields on every line, e.g. `{ gatewayId }`. */
   base?: Record<string, unknown>;
-  /** Where lines go; defaults to standard output. */
-  destination?: pino.DestinationStream;
+  /** Where lines go: a stream, or a file path (appended, created with its folder); defaults to standard output. */
+  destination?: pino.DestinationStream | string;
 }
 
 /**
@@ -20,7 +20,14 @@ export function createLogger(component: string, options: Partial<LogOptions> = {
     base: { component, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  const { destination } = options;
+  if (destination === undefined) return pino(opts);
+  return pino(
+    opts,
+    typeof destination === 'string'
+      ? pino.destination({ dest: destination, mkdir: true, sync: false })
+      : destination,
+  );
 }
 
 /** A logger that writes nothing, for tests and for library callers that pass none. */
