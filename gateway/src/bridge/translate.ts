@@ -52,6 +52,10 @@ export function isUplink(topic: { type: string }): topic is UplinkTopic {
  */
 export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string): Translation {
   const payload = decodePayload(bytes);
+  // [tck-id-payloads-sequence-num-always-included] every message but NDEATH carries seq 0..255
+  if (topic.type !== 'NDEATH' && (payload.seq === undefined || payload.seq < 0 || payload.seq > 255)) {
+    throw new ValidationError(`${topic.type} without a valid seq`);
+  }
   const digest = createHash('sha256').update(topicText(topic)).update(bytes).digest();
   // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
   const ts = payload.timestamp;

@@ -1,12 +1,23 @@
+import { Readable } from 'node:stream';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 
 /** What aedes needs to run as one node of a cluster: a shared store and a shared message bus. */
 export interface ClusterBackends {
-  persistence: AsyncRedisPersistence;
+  persistence: RedisPersistence;
   mq: ReturnType<typeof mqemitterRedis>;
   close(): Promise<void>;
+}
+
+/**
+ * aedes 1.x pipes the retained messages for a new subscription (`stream.pipe(...)`), while this
+ * store returns an async generator (its callback adapter used to turn it into a stream).
+ */
+class RedisPersistence extends AsyncRedisPersistence {
+  override createRetainedStreamCombi(patterns: string[]): Readable {
+    return Readable.from(super.createRetainedStreamCombi(patterns));
+  }
 }
 
 type PrefixedEmitter = new (prefix: string, options: object) => ReturnType<typeof mqemitterRedis>;
@@ -25,7 +36,7 @@ export function redisBackends(url: string, prefix: string): ClusterBackends {
   const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter })
     .MQEmitterRedisPrefix;
   const mq = new Emitter(prefix, { subConn, pubConn });
-  const persistence = new AsyncRedisPersistence({ conn: store });
+  const persistence = new RedisPersistence({ conn: store });
   return {
     persistence,
     mq,

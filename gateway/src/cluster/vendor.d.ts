@@ -13,6 +13,7 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
   class AsyncRedisPersistence {
     constructor(options?: AsyncRedisPersistenceOptions);
     destroy(): Promise<void>;
+    createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   }
   export = AsyncRedisPersistence;
 }

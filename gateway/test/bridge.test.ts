@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
+import { commandRequestedV1, createEvent, topics } from '@bitv/shared/events';
+import { decodeCommands, decodeState } from '@bitv/shared/sparkplug';
+import { eventually } from '@bitv/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlledEventLog } from './helpers/event-log.js';
+import {
+  closed,
+  collect,
+  connect,
+  grant,
+  metricValue,
+  type TestGateway,
+  testGateway,
+} from './helpers/gateway.js';
+import { edgeNode } from './helpers/sparkplug.js';
+import { type TokenIssuer, tokenIssuer } from './helpers/tokens.js';
+
+const site = 'site-b';
+
+describe('bridge into the event log', () => {
+  let issuer: TokenIssuer;
+  let t: TestGateway;
+  const log = new ControlledEventLog();
+  const gatewayClient = async (id: string, extra: object = {}) =>
+    connect(t.gw.mqttUrl, { clientId: id, username: id, password: await issuer.gateway(id, site), ...extra });
+
+  beforeAll(async () => {
+    issuer = await tokenIssuer();
+    t = await testGateway(
+      { jwksUrl: issuer.jwksUrl, bridgeAckTimeoutMs: 1_500, maxPacketBytes: 64 * 1024 },
+      { eventLog: log },
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+    await issuer?.close();
+  });
+
+  it('sends the PUBACK only after the event log has the record', async () => {
+    const client = await gatewayClient('gw-a');
+    const node = edgeNode(site, 'gw-a');
+    const m = node.ddata('shelf-1', 3);
+    log.hold();
+    let recordsAtAck = -1;
+    const acked = client.publishAsync(m.topic, m.payload, { qos: 1 }).then(() => {
+      recordsAtAck = log.of(topics.telemetry).length;
+    });
+    await eventually(() => log.heldCount > 0, 'the bridge to call the log');
+    // the log has not answered: no PUBACK may have arrived
+    expect(recordsAtAck).toBe(-1);
+    expect(log.of(topics.telemetry)).toHaveLength(0);
+    log.release();
+    await acked;
+    expect(recordsAtAck).toBe(1);
+    const event = log.of(topics.telemetry)[0]!;
+    expect(event.partitionkey).toBe('gw-a');
+    expect(event.type).toBe('bv.telemetry.readings.v1');
+    const data = event.data as { readings: { seq: number }[]; deviceId: string; edgeNodeId: string };
+    expect(data.edgeNodeId).toBe('gw-a');
+    expect(data.deviceId).toBe('shelf-1');
+    expect(data.readings.map((r) => r.seq)).toEqual([m.firstSeq, m.firstSeq + 1, m.firstSeq + 2]);
+    expect(await metricValue(t.registry, 'bv_gateway_bridge_readings_total')).toBeGreaterThanOrEqual(3);
+    await client.endAsync();
+  });
+
+  it('bridges births and deaths as device-state events, keyed by edge node, in order', async () => {
+    const node = edgeNode(site, 'gw-order');
+    const client = await gatewayClient('gw-order');
+    const before = log.of(topics.deviceState).length;
+    await client.publishAsync(node.nbirth().topic, node.nbirth().payload, { qos: 1 });
+    await client.publishAsync(node.dbirth('shelf-7').topic, node.dbirth('shelf-7').payload, { qos: 1 });
+    const seqs: number[] = [];
+    const sends = [];
+    for (let i = 0; i < 20; i++) {
+      const m = node.ddata('shelf-7', 2);
+      seqs.push(m.firstSeq, m.firstSeq + 1);
+      sends.push(client.publishAsync(m.topic, m.payload, { qos: 1 }));
+    }
+    await Promise.all(sends);
+    const states = log.of(topics.deviceState).slice(before);
+    expect(states.map((e) => (e.data as { kind: string }).kind)).toEqual(['NBIRTH', 'DBIRTH']);
+    expect((states[1]!.data as { serialNumber: string }).serialNumber).toBe('shelf-7');
+    const bridged = log
+      .of(topics.telemetry)
+      .filter((e) => e.partitionkey === 'gw-order')
+      .flatMap((e) => (e.data as { readings: { seq: number }[] }).readings.map((r) => r.seq));
+    expect(bridged).toEqual(seqs);
+    await client.endAsync();
+  });
+
+  it('stops acknowledging while the log is down, says so in STATE, and resumes by itself', async () => {
+    const node = edgeNode(site, 'gw-down');
+    const watcher = await gatewayClient('gw-watch');
+    const states: boolean[] = [];
+    watcher.on('message', (topic, payload) => {
+      if (topic === 'spBv1.0/STATE/bv-cloud') states.push(decodeState(payload).online);
+    });
+    expect(await grant(watcher, 'spBv1.0/STATE/bv-cloud')).toBe(1);
+    await eventually(() => states.at(-1) === true, 'retained STATE online');
+
+    log.down = true;
+    const client = await gatewayClient('gw-down', { clean: false });
+    const m = node.ddata('shelf-1', 1);
+    let acked = false;
+    client.publish(m.topic, m.payload, { qos: 1 }, (error) => {
+      if (!error) acked = true;
+    });
+    // not durable within the ack timeout: the connection is closed without a PUBACK
+    await closed(client);
+    expect(acked).toBe(false);
+    expect(await metricValue(t.registry, 'bv_gateway_bridge_ack_timeouts_total')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(t.registry, 'bv_gateway_event_log_errors_total')).toBeGreaterThanOrEqual(1);
+    await eventually(() => states.at(-1) === false, 'STATE offline while the log is down');
+    expect(log.of(topics.telemetry).some((e) => e.partitionkey === 'gw-down')).toBe(false);
+
+    log.down = false;
+    await eventually(() => states.at(-1) === true, 'STATE online again', 15_000);
+    // the device sends the message again after reconnecting; now it is taken and acknowledged
+    const again = await gatewayClient('gw-down', { clean: false });
+    await again.publishAsync(m.topic, m.payload, { qos: 1, dup: true } as never);
+    expect(log.of(topics.telemetry).filter((e) => e.partitionkey === 'gw-down')).toHaveLength(1);
+    await again.endAsync();
+    await watcher.endAsync();
+  });
+
+  it('counts and drops malformed payloads without harming the client or others', async () => {
+    const client = await gatewayClient('gw-bad');
+    const other = await gatewayClient('gw-good');
+    const snoop = await connect(t.gw.mqttUrl, {
+      clientId: '',
+      username: 'root',
+      password: await issuer.user('root', 'admin'),
+    });
+    const seen = await collect(snoop, `spBv1.0/${site}/#`);
+    const before = await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'malformed_payload' });
+    const bad = [
+      Buffer.from('not protobuf at all \u00ff\u00fe'),
+      Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      Buffer.alloc(0),
+    ];
+    for (const payload of bad) {
+      await client.publishAsync(`spBv1.0/${site}/DDATA/gw-bad/shelf-1`, payload, { qos: 1 });
+    }
+    // a DBIRTH with no bin count is a valid protobuf but not a valid birth
+    await client.publishAsync(`spBv1.0/${site}/DBIRTH/gw-bad/shelf-1`, edgeNode(site, 'x').nbirth().payload, {
+      qos: 1,
+    });
+    expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'malformed_payload' })).toBe(
+      before + 4,
+    );
+    expect(client.connected).toBe(true);
+    const good = edgeNode(site, 'gw-good').ddata('shelf-2', 1);
+    await other.publishAsync(good.topic, good.payload, { qos: 1 });
+    await eventually(() => seen.messages.some((m) => m.topic === good.topic), 'the good message delivered');
+    // dropped messages reach no subscriber
+    expect(seen.messages.filter((m) => m.topic.includes('gw-bad'))).toHaveLength(0);
+    expect(log.of(topics.telemetry).some((e) => e.partitionkey === 'gw-bad')).toBe(false);
+    await Promise.all([client.endAsync(), other.endAsync(), snoop.endAsync()]);
+  });
+
+  it('closes a connection announcing an oversized packet, counts it, others unaffected', async () => {
+    const other = await gatewayClient('gw-fine');
+    const before = await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'oversized_packet' });
+    const big = await gatewayClient('gw-big');
+    const gone = closed(big);
+    big.publish(`spBv1.0/${site}/DDATA/gw-big/shelf-1`, Buffer.alloc(100 * 1024, 1), { qos: 1 });
+    await gone;
+    expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'oversized_packet' })).toBe(
+      before + 1,
+    );
+    // a raw header announcing 200 MB is refused before anything is buffered
+    const raw = new Socket();
+    await new Promise<void>((r) =>
+      raw.connect(new URL(t.gw.mqttUrl).port as unknown as number, '127.0.0.1', r),
+    );
+    const rawClosed = new Promise<void>((r) => raw.once('close', () => r()));
+    raw.on('error', () => undefined);
+    raw.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));
+    await rawClosed;
+    const m = edgeNode(site, 'gw-fine').ddata('shelf-1', 1);
+    await other.publishAsync(m.topic, m.payload, { qos: 1 });
+    expect(other.connected).toBe(true);
+    await other.endAsync();
+  });
+
+  it('closes connections sending invalid topics or garbage, others unaffected', async () => {
+    const other = await gatewayClient('gw-fine2');
+    const garbage = new Socket();
+    await new Promise<void>((r) => garbage.connect(Number(new URL(t.gw.mqttUrl).port), '127.0.0.1', r));
+    const garbageClosed = new Promise<void>((r) => garbage.once('close', () => r()));
+    garbage.on('error', () => undefined);
+    garbage.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await garbageClosed;
+
+    const bad = await gatewayClient('gw-topic');
+    const gone = closed(bad);
+    // a Sparkplug topic with a device level on a node message type is not a valid uplink topic
+    bad.publish(`spBv1.0/${site}/NDATA/gw-topic/extra`, 'x', { qos: 1 });
+    await gone;
+    const m = edgeNode(site, 'gw-fine2').ddata('shelf-1', 1);
+    await other.publishAsync(m.topic, m.payload, { qos: 1 });
+    expect(await metricValue(t.registry, 'bv_gateway_client_errors_total')).toBeGreaterThanOrEqual(1);
+    await other.endAsync();
+  });
+
+  it('sends commands from bv.commands down as DCMD, and expired ones back as results', async () => {
+    const client = await gatewayClient('gw-cmd');
+    const received: { topic: string; payload: Buffer }[] = [];
+    client.on('message', (topic, payload) => received.push({ topic, payload }));
+    await client.subscribeAsync(`spBv1.0/${site}/DCMD/gw-cmd/+`, { qos: 1 });
+    const commandId = randomUUID();
+    await log.publish(
+      topics.commands,
+      createEvent(commandRequestedV1, {
+        source: '/test',
+        key: 'gw-cmd',
+        data: {
+          commandId,
+          groupId: site,
+          edgeNodeId: 'gw-cmd',
+          deviceId: 'shelf-4',
+          command: { action: 'tare', bin: 3 },
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+      }),
+    );
+    await eventually(() => received.length > 0, 'the DCMD');
+    expect(received[0]!.topic).toBe(`spBv1.0/${site}/DCMD/gw-cmd/shelf-4`);
+    const decoded = decodeCommands(received[0]!.payload);
+    expect(decoded.commands).toEqual([
+      expect.objectContaining({ id: commandId, action: { action: 'tare', bin: 3 } }),
+    ]);
+
+    const expiredId = randomUUID();
+    await log.publish(
+      topics.commands,
+      createEvent(commandRequestedV1, {
+        source: '/test',
+        key: 'gw-cmd',
+        data: {
+          commandId: expiredId,
+          groupId: site,
+          edgeNodeId: 'gw-cmd',
+          command: { action: 'reboot' },
+          expiresAt: new Date(Date.now() - 1000).toISOString(),
+        },
+      }),
+    );
+    const results = log.of(topics.commandResults).map((e) => e.data as { commandId: string; status: string });
+    expect(results).toContainEqual(expect.objectContaining({ commandId: expiredId, status: 'expired' }));
+    await client.endAsync();
+  });
+});
