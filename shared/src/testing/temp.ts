@@ -16,7 +16,7 @@ export function uniqueName(prefix: string): string {
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
 export async function eventually<T>(
-  check: () => T | Promise<T>,
+  check: () => T,
   what: string,
   timeoutMs = 10_000,
   everyMs = 25,
@@ -26,7 +26,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as NonNullable<Awaited<T>>;
     } catch (error) {
       last = error;
     }
