@@ -1,0 +1,34 @@
+import type { LoadCellOptions } from '../physics/load-cell.js';
+import type { Random } from '../physics/random.js';
+import type { ShelfSpec } from '../scenario/schema.js';
+import type { ShelfOptions } from './types.js';
+
+/** Typical goods on a warehouse shelf, grams per unit: the seed picks from these. */
+const CATALOGUE_G = [18.5, 35, 62.5, 120, 250, 340, 480, 750, 1000, 1500];
+
+export const FIRMWARE_VERSION = '1.4.2';
+
+/** A shelf's full options from its scenario entry, filling what the entry leaves out from the seed. */
+export function shelfOptionsFrom(
+  spec: ShelfSpec,
+  index: number,
+  random: Random,
+  serialPrefix: string,
+): ShelfOptions {
+  const bins: Partial<LoadCellOptions>[] =
+    typeof spec.bins === 'number'
+      ? Array.from({ length: spec.bins }, () => {
+          const unitWeightG = CATALOGUE_G[random.int(0, CATALOGUE_G.length - 1)]!;
+          return { unitWeightG, count: random.int(5, Math.max(6, Math.floor(12_000 / unitWeightG))) };
+        })
+      : spec.bins.map((b) => ({ ...b }));
+  return {
+    serialNumber: spec.serialNumber ?? `${serialPrefix}${String(index + 1).padStart(4, '0')}`,
+    firmwareVersion: spec.firmwareVersion ?? FIRMWARE_VERSION,
+    bins,
+    sampleRateHz: spec.sampleRateHz ?? 10,
+    temperatureC: spec.temperatureC === undefined ? 21 : spec.temperatureC,
+    bootMs: 250,
+    heartbeatMs: 1000,
+  };
+}

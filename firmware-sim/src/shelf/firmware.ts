@@ -1,0 +1,398 @@
+import {
+  type BadFrame,
+  type BootReason,
+  type Command,
+  type CommandOp,
+  capability,
+  commandOpcode,
+  commandTimeoutMs,
+  type EventKind,
+  encodeFrame,
+  FrameDecoder,
+  messageType,
+  type NackReason,
+  PROTOCOL_VERSION,
+  type ShelfMessage,
+} from '@bitv/shared/shelf-link';
+import type { Scheduler, Timer } from '../clock/scheduler.js';
+import { LoadCell } from '../physics/load-cell.js';
+import type { Random } from '../physics/random.js';
+import { FirmwareBin } from './firmware-bin.js';
+import type { LedState, ShelfCounters, ShelfOptions, ShelfSnapshot } from './types.js';
+
+export interface FirmwareDeps {
+  scheduler: Scheduler;
+  random: Random;
+  /** Writes bytes to the link; returns false when the bytes were dropped (nobody reading). */
+  transmit(bytes: Uint8Array): boolean;
+}
+
+interface PendingWait {
+  op: 'tare' | 'calibrate';
+  seq: number;
+  bins: number[];
+  deadline: number;
+  knownG: number;
+}
+
+const MIN_RATE_MHZ = 100;
+const MAX_RATE_MHZ = 100_000;
+
+/**
+ * The shelf controller's firmware: boots and says HELLO, samples every bin at the configured
+ * rate and sends READINGS, sends HEARTBEAT every second, raises EVENTs, and answers COMMANDs with
+ * ACK/NACK (docs/shelf-link.md). Runs on the simulation's virtual clock.
+ */
+export class ShelfFirmware {
+  readonly bins: FirmwareBin[];
+  readonly leds: LedState[];
+  readonly counters: ShelfCounters = {
+    framesSent: 0,
+    bytesSent: 0,
+    readingsSent: 0,
+    commandsReceived: 0,
+    acks: 0,
+    nacks: 0,
+    txDropped: 0,
+    boots: 0,
+  };
+  readonly rx: FrameDecoder;
+  powered = false;
+  /** A hung main loop: nothing is sent or answered until it ends. */
+  stalledUntil = -1;
+  private running = false;
+  /** Why the controller last booted; HELLO repeats it until the next boot. */
+  private bootReason: BootReason = 'power_on';
+  private seq = 0;
+  private bootAt = 0;
+  private clockOffsetMs = 0;
+  private sampleRateMilliHz: number;
+  private identifyUntil = -1;
+  private sampleTimer: Timer | undefined;
+  private heartbeatTimer: Timer | undefined;
+  private bootTimer: Timer | undefined;
+  private pending: PendingWait | undefined;
+
+  constructor(
+    readonly options: ShelfOptions,
+    private readonly deps: FirmwareDeps,
+  ) {
+    const r = deps.random;
+    this.bins = options.bins.map(
+      (b) => new FirmwareBin(new LoadCell(b, r), r.gaussian() * 0.002, r.gaussian() * 0.5),
+    );
+    this.leds = this.bins.map(() => ({ color: 0, blink: 'off' }));
+    this.sampleRateMilliHz = Math.round(options.sampleRateHz * 1000);
+    this.rx = new FrameDecoder({ onBadFrame: (bad) => this.onBadFrame(bad) });
+  }
+
+  get now(): number {
+    return this.deps.scheduler.now();
+  }
+
+  /** Monotonic ms since boot, plus any injected clock jump. */
+  get deviceTimeMs(): number {
+    return Math.max(0, Math.round(this.now - this.bootAt + this.clockOffsetMs));
+  }
+
+  get stalled(): boolean {
+    return this.now < this.stalledUntil;
+  }
+
+  get capabilities(): number {
+    return (
+      capability.led |
+      capability.calibration |
+      capability.blink |
+      capability.identify |
+      capability.tamper |
+      (this.options.temperatureC === null ? 0 : capability.temperature)
+    );
+  }
+
+  powerOn(reason: BootReason = 'power_on'): void {
+    this.stopTimers();
+    this.powered = true;
+    this.running = false;
+    this.bootTimer = this.deps.scheduler.after(this.options.bootMs, () => this.boot(reason));
+  }
+
+  /** Power gone (USB unplugged): every timer stops, RAM state is lost. */
+  powerOff(): void {
+    this.stopTimers();
+    this.powered = false;
+    this.running = false;
+    this.pending = undefined;
+  }
+
+  private stopTimers(): void {
+    this.sampleTimer?.cancel();
+    this.heartbeatTimer?.cancel();
+    this.bootTimer?.cancel();
+    this.sampleTimer = this.heartbeatTimer = this.bootTimer = undefined;
+  }
+
+  private boot(reason: BootReason): void {
+    this.counters.boots++;
+    this.bootReason = reason;
+    this.running = true;
+    this.seq = 0; // [SL-SEQ-1] numbering restarts at boot
+    this.bootAt = this.now;
+    this.clockOffsetMs = 0;
+    this.identifyUntil = -1;
+    this.pending = undefined;
+    this.stalledUntil = -1;
+    for (const b of this.bins) b.resetWindow();
+    // LEDs are off after a reset; the host sets them again after the HELLO.
+    for (const led of this.leds) Object.assign(led, { color: 0, blink: 'off' });
+    this.rx.reset();
+    this.transmitRaw(Uint8Array.of(0)); // [SL-FRAME-5] end whatever half frame the reset cut
+    this.sendHello(reason);
+    this.scheduleSample(this.sampleInterval());
+    this.scheduleHeartbeat();
+  }
+
+  private sampleInterval(): number {
+    return 1_000_000 / this.sampleRateMilliHz;
+  }
+
+  private scheduleSample(delay: number): void {
+    this.sampleTimer = this.deps.scheduler.after(delay, () => this.onSample());
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.deps.scheduler.after(this.options.heartbeatMs, () => {
+      if (!this.stalled) this.send({ type: 'heartbeat', timeMs: this.deviceTimeMs });
+      this.scheduleHeartbeat();
+    });
+  }
+
+  private onSample(): void {
+    this.scheduleSample(this.sampleInterval());
+    const now = this.now;
+    for (let i = 0; i < this.bins.length; i++) {
+      const bin = this.bins[i]!;
+      const change = bin.sample(now);
+      if (this.stalled) continue;
+      if (change.faultChanged) this.event(bin.fault ? 'cell_fault' : 'cell_recovered', i, 0);
+      if (change.overloadStarted) this.event('overload', i, bin.weightDg);
+    }
+    if (this.stalled) return;
+    this.send({
+      type: 'readings',
+      deviceTimeMs: this.deviceTimeMs,
+      temperatureCentiC: this.temperatureCentiC(),
+      weightsDg: this.bins.map((b) => b.weightDg),
+      binFlags: this.bins.map((b) => b.flags),
+    });
+    this.counters.readingsSent++;
+    this.checkPending();
+  }
+
+  private temperatureCentiC(): number | null {
+    const t = this.options.temperatureC;
+    if (t === null) return null;
+    // Slow room-temperature swing plus sensor noise.
+    const c = t + 0.5 * Math.sin((2 * Math.PI * this.now) / 3_600_000) + this.deps.random.gaussian() * 0.02;
+    return Math.round(c * 100);
+  }
+
+  event(kind: EventKind, bin: number | null, value: number): void {
+    if (!this.running || this.stalled) return;
+    this.send({ type: 'event', deviceTimeMs: this.deviceTimeMs, kind, bin, value });
+  }
+
+  private sendHello(reason: BootReason): void {
+    this.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      firmwareVersion: this.options.firmwareVersion,
+      serialNumber: this.options.serialNumber,
+      binCount: this.bins.length,
+      capabilities: this.capabilities,
+      sampleRateMilliHz: this.sampleRateMilliHz,
+      bootReason: reason,
+    });
+  }
+
+  private send(m: ShelfMessage): void {
+    if (this.stalled) return; // a hung main loop sends nothing, not even late answers
+    const bytes = encodeFrame(m, this.seq);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.counters.framesSent++;
+    this.transmitRaw(bytes);
+  }
+
+  /** Bytes straight onto the link (also used to inject garbage). */
+  transmitRaw(bytes: Uint8Array): void {
+    if (!this.powered) return;
+    if (this.deps.transmit(bytes)) this.counters.bytesSent += bytes.length;
+    else this.counters.txDropped++;
+  }
+
+  /** Bytes from the host. */
+  receive(chunk: Uint8Array): void {
+    if (!this.running || this.stalled) return; // a hung or unpowered MCU reads nothing
+    for (const f of this.rx.push(chunk)) {
+      if (f.message.type === 'command') this.onCommand(f.seq, f.message.command);
+      // HEARTBEAT from the host needs no answer [SL-HEART-1]; other types are not for us.
+    }
+  }
+
+  private onBadFrame(bad: BadFrame): void {
+    // [SL-CMD-4] a checksummed COMMAND we cannot read still gets its answer.
+    if (bad.type !== messageType.command) return;
+    if (bad.seq === undefined) return;
+    const opcode = bad.payload?.[0] ?? 0;
+    const known = Object.values(commandOpcode).includes(opcode as never);
+    this.counters.commandsReceived++;
+    this.nack(bad.seq, opcode, known ? 'malformed' : 'unknown_opcode');
+  }
+
+  private ack(seq: number, opcode: number): void {
+    this.counters.acks++;
+    this.send({ type: 'ack', commandSeq: seq, opcode });
+  }
+
+  private nack(seq: number, opcode: number, reason: NackReason): void {
+    this.counters.nacks++;
+    this.send({ type: 'nack', commandSeq: seq, opcode, reason });
+  }
+
+  private binsFor(bin: number): number[] | undefined {
+    if (bin === 0xff) return this.bins.map((_, i) => i);
+    return bin < this.bins.length ? [bin] : undefined;
+  }
+
+  private onCommand(seq: number, c: Command): void {
+    this.counters.commandsReceived++;
+    const opcode = commandOpcode[c.op];
+    const result = this.execute(seq, c);
+    if (result === 'pending') return; // tare/calibrate answer once the bins are stable
+    if (result !== 'ack') {
+      this.nack(seq, opcode, result);
+      return;
+    }
+    this.ack(seq, opcode);
+    if (c.op === 'request_hello') this.sendHello(this.bootReason);
+    if (c.op === 'reboot') {
+      this.stopTimers();
+      this.running = false;
+      this.pending = undefined;
+      this.bootTimer = this.deps.scheduler.after(this.options.bootMs, () => this.boot('command'));
+    }
+  }
+
+  /** Carries out a command; says whether to ACK, NACK (with why) or answer later. */
+  private execute(seq: number, c: Command): 'ack' | 'pending' | NackReason {
+    switch (c.op) {
+      case 'tare':
+      case 'calibrate': {
+        const bins = this.binsFor(c.bin);
+        if (!bins || (c.op === 'calibrate' && c.bin === 0xff)) return 'invalid_bin';
+        if (c.op === 'calibrate' && c.knownWeightDg === 0) return 'invalid_argument';
+        if (this.pending) return 'busy';
+        if (bins.some((b) => this.bins[b]!.fault)) return 'cell_fault';
+        this.pending = {
+          op: c.op,
+          seq,
+          bins,
+          // Answer before the host gives up, leaving room for the link [SL-CMD-2].
+          deadline: this.now + commandTimeoutMs[c.op] * 0.8,
+          knownG: c.op === 'calibrate' ? c.knownWeightDg / 10 : 0,
+        };
+        // Also look at the deadline between samples (a slow sample rate must not delay the NACK).
+        this.deps.scheduler.after(commandTimeoutMs[c.op] * 0.8, () => this.checkPending());
+        this.checkPending();
+        return 'pending';
+      }
+      case 'set_led': {
+        const bins = this.binsFor(c.bin);
+        if (!bins) return 'invalid_bin';
+        for (const b of bins) this.leds[b] = { color: c.color, blink: c.blink };
+        return 'ack';
+      }
+      case 'set_sample_rate':
+        if (c.milliHz < MIN_RATE_MHZ || c.milliHz > MAX_RATE_MHZ) return 'invalid_argument';
+        this.sampleRateMilliHz = c.milliHz;
+        this.sampleTimer?.cancel();
+        this.scheduleSample(this.sampleInterval());
+        return 'ack';
+      case 'identify':
+        if (c.seconds > 600) return 'invalid_argument';
+        this.identifyUntil = c.seconds === 0 ? -1 : this.now + c.seconds * 1000;
+        return 'ack';
+      case 'reboot':
+      case 'request_hello':
+        return 'ack';
+    }
+  }
+
+  /** Finishes a tare/calibration once every bin it covers is stable, or gives up at the deadline. */
+  private checkPending(): void {
+    const p = this.pending;
+    if (!p) return;
+    const bins = p.bins.map((b) => this.bins[b]!);
+    const opcode = commandOpcode[p.op as CommandOp];
+    let result: 'ack' | NackReason | undefined;
+    if (bins.some((b) => b.fault)) result = 'cell_fault';
+    else if (bins.every((b) => b.stable)) {
+      if (p.op === 'tare') {
+        for (const b of bins) b.tare();
+        result = 'ack';
+      } else result = bins[0]!.calibrate(p.knownG) ? 'ack' : 'invalid_argument';
+    } else if (this.now >= p.deadline) result = 'not_stable';
+    if (result === undefined) return;
+    this.pending = undefined;
+    if (result === 'ack') this.ack(p.seq, opcode);
+    else this.nack(p.seq, opcode, result);
+  }
+
+  // --- scenario hooks ---
+
+  stall(durationMs: number): void {
+    this.stalledUntil = this.now + durationMs;
+  }
+
+  clockJump(deltaMs: number): void {
+    this.clockOffsetMs += deltaMs;
+  }
+
+  brownOut(millivolts: number): void {
+    if (!this.running) return;
+    this.event('brown_out', null, millivolts);
+    this.stopTimers();
+    this.running = false;
+    this.pending = undefined;
+    this.bootTimer = this.deps.scheduler.after(this.options.bootMs, () => this.boot('brown_out'));
+  }
+
+  get identifying(): boolean {
+    return this.now < this.identifyUntil;
+  }
+
+  snapshot(): ShelfSnapshot {
+    return {
+      serialNumber: this.options.serialNumber,
+      binCount: this.bins.length,
+      powered: this.powered,
+      stalled: this.stalled,
+      deviceTimeMs: this.running ? this.deviceTimeMs : 0,
+      sampleRateMilliHz: this.sampleRateMilliHz,
+      identifying: this.identifying,
+      bins: this.bins.map((b, i) => ({
+        bin: i,
+        count: b.cell.count,
+        unitWeightG: b.cell.options.unitWeightG,
+        netG: b.cell.netG,
+        reportedG: b.weightDg / 10,
+        stable: b.stable,
+        fault: b.fault,
+        overload: b.overload,
+        led: { ...this.leds[i]! },
+      })),
+      counters: { ...this.counters },
+      rxBadFrames: { ...this.rx.stats.badFrames },
+    };
+  }
+}

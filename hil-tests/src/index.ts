@@ -1,0 +1,1 @@
+export { ShelfLinkClient, type ShelfLinkClientOptions } from './client.js';
