@@ -1,0 +1,236 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '@bitv/shared/log';
+import type { Registry } from '@bitv/shared/metrics';
+import { type OpsServer, startOpsServer } from '@bitv/shared/ops';
+import type { Metric } from '@bitv/shared/sparkplug';
+import { CommandExecutor } from './commands/executor.js';
+import type { EdgeConfig } from './config.js';
+import { DeviceDirectory } from './devices.js';
+import type { Driver, DriverSink, DriverStatus } from './drivers/driver.js';
+import { FirmataDriver } from './drivers/firmata.js';
+import { ShelfLinkDriver } from './drivers/shelf-link.js';
+import { agentMetrics } from './metrics.js';
+import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
+import { Uplink, type UplinkStatus } from './uplink/uplink.js';
+import { agentVersion } from './version.js';
+
+export interface EdgeAgentStatus {
+  version: string;
+  edgeNodeId: string;
+  uplink: UplinkStatus;
+  links: DriverStatus[];
+  outbox: OutboxStats & { oldestUnsentAgeMs: number | null };
+}
+
+export interface EdgeAgentHandle {
+  status(): EdgeAgentStatus;
+  /** The ops server's base URL (/healthz, /metrics), when enabled. */
+  opsUrl: string | undefined;
+  /** Replaces the MQTT password for the next sessions (credential rotation). */
+  setCredential(credential: string): void;
+  close(): Promise<void>;
+}
+
+export interface EdgeAgentDeps {
+  logger: Logger;
+  registry: Registry;
+}
+
+/** Starts the edge agent: outbox, drivers, uplink, command execution and the ops server. */
+export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): Promise<EdgeAgentHandle> {
+  const logger = deps.logger;
+  const metrics = agentMetrics(deps.registry);
+  mkdirSync(config.dataDir, { recursive: true });
+  let uplink: Uplink | undefined;
+  const outbox = Outbox.open({
+    path: join(config.dataDir, 'outbox.db'),
+    durability: config.durability,
+    policy: config.outboxPolicy,
+    maxRows: config.outboxMaxRows,
+    maxBytes: config.outboxMaxBytes,
+    maxAgeMs: config.outboxMaxAgeMs,
+    onGap: (gap: Gap) => {
+      if (gap.kind === 'dropped') metrics.dropped.inc({ reason: gap.reason }, gap.count);
+      else metrics.linkFramesLost.inc({ device: gap.device }, gap.count);
+      logger.warn(
+        { gap },
+        gap.kind === 'dropped' ? 'outbox dropped readings' : 'shelf-link frames never received',
+      );
+      uplink?.notify();
+    },
+  });
+  const commands = new CommandStore(outbox.db);
+  const interrupted = commands.failInterrupted();
+  if (interrupted > 0) logger.warn({ interrupted }, 'commands interrupted by a restart reported failed');
+  commands.prune(7 * 24 * 3600_000);
+  const devices = new DeviceDirectory(outbox);
+  let credential = config.credential;
+  const drivers: Driver[] = [];
+  const executor = new CommandExecutor(
+    {
+      maxPayloadBytes: config.maxCommandPayloadBytes,
+      maxCommandBytes: config.maxCommandBytes,
+      maxCommandsPerMessage: 64,
+    },
+    {
+      store: commands,
+      drivers: () => drivers,
+      notify: () => uplink?.notify(),
+      rebirth: () => uplink?.rebirth(),
+      logger: logger.child({ component: 'edge.commands' }),
+      metrics,
+    },
+  );
+  uplink = new Uplink(
+    {
+      brokerUrl: config.brokerUrl,
+      groupId: config.groupId,
+      edgeNodeId: config.edgeNodeId,
+      primaryHostId: config.waitForHost ? config.primaryHostId : undefined,
+      clientId: `bitv-edge-${config.edgeNodeId}`,
+      keepaliveSeconds: config.keepaliveSeconds,
+      connectTimeoutMs: 10_000,
+      maxInFlight: config.maxInFlight,
+      maxReadingsPerMessage: config.maxReadingsPerMessage,
+      reconnectInitialDelayMs: config.reconnectInitialDelayMs,
+      reconnectMaxDelayMs: config.reconnectMaxDelayMs,
+      healthIntervalMs: config.healthIntervalMs,
+      agentVersion,
+      credentials: () => ({
+        username: config.mqttUsername ?? (credential ? config.edgeNodeId : undefined),
+        password: credential,
+      }),
+    },
+    {
+      outbox,
+      commands,
+      devices,
+      logger: logger.child({ component: 'edge.uplink' }),
+      metrics,
+      onCommand: (topic, payload) => executor.handle(topic, payload),
+    },
+  );
+  const up = uplink;
+  const sink: DriverSink & { deviceMetrics: (device: string, metrics: Metric[]) => void } = {
+    deviceOnline(info) {
+      devices.online(info);
+      logger.info({ device: info.name, firmware: info.firmware, bins: info.binCount }, 'device online');
+      up.deviceChanged(info.name);
+    },
+    deviceOffline(name) {
+      devices.offline(name);
+      logger.info({ device: name }, 'device offline');
+      up.notify();
+    },
+    readings(device, readings, linkSeq) {
+      const r = outbox.append(device, readings, linkSeq);
+      if (r) metrics.readingsStored.inc(readings.length);
+      up.notify();
+    },
+    linkGap(device, from, to, frames) {
+      outbox.recordLinkGap(device, from, to, frames);
+    },
+    deviceMetrics(device, metrics) {
+      devices.setMetrics(device, metrics);
+      up.publishLive(device, metrics);
+    },
+    lastLinkSeq: (device) => outbox.device(device)?.linkSeq ?? null,
+    badFrame: (reason) => metrics.badFrames.inc({ reason }),
+    linkState: (link, isUp) => metrics.linkState.set({ link }, isUp ? 1 : 0),
+  };
+  for (const path of config.serialPorts) {
+    drivers.push(
+      new ShelfLinkDriver(
+        { path, baudRate: config.baudRate },
+        sink,
+        logger.child({ component: 'edge.shelf-link', path }),
+      ),
+    );
+  }
+  if (config.firmataPort) {
+    drivers.push(
+      new FirmataDriver(
+        {
+          path: config.firmataPort,
+          baudRate: 57_600,
+          inputs: config.firmataInputs,
+          outputs: config.firmataOutputs,
+          deviceName: `board-${config.edgeNodeId}`,
+        },
+        sink,
+        logger.child({ component: 'edge.firmata' }),
+      ),
+    );
+  }
+
+  const status = (): EdgeAgentStatus => {
+    const st = outbox.stats();
+    return {
+      version: agentVersion,
+      edgeNodeId: config.edgeNodeId,
+      uplink: up.status(),
+      links: drivers.map((d) => d.status()),
+      outbox: {
+        ...st,
+        oldestUnsentAgeMs: st.oldestTimeMs === null ? null : Math.max(0, Date.now() - st.oldestTimeMs),
+      },
+    };
+  };
+  const gauges = setInterval(() => {
+    const st = outbox.stats();
+    metrics.outboxDepth.set(st.depth);
+    metrics.outboxBytes.set(st.bytes);
+    metrics.outboxOldestAge.set(
+      st.oldestTimeMs === null ? 0 : Math.max(0, Date.now() - st.oldestTimeMs) / 1000,
+    );
+  }, 1000);
+  gauges.unref();
+  const ageTimer = setInterval(() => outbox.enforceAge(), 10_000);
+  ageTimer.unref();
+
+  let ops: OpsServer | undefined;
+  if (config.opsPort >= 0) {
+    ops = await startOpsServer({
+      host: config.opsHost,
+      port: config.opsPort,
+      registry: deps.registry,
+      health: () => {
+        const s = status();
+        // Healthy = the process works and can store; being offline from the broker is a state
+        // the agent is built for, reported in the checks, not a failure of the agent.
+        return { ok: true, checks: { ...s, host: hostname() } };
+      },
+    });
+    logger.info({ url: ops.url }, 'ops server listening');
+  }
+  for (const d of drivers) d.start();
+  up.start();
+  logger.info(
+    { edgeNodeId: config.edgeNodeId, broker: config.brokerUrl, ports: config.serialPorts },
+    'edge agent started',
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    status,
+    opsUrl: ops?.url,
+    setCredential(next) {
+      credential = next;
+    },
+    close() {
+      closed ??= (async () => {
+        clearInterval(gauges);
+        clearInterval(ageTimer);
+        await Promise.all(drivers.map((d) => d.close()));
+        await executor.idle();
+        await up.close();
+        await ops?.close();
+        outbox.close();
+        logger.info('edge agent stopped');
+      })();
+      return closed;
+    },
+  };
+}

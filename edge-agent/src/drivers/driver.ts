@@ -1,0 +1,40 @@
+import type { CommandAction } from '@bitv/shared/events';
+import type { DeviceInfo } from '../devices.js';
+import type { NewReading } from '../outbox/index.js';
+
+/** The outcome of executing one command on a device. */
+export type CommandOutcome = { status: 'done' } | { status: 'failed'; reason: string };
+
+/**
+ * Where a driver delivers what its devices say. `readings` must be handled synchronously (the
+ * agent commits them to the outbox in one transaction before the driver reads more input).
+ */
+export interface DriverSink {
+  deviceOnline(info: DeviceInfo): void;
+  deviceOffline(name: string): void;
+  readings(device: string, readings: NewReading[], linkSeq?: number): void;
+  /** Frames of the device that were sent but never stored (link-level sequence range). */
+  linkGap(device: string, fromLinkSeq: number, toLinkSeq: number, frames: number): void;
+  /** The link sequence last committed for the device (null when none yet). */
+  lastLinkSeq(device: string): number | null;
+  badFrame(reason: string): void;
+  linkState(link: string, up: boolean): void;
+}
+
+export interface DriverStatus {
+  link: string;
+  up: boolean;
+  devices: string[];
+  detail?: Record<string, unknown>;
+}
+
+/** One kind of device attachment (a shelf on a serial port, a Firmata board). */
+export interface Driver {
+  readonly link: string;
+  start(): void;
+  /** Whether the device is served by this driver right now. */
+  owns(device: string): boolean;
+  execute(device: string, action: CommandAction): Promise<CommandOutcome>;
+  status(): DriverStatus;
+  close(): Promise<void>;
+}

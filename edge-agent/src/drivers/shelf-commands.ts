@@ -1,0 +1,27 @@
+import type { CommandAction } from '@bitv/shared/events';
+import type { Command } from '@bitv/shared/shelf-link';
+
+/** Maps a platform command to the shelf-link COMMAND, or a reason why the shelf cannot do it. */
+export function toLinkCommand(action: CommandAction): Command | string {
+  switch (action.action) {
+    case 'tare':
+      return { op: 'tare', bin: action.bin };
+    case 'calibrate':
+      return { op: 'calibrate', bin: action.bin, knownWeightDg: Math.round(action.knownWeightG * 10) };
+    case 'set_led':
+      return {
+        op: 'set_led',
+        bin: action.bin,
+        color: Number.parseInt(action.color.slice(1), 16),
+        blink: action.blink,
+      };
+    case 'set_sample_rate':
+      return { op: 'set_sample_rate', milliHz: Math.round(action.hz * 1000) };
+    case 'reboot':
+      return { op: 'reboot' };
+    case 'identify':
+      return { op: 'identify', seconds: action.seconds };
+    case 'rebirth':
+      return 'rebirth is a node command (NCMD), not a shelf command';
+  }
+}

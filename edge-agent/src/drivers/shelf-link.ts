@@ -1,0 +1,349 @@
+import type { CommandAction } from '@bitv/shared/events';
+import type { Logger } from '@bitv/shared/log';
+import { backoffDelay } from '@bitv/shared/retry';
+import {
+  binFlag,
+  type Command,
+  commandTimeoutMs,
+  encodeFrame,
+  FrameDecoder,
+  type HelloMessage,
+  type ReadingsMessage,
+} from '@bitv/shared/shelf-link';
+import type { DeviceInfo } from '../devices.js';
+import type { NewReading } from '../outbox/index.js';
+import type { CommandOutcome, Driver, DriverSink, DriverStatus } from './driver.js';
+import { toLinkCommand } from './shelf-commands.js';
+import { openTransport, type Transport } from './transport.js';
+
+export interface ShelfLinkOptions {
+  /** Serial device path (`/dev/ttyUSB0`, a pty) or `tcp://host:port`. */
+  path: string;
+  baudRate: number;
+  reopenInitialDelayMs: number;
+  reopenMaxDelayMs: number;
+  /** Host heartbeat period; also how often staleness is checked. */
+  heartbeatIntervalMs: number;
+  /** No frame for this long: the controller is stalled, its device goes offline [SL-HEART-1]. */
+  staleAfterMs: number;
+  /** Resend `request_hello` when no HELLO came within this time [SL-HELLO-3]. */
+  helloTimeoutMs: number;
+  /** Readings frames held while the device is not identified yet (beyond: dropped, counted). */
+  maxUnidentifiedFrames: number;
+}
+
+export const defaultShelfLinkOptions: Omit<ShelfLinkOptions, 'path'> = {
+  baudRate: 115_200,
+  reopenInitialDelayMs: 200,
+  reopenMaxDelayMs: 5_000,
+  heartbeatIntervalMs: 1_000,
+  staleAfterMs: 3_500,
+  helloTimeoutMs: 1_000,
+  maxUnidentifiedFrames: 1_000,
+};
+
+interface Pending {
+  resolve: (outcome: CommandOutcome) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One shelf controller on one serial line. Opens (and after an unplug, reopens with backoff) the
+ * port, asks for HELLO, turns READINGS into outbox readings (one transaction per chunk of input,
+ * synchronously), notices a replaced controller by its serial number, and runs commands with the
+ * ACK/NACK matched by frame sequence.
+ */
+export class ShelfLinkDriver implements Driver {
+  readonly link: string;
+  private readonly opts: ShelfLinkOptions;
+  private transport: Transport | undefined;
+  private decoder = new FrameDecoder();
+  private device: (DeviceInfo & { hello: HelloMessage }) | undefined;
+  private online = false;
+  private identifiedThisOpen = false;
+  private held: { seq: number; message: ReadingsMessage }[] = [];
+  private txSeq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private attempt = 0;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastFrameAt = 0;
+  private lastHelloRequestAt = 0;
+  private clockOffset: number | undefined;
+  private closed = false;
+  private opens = 0;
+
+  constructor(
+    options: Partial<ShelfLinkOptions> & { path: string },
+    private readonly sink: DriverSink,
+    private readonly logger: Logger,
+  ) {
+    this.opts = { ...defaultShelfLinkOptions, ...options };
+    this.link = `serial:${this.opts.path}`;
+  }
+
+  start(): void {
+    this.tickTimer = setInterval(() => this.tick(), this.opts.heartbeatIntervalMs);
+    this.tickTimer.unref();
+    void this.open();
+  }
+
+  owns(device: string): boolean {
+    return this.online && this.device?.name === device;
+  }
+
+  status(): DriverStatus {
+    return {
+      link: this.link,
+      up: this.transport !== undefined,
+      devices: this.online && this.device ? [this.device.name] : [],
+      detail: {
+        opens: this.opens,
+        serialNumber: this.device?.serialNumber,
+        firmware: this.device?.firmware,
+        badFrames: this.decoder.badFramesTotal,
+        lostFrames: this.decoder.stats.lostFrames,
+      },
+    };
+  }
+
+  private async open(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const t = await openTransport(this.opts.path, this.opts.baudRate);
+      if (this.closed) return void (await t.close());
+      this.transport = t;
+      this.opens++;
+      this.attempt = 0;
+      this.decoder = new FrameDecoder({ onBadFrame: (bad) => this.sink.badFrame(bad.reason) });
+      this.identifiedThisOpen = false;
+      this.held = [];
+      this.clockOffset = undefined;
+      this.lastFrameAt = Date.now();
+      this.sink.linkState(this.link, true);
+      this.logger.info({ path: this.opts.path }, 'shelf link open');
+      t.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+      t.stream.once('close', () => this.onClosed(t, 'closed'));
+      t.stream.on('error', (error: Error) => this.onClosed(t, error.message));
+      this.requestHello();
+    } catch (error) {
+      this.logger.debug({ err: String(error), path: this.opts.path }, 'shelf link open failed');
+      this.scheduleReopen();
+    }
+  }
+
+  private scheduleReopen(): void {
+    if (this.closed || this.reopenTimer) return;
+    this.attempt++;
+    const delay = backoffDelay(this.attempt, {
+      initialDelayMs: this.opts.reopenInitialDelayMs,
+      maxDelayMs: this.opts.reopenMaxDelayMs,
+      factor: 2,
+      jitter: 0.5,
+    });
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      void this.open();
+    }, delay);
+  }
+
+  private onClosed(t: Transport, why: string): void {
+    if (this.transport !== t) return;
+    this.transport = undefined;
+    this.logger.warn({ path: this.opts.path, why }, 'shelf link lost');
+    this.sink.linkState(this.link, false);
+    void t.close();
+    this.goOffline();
+    this.failPending('link down');
+    this.scheduleReopen();
+  }
+
+  private goOffline(): void {
+    if (this.online && this.device) this.sink.deviceOffline(this.device.name);
+    this.online = false;
+  }
+
+  private send(command: Command): number {
+    const seq = this.txSeq;
+    this.txSeq = (this.txSeq + 1) & 0xffff;
+    this.transport?.stream.write(encodeFrame({ type: 'command', command }, seq));
+    return seq;
+  }
+
+  private requestHello(): void {
+    this.lastHelloRequestAt = Date.now();
+    this.send({ op: 'request_hello' });
+  }
+
+  private tick(): void {
+    const t = this.transport;
+    if (!t) return;
+    const now = Date.now();
+    t.stream.write(encodeFrame({ type: 'heartbeat', timeMs: Math.floor(performance.now()) }, this.nextSeq()));
+    if (this.online && now - this.lastFrameAt > this.opts.staleAfterMs) {
+      this.logger.warn({ device: this.device?.name }, 'shelf controller stalled (no frames)');
+      this.goOffline();
+      this.identifiedThisOpen = false;
+    }
+    if (!this.online && now - this.lastHelloRequestAt > this.opts.helloTimeoutMs) this.requestHello();
+  }
+
+  private nextSeq(): number {
+    const seq = this.txSeq;
+    this.txSeq = (this.txSeq + 1) & 0xffff;
+    return seq;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastFrameAt = Date.now();
+    const frames = this.decoder.push(chunk);
+    let batch: NewReading[] = [];
+    let batchSeq = -1;
+    const flush = () => {
+      if (batch.length > 0 && this.device) this.sink.readings(this.device.name, batch, batchSeq);
+      batch = [];
+    };
+    for (const f of frames) {
+      const m = f.message;
+      if (f.lost > 0 && this.online && this.device) {
+        flush();
+        this.sink.linkGap(this.device.name, (f.seq - f.lost) & 0xffff, (f.seq - 1) & 0xffff, f.lost);
+      }
+      switch (m.type) {
+        case 'hello':
+          flush();
+          this.onHello(m, f.seq);
+          break;
+        case 'readings':
+          if (!this.online || !this.device) {
+            if (this.held.length < this.opts.maxUnidentifiedFrames)
+              this.held.push({ seq: f.seq, message: m });
+            else this.sink.badFrame('unidentified');
+            break;
+          }
+          batch.push(this.toReading(m));
+          batchSeq = f.seq;
+          break;
+        case 'ack':
+        case 'nack':
+          this.settle(
+            m.commandSeq,
+            m.type === 'ack' ? { status: 'done' } : { status: 'failed', reason: `NACK ${m.reason}` },
+          );
+          break;
+        case 'event':
+          this.logger.info(
+            { device: this.device?.name, kind: m.kind, bin: m.bin, value: m.value },
+            'shelf event',
+          );
+          break;
+        case 'heartbeat':
+          if (!this.online) this.maybeRequestHello();
+          break;
+        case 'command':
+          this.sink.badFrame('unexpected_command');
+          break;
+      }
+    }
+    flush();
+  }
+
+  private maybeRequestHello(): void {
+    if (Date.now() - this.lastHelloRequestAt > this.opts.helloTimeoutMs) this.requestHello();
+  }
+
+  private onHello(hello: HelloMessage, seq: number): void {
+    const name = `shelf-${hello.serialNumber}`;
+    if (this.device && this.device.name !== name) {
+      this.logger.warn({ previous: this.device.name, now: name }, 'shelf controller replaced');
+      this.goOffline();
+    }
+    const firstOfOpen = !this.identifiedThisOpen;
+    this.identifiedThisOpen = true;
+    this.device = {
+      name,
+      serialNumber: hello.serialNumber,
+      firmware: hello.firmwareVersion,
+      binCount: hello.binCount,
+      hello,
+    };
+    if (!this.online || firstOfOpen) {
+      this.online = true;
+      this.sink.deviceOnline(this.device);
+    }
+    if (firstOfOpen) {
+      // Frames the controller sent while nobody stored them (agent down, port closed): the link
+      // sequence continues across our restarts, so the hole is exact [SL-RX-3].
+      const first = this.held[0]?.seq ?? seq;
+      const last = this.sink.lastLinkSeq(name);
+      if (last !== null) {
+        const gap = (first - last - 1) & 0xffff;
+        if (gap > 0 && gap < 0x8000) this.sink.linkGap(name, (last + 1) & 0xffff, (first - 1) & 0xffff, gap);
+      }
+    }
+    if (this.held.length > 0) {
+      const held = this.held;
+      this.held = [];
+      this.sink.readings(
+        name,
+        held.map((h) => this.toReading(h.message)),
+        held[held.length - 1]!.seq,
+      );
+    }
+  }
+
+  /** Device time (ms since boot) to wall time, anchored at the first reading and re-anchored on drift. */
+  private toReading(m: ReadingsMessage): NewReading {
+    const now = Date.now();
+    if (this.clockOffset === undefined || Math.abs(now - (this.clockOffset + m.deviceTimeMs)) > 2_000) {
+      this.clockOffset = now - m.deviceTimeMs;
+    }
+    const bins: NewReading['bins'] = [];
+    for (let bin = 0; bin < m.weightsDg.length; bin++) {
+      // [SL-READ-2] a faulty cell's weight is meaningless: leave the bin out of the reading.
+      if ((m.binFlags[bin]! & binFlag.fault) === 0) bins.push({ bin, weightG: m.weightsDg[bin]! / 10 });
+    }
+    const reading: NewReading = { timeMs: this.clockOffset + m.deviceTimeMs, bins };
+    if (m.temperatureCentiC !== null) reading.temperatureC = m.temperatureCentiC / 100;
+    return reading;
+  }
+
+  async execute(device: string, action: CommandAction): Promise<CommandOutcome> {
+    if (!this.owns(device) || !this.transport) return { status: 'failed', reason: 'device not linked' };
+    const command = toLinkCommand(action);
+    if (typeof command === 'string') return { status: 'failed', reason: command };
+    const seq = this.send(command);
+    // Margin over the device's own deadline [SL-CMD-2] for serial latency.
+    const timeoutMs = commandTimeoutMs[command.op] + 500;
+    return new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => this.settle(seq, { status: 'failed', reason: `no ACK/NACK within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      this.pending.set(seq, { resolve, timer });
+    });
+  }
+
+  private settle(seq: number, outcome: CommandOutcome): void {
+    const p = this.pending.get(seq);
+    if (!p) return; // an answer to request_hello or to a command that already timed out
+    this.pending.delete(seq);
+    clearTimeout(p.timer);
+    p.resolve(outcome);
+  }
+
+  private failPending(reason: string): void {
+    for (const seq of [...this.pending.keys()]) this.settle(seq, { status: 'failed', reason });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reopenTimer);
+    clearInterval(this.tickTimer);
+    this.failPending('agent stopping');
+    const t = this.transport;
+    this.transport = undefined;
+    if (t) await t.close();
+    this.goOffline();
+  }
+}

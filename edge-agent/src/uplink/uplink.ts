@@ -1,0 +1,532 @@
+import type { Logger } from '@bitv/shared/log';
+import { backoffDelay } from '@bitv/shared/retry';
+import {
+  commandResultMetrics,
+  commandSubscriptions,
+  type DeviceTopic,
+  decodeState,
+  deviceBirthMetrics,
+  deviceTopic,
+  encodeDeviceDeath,
+  encodeNodeBirth,
+  encodeNodeDeath,
+  encodePayload,
+  encodeReadings,
+  gapMetrics,
+  type HostState,
+  isNewerState,
+  type Metric,
+  type NodeTopic,
+  nextBdSeq,
+  nodeHealthMetrics,
+  nodeTopic,
+  parseTopic,
+  SeqCounter,
+  stateTopic,
+} from '@bitv/shared/sparkplug';
+import { connect, type MqttClient } from 'mqtt';
+import type { DeviceDirectory } from '../devices.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { CommandStore, Outbox } from '../outbox/index.js';
+import { Cursors } from './cursors.js';
+
+export interface UplinkOptions {
+  brokerUrl: string;
+  groupId: string;
+  edgeNodeId: string;
+  /** Sparkplug primary host to wait for (STATE); empty: publish as soon as connected. */
+  primaryHostId: string | undefined;
+  clientId: string;
+  keepaliveSeconds: number;
+  connectTimeoutMs: number;
+  maxInFlight: number;
+  maxReadingsPerMessage: number;
+  reconnectInitialDelayMs: number;
+  reconnectMaxDelayMs: number;
+  healthIntervalMs: number;
+  agentVersion: string;
+  /** Read at every connect, so a rotated credential is used from the next session on. */
+  credentials: () => { username?: string | undefined; password?: string | undefined };
+}
+
+export interface UplinkDeps {
+  outbox: Outbox;
+  commands: CommandStore;
+  devices: DeviceDirectory;
+  logger: Logger;
+  metrics: AgentMetrics;
+  onCommand: (topic: NodeTopic | DeviceTopic, payload: Buffer) => void;
+}
+
+export type UplinkState = 'connecting' | 'waiting-for-host' | 'online' | 'disconnected' | 'closed';
+const states: UplinkState[] = ['connecting', 'waiting-for-host', 'online', 'disconnected', 'closed'];
+
+export interface UplinkStatus {
+  state: UplinkState;
+  hostOnline: boolean | null;
+  bdSeq: number | null;
+  inFlight: number;
+  sessions: number;
+}
+
+interface Session {
+  id: number;
+  client: MqttClient;
+  bdSeq: number;
+  seq: SeqCounter;
+  cursors: Cursors;
+  birthed: Set<string>;
+  inFlight: number;
+  inFlightByDevice: Map<string, number>;
+  resultsInFlight: Set<string>;
+  gapsInFlight: Set<number>;
+}
+
+/**
+ * The Sparkplug B edge-node side of the agent: one MQTT session at a time (clean start, NDEATH
+ * as will), births once the primary host is online, then the outbox drained in order with at most
+ * `maxInFlight` QoS 1 messages unacknowledged; readings are deleted from the outbox only in the
+ * PUBACK callback. Any failure ends the session; the next one starts after a jittered backoff and
+ * sends again everything not acknowledged (duplicates carry the same (device, seq)).
+ */
+export class Uplink {
+  private state: UplinkState = 'disconnected';
+  private session: Session | undefined;
+  private sessions = 0;
+  private attempt = 0;
+  private host: HostState | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private pumping = false;
+  private notifyScheduled = false;
+
+  constructor(
+    private readonly opts: UplinkOptions,
+    private readonly deps: UplinkDeps,
+  ) {}
+
+  start(): void {
+    this.connect();
+    this.healthTimer = setInterval(() => this.publishHealth(), this.opts.healthIntervalMs);
+    this.healthTimer.unref();
+  }
+
+  status(): UplinkStatus {
+    return {
+      state: this.state,
+      hostOnline: this.opts.primaryHostId ? (this.host?.online ?? false) : null,
+      bdSeq: this.session?.bdSeq ?? null,
+      inFlight: this.session?.inFlight ?? 0,
+      sessions: this.sessions,
+    };
+  }
+
+  /** New readings, results or gaps were stored: send what the window allows. */
+  notify(): void {
+    // Coalesce: many serial chunks in one turn of the event loop become one pump.
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    setImmediate(() => {
+      this.notifyScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** A device (re)appeared or its identity changed: (re)publish its DBIRTH. */
+  deviceChanged(name: string): void {
+    this.session?.birthed.delete(name);
+    this.pump();
+  }
+
+  /**
+   * Device metrics that are current state, not history (Firmata pins): DDATA at QoS 1 while
+   * online, not stored; the next DBIRTH carries their latest values anyway.
+   */
+  publishLive(device: string, metrics: Metric[]): void {
+    const s = this.session;
+    if (!s || this.state !== 'online' || !s.birthed.has(device)) return;
+    const payload = encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics });
+    this.publish1(
+      s,
+      deviceTopic('DDATA', this.opts.groupId, this.opts.edgeNodeId, device),
+      payload,
+      'DDATA',
+      () => undefined,
+    );
+  }
+
+  /** NCMD `Node Control/Rebirth`: NBIRTH (seq 0, same bdSeq) and every DBIRTH again. */
+  rebirth(): void {
+    const s = this.session;
+    if (!s || this.state !== 'online') return;
+    this.deps.logger.info('rebirth requested');
+    this.births(s);
+    this.pump();
+  }
+
+  private setState(state: UplinkState): void {
+    this.state = state;
+    for (const s of states) this.deps.metrics.uplinkState.set({ state: s }, s === state ? 1 : 0);
+  }
+
+  private connect(): void {
+    if (this.closing) return;
+    // [tck-id-topics-nbirth-bdseq-matching] one bdSeq per connection, persisted so that a restart
+    // never reuses the value of a will the broker may still deliver.
+    const stored = this.deps.outbox.kvGet('bdSeq');
+    const bdSeq = stored === undefined ? 0 : nextBdSeq(Number(stored));
+    this.deps.outbox.kvSet('bdSeq', String(bdSeq));
+    const { groupId, edgeNodeId } = this.opts;
+    const creds = this.opts.credentials();
+    const client = connect(this.opts.brokerUrl, {
+      clientId: this.opts.clientId,
+      clean: true, // [tck-id-principles-persistence-clean-session]
+      reconnectPeriod: 0, // we reconnect ourselves: every session needs a new will (bdSeq)
+      connectTimeout: this.opts.connectTimeoutMs,
+      keepalive: this.opts.keepaliveSeconds,
+      queueQoSZero: false,
+      username: creds.username,
+      password: creds.password,
+      // [tck-id-payloads-ndeath-will-message-qos] [tck-id-payloads-ndeath-will-message-retain]
+      will: {
+        topic: nodeTopic('NDEATH', groupId, edgeNodeId),
+        payload: Buffer.from(encodeNodeDeath(bdSeq)),
+        qos: 1,
+        retain: false,
+      },
+    });
+    const session: Session = {
+      id: ++this.sessions,
+      client,
+      bdSeq,
+      seq: new SeqCounter(),
+      cursors: new Cursors(this.deps.outbox),
+      birthed: new Set(),
+      inFlight: 0,
+      inFlightByDevice: new Map(),
+      resultsInFlight: new Set(),
+      gapsInFlight: new Set(),
+    };
+    if (session.id > 1) this.deps.metrics.reconnects.inc();
+    this.session = session;
+    this.setState('connecting');
+    const log = this.deps.logger.child({ session: session.id, bdSeq });
+    client.on('connect', () => {
+      if (this.session !== session) return;
+      log.info({ broker: this.opts.brokerUrl }, 'connected');
+      const topics = commandSubscriptions(groupId, edgeNodeId);
+      if (this.opts.primaryHostId) topics.push(stateTopic(this.opts.primaryHostId));
+      // [tck-id-message-flow-edge-node-birth-publish-subscribe] subscribe (STATE included) before NBIRTH.
+      client.subscribe(topics, { qos: 1 }, (error) => {
+        if (this.session !== session) return;
+        if (error) {
+          log.warn({ err: error }, 'subscribe failed');
+          return this.endSession(session, 'subscribe failed');
+        }
+        if (!this.opts.primaryHostId || this.host?.online) this.goOnline(session);
+        else this.setState('waiting-for-host');
+      });
+    });
+    client.on('message', (topic, payload) => this.onMessage(session, topic, payload));
+    client.on('error', (error) => {
+      // Connection errors end the session ('close' follows); they are logged, never thrown.
+      log.warn({ err: error.message }, 'mqtt error');
+    });
+    client.on('close', () => {
+      if (this.session !== session) return;
+      this.session = undefined;
+      this.deps.metrics.inFlight.set(0);
+      if (this.closing) return this.setState('closed');
+      this.setState('disconnected');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(immediately = false): void {
+    if (this.closing || this.reconnectTimer) return;
+    this.attempt++;
+    const delay = immediately
+      ? 0
+      : backoffDelay(this.attempt, {
+          initialDelayMs: this.opts.reconnectInitialDelayMs,
+          maxDelayMs: this.opts.reconnectMaxDelayMs,
+          factor: 2,
+          jitter: 0.5,
+        });
+    this.deps.logger.info({ delayMs: delay, attempt: this.attempt }, 'reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  private endSession(session: Session, reason: string, reconnectNow = false): void {
+    if (this.session !== session) return;
+    this.deps.logger.info({ reason }, 'ending session');
+    this.session = undefined;
+    this.deps.metrics.inFlight.set(0);
+    session.client.end(true);
+    if (this.closing) return;
+    this.setState('disconnected');
+    this.scheduleReconnect(reconnectNow);
+  }
+
+  private onMessage(session: Session, topic: string, payload: Buffer): void {
+    if (this.session !== session) return;
+    const t = parseTopic(topic);
+    if (!t) return;
+    if (t.type === 'STATE') {
+      let next: HostState;
+      try {
+        next = decodeState(payload);
+      } catch (error) {
+        this.deps.logger.warn({ err: String(error) }, 'ignoring malformed STATE');
+        return;
+      }
+      if (!isNewerState(this.host, next)) return;
+      this.host = next;
+      this.deps.logger.info({ online: next.online }, 'primary host state');
+      if (next.online && this.state === 'waiting-for-host') this.goOnline(session);
+      if (!next.online && this.state === 'online') {
+        // The host cannot follow our session: end it with an explicit NDEATH, then wait
+        // (connected) in a new session for the host to return; readings keep being stored.
+        session.client.publish(
+          nodeTopic('NDEATH', this.opts.groupId, this.opts.edgeNodeId),
+          Buffer.from(encodeNodeDeath(session.bdSeq)),
+          { qos: 1 },
+          () => this.endSession(session, 'primary host offline', true),
+        );
+        this.setState('waiting-for-host');
+      }
+      return;
+    }
+    if (
+      (t.type === 'NCMD' || t.type === 'DCMD') &&
+      t.groupId === this.opts.groupId &&
+      t.edgeNodeId === this.opts.edgeNodeId
+    ) {
+      this.deps.onCommand(t, payload);
+    }
+  }
+
+  private goOnline(session: Session): void {
+    this.attempt = 0;
+    this.births(session);
+    for (const d of new Set([...this.deps.devices.linked(), ...this.deps.devices.withBacklog()]))
+      session.cursors.start(d);
+    this.setState('online');
+    this.pump();
+  }
+
+  private births(s: Session): void {
+    const { groupId, edgeNodeId } = this.opts;
+    const stats = this.deps.outbox.stats();
+    const now = Date.now();
+    s.seq.birth();
+    // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]
+    s.client.publish(
+      nodeTopic('NBIRTH', groupId, edgeNodeId),
+      Buffer.from(
+        encodeNodeBirth(
+          {
+            bdSeq: s.bdSeq,
+            agentVersion: this.opts.agentVersion,
+            outboxDepth: stats.depth,
+            oldestUnsentMs: stats.oldestTimeMs === null ? 0 : Math.max(0, now - stats.oldestTimeMs),
+          },
+          now,
+        ),
+      ),
+      { qos: 0, retain: false },
+    );
+    this.deps.metrics.messagesPublished.inc({ type: 'NBIRTH' });
+    s.birthed.clear();
+    for (const d of new Set([...this.deps.devices.linked(), ...this.deps.devices.withBacklog()]))
+      this.deviceBirth(s, d);
+  }
+
+  private deviceBirth(s: Session, device: string): void {
+    const now = Date.now();
+    const live = this.deps.devices.liveMetrics(device).map((m) => ({ ...m, timestamp: now }));
+    const payload = encodePayload({
+      timestamp: now,
+      seq: s.seq.next(),
+      metrics: [...deviceBirthMetrics(this.deps.devices.birth(device), now), ...live],
+    });
+    s.client.publish(
+      deviceTopic('DBIRTH', this.opts.groupId, this.opts.edgeNodeId, device),
+      Buffer.from(payload),
+      { qos: 0, retain: false },
+    );
+    this.deps.metrics.messagesPublished.inc({ type: 'DBIRTH' });
+    s.birthed.add(device);
+    s.cursors.start(device);
+  }
+
+  /** Publishes QoS 1 and counts it in flight until its PUBACK (or the session's end). */
+  private publish1(
+    s: Session,
+    topic: string,
+    payload: Uint8Array,
+    type: string,
+    onAck: () => void,
+    device?: string,
+  ): void {
+    s.inFlight++;
+    if (device) s.inFlightByDevice.set(device, (s.inFlightByDevice.get(device) ?? 0) + 1);
+    this.deps.metrics.inFlight.set(s.inFlight);
+    s.client.publish(topic, Buffer.from(payload), { qos: 1, retain: false }, (error) => {
+      if (this.session !== s) return; // a dead session's callbacks: its messages will be sent again
+      s.inFlight--;
+      if (device) s.inFlightByDevice.set(device, (s.inFlightByDevice.get(device) ?? 1) - 1);
+      this.deps.metrics.inFlight.set(s.inFlight);
+      if (error) return this.endSession(s, `publish failed: ${error.message}`);
+      this.deps.metrics.messagesPublished.inc({ type });
+      onAck();
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const s = this.session;
+    if (!s || this.state !== 'online' || this.pumping) return;
+    this.pumping = true;
+    try {
+      for (const d of this.deps.devices.linked()) if (!s.birthed.has(d)) this.deviceBirth(s, d);
+      this.sendResultsAndGaps(s);
+      while (s.inFlight < this.opts.maxInFlight) {
+        const chunk = s.cursors.next(this.opts.maxReadingsPerMessage);
+        if (!chunk) break;
+        if (!s.birthed.has(chunk.device)) this.deviceBirth(s, chunk.device);
+        const { device, historical, readings } = chunk;
+        const first = readings[0]!.seq;
+        const last = readings[readings.length - 1]!.seq;
+        const payload = encodeReadings(
+          readings.map((r) => ({ seq: r.seq, time: r.timeMs, bins: r.bins, temperatureC: r.temperatureC })),
+          { seq: s.seq.next(), historical },
+        );
+        this.publish1(
+          s,
+          deviceTopic('DDATA', this.opts.groupId, this.opts.edgeNodeId, device),
+          payload,
+          'DDATA',
+          () => {
+            this.deps.outbox.ack(device, first, last);
+            this.deps.metrics.readingsPublished.inc({ historical: String(historical) }, readings.length);
+          },
+          device,
+        );
+      }
+      this.deviceDeaths(s);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** DDEATH for devices whose link is down once everything they stored was acknowledged. */
+  private deviceDeaths(s: Session): void {
+    for (const d of s.birthed) {
+      if (this.deps.devices.isLinked(d) || (s.inFlightByDevice.get(d) ?? 0) > 0 || !s.cursors.drained(d))
+        continue;
+      s.client.publish(
+        deviceTopic('DDEATH', this.opts.groupId, this.opts.edgeNodeId, d),
+        Buffer.from(encodeDeviceDeath(s.seq.next())),
+        { qos: 0 },
+      );
+      this.deps.metrics.messagesPublished.inc({ type: 'DDEATH' });
+      s.birthed.delete(d);
+      s.cursors.delete(d);
+    }
+  }
+
+  private sendResultsAndGaps(s: Session): void {
+    const { groupId, edgeNodeId } = this.opts;
+    const results = this.deps.commands.unreported(50).filter((r) => !s.resultsInFlight.has(r.id));
+    const byTarget = new Map<string | null, typeof results>();
+    for (const r of results) {
+      const target = r.device && s.birthed.has(r.device) ? r.device : null;
+      byTarget.set(target, [...(byTarget.get(target) ?? []), r]);
+    }
+    for (const [device, list] of byTarget) {
+      const metrics = commandResultMetrics(
+        list.map((r) => ({ id: r.id, status: r.status as 'done', reason: r.reason ?? undefined })),
+      );
+      for (const r of list) s.resultsInFlight.add(r.id);
+      const topic = device
+        ? deviceTopic('DDATA', groupId, edgeNodeId, device)
+        : nodeTopic('NDATA', groupId, edgeNodeId);
+      this.publish1(
+        s,
+        topic,
+        encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics }),
+        device ? 'DDATA' : 'NDATA',
+        () => {
+          this.deps.commands.markReported(list.map((r) => r.id));
+          for (const r of list) s.resultsInFlight.delete(r.id);
+        },
+      );
+    }
+    const gaps = this.deps.outbox.unreportedGaps(50).filter((g) => !s.gapsInFlight.has(g.id));
+    if (gaps.length > 0) {
+      for (const g of gaps) s.gapsInFlight.add(g.id);
+      const metrics: Metric[] = [...this.healthMetrics(), ...gapMetrics(gaps)];
+      this.publish1(
+        s,
+        nodeTopic('NDATA', groupId, edgeNodeId),
+        encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics }),
+        'NDATA',
+        () => {
+          this.deps.outbox.markGapsReported(gaps.map((g) => g.id));
+          for (const g of gaps) s.gapsInFlight.delete(g.id);
+        },
+      );
+    }
+  }
+
+  private healthMetrics(): Metric[] {
+    const st = this.deps.outbox.stats();
+    return nodeHealthMetrics({
+      outboxDepth: st.depth,
+      oldestUnsentMs: st.oldestTimeMs === null ? 0 : Math.max(0, Date.now() - st.oldestTimeMs),
+      droppedTotal: st.droppedTotal,
+    });
+  }
+
+  private publishHealth(): void {
+    const s = this.session;
+    if (!s || this.state !== 'online') return;
+    const payload = encodePayload({
+      timestamp: Date.now(),
+      seq: s.seq.next(),
+      metrics: this.healthMetrics(),
+    });
+    s.client.publish(nodeTopic('NDATA', this.opts.groupId, this.opts.edgeNodeId), Buffer.from(payload), {
+      qos: 0,
+    });
+    this.deps.metrics.messagesPublished.inc({ type: 'NDATA' });
+  }
+
+  /** Graceful stop: an explicit NDEATH (a clean DISCONNECT suppresses the will), then disconnect. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.healthTimer);
+    const s = this.session;
+    this.session = undefined;
+    this.setState('closed');
+    if (!s) return;
+    if (s.client.connected) {
+      await new Promise<void>((resolve) => {
+        s.client.publish(
+          nodeTopic('NDEATH', this.opts.groupId, this.opts.edgeNodeId),
+          Buffer.from(encodeNodeDeath(s.bdSeq)),
+          { qos: 1 },
+          () => resolve(),
+        );
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+    await s.client.endAsync(true);
+  }
+}
