@@ -20,7 +20,7 @@ export async function eventually<T>(
   what: string,
   timeoutMs = 10_000,
   everyMs = 25,
-): Promise<T> {
+): Promise<NonNullable<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
