@@ -62,7 +62,7 @@ export const cloudConfigSpec = {
     description: 'Sparkplug primary host id handed to gateways',
   }),
   stableWindowMs: setting.int('BV_STABLE_WINDOW_MS', {
-    default: '150',
+    default: '200',
     min: 0,
     max: 60_000,
     description: 'how long a bin weight must stay within tolerance before it counts',
@@ -116,5 +116,5 @@ export const cloudDefaults: CloudConfig = {
   deviceTtlSeconds: 90 * 86_400,
   brokerUrl: 'mqtt://127.0.0.1:8883',
   primaryHostId: 'bv-cloud',
-  stableWindowMs: 150,
+  stableWindowMs: 200,
 };

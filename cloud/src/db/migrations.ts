@@ -127,6 +127,7 @@ const initial: Migration = {
       .addColumn('low_stock_threshold', 'integer')
       .addColumn('lit_color', 'text')
       .addColumn('lit_blink', 'text')
+      .addColumn('align_pending', 'boolean', (c) => c.notNull().defaultTo(false))
       .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
       .addPrimaryKeyConstraint('bins_pk', ['shelf_id', 'bin'])
       .execute();

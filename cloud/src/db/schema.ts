@@ -113,6 +113,8 @@ export interface CloudTables {
     low_stock_threshold: number | null;
     lit_color: string | null;
     lit_blink: string | null;
+    /** The next settled weight sets the tare so that it means `count` (a count entered without a tare). */
+    align_pending: ColumnType<boolean, boolean | undefined, boolean>;
     updated_at: Timestamp;
   };
   products: {

@@ -14,6 +14,7 @@ interface BinConfig {
   toleranceG: number;
   tareG: number;
   count: number;
+  alignPending: boolean;
 }
 
 interface ShelfConfig {
@@ -130,6 +131,21 @@ export class Counting {
               reading.time,
             );
             if (!verdict.stable || config.unitWeightG === null) continue;
+            if (config.alignPending) {
+              config.tareG = verdict.weightG - config.count * config.unitWeightG;
+              config.alignPending = false;
+              await trx
+                .updateTable('bins')
+                .set({
+                  tare_g: config.tareG,
+                  align_pending: false,
+                  weight_g: Math.round(verdict.weightG * 10) / 10,
+                })
+                .where('shelf_id', '=', batch.deviceId)
+                .where('bin', '=', b.bin)
+                .execute();
+              continue;
+            }
             const { count, confidence } = countFromWeight(verdict.weightG, config.tareG, config.unitWeightG);
             if (count === config.count) continue;
             const change = await applyCountChange(trx, {
@@ -208,6 +224,7 @@ export class Counting {
         'bins.sku',
         'bins.tare_g',
         'bins.count',
+        'bins.align_pending',
         'products.unit_weight_g',
         'products.tolerance_g',
       ])
@@ -231,6 +248,7 @@ export class Counting {
         toleranceG: r.tolerance_g ?? this.options.defaultToleranceG,
         tareG: r.tare_g,
         count: r.count,
+        alignPending: r.align_pending,
       });
     }
     this.shelves.set(shelfId, config);

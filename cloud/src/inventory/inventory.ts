@@ -104,7 +104,11 @@ export class Inventory {
     return { sku: r.sku, name: r.name, unitWeightG: r.unit_weight_g, toleranceG: r.tolerance_g };
   }
 
-  /** Puts a product in a bin (or empties the assignment with `sku: null`); optionally sets its count. */
+  /**
+   * Puts a product in a bin (or empties the assignment with `sku: null`); optionally sets its count
+   * and tare. A count given without a tare is taken as true at the next settled weight, which then
+   * fixes the tare.
+   */
   async assign(input: {
     shelfId: string;
     bin: number;
@@ -121,7 +125,10 @@ export class Inventory {
         .set({
           sku: input.sku,
           updated_at: new Date(),
-          ...(input.tareG !== undefined ? { tare_g: input.tareG } : {}),
+          ...(input.tareG !== undefined ? { tare_g: input.tareG, align_pending: false } : {}),
+          // A count without a tare: trust the count, and let the next settled weight define the tare
+          // (a shelf's empty tray weighs something the person entering the count does not know).
+          ...(input.tareG === undefined && input.count !== undefined ? { align_pending: true } : {}),
           ...(input.lowStockThreshold !== undefined ? { low_stock_threshold: input.lowStockThreshold } : {}),
         })
         .where('shelf_id', '=', input.shelfId)

@@ -12,7 +12,7 @@ export interface StabilityOptions {
   maxReadings: number;
 }
 
-export const stabilityDefaults: StabilityOptions = { windowMs: 150, minReadings: 2, maxReadings: 256 };
+export const stabilityDefaults: StabilityOptions = { windowMs: 200, minReadings: 2, maxReadings: 256 };
 
 interface Sample {
   t: number;
