@@ -1,4 +1,4 @@
-import { CapacityError, isRetriable, TimeoutError, UnavailableError } from '@bitv/shared/errors';
+import { CapacityError, TimeoutError, UnavailableError, ValidationError } from '@bitv/shared/errors';
 import type { EventLog } from '@bitv/shared/event-log';
 import type { BvEvent } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
@@ -280,7 +280,7 @@ class Lane {
         } catch (error) {
           metrics.eventLogErrors.inc({ operation: 'publish' });
           const err = error instanceof Error ? error : new Error(String(error));
-          if (!isRetriable(error) && !(error instanceof TimeoutError)) {
+          if (isPermanent(error)) {
             logger.error({ err, topic: this.topic, events: batch.length }, 'event log refused a batch');
             this.hooks.failed(batch, err);
             break;
@@ -293,6 +293,18 @@ class Lane {
       }
     }
   }
+}
+
+/**
+ * Only a refusal of the records themselves is final (an event that fails validation, a record
+ * the broker will never take). Anything else, including kafkajs giving up its own retries while
+ * Kafka is down (KafkaJSNumberOfRetriesExceeded is flagged non-retriable), is worth retrying:
+ * the messages stay unacknowledged meanwhile, and their ack timeout bounds the wait.
+ */
+function isPermanent(error: unknown): boolean {
+  if (error instanceof ValidationError) return true;
+  const e = error as { name?: unknown; retriable?: unknown };
+  return e?.name === 'KafkaJSProtocolError' && e.retriable === false;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
