@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors/index.js';
 import type { BvEvent, EventRegistry } from '../events/index.js';
-import { retry } from '../retry/index.js';
+import { backoffDelay, retry, sleep } from '../retry/index.js';
 import type { EventLogMetrics } from './metrics.js';
 import { type DeliveryContext, type EventHandler, type SubscribeOptions, subscribeDefaults } from './port.js';
 
@@ -37,11 +37,17 @@ export function validateForPublish(registry: EventRegistry, topic: string, event
 }
 
 /**
- * Checks a consumed event against the registry. Dead-letter topics are not checked: they hold
- * exactly the records that failed somewhere, and their readers are repair tools.
+ * Dead-letter topics hold exactly the records that failed somewhere; their readers are repair
+ * tools. Their events are not schema-checked, and a record there that is not even a CloudEvent is
+ * counted and skipped rather than copied to `<topic>.dlq.dlq` (it stays where it is).
  */
+export function isDeadLetterTopic(topic: string): boolean {
+  return topic.endsWith('.dlq');
+}
+
+/** Checks a consumed event against the registry (records come from outside the process). */
 export function validateConsumed(registry: EventRegistry, topic: string, event: BvEvent): void {
-  if (topic.endsWith('.dlq')) return;
+  if (isDeadLetterTopic(topic)) return;
   registry.validate(event, topic);
 }
 
@@ -69,19 +75,21 @@ export type DeliveryOutcome = { kind: 'handled' } | { kind: 'failed'; error: unk
 export interface DeliveryOptions {
   group: string;
   handler: EventHandler;
-  maxAttempts: number;
+  /** The attempts to make, numbered from 1 for the first delivery: `firstAttempt..lastAttempt`. */
+  firstAttempt: number;
+  lastAttempt: number;
   retryDelayMs: number;
   signal: AbortSignal;
   metrics: EventLogMetrics;
   logger: Logger;
-  /** Runs before each retry (Kafka: a heartbeat so a slow retry does not cost the group membership). */
-  beforeRetry?: () => Promise<void>;
 }
 
 /**
- * Calls the handler until it resolves, at most `maxAttempts` times, with the shared backoff
- * between attempts. `stopped` means the consumer is closing: the caller must not commit, so the
- * event is delivered again after the restart.
+ * Calls the handler until it resolves, for the attempts `firstAttempt..lastAttempt`, with the
+ * shared backoff (doubling from `retryDelayMs`, with jitter) before every attempt after the first
+ * one. Starting at a later attempt (the Kafka consumer retries outside its fetch loop) waits the
+ * backoff that attempt would have had. `stopped` means the consumer is closing or lost the
+ * partition: the caller must not commit, so the event is delivered again.
  */
 export async function deliver(
   event: BvEvent,
@@ -89,10 +97,18 @@ export async function deliver(
   options: DeliveryOptions,
 ): Promise<DeliveryOutcome> {
   const labels = { topic: context.topic, group: options.group };
+  const backoff = {
+    initialDelayMs: options.retryDelayMs,
+    maxDelayMs: Math.max(options.retryDelayMs, 30_000),
+    factor: 2,
+    jitter: 0.5,
+  };
+  const first = options.firstAttempt;
   try {
+    if (first > 1) await sleep(backoffDelay(first - 1, backoff), options.signal);
     await retry(
-      async ({ attempt }) => {
-        if (attempt > 1) await options.beforeRetry?.();
+      async ({ attempt: n }) => {
+        const attempt = first + n - 1;
         options.signal.throwIfAborted();
         const end = options.metrics.handlerSeconds.startTimer(labels);
         try {
@@ -116,11 +132,10 @@ export async function deliver(
         }
       },
       {
-        retries: Math.max(0, options.maxAttempts - 1),
-        initialDelayMs: options.retryDelayMs,
-        maxDelayMs: Math.max(options.retryDelayMs, 30_000),
-        factor: 2,
-        jitter: 0.5,
+        ...backoff,
+        // Continue the progression where `first` left it.
+        initialDelayMs: Math.min(backoff.maxDelayMs, backoff.initialDelayMs * backoff.factor ** (first - 1)),
+        retries: Math.max(0, options.lastAttempt - first),
         signal: options.signal,
         // Handlers throw whatever they like; every failure is retried until the attempts run out.
         shouldRetry: () => !options.signal.aborted,

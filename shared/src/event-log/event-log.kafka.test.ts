@@ -1,5 +1,10 @@
-import { kafkaBrokers, serverAvailable, uniqueName } from '../testing/index.js';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { type BvEvent, deadLetterTopic, EventRegistry } from '../events/index.js';
+import { createRegistry } from '../metrics/index.js';
+import { eventually, kafkaBrokers, serverAvailable, uniqueName } from '../testing/index.js';
 import { describeEventLogContract } from './contract.js';
+import { contractEvent, makeEvent } from './contract-events.js';
 import { createEventLog } from './create.js';
 
 // The production log on the real broker (KAFKA_BROKERS). Timeouts are lowered so the suite is
@@ -29,3 +34,53 @@ describeEventLogContract(
   },
   { skip: !(await serverAvailable('kafka')) },
 );
+
+describe.skipIf(!(await serverAvailable('kafka')))('kafka event log: records from outside', () => {
+  it('dead-letters a record that is not a CloudEvent, counts it, and keeps consuming', async () => {
+    const topic = uniqueName('kafka.raw');
+    const definition = contractEvent(topic);
+    const metrics = createRegistry();
+    const log = await createEventLog({
+      kafka: { brokers: kafkaBrokers(), clientId: uniqueName('bv-raw'), ...tuning },
+      registry: new EventRegistry([definition]),
+      metrics,
+    });
+    const kafka = new Kafka({ clientId: 'raw-writer', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+    const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    try {
+      const got: number[] = [];
+      const dead: BvEvent[] = [];
+      const group = uniqueName('group.raw');
+      const sub = await log.subscribe({
+        group,
+        topics: [topic],
+        handler: async (e) => void got.push((e.data as { n: number }).n),
+      });
+      const dlq = await log.subscribe({
+        group: `${group}.dlq`,
+        topics: [deadLetterTopic(topic)],
+        handler: async (e) => void dead.push(e),
+      });
+      await raw.connect();
+      // Same key, so the same partition: the valid event after it proves the consumer moved on.
+      await raw.send({ topic, messages: [{ key: 'k', value: 'not a cloud event' }] });
+      await log.publish(topic, makeEvent(definition, 'k', 1));
+      await eventually(() => got.length >= 1, 'the valid event after the bad record', 30_000);
+      expect(got).toEqual([1]);
+      const invalid = await metrics.getSingleMetric('bv_event_log_invalid_records_total')?.get();
+      expect(invalid?.values.find((v) => v.labels.topic === topic)?.value).toBe(1);
+      const deadLetters = await metrics.getSingleMetric('bv_event_log_dead_letters_total')?.get();
+      expect(deadLetters?.values.find((v) => v.labels.topic === topic)?.value).toBe(1);
+      // The parked raw record is not a CloudEvent: the dead-letter reader counts and skips it.
+      await eventually(async () => {
+        const again = await metrics.getSingleMetric('bv_event_log_invalid_records_total')?.get();
+        return again?.values.find((v) => v.labels.topic === deadLetterTopic(topic))?.value === 1;
+      }, 'the raw record on the dead-letter topic');
+      expect(dead).toEqual([]);
+      await Promise.all([sub.close(), dlq.close()]);
+    } finally {
+      await raw.disconnect();
+      await log.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
   deadLetterEvent,
   deliver,
   describeError,
+  isDeadLetterTopic,
   validateConsumed,
 } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
@@ -331,6 +332,13 @@ class PartitionWorker {
     } catch (error) {
       const reason = describeError(error);
       host.metrics.invalidRecords.inc({ topic: this.topic, group });
+      if (isDeadLetterTopic(this.topic)) {
+        host.logger.error(
+          { err: error, ...this.labels, offset: row.position },
+          'invalid record on a dead-letter topic skipped',
+        );
+        return this.sub.commit(this, row.position + 1);
+      }
       host.logger.error({ err: error, ...this.labels, offset: row.position }, 'invalid record dead-lettered');
       const json =
         row.event && typeof row.event === 'object' && !Array.isArray(row.event)
@@ -348,7 +356,8 @@ class PartitionWorker {
       {
         group,
         handler: options.handler,
-        maxAttempts: options.maxAttempts,
+        firstAttempt: 1,
+        lastAttempt: options.maxAttempts,
         retryDelayMs: options.retryDelayMs,
         signal,
         metrics: host.metrics,

@@ -126,12 +126,16 @@ export class DatabaseEventLog implements EventLog {
   /**
    * Retention: deletes events older than `retentionMs` that every group has passed (a group's
    * committed offset is beyond them), in batches of `retentionBatchSize` rows, at most
-   * `maxBatches` batches per call. A group whose commits are older than `retentionMs` no longer
-   * holds events back (like Kafka's `offsets.retention.minutes`), so an abandoned group cannot
-   * make the log grow forever. Returns the number of events deleted.
+   * `maxBatches` batches per call. A group that committed nothing for `groupRetentionMs` no
+   * longer holds events back (like Kafka's `offsets.retention.minutes`), so an abandoned group
+   * cannot make the log grow forever. Runs every `retentionIntervalMs` by itself; returns the
+   * number of events deleted.
    */
-  async cleanup(options: { retentionMs?: number; maxBatches?: number } = {}): Promise<number> {
+  async cleanup(
+    options: { retentionMs?: number; groupRetentionMs?: number; maxBatches?: number } = {},
+  ): Promise<number> {
     const retentionMs = options.retentionMs ?? this.deps.tuning.retentionMs;
+    const groupRetentionMs = options.groupRetentionMs ?? this.deps.tuning.groupRetentionMs;
     const maxBatches = options.maxBatches ?? 100;
     const batch = this.deps.tuning.retentionBatchSize;
     let deleted = 0;
@@ -143,7 +147,7 @@ export class DatabaseEventLog implements EventLog {
             AND NOT EXISTS (
               SELECT 1 FROM bv_event_log_commits c
               WHERE c.topic = e.topic AND c.partition = e.partition AND c.next_offset <= e.position
-                AND c.updated_at >= now() - ${retentionMs} * interval '1 millisecond')
+                AND c.updated_at >= now() - ${groupRetentionMs} * interval '1 millisecond')
           LIMIT ${batch}
         ), gone AS (
           DELETE FROM bv_event_log_events e USING doomed d

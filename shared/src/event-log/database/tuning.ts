@@ -10,6 +10,8 @@ export interface DatabaseLogTuning {
   batchSize: number;
   /** Events older than this that every group has passed are deleted by `cleanup()`. */
   retentionMs: number;
+  /** A group that committed nothing for this long no longer holds events back (Kafka: offsets.retention.minutes). */
+  groupRetentionMs: number;
   /** How often `cleanup()` runs by itself; 0 turns that off. */
   retentionIntervalMs: number;
   /** Rows per DELETE, so a clean-up never holds long locks. */
@@ -22,6 +24,7 @@ export const databaseLogDefaults: DatabaseLogTuning = {
   leaseMs: 10_000,
   batchSize: 100,
   retentionMs: 7 * 24 * 3600_000,
+  groupRetentionMs: 7 * 24 * 3600_000,
   retentionIntervalMs: 10 * 60_000,
   retentionBatchSize: 1_000,
 };

@@ -1,12 +1,13 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import { withTimeout } from '../../errors/index.js';
-import { deadLetterTopic, type EventRegistry } from '../../events/index.js';
+import { type BvEvent, deadLetterTopic, type EventRegistry } from '../../events/index.js';
 import {
   deadLetterAttributes,
   deadLetterEvent,
   deliver,
   describeError,
+  isDeadLetterTopic,
   validateConsumed,
 } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
@@ -46,6 +47,8 @@ export interface KafkaConsumerOptions {
 export class KafkaSubscription implements Subscription {
   private readonly abort = new AbortController();
   private readonly consumer: Consumer;
+  /** Aborts of the background retries in progress (one per paused partition). */
+  private readonly retrying = new Set<() => void>();
 
   constructor(
     private readonly host: KafkaConsumerHost,
@@ -72,6 +75,16 @@ export class KafkaSubscription implements Subscription {
       });
     });
     try {
+      // A rebalance may hand a paused partition to another member: stop its retries uncommitted.
+      const handBack = () => {
+        for (const stop of [...this.retrying]) stop();
+      };
+      this.consumer.on(this.consumer.events.REBALANCING, handBack);
+      this.consumer.on(this.consumer.events.GROUP_JOIN, handBack);
+      this.consumer.on(this.consumer.events.CRASH, (e) => {
+        const { error, restart } = e.payload;
+        this.host.logger.error({ err: error, restart }, 'Kafka consumer crashed');
+      });
       await withTimeout(this.consumer.connect(), options.sendTimeoutMs, 'Kafka consumer connect');
       await this.consumer.subscribe({
         topics: [...this.options.topics],
@@ -97,43 +110,62 @@ export class KafkaSubscription implements Subscription {
     await this.consumer.disconnect();
   }
 
-  private async eachBatch({
-    batch,
-    heartbeat,
-    isRunning,
-    isStale,
-    resolveOffset,
-  }: EachBatchPayload): Promise<void> {
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
     const { topic, partition } = batch;
-    const labels = { topic, group: this.options.group, partition: String(partition) };
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.abort.signal.aborted) return;
-      const handled = await this.handle(topic, partition, message, heartbeat);
-      if (!handled) return; // closing: not committed, so the next owner gets it again
-      const next = (BigInt(message.offset) + 1n).toString();
-      await this.consumer.commitOffsets([{ topic, partition, offset: next }]);
+      const outcome = await this.handleFirst(topic, partition, message);
+      if (outcome.kind === 'stopped') return; // closing: not committed, so the next owner gets it again
+      if (outcome.kind === 'retry') {
+        // kafkajs fetches the next batch of every partition only after this call returns, so the
+        // retries (with their backoff) run outside it while this partition alone is paused.
+        this.retryInBackground(topic, partition, message, outcome.event, payload.pause());
+        return;
+      }
+      await this.commit(topic, partition, message.offset, batch.highWatermark);
       resolveOffset(message.offset);
-      this.host.metrics.lag.set(labels, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
       await heartbeat();
     }
   }
 
-  /** Returns false when the consumer is closing and the record must stay uncommitted. */
-  private async handle(
+  /** Commits `offset + 1`, the next record to read, and updates the lag gauge. */
+  private async commit(
+    topic: string,
+    partition: number,
+    offset: string,
+    highWatermark?: string,
+  ): Promise<void> {
+    const next = (BigInt(offset) + 1n).toString();
+    await this.consumer.commitOffsets([{ topic, partition, offset: next }]);
+    if (highWatermark !== undefined) {
+      const labels = { topic, group: this.options.group, partition: String(partition) };
+      this.host.metrics.lag.set(labels, Math.max(0, Number(BigInt(highWatermark) - BigInt(next))));
+    }
+  }
+
+  /** First delivery, inside the fetch loop: done (handled, parked or dead-lettered), retry later, or stopped. */
+  private async handleFirst(
     topic: string,
     partition: number,
     message: KafkaMessage,
-    heartbeat: () => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<{ kind: 'done' | 'stopped' } | { kind: 'retry'; event: BvEvent }> {
     const { host, options } = this;
     const { group } = options;
-    let event: ReturnType<typeof fromKafkaMessage>;
+    let event: BvEvent;
     try {
       event = fromKafkaMessage(message);
       validateConsumed(host.registry, topic, event);
     } catch (error) {
       // Kafka records come from outside the process: a bad one is counted, logged and parked.
       host.metrics.invalidRecords.inc({ topic, group });
+      if (isDeadLetterTopic(topic)) {
+        host.logger.error(
+          { err: error, topic, partition, offset: message.offset },
+          'invalid record on a dead-letter topic skipped',
+        );
+        return { kind: 'done' };
+      }
       host.logger.error(
         { err: error, topic, partition, offset: message.offset },
         'invalid record dead-lettered',
@@ -147,49 +179,90 @@ export class KafkaSubscription implements Subscription {
           [`ce_${deadLetterAttributes.group}`]: group,
         },
       });
-      return true;
+      return { kind: 'done' };
     }
-    const outcome = await deliver(
-      event,
-      { topic, partition, offset: message.offset },
-      {
-        group,
-        handler: options.handler,
-        maxAttempts: options.maxAttempts,
-        retryDelayMs: options.retryDelayMs,
-        signal: this.abort.signal,
-        metrics: host.metrics,
-        logger: host.logger,
-        beforeRetry: async () => {
-          try {
-            await heartbeat();
-          } catch (error) {
-            // A rebalance is under way; the commit after this record is then refused and the
-            // record redelivered to the partition's next owner. Nothing to do here.
-            host.logger.debug({ err: error, topic, partition }, 'heartbeat between retries failed');
-          }
-        },
-      },
+    const outcome = await deliver(event, { topic, partition, offset: message.offset }, this.attempts(1, 1));
+    if (outcome.kind === 'handled') return { kind: 'done' };
+    if (outcome.kind === 'stopped') return { kind: 'stopped' };
+    if (options.maxAttempts > 1) return { kind: 'retry', event };
+    await this.deadLetterFailed(topic, partition, message.offset, event, outcome.error);
+    return { kind: 'done' };
+  }
+
+  /**
+   * Attempts 2..maxAttempts of one record while its partition is paused; then dead-letters it if
+   * they all failed, commits, moves the partition's position past it and resumes it. A rebalance
+   * or close aborts the retries without committing: the partition's owner reads the record again.
+   */
+  private retryInBackground(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    event: BvEvent,
+    resume: () => void,
+  ): void {
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error('partition handed back'));
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    this.retrying.add(stop);
+    const job = (async () => {
+      const outcome = await deliver(
+        event,
+        { topic, partition, offset: message.offset },
+        { ...this.attempts(2, this.options.maxAttempts), signal: controller.signal },
+      );
+      if (outcome.kind === 'stopped') return;
+      if (outcome.kind === 'failed') {
+        await this.deadLetterFailed(topic, partition, message.offset, event, outcome.error);
+      }
+      await this.commit(topic, partition, message.offset);
+      // With manual commits, seek only moves the in-memory position (kafkajs resolves offset - 1).
+      this.consumer.seek({ topic, partition, offset: (BigInt(message.offset) + 1n).toString() });
+    })();
+    job
+      .catch((error: unknown) => {
+        // Not committed (Kafka or the dead-letter publish failed): the record is fetched again
+        // after the resume below, from the position before it.
+        this.host.logger.warn(
+          { err: error, topic, partition, offset: message.offset },
+          'retry of a record failed',
+        );
+      })
+      .finally(() => {
+        this.retrying.delete(stop);
+        this.abort.signal.removeEventListener('abort', stop);
+        if (!this.abort.signal.aborted) resume();
+      });
+  }
+
+  private attempts(firstAttempt: number, lastAttempt: number) {
+    return {
+      group: this.options.group,
+      handler: this.options.handler,
+      firstAttempt,
+      lastAttempt,
+      retryDelayMs: this.options.retryDelayMs,
+      signal: this.abort.signal,
+      metrics: this.host.metrics,
+      logger: this.host.logger,
+    };
+  }
+
+  private async deadLetterFailed(
+    topic: string,
+    partition: number,
+    offset: string,
+    event: BvEvent,
+    error: unknown,
+  ): Promise<void> {
+    this.host.logger.error(
+      { err: error, topic, partition, offset, eventId: event.id, attempts: this.options.maxAttempts },
+      'event dead-lettered after its last attempt',
     );
-    if (outcome.kind === 'stopped') return false;
-    if (outcome.kind === 'failed') {
-      host.logger.error(
-        {
-          err: outcome.error,
-          topic,
-          partition,
-          offset: message.offset,
-          eventId: event.id,
-          attempts: options.maxAttempts,
-        },
-        'event dead-lettered after its last attempt',
-      );
-      await this.deadLetter(
-        topic,
-        toKafkaMessage(deadLetterEvent(event, describeError(outcome.error), group)),
-      );
-    }
-    return true;
+    await this.deadLetter(
+      topic,
+      toKafkaMessage(deadLetterEvent(event, describeError(error), this.options.group)),
+    );
   }
 
   private async deadLetter(topic: string, message: Message): Promise<void> {
