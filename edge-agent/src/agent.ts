@@ -89,7 +89,8 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       groupId: config.groupId,
       edgeNodeId: config.edgeNodeId,
       primaryHostId: config.waitForHost ? config.primaryHostId : undefined,
-      clientId: `bitv-edge-${config.edgeNodeId}`,
+      // The broker accepts an edge node only under its own id as client id [MQTT-3.1.4-2].
+      clientId: config.edgeNodeId,
       keepaliveSeconds: config.keepaliveSeconds,
       connectTimeoutMs: 10_000,
       maxInFlight: config.maxInFlight,

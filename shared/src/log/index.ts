@@ -17,7 +17,9 @@ export interface LogOptions {
 export function createLogger(component: string, options: Partial<LogOptions> = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? 'info',
-    base: { component, ...options.base },
+    // The root logger of a process that hosts several components (the one-process platform) has
+    // no component of its own: each component's child names itself, once.
+    base: { ...(component ? { component } : {}), ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const { destination } = options;
