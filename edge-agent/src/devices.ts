@@ -36,7 +36,10 @@ export class DeviceDirectory {
   /** Current values of a device's live (not stored) metrics, e.g. Firmata pins, for its DBIRTH. */
   setMetrics(name: string, metrics: readonly Metric[]): void {
     let m = this.live.get(name);
-    if (!m) this.live.set(name, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      this.live.set(name, m);
+    }
     for (const metric of metrics) m.set(metric.name, metric);
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '@bitv/shared/log';
 import { backoffDelay } from '@bitv/shared/retry';
 import type { Metric } from '@bitv/shared/sparkplug';
 import Firmata from 'firmata';
-import five, { type Board, type Pin } from 'johnny-five';
+import five, { type Pin } from 'johnny-five';
 import { SerialPort } from 'serialport';
 import type { CommandOutcome, Driver, DriverSink, DriverStatus } from './driver.js';
 
@@ -33,7 +33,6 @@ export function pinMetric(pin: string): string {
 export class FirmataDriver implements Driver {
   readonly link: string;
   private port: SerialPort | undefined;
-  private board: Board | undefined;
   private ready = false;
   private readonly outputs = new Map<number, Pin>();
   private attempt = 0;
@@ -78,7 +77,6 @@ export class FirmataDriver implements Driver {
     this.port = port;
     const io = new Firmata(port, { reportVersionTimeout: 2000 });
     const board = new five.Board({ io, repl: false, debug: false, timeout: 15_000 });
-    this.board = board;
     board.on('error', (error: unknown) => this.lost(port, `board error: ${String(error)}`));
     port.on('close', () => this.lost(port, 'port closed'));
     port.on('error', (error) => this.lost(port, error.message));
