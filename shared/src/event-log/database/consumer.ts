@@ -228,21 +228,25 @@ export class DatabaseSubscription implements Subscription {
    */
   async commit(worker: PartitionWorker, nextOffset: number, deadLetter?: StoredRecord): Promise<boolean> {
     const { db } = this.host;
-    const dlq = deadLetter ? deadLetterTopic(worker.topic) : undefined;
-    const dlqPartitions = dlq ? await this.host.topicPartitions(dlq) : 0;
-    const committed = await db.transaction().execute(async (trx) => {
-      const { rows } = await sql`
+    const fencedUpdate = (executor: Kysely<EventLogTables>) =>
+      sql`
         UPDATE bv_event_log_commits SET next_offset = ${nextOffset}, updated_at = now()
         WHERE group_id = ${this.options.group} AND topic = ${worker.topic} AND partition = ${worker.partition}
           AND EXISTS (SELECT 1 FROM bv_event_log_leases l
             WHERE l.group_id = ${this.options.group} AND l.topic = ${worker.topic} AND l.partition = ${worker.partition}
               AND l.owner = ${this.memberId} AND l.expires_at > now())
-        RETURNING 1 AS ok`.execute(trx);
-      if (rows.length === 0) return false;
-      if (dlq && deadLetter) await appendRecords(trx, dlq, dlqPartitions, [deadLetter]);
+        RETURNING 1 AS ok`.execute(executor);
+    // The common case is one statement (one round trip per event); only a dead letter needs a
+    // transaction, so that it is appended exactly when the offset moves past it.
+    if (!deadLetter) return (await fencedUpdate(db)).rows.length > 0;
+    const dlq = deadLetterTopic(worker.topic);
+    const dlqPartitions = await this.host.topicPartitions(dlq);
+    const committed = await db.transaction().execute(async (trx) => {
+      if ((await fencedUpdate(trx)).rows.length === 0) return false;
+      await appendRecords(trx, dlq, dlqPartitions, [deadLetter]);
       return true;
     });
-    if (committed && dlq) {
+    if (committed) {
       this.host.metrics.deadLetters.inc({ topic: worker.topic, group: this.options.group });
       this.host.metrics.published.inc({ topic: dlq });
       this.host.announce(dlq);
