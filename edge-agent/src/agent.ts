@@ -137,6 +137,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       devices.setMetrics(device, metrics);
       up.publishLive(device, metrics);
     },
+    linkSeen: (device, linkSeq) => outbox.setLinkSeq(device, linkSeq),
     lastLinkSeq: (device) => outbox.device(device)?.linkSeq ?? null,
     badFrame: (reason) => metrics.badFrames.inc({ reason }),
     linkState: (link, isUp) => metrics.linkState.set({ link }, isUp ? 1 : 0),

@@ -15,6 +15,8 @@ export interface DriverSink {
   readings(device: string, readings: NewReading[], linkSeq?: number): void;
   /** Frames of the device that were sent but never stored (link-level sequence range). */
   linkGap(device: string, fromLinkSeq: number, toLinkSeq: number, frames: number): void;
+  /** Records the link sequence of a frame the device sent that carried no reading (HELLO). */
+  linkSeen(device: string, linkSeq: number): void;
   /** The link sequence last committed for the device (null when none yet). */
   lastLinkSeq(device: string): number | null;
   badFrame(reason: string): void;

@@ -281,7 +281,8 @@ export class ShelfLinkDriver implements Driver {
         if (gap > 0 && gap < 0x8000) this.sink.linkGap(name, (last + 1) & 0xffff, (first - 1) & 0xffff, gap);
       }
     }
-    if (this.held.length > 0) {
+    if (this.held.length === 0) this.sink.linkSeen(name, seq);
+    else {
       const held = this.held;
       this.held = [];
       this.sink.readings(

@@ -186,6 +186,11 @@ export class Outbox {
     this.st.updateDeviceInfo.run(info.serial, info.firmware, info.binCount, this.opts.now(), id);
   }
 
+  /** Remembers the last shelf-link frame seen from the device (so later losses are measurable). */
+  setLinkSeq(name: string, linkSeq: number): void {
+    this.st.setLink.run(linkSeq, this.deviceId(name));
+  }
+
   device(name: string): DeviceRecord | undefined {
     const row = this.st.getDevice.get(name) as
       | {
