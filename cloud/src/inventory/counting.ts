@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
 import type { LiveHub } from '../live/hub.js';
 import { countFromWeight, StabilityDetector, type StabilityOptions } from './stability.js';
-import { type AppliedChange, announceChange, applyCountChange } from './stock-change.js';
+import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
 interface BinConfig {
   sku: string | null;
@@ -41,6 +41,15 @@ export const countingDefaults: CountingOptions = {
   liveWeightStepG: 1,
 };
 
+interface Candidate {
+  bin: number;
+  count: number;
+  confidence: number;
+  weightG: number;
+  seq: number;
+  time: string;
+}
+
 export interface CountingMetrics {
   readings: Counter<'outcome'>;
   changes: Counter<'reason'>;
@@ -48,16 +57,20 @@ export interface CountingMetrics {
 }
 
 /**
- * Turns shelf weight into stock. For each `bv.telemetry` batch, in one transaction: the device's
- * reading watermark (last seq counted) is locked, readings at or below it are dropped as replays
- * or duplicates, the rest go through the stability detector, and each bin whose settled weight
- * means a different count gets its new count; the watermark moves to the batch's last seq in the
- * same commit, so a replayed or duplicated reading can never change a count twice.
+ * Turns shelf weight into stock. Readings at or below the device's last seen seq are dropped as
+ * replays or duplicates; the rest go through the stability detector in memory. Only when a settled
+ * weight means a different count does the database get a transaction: it moves the device's
+ * reading watermark past the batch, guarded by "no delivery got there first", and writes the new
+ * counts in the same commit, so a replayed or duplicated reading can never change a count twice.
+ * Batches that change nothing cost no database work (the dashboard's latency budget); a replay of
+ * such readings is harmless, since they are newer than the last change the database holds.
  */
 export class Counting {
   private readonly detector: StabilityDetector;
   private readonly shelves = new Map<string, ShelfConfig>();
   private readonly lastLiveWeight = new Map<string, number>();
+  /** Highest reading seq seen per device; the database watermark is the authority (see `apply`). */
+  private readonly marks = new Map<string, number>();
   private readonly options: CountingOptions;
 
   constructor(
@@ -94,97 +107,111 @@ export class Counting {
       );
       return;
     }
+    const markKey = `${batch.edgeNodeId}/${batch.deviceId}`;
+    const mark = this.marks.get(markKey) ?? (await this.loadMark(batch.edgeNodeId, batch.deviceId));
+    const fresh = batch.readings.filter((r) => r.seq > mark);
+    this.metrics.readings.inc({ outcome: 'duplicate' }, batch.readings.length - fresh.length);
+    if (fresh.length === 0) return;
+    this.marks.set(markKey, (fresh[fresh.length - 1] as (typeof fresh)[number]).seq);
+    this.metrics.readings.inc({ outcome: 'counted' }, fresh.length);
+
+    // The fast path, no database work: most readings change no count.
+    const candidates: Candidate[] = [];
+    const aligned: { bin: number; tareG: number; weightG: number }[] = [];
+    for (const reading of fresh) {
+      const time = Date.parse(reading.time);
+      for (const b of reading.bins) {
+        const config = shelf.bins.get(b.bin);
+        if (!config) continue;
+        const verdict = this.detector.add(`${batch.deviceId}/${b.bin}`, time, b.weightG, config.toleranceG);
+        this.liveWeight(shelf.siteId, batch.deviceId, b.bin, verdict.weightG, verdict.stable, reading.time);
+        if (!verdict.stable || config.unitWeightG === null) continue;
+        const weightG = Math.round(verdict.weightG * 10) / 10;
+        if (config.alignPending) {
+          config.tareG = verdict.weightG - config.count * config.unitWeightG;
+          config.alignPending = false;
+          aligned.push({ bin: b.bin, tareG: config.tareG, weightG });
+          continue;
+        }
+        const { count, confidence } = countFromWeight(verdict.weightG, config.tareG, config.unitWeightG);
+        if (count === config.count) continue;
+        config.count = count;
+        candidates.push({ bin: b.bin, count, confidence, weightG, seq: reading.seq, time: reading.time });
+      }
+    }
+    if (candidates.length === 0 && aligned.length === 0) return;
+
+    const lastSeq = this.marks.get(markKey) as number;
+    const firstSeq = Math.min(...candidates.map((c) => c.seq), lastSeq);
     const applied = await this.db
       .transaction()
       .execute(async (trx) => {
-        await trx
+        // The idempotency guard: the device's watermark moves past these readings in the same
+        // commit as the counts they change, and only if no earlier delivery already did.
+        const claimed = await trx
           .insertInto('reading_watermarks')
-          .values({ edge_node_id: batch.edgeNodeId, device_id: batch.deviceId, last_seq: -1 })
-          .onConflict((oc) => oc.columns(['edge_node_id', 'device_id']).doNothing())
-          .execute();
-        const mark = await trx
-          .selectFrom('reading_watermarks')
-          .select('last_seq')
-          .where('edge_node_id', '=', batch.edgeNodeId)
-          .where('device_id', '=', batch.deviceId)
-          .forUpdate()
-          .executeTakeFirstOrThrow();
-        const lastSeq = Number(mark.last_seq);
-        const fresh = batch.readings.filter((r) => r.seq > lastSeq);
-        this.metrics.readings.inc({ outcome: 'duplicate' }, batch.readings.length - fresh.length);
-        this.metrics.readings.inc({ outcome: 'counted' }, fresh.length);
-        if (fresh.length === 0) return [];
-        const changes: AppliedChange[] = [];
-        for (const reading of fresh) {
-          const time = Date.parse(reading.time);
-          for (const b of reading.bins) {
-            const config = shelf.bins.get(b.bin);
-            if (!config) continue;
-            const key = `${batch.deviceId}/${b.bin}`;
-            const verdict = this.detector.add(key, time, b.weightG, config.toleranceG);
-            this.liveWeight(
-              shelf.siteId,
-              batch.deviceId,
-              b.bin,
-              verdict.weightG,
-              verdict.stable,
-              reading.time,
-            );
-            if (!verdict.stable || config.unitWeightG === null) continue;
-            if (config.alignPending) {
-              config.tareG = verdict.weightG - config.count * config.unitWeightG;
-              config.alignPending = false;
-              await trx
-                .updateTable('bins')
-                .set({
-                  tare_g: config.tareG,
-                  align_pending: false,
-                  weight_g: Math.round(verdict.weightG * 10) / 10,
-                })
-                .where('shelf_id', '=', batch.deviceId)
-                .where('bin', '=', b.bin)
-                .execute();
-              continue;
-            }
-            const { count, confidence } = countFromWeight(verdict.weightG, config.tareG, config.unitWeightG);
-            if (count === config.count) continue;
-            const change = await applyCountChange(trx, {
-              shelfId: batch.deviceId,
-              bin: b.bin,
-              count,
-              confidence,
-              reason: 'weight',
-              weightG: Math.round(verdict.weightG * 10) / 10,
-              reading: {
-                edgeNodeId: batch.edgeNodeId,
-                deviceId: batch.deviceId,
-                seq: reading.seq,
-                time: reading.time,
-              },
-            });
-            config.count = count;
-            if (change) changes.push(change);
-          }
+          .values({ edge_node_id: batch.edgeNodeId, device_id: batch.deviceId, last_seq: lastSeq })
+          .onConflict((oc) =>
+            oc
+              .columns(['edge_node_id', 'device_id'])
+              .doUpdateSet({ last_seq: lastSeq })
+              .where('reading_watermarks.last_seq', '<', sql<string>`${firstSeq}`),
+          )
+          .returning('last_seq')
+          .executeTakeFirst();
+        if (!claimed) return undefined;
+        for (const a of aligned) {
+          await trx
+            .updateTable('bins')
+            .set({ tare_g: a.tareG, align_pending: false, weight_g: a.weightG })
+            .where('shelf_id', '=', batch.deviceId)
+            .where('bin', '=', a.bin)
+            .execute();
         }
-        const newest = fresh[fresh.length - 1]?.seq ?? lastSeq;
-        await trx
-          .updateTable('reading_watermarks')
-          .set({ last_seq: sql<string>`greatest(last_seq, ${newest})` })
-          .where('edge_node_id', '=', batch.edgeNodeId)
-          .where('device_id', '=', batch.deviceId)
-          .execute();
+        const changes: AppliedChange[] = [];
+        for (const c of candidates) {
+          const change = await applyCountChange(trx, {
+            shelfId: batch.deviceId,
+            bin: c.bin,
+            count: c.count,
+            confidence: c.confidence,
+            reason: 'weight',
+            weightG: c.weightG,
+            reading: { edgeNodeId: batch.edgeNodeId, deviceId: batch.deviceId, seq: c.seq, time: c.time },
+          });
+          if (change) changes.push(change);
+        }
         return changes;
       })
       .catch((error: unknown) => {
-        // The cached counts may have moved ahead of what rolled back; read them again next time.
-        this.invalidate(batch.deviceId);
+        this.forget(batch.deviceId, markKey);
         throw error;
       });
-    for (const change of applied) {
-      this.metrics.changes.inc({ reason: 'weight' });
-      await announceChange(change, this.hub, this.eventLog, this.logger);
+    if (applied === undefined) {
+      // Another delivery (or another instance) already applied these readings: take its state.
+      this.metrics.readings.inc({ outcome: 'already_applied' }, fresh.length);
+      this.forget(batch.deviceId, markKey);
+      return;
     }
+    this.metrics.changes.inc({ reason: 'weight' }, applied.length);
+    await announceChanges(applied, this.hub, this.eventLog, this.logger);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** Drops cached state that may be ahead of the database (a rolled-back or lost claim). */
+  private forget(shelfId: string, markKey: string): void {
+    this.invalidate(shelfId);
+    this.marks.delete(markKey);
+  }
+
+  private async loadMark(edgeNodeId: string, deviceId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('reading_watermarks')
+      .select('last_seq')
+      .where('edge_node_id', '=', edgeNodeId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ? Number(row.last_seq) : -1;
   }
 
   private liveWeight(

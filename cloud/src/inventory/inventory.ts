@@ -8,7 +8,7 @@ import type { CloudDb } from '../db/index.js';
 import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Counting } from './counting.js';
-import { type AppliedChange, announceChange, applyCountChange } from './stock-change.js';
+import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
 export interface Product {
   sku: string;
@@ -193,7 +193,7 @@ export class Inventory {
 
   private async after(shelfId: string, applied: AppliedChange | undefined): Promise<void> {
     this.counting.invalidate(shelfId);
-    if (applied) await announceChange(applied, this.hub, this.eventLog, this.logger);
+    if (applied) await announceChanges([applied], this.hub, this.eventLog, this.logger);
   }
 
   private binQuery() {

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLog } from '@bitv/shared/event-log';
-import { type StockChanged, stockAlertV1, stockChangedV1 } from '@bitv/shared/events';
+import {
+  type BvEvent,
+  createEvent,
+  type StockChanged,
+  stockAlertV1,
+  stockChangedV1,
+  topics,
+} from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
-import { publishEvent } from '../events.js';
+import { eventSource } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
 
 export interface CountChange {
@@ -160,33 +167,39 @@ async function lowStockTransition(
 }
 
 /**
- * After commit: the live channel first (the dashboard's latency budget), then the event log.
- * A crash between commit and publish loses the `bv.inventory` event (the count itself is safe);
- * see docs/cloud.md on the missing transactional outbox.
+ * After commit: the live channel first (the dashboard's latency budget), then the event log, all
+ * of one commit's events in one publish. A crash between commit and publish loses the
+ * `bv.inventory` events (the counts themselves are safe); see docs/cloud.md on the missing
+ * transactional outbox.
  */
-export async function announceChange(
-  applied: AppliedChange,
+export async function announceChanges(
+  applied: readonly AppliedChange[],
   hub: LiveHub,
   eventLog: EventLog,
   logger: Logger,
 ): Promise<void> {
-  const e = applied.event;
-  hub.publish({
-    type: 'stock',
-    siteId: e.siteId,
-    shelfId: e.shelfId,
-    bin: e.bin,
-    sku: e.sku,
-    count: e.count,
-    previousCount: e.previousCount,
-    confidence: e.confidence,
-    reason: e.reason,
-    weightG: e.weightG ?? null,
-    ...(applied.readingTime ? { readingTime: applied.readingTime } : {}),
-    at: new Date().toISOString(),
-  });
-  const a = applied.alert;
-  if (a) {
+  if (applied.length === 0) return;
+  const at = new Date().toISOString();
+  const events: BvEvent[] = [];
+  for (const change of applied) {
+    const e = change.event;
+    hub.publish({
+      type: 'stock',
+      siteId: e.siteId,
+      shelfId: e.shelfId,
+      bin: e.bin,
+      sku: e.sku,
+      count: e.count,
+      previousCount: e.previousCount,
+      confidence: e.confidence,
+      reason: e.reason,
+      weightG: e.weightG ?? null,
+      ...(change.readingTime ? { readingTime: change.readingTime } : {}),
+      at,
+    });
+    events.push(createEvent(stockChangedV1, { source: eventSource, key: e.shelfId, data: e }));
+    const a = change.alert;
+    if (!a) continue;
     hub.publish({
       type: 'alert',
       siteId: e.siteId,
@@ -197,20 +210,24 @@ export async function announceChange(
       status: a.status,
       message: a.message,
     });
+    events.push(
+      createEvent(stockAlertV1, {
+        source: eventSource,
+        key: e.shelfId,
+        data: {
+          alertId: a.alertId,
+          siteId: e.siteId,
+          shelfId: e.shelfId,
+          bin: e.bin,
+          sku: e.sku,
+          kind: 'low_stock',
+          status: a.status,
+          count: e.count,
+          threshold: a.threshold,
+        },
+      }),
+    );
   }
-  await publishEvent(eventLog, stockChangedV1, e.shelfId, e);
-  if (a) {
-    await publishEvent(eventLog, stockAlertV1, e.shelfId, {
-      alertId: a.alertId,
-      siteId: e.siteId,
-      shelfId: e.shelfId,
-      bin: e.bin,
-      sku: e.sku,
-      kind: 'low_stock',
-      status: a.status,
-      count: e.count,
-      threshold: a.threshold,
-    });
-  }
-  logger.debug({ shelfId: e.shelfId, bin: e.bin, count: e.count, reason: e.reason }, 'stock changed');
+  await eventLog.publish(topics.inventory, events);
+  logger.debug({ changes: applied.length }, 'stock changed');
 }
