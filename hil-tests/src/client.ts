@@ -108,7 +108,10 @@ export class ShelfLinkClient {
     return seq;
   }
 
-  /** Waits for the first frame from now on that `match`es. */
+  /**
+   * Waits for the first frame from now on that `match`es. `match` sees every frame in order, so
+   * it may keep state (count, average) across frames.
+   */
   next(match: (frame: DecodedFrame) => boolean, timeoutMs: number, what = 'frame'): Promise<DecodedFrame> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -150,20 +153,56 @@ export class ShelfLinkClient {
     return (await answer).message as AckMessage | NackMessage;
   }
 
-  /** `request_hello` and the HELLO that follows [SL-HELLO-3]. */
-  async hello(timeoutMs = 2000): Promise<HelloMessage> {
+  /**
+   * A HELLO: asks with `request_hello` every 500 ms until one arrives (from the request or from
+   * a boot), since a controller that is still booting answers nothing [SL-HELLO-3].
+   */
+  async hello(timeoutMs = 3000): Promise<HelloMessage> {
     const hello = this.nextMessage('hello', timeoutMs);
-    const answer = await this.command({ op: 'request_hello' }, timeoutMs);
-    if (answer.type !== 'ack') throw new UnavailableError(`request_hello refused: ${answer.reason}`);
-    return hello;
+    let done = false;
+    const ask = async () => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done && Date.now() < deadline) {
+        const answer = await this.command({ op: 'request_hello' }, 500).catch(() => undefined); // retried
+        if (answer?.type === 'nack') throw new UnavailableError(`request_hello refused: ${answer.reason}`);
+        if (answer) return;
+      }
+    };
+    const asking = ask();
+    try {
+      // The HELLO may come from a boot before any request is answered: whichever is first.
+      return await Promise.race([hello, asking.then(() => hello)]);
+    } finally {
+      done = true;
+      asking.catch(() => undefined); // a late refusal after the HELLO arrived changes nothing
+    }
+  }
+
+  /**
+   * The next `n` frames that `match`, in order. One waiter sees every frame (several can arrive
+   * in one chunk), so none is skipped between them.
+   */
+  async take(
+    n: number,
+    match: (frame: DecodedFrame) => boolean,
+    timeoutMs: number,
+    what = 'frames',
+  ): Promise<DecodedFrame[]> {
+    const out: DecodedFrame[] = [];
+    await this.next(
+      (f) => {
+        if (match(f)) out.push(f);
+        return out.length >= n;
+      },
+      timeoutMs,
+      `${n} ${what}`,
+    );
+    return out;
   }
 
   /** The next `n` READINGS frames. */
-  async readings(n: number, timeoutMs: number): Promise<DecodedFrame[]> {
-    const out: DecodedFrame[] = [];
-    for (let i = 0; i < n; i++)
-      out.push(await this.next((f) => f.message.type === 'readings', timeoutMs, 'readings'));
-    return out;
+  readings(n: number, timeoutMs: number): Promise<DecodedFrame[]> {
+    return this.take(n, (f) => f.message.type === 'readings', timeoutMs, 'readings');
   }
 
   async close(): Promise<void> {

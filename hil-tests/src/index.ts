@@ -1,1 +1,3 @@
 export { ShelfLinkClient, type ShelfLinkClientOptions } from './client.js';
+export { hilConfig } from './config.js';
+export { type HilTarget, hilTarget } from './target.js';

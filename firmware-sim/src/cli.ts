@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { createLogger, createRegistry, describeConfig, loadConfig } from '@bitv/shared';
+import { flags, simulatorConfig } from './config.js';
+import { loadScenarioFile } from './scenario/load.js';
+import { startSimulation } from './simulation.js';
+
+const usage = `bitv-sim: simulated shelf controllers (and a Firmata board) for BitVelocity
+
+Usage: bitv-sim [options]        (or: npx tsx firmware-sim/src/cli.ts [options])
+
+Options (each overrides the environment variable below it):
+  --scenario <file>      scenario file, JSON or YAML (see firmware-sim/README.md)
+  --shelves <n>          shelves to simulate without a scenario
+  --bins <n>             bins per shelf without a scenario
+  --seed <n>             random seed
+  --speed <x>            virtual time per wall time (10 = ten times faster)
+  --dir <path>           folder for the pty links: <dir>/<serialNumber>
+  --tcp                  TCP instead of pseudo-terminals (one port per shelf)
+  --tcp-host <addr>      address TCP shelves listen on
+  --serial-prefix <s>    serial numbers <s>0001, <s>0002, ...
+  --firmata              also simulate a Firmata board at <dir>/firmata
+  --control-host <addr>  control API, /healthz and /metrics address
+  --control-port <n>     control API port (0 = any, -1 = none)
+  --log-level <level>    log level
+  -h, --help             this text
+
+Control API: GET /shelves, GET /shelves/:serial, POST /shelves/:serial/bins/:bin/pick {"count":n},
+POST /shelves/:serial/bins/:bin/restock {"count":n}, POST /shelves/:serial/faults {"kind":...},
+GET /firmata, POST /firmata/door {"open":true}, GET /healthz, GET /metrics.
+`;
+
+async function main(): Promise<void> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [name, f] of Object.entries(flags)) options[name] = { type: f.boolean ? 'boolean' : 'string' };
+  const { values } = parseArgs({ options, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${usage}\n${describeConfig(simulatorConfig)}\n`);
+    return;
+  }
+  const source: Record<string, string | undefined> = { ...process.env };
+  for (const [name, f] of Object.entries(flags)) {
+    const v = values[name];
+    if (v === undefined) continue;
+    source[f.env] = typeof v === 'boolean' ? (name === 'tcp' ? 'tcp' : String(v)) : String(v);
+  }
+  const config = loadConfig(simulatorConfig, source);
+  const logger = createLogger('firmware-sim', { level: config.logLevel });
+  const registry = createRegistry({ defaultMetrics: true });
+  const scenario = config.scenario ? await loadScenarioFile(config.scenario) : undefined;
+  const sim = await startSimulation(
+    {
+      scenario,
+      shelves: config.shelves,
+      bins: config.bins,
+      // A scenario's own seed and speed apply unless given explicitly.
+      seed: source.BV_SIM_SEED || !scenario?.seed ? config.seed : undefined,
+      speed: source.BV_SIM_SPEED || !scenario?.speed ? config.speed : undefined,
+      transport: config.transport,
+      dir: config.dir,
+      tcpHost: config.tcpHost,
+      serialPrefix: config.serialPrefix,
+      firmata: config.firmata,
+      controlHost: config.controlHost,
+      controlPort: config.controlPort < 0 ? null : config.controlPort,
+    },
+    { logger, registry },
+  );
+  logger.info(
+    {
+      shelves: sim.shelves.map((s) => ({ serialNumber: s.serialNumber, path: s.path, bins: s.bins })),
+      firmata: sim.firmata?.path,
+      control: sim.control?.url,
+    },
+    'simulation running',
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    sim.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bitv-sim: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
