@@ -5,13 +5,13 @@ import { type BadFrameReason, encodeFrame, FrameDecoder, type ShelfMessage } fro
 
 // The test vectors of docs/shelf-link.md: the spec and the codec cannot drift apart.
 const spec = readFileSync(fileURLToPath(new URL('../../../docs/shelf-link.md', import.meta.url)), 'utf8');
-const pairs = [...spec.matchAll(/```json (vector|bad-vector)\n(.+?)\n```\s*```hex\n([0-9a-f ]+)\n```/g)].map(
-  (m) => ({
-    kind: m[1]!,
-    json: JSON.parse(m[2]!) as unknown,
-    bytes: Buffer.from(m[3]!.replace(/ /g, ''), 'hex'),
-  }),
-);
+const pairs = [
+  ...spec.matchAll(/```json (vector|bad-vector)\n([\s\S]+?)\n```\s*```hex\n([0-9a-f \n]+)\n```/g),
+].map((m) => ({
+  kind: m[1]!,
+  json: JSON.parse(m[2]!) as unknown,
+  bytes: Buffer.from(m[3]!.replace(/\s/g, ''), 'hex'),
+}));
 const good = pairs.filter((p) => p.kind === 'vector') as {
   json: { seq: number; message: ShelfMessage };
   bytes: Buffer;
@@ -23,6 +23,9 @@ const bad = pairs.filter((p) => p.kind === 'bad-vector') as {
 
 describe('docs/shelf-link.md test vectors', () => {
   it('has vectors for every message type and bad-frame reason', () => {
+    // Every vector block was parsed (a formatter reflowing the blocks must not hide any).
+    expect(good).toHaveLength(spec.split('```json vector').length - 1);
+    expect(bad).toHaveLength(spec.split('```json bad-vector').length - 1);
     expect(new Set(good.map((v) => v.json.message.type))).toEqual(
       new Set(['hello', 'readings', 'event', 'heartbeat', 'command', 'ack', 'nack']),
     );
