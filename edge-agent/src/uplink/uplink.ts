@@ -214,6 +214,9 @@ export class Uplink {
     const log = this.deps.logger.child({ session: session.id, bdSeq });
     client.on('connect', () => {
       if (this.session !== session) return;
+      // The host's state is learnt anew in every session (its retained STATE arrives right after
+      // the subscription); a restarted broker may not have it any more.
+      this.host = undefined;
       log.info({ broker: this.opts.brokerUrl }, 'connected');
       const topics = commandSubscriptions(groupId, edgeNodeId);
       if (this.opts.primaryHostId) topics.push(stateTopic(this.opts.primaryHostId));
