@@ -17,10 +17,10 @@ describeEventLogContract(
   async () => {
     const url = postgresUrl();
     const schema = uniqueName('bv_event_log_test');
-    const database = await openDatabase({ url, schema });
+    const database = await openDatabase({ url, schema, poolSize: 4 });
     return {
       open: ({ registry, metrics }) => createEventLog({ database, databaseLog, registry, metrics }),
-      child: { database: { url, schema }, databaseLog },
+      child: { database: { url, schema, poolSize: 2 }, databaseLog },
       close: async () => {
         await dropSchema(database, schema);
         await database.close();
@@ -37,7 +37,10 @@ describe.skipIf(!available)('database event log (PostgreSQL): concurrent publish
     const topic = uniqueName('pg.concurrent');
     const definition = contractEvent(topic);
     const registry = new EventRegistry([definition]);
-    const [a, b] = [await openDatabase({ url, schema }), await openDatabase({ url, schema })];
+    const [a, b] = [
+      await openDatabase({ url, schema, poolSize: 5 }),
+      await openDatabase({ url, schema, poolSize: 5 }),
+    ];
     try {
       const logA = await createEventLog({ database: a, databaseLog, registry, metrics: createRegistry() });
       const logB = await createEventLog({ database: b, databaseLog, registry, metrics: createRegistry() });

@@ -14,6 +14,7 @@ import {
 } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
 import type { EventHandler, Subscription } from '../port.js';
+import { GroupLeases } from './leases.js';
 import type { EventLogTables } from './schema.js';
 import { appendRecords, type StoredRecord } from './store.js';
 import type { DatabaseLogTuning } from './tuning.js';
@@ -51,11 +52,11 @@ interface FetchedRow {
 /**
  * One member of a consumer group on the database log.
  *
- * Partition ownership is by lease rows: a member claims every partition of its topics whose lease
- * is free or expired, renews its own every `leaseMs / 3`, and releases them on close. So two
- * members of a group never handle one partition at once, and a dead member's partitions move to a
- * live one once its lease expires. This is failover, not Kafka's load-balancing rebalance: the
- * first member takes every free partition; a second member of the same group is a hot standby.
+ * Partition ownership is by lease rows (see `leases.ts`): a member holds about its fair share of
+ * the partitions, renews its leases every `leaseMs / 3` and releases them on close. So two members
+ * of a group never handle one partition at once, members share the partitions, and a dead
+ * member's partitions move to live ones once its leases expire. Members of one group are expected
+ * to subscribe to the same topics (as in Kafka); the share is computed from this member's topics.
  *
  * Each owned partition has its own worker, so a slow or poisoned partition holds back only
  * itself. Every fetch for the whole member is one query (a LATERAL join over the owned
@@ -69,11 +70,15 @@ export class DatabaseSubscription implements Subscription {
   private loop: Promise<void> | undefined;
   private unlisten: (() => void) | undefined;
   private nextLeaseAt = 0;
+  private partitionCount = 0;
+  private readonly leases: GroupLeases;
 
   constructor(
     readonly host: ConsumerHost,
     readonly options: ConsumerOptions,
-  ) {}
+  ) {
+    this.leases = new GroupLeases(host.db, options.group, this.memberId, options.topics, host.tuning.leaseMs);
+  }
 
   get signal(): AbortSignal {
     return this.abort.signal;
@@ -82,7 +87,7 @@ export class DatabaseSubscription implements Subscription {
   /** Sets the group's starting offsets, takes the free partitions and starts fetching. */
   async start(): Promise<void> {
     const { db } = this.host;
-    for (const topic of this.options.topics) await this.host.topicPartitions(topic);
+    for (const topic of this.options.topics) this.partitionCount += await this.host.topicPartitions(topic);
     // A group with no committed offset starts at the beginning, or at the end as of now, so that
     // every event published after `subscribe` resolved is delivered.
     await sql`INSERT INTO bv_event_log_commits (group_id, topic, partition, next_offset)
@@ -104,8 +109,7 @@ export class DatabaseSubscription implements Subscription {
     await this.loop;
     await Promise.all([...this.workers.values()].map((w) => w.done()));
     try {
-      await sql`DELETE FROM bv_event_log_leases
-        WHERE group_id = ${this.options.group} AND owner = ${this.memberId}`.execute(this.host.db);
+      await this.leases.leave();
     } catch (error) {
       // The leases expire by themselves after leaseMs; releasing early only speeds up the handover.
       this.host.logger.warn({ err: error, group: this.options.group }, 'could not release event log leases');
@@ -137,32 +141,35 @@ export class DatabaseSubscription implements Subscription {
     }
   }
 
-  /** Claims free or expired partitions and renews ours, in one statement; drops the ones we lost. */
+  /**
+   * Heartbeats, renews our leases, then moves toward our fair share: claims free partitions
+   * when below it, gives back idle ones when above it. Workers of partitions we no longer hold
+   * stop after their current event.
+   */
   private async refreshLeases(): Promise<void> {
-    const { db, tuning } = this.host;
-    const { rows } = await sql<{ topic: string; partition: number }>`
-      INSERT INTO bv_event_log_leases (group_id, topic, partition, owner, expires_at)
-      SELECT ${this.options.group}, p.topic, p.partition, ${this.memberId},
-        now() + ${tuning.leaseMs} * interval '1 millisecond'
-      FROM bv_event_log_partitions p WHERE p.topic IN (${sql.join(this.options.topics)})
-      ON CONFLICT (group_id, topic, partition) DO UPDATE
-        SET owner = excluded.owner, expires_at = excluded.expires_at
-        WHERE bv_event_log_leases.owner = excluded.owner OR bv_event_log_leases.expires_at <= now()
-      RETURNING topic, partition`.execute(db);
+    const { tuning } = this.host;
+    const members = await this.leases.heartbeat();
+    let owned = await this.leases.renew();
     this.nextLeaseAt = Date.now() + Math.max(50, Math.floor(tuning.leaseMs / 3));
-    const owned = new Set(rows.map((r) => workerKey(r.topic, Number(r.partition))));
-    for (const [key, worker] of this.workers) {
-      if (!owned.has(key)) worker.revoke('lease lost');
+    const share = Math.ceil(this.partitionCount / members);
+    if (owned.length < share) owned = [...owned, ...(await this.leases.claim(share - owned.length))];
+    if (owned.length > share && !this.signal.aborted) {
+      const idle = owned.filter((p) => this.workers.get(workerKey(p.topic, p.partition))?.idle !== false);
+      const giveBack = idle.slice(0, owned.length - share);
+      for (const p of giveBack) this.workers.get(workerKey(p.topic, p.partition))?.revoke('rebalanced');
+      await this.leases.release(giveBack);
+      owned = owned.filter((p) => !giveBack.includes(p));
     }
-    for (const row of rows) {
-      const key = workerKey(row.topic, Number(row.partition));
+    const keys = new Set(owned.map((p) => workerKey(p.topic, p.partition)));
+    for (const [key, worker] of this.workers) {
+      if (!keys.has(key)) worker.revoke('lease lost');
+    }
+    for (const { topic, partition } of owned) {
+      const key = workerKey(topic, partition);
       if (this.workers.has(key) || this.signal.aborted) continue; // a revoked worker still finishing keeps its slot
-      const position = await this.committedOffset(row.topic, Number(row.partition));
-      this.workers.set(key, new PartitionWorker(this, row.topic, Number(row.partition), position));
-      this.host.logger.debug(
-        { group: this.options.group, topic: row.topic, partition: row.partition, position },
-        'partition assigned',
-      );
+      const position = await this.committedOffset(topic, partition);
+      this.workers.set(key, new PartitionWorker(this, topic, partition, position));
+      this.host.logger.debug({ group: this.options.group, topic, partition, position }, 'partition assigned');
     }
   }
 
@@ -286,6 +293,7 @@ class PartitionWorker {
   }
 
   revoke(reason: string): void {
+    if (this.revoked) return;
     this.revoked = true;
     this.sub.host.logger.info({ ...this.labels, reason }, 'partition revoked');
     if (this.running === undefined) this.sub.workerFinished(this, true);

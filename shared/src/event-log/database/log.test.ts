@@ -119,6 +119,29 @@ describe('database event log (PGlite)', () => {
     expect(seen.slice(40).every((s) => s.member === 'b')).toBe(true);
   });
 
+  it('shares the partitions between the members of a group', async () => {
+    const topic = uniqueName('db.share');
+    const definition = contractEvent(topic);
+    const log = await openLog(topic);
+    const byMember = { a: 0, b: 0 };
+    keep(await log.subscribe({ group: 'share', topics: [topic], handler: async () => void byMember.a++ }));
+    keep(await log.subscribe({ group: 'share', topics: [topic], handler: async () => void byMember.b++ }));
+    await eventually(async () => {
+      const { rows } = await sql<{ owner: string; n: number }>`SELECT owner, count(*)::integer AS n
+        FROM bv_event_log_leases WHERE group_id = 'share' AND topic = ${topic} AND expires_at > now()
+        GROUP BY owner`.execute(database.kysely);
+      return rows.length === 2 && rows.every((r) => r.n === 2);
+    }, 'two partitions each');
+    await log.publish(
+      topic,
+      Array.from({ length: 40 }, (_, i) => makeEvent(definition, `k${i % 10}`, i)),
+    );
+    await eventually(() => byMember.a + byMember.b >= 40, 'all 40 events');
+    expect(byMember.a).toBeGreaterThan(0);
+    expect(byMember.b).toBeGreaterThan(0);
+    expect(byMember.a + byMember.b).toBe(40);
+  });
+
   it('starts a new group at the end when fromBeginning is false', async () => {
     const topic = uniqueName('db.latest');
     const definition = contractEvent(topic);

@@ -24,6 +24,8 @@ export interface EventLogTables {
     next_offset: string | number;
     updated_at: Date;
   };
+  /** Live members of each group (heartbeat), for the fair share of partitions. */
+  bv_event_log_members: { group_id: string; member: string; expires_at: Date };
   /** Which member of a group owns a partition until `expires_at` (database time). */
   bv_event_log_leases: {
     group_id: string;
@@ -76,6 +78,16 @@ export const eventLogMigrations: Record<string, Migration> = {
         owner text NOT NULL,
         expires_at timestamptz NOT NULL,
         PRIMARY KEY (group_id, topic, partition)
+      )`.execute(db);
+    },
+  },
+  '002_members': {
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE TABLE bv_event_log_members (
+        group_id text NOT NULL,
+        member text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (group_id, member)
       )`.execute(db);
     },
   },
