@@ -44,7 +44,7 @@ input,select,button{font:inherit;font-size:13px;padding:6px 9px;border:1px solid
 button{background:var(--brand);color:#fff;border-color:var(--brand);cursor:pointer;font-weight:600}button:hover{filter:brightness(1.08)}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:20px;margin-top:20px}@media(max-width:1000px){.grid2{grid-template-columns:1fr}}
 .card{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:16px}
-.tokens{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all;background:#f8fafc;border:1px solid var(--line);border-radius:7px;padding:8px;margin-top:10px}
+.tokens:empty{display:none}.tokens{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all;background:#f8fafc;border:1px solid var(--line);border-radius:7px;padding:8px;margin-top:10px}
 .login{max-width:360px;margin:12vh auto;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:28px}
 .login h1{margin-bottom:18px}.login label{display:block;font-size:13px;color:var(--muted);margin:12px 0 4px}.login input{width:100%;padding:9px}
 .login button{width:100%;margin-top:18px;padding:10px}.error{color:var(--bad);font-size:13px;margin-top:10px}

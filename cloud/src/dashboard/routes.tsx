@@ -77,6 +77,9 @@ export function dashboardRoutes(s: Services): Hono {
     }),
   );
 
+  // No icon: an empty answer instead of a 404 in every browser console.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+
   app.get('/login', (c) => {
     const failed = c.req.query('failed') !== undefined;
     const next = c.req.query('next') ?? '/';

@@ -6,7 +6,8 @@ export interface DemoBin {
   sku?: string;
   name?: string;
   unitWeightG: number;
-  /** Units in the bin when the demo starts (the simulator starts with the same). */
+  /** Units in the bin when the demo starts (the simulator starts with the same). Without `tareG`, the
+   * first settled weight is taken to mean this count and fixes the tare (tray weight included). */
   count: number;
   toleranceG?: number;
   tareG?: number;
@@ -91,7 +92,7 @@ export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeede
           shelfId,
           bin,
           sku,
-          tareG: b.tareG ?? 0,
+          ...(b.tareG !== undefined ? { tareG: b.tareG } : {}),
           lowStockThreshold: b.lowStockThreshold ?? Math.max(1, Math.floor(b.count / 5)),
           count: b.count,
           actor: 'demo-seed',

@@ -133,7 +133,7 @@ async function lowStockTransition(
     .executeTakeFirst();
   if (low && !open) {
     const alertId = randomUUID();
-    const message = `${e.sku ?? 'bin'} low: ${e.count} left (threshold ${threshold})`;
+    const message = `${e.sku ?? 'bin'} low: ${e.count} left, at or below ${threshold}`;
     await trx
       .insertInto('alerts')
       .values({
