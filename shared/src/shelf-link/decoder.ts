@@ -10,7 +10,7 @@ import {
 import { crc16 } from './crc16.js';
 import { isKnownType, readPayload } from './frame.js';
 import type { ShelfMessage } from './message.js';
-import { PayloadError } from './wire.js';
+import { PayloadError, PayloadReader } from './wire.js';
 
 /** Why a frame was dropped [SL-RX-2]. */
 export type BadFrameReason = 'cobs' | 'length' | 'crc' | 'version' | 'unknown_type' | 'malformed';
@@ -74,6 +74,7 @@ export class FrameDecoder {
   /** Set after an over-long run without delimiter: drop bytes until the next 0x00. */
   private discarding = false;
   private readonly frame = new Uint8Array(MAX_FRAME_LENGTH);
+  private readonly reader = new PayloadReader(this.frame, 0, 0);
   private lastSeq = -1;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -170,7 +171,7 @@ export class FrameDecoder {
     }
     let message: ShelfMessage;
     try {
-      message = readPayload(type, f, HEADER_LENGTH, end);
+      message = readPayload(type, this.reader.reset(HEADER_LENGTH, end));
     } catch (error) {
       // The decoder must never throw on input [SL-RX-1]; any failure reading a checksummed
       // payload is that frame's problem and is counted.

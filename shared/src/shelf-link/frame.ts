@@ -16,7 +16,7 @@ import { readHello, writeHello } from './hello.js';
 import type { ShelfMessage } from './message.js';
 import { readNack, writeNack } from './nack.js';
 import { readReadings, writeReadings } from './readings.js';
-import { invalidField, PayloadReader, PayloadWriter } from './wire.js';
+import { invalidField, type PayloadReader, PayloadWriter } from './wire.js';
 
 /*
  * Wire layout of one frame [SL-FRAME-1..4]:
@@ -108,9 +108,11 @@ export function encodeRawFrame(fields: {
   return stuff(length);
 }
 
-/** Reads the payload of a frame whose header and CRC were already checked. Throws `PayloadError`. */
-export function readPayload(type: number, bytes: Uint8Array, from: number, end: number): ShelfMessage {
-  const r = new PayloadReader(bytes, from, end);
+/**
+ * Reads the payload (positioned in `r`) of a frame whose header and CRC were already checked.
+ * Throws `PayloadError`.
+ */
+export function readPayload(type: number, r: PayloadReader): ShelfMessage {
   switch (type) {
     case messageType.hello:
       return readHello(r);

@@ -22,10 +22,17 @@ export class PayloadReader {
   constructor(
     readonly bytes: Uint8Array,
     from: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = from;
+  }
+
+  /** Points the reader at `bytes[from, end)` again (the decoder reuses one reader per frame). */
+  reset(from: number, end: number): this {
+    this.pos = from;
+    this.end = end;
+    return this;
   }
 
   get remaining(): number {
