@@ -94,10 +94,12 @@ export const gatewayConfigSpec = {
     description: 'Most events sent to the event log in one publish call',
   }),
   bridgeLanes: setting.int('BV_BRIDGE_LANES', {
-    default: '4',
+    default: '1',
     min: 1,
     max: 64,
-    description: 'Parallel publish lanes per topic (a key always uses the same lane, so order per key holds)',
+    description:
+      'Publish calls in flight per topic; a key always uses the same lane, so order per key holds. One lane ' +
+      'batches best when the log client sends one request at a time (the Kafka log does)',
   }),
   bridgeAckTimeoutMs: setting.int('BV_BRIDGE_ACK_TIMEOUT_MS', {
     default: '30000',
@@ -106,8 +108,10 @@ export const gatewayConfigSpec = {
       'A message not durable after this long is not acknowledged: its client is disconnected and resends',
   }),
   liveTopics: setting.boolean('BV_GATEWAY_LIVE_TOPICS', {
-    default: 'true',
-    description: 'Republish bridged readings and device state as JSON on bv/<site>/... for browsers',
+    default: 'false',
+    description:
+      'Republish bridged readings and device state as JSON on bv/<site>/... for browsers (costs one more ' +
+      'broker publish per message)',
   }),
   commandsGroup: setting.string('BV_GATEWAY_COMMANDS_GROUP', {
     default: 'bv-gateway-commands',

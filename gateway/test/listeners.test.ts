@@ -48,7 +48,10 @@ describe('TLS and WebSocket listeners', () => {
       { stdio: 'ignore', timeout: 20_000 },
     );
     ca = await readFile(cert);
-    t = await testGateway({ jwksUrl: issuer.jwksUrl, tlsKeyFile: key, tlsCertFile: cert }, { eventLog: log });
+    t = await testGateway(
+      { jwksUrl: issuer.jwksUrl, tlsKeyFile: key, tlsCertFile: cert, liveTopics: true },
+      { eventLog: log },
+    );
   });
   afterAll(async () => {
     await t?.close();

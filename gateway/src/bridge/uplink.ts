@@ -31,7 +31,27 @@ const orphanOwner = {};
  */
 export function createUplink(options: UplinkOptions): UplinkHandler {
   const { pipeline, metrics, logger, source } = options;
-  return (client, packet, topic, done) => {
+  /** Per connection, when its latest message is settled: PUBACKs go out in PUBLISH order. */
+  const tails = new WeakMap<object, Promise<unknown>>();
+  return (client, packet, topic, rawDone) => {
+    const owner = client ?? orphanOwner;
+    // [MQTT-4.6.0-2] PUBACKs in the order the PUBLISHes arrived, even when several wait for the
+    // log at once and a later one is durable first (another topic, or nothing to write)
+    const previous = tails.get(owner);
+    let release: (() => void) | undefined;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    tails.set(owner, mine);
+    const done = (error?: Error | null) => {
+      const finish = () => {
+        release?.();
+        if (tails.get(owner) === mine) tails.delete(owner);
+        rawDone(error);
+      };
+      if (previous) void previous.then(finish);
+      else finish();
+    };
     const receivedAt = Date.now();
     const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     let t: Translation;
@@ -50,7 +70,7 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
     }
     for (const reason of t.skipped) metrics.dropped.inc({ reason });
     if (t.events.length === 0) return done(null);
-    pipeline.submit(client ?? orphanOwner, t.events, receivedAt).then(
+    pipeline.submit(owner, t.events, receivedAt).then(
       () => {
         if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
         if (options.liveTopics) publishLive(options.broker(), t);

@@ -1,0 +1,57 @@
+import { createEventLog } from '@bitv/shared/event-log';
+import { platformEvents } from '@bitv/shared/events';
+import { createRegistry } from '@bitv/shared/metrics';
+import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import { startGateway } from '../src/start.js';
+
+/**
+ * One gateway node for the benchmark, in its own process (forked with an IPC channel): started
+ * from a JSON argument, it answers `memory` (after a full GC) and `close` messages.
+ */
+interface NodeArgs {
+  nodeId: string;
+  brokers: string[];
+  jwks: JSONWebKeySet;
+  issuer: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
+const send = (message: object) => process.send?.(message);
+
+const registry = createRegistry();
+const eventLog = await createEventLog({
+  kafka: { brokers: args.brokers, clientId: `bench-${args.nodeId}` },
+  registry: platformEvents(),
+  metrics: registry,
+});
+const gateway = await startGateway(
+  {
+    nodeId: args.nodeId,
+    mqttPort: 0,
+    wsPort: -1,
+    opsPort: -1,
+    jwtIssuer: args.issuer,
+    redisUrl: args.redisUrl,
+    redisPrefix: args.redisPrefix ?? 'bv:gateway:',
+    logLevel: 'silent',
+  },
+  { eventLog, registry, keys: createLocalJWKSet(args.jwks) },
+);
+
+process.on('message', async (message: { cmd: string }) => {
+  if (message.cmd === 'memory') {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    send({ cmd: 'memory', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
+  } else if (message.cmd === 'close') {
+    await gateway.close();
+    await eventLog.close();
+    send({ cmd: 'closed' });
+    process.exit(0);
+  }
+});
+
+send({ cmd: 'ready', port: Number(new URL(gateway.mqttUrl).port), pid: process.pid });

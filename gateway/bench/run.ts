@@ -1,0 +1,339 @@
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
+import { deviceTopic, encodeReadings } from '@bitv/shared/sparkplug';
+import { redisUrl, serverAvailable, tempDir, uniqueName } from '@bitv/shared/testing';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { ClientSpec } from './load.js';
+
+/**
+ * Gateway benchmark: the same load generator against Mosquitto (started here on its own port,
+ * with a password file and an ACL, so it authenticates and authorises too) and against our
+ * gateway (JWT authentication, ACL, every acknowledged message durable in Kafka), in one run.
+ *
+ *   1. QoS 1 publish throughput, one reading per message: Mosquitto, gateway x1, gateway x2 (Redis cluster)
+ *   2. readings per second into Kafka, 100 readings per message (batching)
+ *   3. memory per idle connection with 10,000 connections
+ *
+ * Kafka is a private single node started for the run (never the shared one). Bounded: each
+ * measurement lasts seconds; the whole run a few minutes.
+ */
+const here = fileURLToPath(new URL('.', import.meta.url));
+const kafkaScript = fileURLToPath(new URL('../../infra/kafka/kafka.sh', import.meta.url));
+const run = promisify(execFile);
+const issuer = 'bitvelocity-bench';
+const site = 'bench';
+
+const settings = {
+  publishers: Number(process.env.BENCH_PUBLISHERS ?? 20),
+  window: Number(process.env.BENCH_WINDOW ?? 50),
+  durationMs: Number(process.env.BENCH_DURATION_MS ?? 6_000),
+  warmupMs: 1_500,
+  readingsPerMessage: 100,
+  idleConnections: Number(process.env.BENCH_IDLE_CONNECTIONS ?? 10_000),
+};
+
+const children: ChildProcess[] = [];
+const dir = await tempDir('bv-gw-bench-');
+const kafkaEnv = {
+  ...process.env,
+  BV_KAFKA_DIR: join(dir.path, 'kafka'),
+  KAFKA_HEAP_OPTS: '-Xms256m -Xmx768m',
+};
+
+try {
+  await main();
+} finally {
+  for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
+  await run('bash', [kafkaScript, 'stop'], { env: kafkaEnv, timeout: 60_000 }).catch(() => undefined);
+  await dir.remove();
+}
+
+async function main() {
+  console.log(`settings: ${JSON.stringify(settings)}`);
+  const kafkaPort = await freePort();
+  await run('bash', [kafkaScript, 'start', '--port', String(kafkaPort)], { env: kafkaEnv, timeout: 150_000 });
+  const brokers = [`127.0.0.1:${kafkaPort}`];
+  console.log(`private Kafka on ${brokers[0]}`);
+
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] };
+  const token = (edge: string) =>
+    new SignJWT({ kind: 'gateway', group: site, jti: `jti-${edge}` })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+      .setSubject(edge)
+      .setIssuer(issuer)
+      .setAudience('bitv-gateway')
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(privateKey);
+
+  const mosquitto = await startMosquitto();
+  console.log(`mosquitto on ${mosquitto.port} (pid ${mosquitto.pid})`);
+  const load = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  children.push(load);
+  const ask = async <T>(message: object): Promise<T> => {
+    load.send(message);
+    const [answer] = (await once(load, 'message')) as [{ cmd: string; message?: string } & T];
+    if (answer.cmd === 'error') throw new Error(answer.message);
+    return answer;
+  };
+
+  const edges = Array.from({ length: settings.publishers }, (_, i) => `gw-bench-${i}`);
+  const tokens = await Promise.all(edges.map(token));
+  const publishers = (ports: number[], readings: number, auth: 'jwt' | 'mosquitto'): ClientSpec[] =>
+    edges.map((edge, i) => ({
+      port: ports[i % ports.length]!,
+      clientId: edge,
+      username: auth === 'jwt' ? edge : 'bench',
+      password: auth === 'jwt' ? tokens[i]! : 'bench',
+      topic: deviceTopic('DDATA', site, edge, 'shelf-1'),
+      payloads: payloadsFor(readings),
+    }));
+  const publish = (clients: ClientSpec[]) =>
+    ask<{ acked: number; seconds: number; disconnected: number }>({
+      cmd: 'publish',
+      clients,
+      window: settings.window,
+      durationMs: settings.durationMs,
+      warmupMs: settings.warmupMs,
+    });
+
+  const haveRedis = await serverAvailable('redis');
+  const rows: (string | number)[][] = [];
+  const perSecond = (r: { acked: number; seconds: number }) => Math.round(r.acked / r.seconds);
+
+  // 1. QoS 1 throughput, one reading per message
+  const mq = await publish(publishers([mosquitto.port], 1, 'mosquitto'));
+  console.log('mosquitto QoS 1:', mq);
+  const one = await startNodes(1, brokers, jwks);
+  const g1 = await publish(publishers(one.ports, 1, 'jwt'));
+  console.log('gateway x1 QoS 1:', g1);
+  const g1b = await publish(publishers(one.ports, settings.readingsPerMessage, 'jwt'));
+  console.log(`gateway x1 ${settings.readingsPerMessage} readings/message:`, g1b);
+  await one.close();
+  let g2: typeof g1 | undefined;
+  let g2b: typeof g1 | undefined;
+  if (haveRedis) {
+    const two = await startNodes(2, brokers, jwks, {
+      redisUrl: redisUrl(),
+      redisPrefix: `${uniqueName('bench')}:`,
+    });
+    g2 = await publish(publishers(two.ports, 1, 'jwt'));
+    console.log('gateway x2 (Redis cluster) QoS 1:', g2);
+    g2b = await publish(publishers(two.ports, settings.readingsPerMessage, 'jwt'));
+    console.log(`gateway x2 ${settings.readingsPerMessage} readings/message:`, g2b);
+    await two.close();
+  }
+  const ratio = (r: typeof g1) => (perSecond(r) / perSecond(mq)).toFixed(2);
+  rows.push(['Mosquitto 2 (password file + ACL, acks on receipt)', perSecond(mq), '1.00', '-']);
+  rows.push(['gateway, 1 node (JWT + ACL, ack after Kafka)', perSecond(g1), ratio(g1), perSecond(g1)]);
+  if (g2) rows.push(['gateway, 2 nodes on Redis (both cores)', perSecond(g2), ratio(g2), perSecond(g2)]);
+
+  const readingRows: (string | number)[][] = [
+    ['gateway, 1 node', perSecond(g1b), perSecond(g1b) * settings.readingsPerMessage],
+  ];
+  if (g2b)
+    readingRows.push([
+      'gateway, 2 nodes on Redis',
+      perSecond(g2b),
+      perSecond(g2b) * settings.readingsPerMessage,
+    ]);
+
+  // 3. memory per idle connection
+  const n = settings.idleConnections;
+  const idleEdges = Array.from({ length: n }, (_, i) => `gw-idle-${i}`);
+  const idleTokens: string[] = [];
+  for (let i = 0; i < n; i += 500)
+    idleTokens.push(...(await Promise.all(idleEdges.slice(i, i + 500).map(token))));
+
+  const mosqBefore = await rssOf(mosquitto.pid);
+  await ask({
+    cmd: 'idle',
+    clients: idleEdges.map((e) => ({
+      port: mosquitto.port,
+      clientId: e,
+      username: 'bench',
+      password: 'bench',
+    })),
+  });
+  const mosqAfter = await rssOf(mosquitto.pid);
+  await ask({ cmd: 'release' });
+  const idleNode = await startNodes(1, brokers, jwks);
+  const gwBefore = await idleNode.memory(0);
+  await ask({
+    cmd: 'idle',
+    clients: idleEdges.map((e, i) => ({
+      port: idleNode.ports[0]!,
+      clientId: e,
+      username: e,
+      password: idleTokens[i]!,
+    })),
+  });
+  const gwAfter = await idleNode.memory(0);
+  await ask({ cmd: 'release' });
+  await idleNode.close();
+  const perConn = (before: number, after: number) => ((after - before) / n / 1024).toFixed(1);
+  console.log(`idle: mosquitto ${mosqBefore} -> ${mosqAfter}; gateway ${gwBefore} -> ${gwAfter}`);
+
+  load.send({ cmd: 'exit' });
+  mosquitto.stop();
+
+  const md = [
+    '## Gateway (MQTT broker + Kafka bridge)',
+    '',
+    `${machineLine()}, ${settings.publishers} publishers x ${settings.window} QoS 1 messages in flight, ` +
+      `${settings.durationMs / 1000} s per measurement after ${settings.warmupMs / 1000} s warm-up, one load generator ` +
+      '(raw MQTT over loopback, its own process) for both brokers; a private single-node Kafka 4.1 (acks=all) ' +
+      'started for the run. Run: `npm run bench -w gateway`.',
+    '',
+    '### QoS 1 publish throughput (one reading per Sparkplug DDATA)',
+    '',
+    table(['broker', 'PUBACKs/s', 'vs Mosquitto', 'records/s into Kafka'], rows),
+    '',
+    `### Readings into Kafka (${settings.readingsPerMessage} readings per DDATA, batched by the bridge)`,
+    '',
+    table(['gateway', 'messages/s', 'readings/s'], readingRows),
+    '',
+    `### Memory per idle connection (${n.toLocaleString('en')} connections)`,
+    '',
+    table(
+      ['broker', 'RSS before', 'RSS with connections', 'per connection'],
+      [
+        ['Mosquitto', mb(mosqBefore), mb(mosqAfter), `${perConn(mosqBefore, mosqAfter)} KiB`],
+        ['gateway (authenticated, after GC)', mb(gwBefore), mb(gwAfter), `${perConn(gwBefore, gwAfter)} KiB`],
+      ],
+    ),
+    '',
+    'Mosquitto acknowledges a message when it has received it; the gateway only when Kafka has it ' +
+      '(all in-sync replicas), so its PUBACK waits for a Kafka round trip. Both compete with the load ' +
+      'generator and Kafka for the same two cores; numbers vary from run to run.',
+  ].join('\n');
+  console.log(`\n${md}\n`);
+  await writeBenchSection('gateway', md);
+}
+
+function payloadsFor(readings: number): string[] {
+  return Array.from({ length: 16 }, (_, k) =>
+    Buffer.from(
+      encodeReadings(
+        Array.from({ length: readings }, (_, r) => ({
+          seq: k * readings + r,
+          time: Date.now(),
+          bins: [
+            { bin: 0, weightG: 1000 + r },
+            { bin: 1, weightG: 2000 - r },
+          ],
+          temperatureC: 21.5,
+        })),
+        { seq: k, historical: false },
+      ),
+    ).toString('base64'),
+  );
+}
+
+async function startNodes(
+  count: number,
+  brokers: string[],
+  jwks: object,
+  cluster: { redisUrl?: string; redisPrefix?: string } = {},
+) {
+  const nodes: { child: ChildProcess; port: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const child = fork(
+      join(here, 'gateway-node.ts'),
+      [JSON.stringify({ nodeId: `bench-${i}`, brokers, jwks, issuer, ...cluster })],
+      { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' },
+    );
+    children.push(child);
+    const [ready] = (await once(child, 'message')) as [{ port: number }];
+    nodes.push({ child, port: ready.port });
+  }
+  return {
+    ports: nodes.map((n) => n.port),
+    async memory(i: number): Promise<number> {
+      const node = nodes[i]!;
+      node.child.send({ cmd: 'memory' });
+      const [m] = (await once(node.child, 'message')) as [{ rss: number }];
+      return m.rss;
+    },
+    async close() {
+      for (const n of nodes) {
+        n.child.send({ cmd: 'close' });
+        await once(n.child, 'exit');
+      }
+    },
+  };
+}
+
+async function startMosquitto() {
+  const port = await freePort();
+  const passwd = join(dir.path, 'mosquitto.passwd');
+  const acl = join(dir.path, 'mosquitto.acl');
+  const conf = join(dir.path, 'mosquitto.conf');
+  // Mosquitto started as root drops to its own user, which must be able to read these
+  await chmod(dir.path, 0o755);
+  await writeFile(passwd, '');
+  await run('mosquitto_passwd', ['-b', passwd, 'bench', 'bench']);
+  // the same rule the gateway enforces: a client writes only under its own edge node id
+  await writeFile(acl, `pattern write spBv1.0/${site}/+/%c\npattern write spBv1.0/${site}/+/%c/#\n`);
+  await writeFile(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${acl}`,
+      'persistence false',
+      'log_dest none',
+      'max_keepalive 65535',
+      '',
+    ].join('\n'),
+  );
+  await chmod(passwd, 0o644);
+  await chmod(acl, 0o644);
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    if (await accepts(port)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
