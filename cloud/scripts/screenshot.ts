@@ -126,15 +126,13 @@ async function main(): Promise<void> {
     const count = page.getByTestId('bin-count-shelf-SIM0001-0');
     await count.waitFor();
     await page.locator('#live.on').waitFor();
-    const before = Number.parseInt(await count.innerText(), 10);
+    const before = Number.parseInt((await count.textContent()) ?? '', 10);
     const t0 = Date.now();
     await readings('shelf-SIM0001', (bin) => weightOf('shelf-SIM0001', bin, bin === 0 ? 3 : 0));
+    // A string, evaluated in the page (this file is compiled without the DOM library).
     await page.waitForFunction(
-      (expected) =>
-        document
-          .querySelector('[data-testid="bin-count-shelf-SIM0001-0"]')
-          ?.textContent?.startsWith(String(expected)),
-      before - 3,
+      `document.querySelector('[data-testid="bin-count-shelf-SIM0001-0"]')?.textContent?.startsWith('${before - 3}')`,
+      undefined,
       { timeout: 10_000 },
     );
     process.stdout.write(
