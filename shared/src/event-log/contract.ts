@@ -176,6 +176,30 @@ export function describeEventLogContract(
       expect(second.received.map((r) => r.n)).toEqual([5, 6, 7]);
     });
 
+    it('starts a new group with fromBeginning false after the events already there', async () => {
+      const { topic, definition, log, group } = await setup('latest');
+      await log.publish(
+        topic,
+        [0, 1].map((n) => makeEvent(definition, 'k', n)),
+      );
+      const received: number[] = [];
+      const subscription = await log.subscribe({
+        group,
+        topics: [topic],
+        fromBeginning: false,
+        handler: async (event) => {
+          received.push((event.data as ContractData).n);
+        },
+      });
+      subscriptions.push(subscription);
+      await log.publish(
+        topic,
+        [2, 3].map((n) => makeEvent(definition, 'k', n)),
+      );
+      await eventually(() => received.includes(3), 'event 3');
+      expect(received).toEqual([2, 3]);
+    });
+
     it('retries a failing handler and delivers the event once it succeeds', async () => {
       const { topic, definition, metrics, log, group } = await setup('retry');
       let failures = 0;

@@ -142,25 +142,6 @@ describe('database event log (PGlite)', () => {
     expect(byMember.a + byMember.b).toBe(40);
   });
 
-  it('starts a new group at the end when fromBeginning is false', async () => {
-    const topic = uniqueName('db.latest');
-    const definition = contractEvent(topic);
-    const log = await openLog(topic);
-    await log.publish(topic, makeEvent(definition, 'k', 0));
-    const got: number[] = [];
-    keep(
-      await log.subscribe({
-        group: 'late',
-        topics: [topic],
-        fromBeginning: false,
-        handler: async (e) => void got.push((e.data as { n: number }).n),
-      }),
-    );
-    await log.publish(topic, makeEvent(definition, 'k', 1));
-    await eventually(() => got.length >= 1, 'the new event');
-    expect(got).toEqual([1]);
-  });
-
   it('cleans up only events that every group has passed', async () => {
     const topic = uniqueName('db.retention');
     const definition = contractEvent(topic);

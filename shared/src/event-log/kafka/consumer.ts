@@ -42,7 +42,7 @@ export interface KafkaConsumerOptions {
  * record holds back only its own partition until it is dead-lettered.
  *
  * `fromBeginning: false` is Kafka's `auto.offset.reset=latest`, resolved when the group first
- * fetches a partition: events published between `subscribe` and that first fetch are skipped.
+ * fetches a partition (`subscribe` waits for that first fetch).
  */
 export class KafkaSubscription implements Subscription {
   private readonly abort = new AbortController();
@@ -65,13 +65,20 @@ export class KafkaSubscription implements Subscription {
     });
   }
 
-  /** Resolves once the consumer joined its group (so it owns partitions and will fetch). */
+  /**
+   * Resolves once the consumer joined its group and finished a first fetch: by then kafkajs has
+   * resolved the starting offset of every partition it got (for `fromBeginning: false`, the end of
+   * the log), so an event published after `subscribe` resolves is delivered.
+   */
   async start(): Promise<void> {
     const { options } = this.host;
-    const joined = new Promise<void>((resolve) => {
-      const remove = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        remove();
-        resolve();
+    const ready = new Promise<void>((resolve) => {
+      const removeJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        removeJoin();
+        const removeFetch = this.consumer.on(this.consumer.events.FETCH, () => {
+          removeFetch();
+          resolve();
+        });
       });
     });
     try {
@@ -96,7 +103,7 @@ export class KafkaSubscription implements Subscription {
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
         eachBatch: (payload) => this.eachBatch(payload),
       });
-      await withTimeout(joined, options.joinTimeoutMs, `join of consumer group ${this.options.group}`);
+      await withTimeout(ready, options.joinTimeoutMs, `join of consumer group ${this.options.group}`);
     } catch (error) {
       await this.close();
       throw error;
