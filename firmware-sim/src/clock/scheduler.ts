@@ -127,12 +127,15 @@ export class Scheduler {
   private pump(): void {
     this.timer = undefined;
     const target = this.virtualAtStart + (this.wallNow() - this.wallAtStart) * this.speed;
-    // Bounded: at most what is due now; events scheduled "now" by events run in this same pump
-    // are due too, but a zero-delay loop of events is cut after 100k to let I/O through.
-    for (let n = 0; n < 100_000; n++) {
+    // Run what is due, but in slices of at most ~20 ms of wall time: an overloaded simulation
+    // (too many shelves at too high a speed) falls behind instead of starving the I/O that
+    // carries its frames.
+    const sliceEnd = this.wallNow() + 20;
+    for (let n = 1; ; n++) {
       const top = this.heap[0];
       if (!top || top.at > target || !this.running) break;
       this.runTop();
+      if ((n & 63) === 0 && this.wallNow() > sliceEnd) break;
     }
     const next = this.heap[0];
     if ((!next || next.at > target) && this.virtualNow < target) this.virtualNow = target;

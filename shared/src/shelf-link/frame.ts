@@ -29,6 +29,7 @@ import { invalidField, type PayloadReader, PayloadWriter } from './wire.js';
 
 const scratch = new Uint8Array(MAX_FRAME_LENGTH);
 const encodedScratch = new Uint8Array(MAX_ENCODED_LENGTH + 2);
+const writer = new PayloadWriter(scratch, HEADER_LENGTH, MAX_FRAME_LENGTH - CRC_LENGTH);
 
 /** Writes the un-stuffed frame (header, payload, CRC) into `scratch`; returns its length. */
 function writeRaw(type: number, seq: number, payload: (w: PayloadWriter) => void): number {
@@ -37,7 +38,7 @@ function writeRaw(type: number, seq: number, payload: (w: PayloadWriter) => void
   scratch[1] = type;
   scratch[2] = seq & 0xff;
   scratch[3] = seq >>> 8;
-  const w = new PayloadWriter(scratch.subarray(0, MAX_FRAME_LENGTH - CRC_LENGTH), HEADER_LENGTH);
+  const w = writer.reset(HEADER_LENGTH);
   payload(w);
   const crc = crc16(scratch, 0, w.pos);
   scratch[w.pos] = crc & 0xff;

@@ -127,16 +127,24 @@ export class PayloadWriter {
   private readonly view: DataView;
   pos: number;
 
+  /** Writes into `bytes` from `from`, never at or past `limit`. */
   constructor(
     readonly bytes: Uint8Array,
     from: number,
+    private readonly limit = bytes.length,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = from;
   }
 
+  /** Starts over at `from` (the encoder reuses one writer for every frame). */
+  reset(from: number): this {
+    this.pos = from;
+    return this;
+  }
+
   private room(n: number): void {
-    check(this.pos + n <= this.bytes.length, 'payload length', this.pos + n);
+    check(this.pos + n <= this.limit, 'payload length', this.pos + n);
   }
 
   u8(v: number, what: string): void {
