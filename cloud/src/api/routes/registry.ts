@@ -167,7 +167,7 @@ export function registryRoutes(s: Services) {
     route({
       method: 'get',
       path: '/api/v1/shelves',
-      summary: 'Shelf controllers of a site or gateway',
+      summary: 'Shelf controllers of a site',
       tag: 'registry',
       access: floor,
       query: z.object({ siteId: z.string().min(1) }),
