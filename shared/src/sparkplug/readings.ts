@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors/index.js';
 import { type Reading, reading as readingSchema } from '../events/index.js';
+import { encodeReadingsFast, fastEncodable } from './fast-readings.js';
 import { binWeightMetric, metricNames, parseBinWeightMetric } from './names.js';
 import { asPayload, type DecodeOptions, encodePayload, type Metric, type Payload } from './payload.js';
 

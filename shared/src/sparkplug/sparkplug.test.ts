@@ -31,6 +31,7 @@ import {
   nodeHealthMetrics,
   parseBinWeightMetric,
   parseTopic,
+  readingMetrics,
   SeqCounter,
   seqGap,
   stateTopic,
@@ -327,5 +328,31 @@ describe('gap reports', () => {
       metrics: [...nodeHealthMetrics({ droppedTotal: 10 }), ...gapMetrics(gaps)],
     });
     expect(decodeGaps(bytes)).toEqual(gaps);
+  });
+});
+
+describe('fast DDATA writer', () => {
+  it('writes exactly the bytes the Tahu codec writes', () => {
+    const readings = Array.from({ length: 40 }, (_, i) => ({
+      seq: i * 1_000_003 + 1,
+      time: 1_763_700_000_000 + i * 37,
+      bins: Array.from({ length: (i % 5) + 1 }, (_, b) => ({
+        bin: b * 31,
+        weightG: (i - 20) * 12.345 + b / 7,
+      })),
+      ...(i % 3 === 0 ? {} : { temperatureC: -5 + i / 3 }),
+    }));
+    for (const historical of [false, true]) {
+      for (const seq of [0, 127, 128, 255]) {
+        const fast = encodeReadings(readings, { seq, historical, timestamp: 1_763_700_123_456 });
+        const tahuBytes = encodePayload({
+          timestamp: 1_763_700_123_456,
+          seq,
+          metrics: readingMetrics(readings, historical),
+        });
+        expect(Buffer.from(fast).equals(Buffer.from(tahuBytes))).toBe(true);
+        expect(decodeReadings(fast).readings.map((r) => r.seq)).toEqual(readings.map((r) => r.seq));
+      }
+    }
   });
 });
