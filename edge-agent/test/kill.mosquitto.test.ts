@@ -80,7 +80,8 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with S
     }
     expect(sub.seqErrors.filter((e) => e.includes('differs'))).toEqual([]);
     expect(sub.gaps.filter((g) => g.kind === 'dropped')).toEqual([]);
-    const lost = shelf.produced.filter((p, n) => !delivered().has(n)).length;
+    const got = delivered();
+    const lost = shelf.produced.filter((_p, n) => !got.has(n)).length;
     const births = nbirths();
     console.info(
       `kill test: produced ${producedTotal}, delivered ${delivered().size}, duplicates ${sub.duplicates}, ` +

@@ -2,8 +2,7 @@ import type { CommandAction } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { backoffDelay } from '@bitv/shared/retry';
 import type { Metric } from '@bitv/shared/sparkplug';
-import Firmata from 'firmata';
-import five, { type Pin } from 'johnny-five';
+import type { Pin } from 'johnny-five';
 import { SerialPort } from 'serialport';
 import type { CommandOutcome, Driver, DriverSink, DriverStatus } from './driver.js';
 
@@ -75,6 +74,11 @@ export class FirmataDriver implements Driver {
       return this.scheduleReopen();
     }
     this.port = port;
+    // Loaded only when a board is configured: johnny-five and firmata.js weigh ~17 MB of RSS.
+    const [{ default: Firmata }, { default: five }] = await Promise.all([
+      import('firmata'),
+      import('johnny-five'),
+    ]);
     const io = new Firmata(port, { reportVersionTimeout: 2000 });
     const board = new five.Board({ io, repl: false, debug: false, timeout: 15_000 });
     board.on('error', (error: unknown) => this.lost(port, `board error: ${String(error)}`));

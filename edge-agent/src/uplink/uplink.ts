@@ -387,7 +387,9 @@ export class Uplink {
       if (error) return this.endSession(s, `publish failed: ${error.message}`);
       this.deps.metrics.messagesPublished.inc({ type });
       onAck();
-      this.pump();
+      // Refill the window on the next turn, not inside this callback: the acks that arrived
+      // together are all handled first, and timers and serial input get a turn in between.
+      this.notify();
     });
   }
 
@@ -398,7 +400,14 @@ export class Uplink {
     try {
       for (const d of this.deps.devices.linked()) if (!s.birthed.has(d)) this.deviceBirth(s, d);
       this.sendResultsAndGaps(s);
+      // At most a few messages per turn of the event loop (reading and encoding 500 readings takes several ms):
+      // the serial links must keep being read while a large backlog drains.
+      let budget = 2;
       while (s.inFlight < this.opts.maxInFlight) {
+        if (budget-- === 0) {
+          this.notify();
+          break;
+        }
         const chunk = s.cursors.next(this.opts.maxReadingsPerMessage);
         if (!chunk) break;
         if (!s.birthed.has(chunk.device)) this.deviceBirth(s, chunk.device);
