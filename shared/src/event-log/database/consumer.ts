@@ -269,6 +269,9 @@ class PartitionWorker {
   private queue: FetchedRow[] = [];
   private running: Promise<void> | undefined;
   private revoked = false;
+  /** Aborted on close or when the partition is lost: ends retries without committing. */
+  private readonly stop = new AbortController();
+  readonly signal: AbortSignal;
 
   constructor(
     private readonly sub: DatabaseSubscription,
@@ -278,6 +281,7 @@ class PartitionWorker {
     public position: number,
   ) {
     this.labels = { topic, group: sub.options.group, partition: String(partition) };
+    this.signal = AbortSignal.any([sub.signal, this.stop.signal]);
   }
 
   get idle(): boolean {
@@ -295,6 +299,7 @@ class PartitionWorker {
   revoke(reason: string): void {
     if (this.revoked) return;
     this.revoked = true;
+    this.stop.abort(new Error(`partition revoked: ${reason}`));
     this.sub.host.logger.info({ ...this.labels, reason }, 'partition revoked');
     if (this.running === undefined) this.sub.workerFinished(this, true);
   }
@@ -308,7 +313,7 @@ class PartitionWorker {
     try {
       for (;;) {
         const row = this.queue[0];
-        if (!row || this.revoked || this.sub.signal.aborted) break;
+        if (!row || this.signal.aborted) break;
         if (!(await this.handle(row))) {
           stopped = true;
           break;
@@ -335,7 +340,8 @@ class PartitionWorker {
 
   /** Returns false when the worker must stop without going further (closing, or lease lost). */
   private async handle(row: FetchedRow): Promise<boolean> {
-    const { host, options, signal } = this.sub;
+    const { host, options } = this.sub;
+    const { signal } = this;
     const { group } = options;
     let event: ReturnType<typeof eventFromJson>;
     try {

@@ -38,8 +38,14 @@ export interface KafkaConsumerOptions {
  * One kafkajs consumer in a group. Offsets are committed by hand, one record at a time, only
  * after its handler resolved (or it was dead-lettered): the committed offset is the record's
  * offset + 1, the next one to read. Records of one partition are handled in order within
- * `eachBatch`; up to `partitionsConsumedConcurrently` partitions run side by side, so a poison
- * record holds back only its own partition until it is dead-lettered.
+ * `eachBatch`; up to `partitionsConsumedConcurrently` partitions run side by side.
+ *
+ * kafkajs 2.x fetches from a broker again only when every batch of the previous fetch is done, so
+ * a handler still running delays the other partitions' next records, and a handler must finish
+ * within `sessionTimeoutMs` (kafkajs heartbeats between records, not during one). Hence only the
+ * first attempt runs inside the fetch loop: when it fails, the partition is paused and attempts
+ * 2..maxAttempts (with their backoff) run outside it, so a poison record holds back only its own
+ * partition until it is dead-lettered, while the others keep flowing.
  *
  * `fromBeginning: false` is Kafka's `auto.offset.reset=latest`, resolved when the group first
  * fetches a partition (`subscribe` waits for that first fetch).
