@@ -30,10 +30,22 @@ export async function startSocatPair(
 ): Promise<SocatPair> {
   // Stale links from a crashed run would make socat fail or the host open a dead pty.
   for (const p of [deviceLink, hostLink]) await unlink(p).catch(() => undefined); // absent is fine
+  // socat runs under a small shell that also kills it when our stdin pipe closes, so a crashed
+  // simulator (or a test worker killed on timeout) never leaves socat processes behind. The
+  // shell and socat share a new process group, which `stop` can kill as a whole.
+  const watchdog = 'exec 3<&0; socat "$@" & p=$!; (read _ <&3; kill $p 2>/dev/null) & wait $p';
   const child = spawn(
-    'socat',
-    ['-d', '-d', `pty,raw,echo=0,link=${deviceLink}`, `pty,raw,echo=0,link=${hostLink}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    'sh',
+    [
+      '-c',
+      watchdog,
+      'socat',
+      '-d',
+      '-d',
+      `pty,raw,echo=0,link=${deviceLink}`,
+      `pty,raw,echo=0,link=${hostLink}`,
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -48,13 +60,21 @@ export async function startSocatPair(
     });
   });
   let gone = false;
+  child.stdin?.on('error', () => undefined); // EPIPE once the shell is gone; exit is watched below
   void exited.then(() => {
     gone = true;
+    child.stdin?.destroy();
   });
   const stop = async () => {
     if (!gone) {
-      child.kill('SIGTERM');
-      const killed = setTimeout(() => child.kill('SIGKILL'), 2000);
+      child.stdin?.end(); // the watchdog kills socat (SIGTERM: it removes its links) and exits
+      const killed = setTimeout(() => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
+      }, 2000);
       await exited;
       clearTimeout(killed);
     }
