@@ -75,6 +75,27 @@ export function cobsDecodeInto(src: Uint8Array, from: number, to: number, dst: U
   return o;
 }
 
+/**
+ * `cobsDecodeInto` for input already split at 0x00 (the decoder's case): the same result
+ * without a zero test per byte, which matters on the hot path.
+ */
+export function cobsDecodeZeroFree(src: Uint8Array, from: number, to: number, dst: Uint8Array): number {
+  let i = from;
+  let o = 0;
+  const cap = dst.length;
+  while (i < to) {
+    const code = src[i++]!;
+    const end = i + code - 1;
+    if (end > to || o + code > cap + 1) return -1;
+    while (i < end) dst[o++] = src[i++]!;
+    if (code !== 0xff && i < to) {
+      if (o >= cap) return -1;
+      dst[o++] = 0;
+    }
+  }
+  return o;
+}
+
 export function cobsDecode(src: Uint8Array): Uint8Array | undefined {
   const dst = new Uint8Array(src.length);
   const n = cobsDecodeInto(src, 0, src.length, dst);

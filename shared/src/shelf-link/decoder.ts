@@ -1,4 +1,4 @@
-import { cobsDecodeInto } from './cobs.js';
+import { cobsDecodeZeroFree } from './cobs.js';
 import {
   CRC_LENGTH,
   HEADER_LENGTH,
@@ -145,7 +145,7 @@ export class FrameDecoder {
       return;
     }
     const f = this.frame;
-    const n = cobsDecodeInto(src, from, to, f);
+    const n = cobsDecodeZeroFree(src, from, to, f);
     if (n < 0) {
       this.bad({ reason: 'cobs' });
       return;
