@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arbitraryMessage, arbitrarySeq } from './arbitraries.js';
-import { encodeFrame, FrameDecoder } from './index.js';
+import { cobsDecodeZeroFree } from './cobs.js';
+import { cobsDecodeInto, cobsEncode, encodeFrame, FrameDecoder } from './index.js';
 
 // [SL-RX-1] the decoder's promises, checked over generated input rather than examples.
 describe('shelf-link properties', () => {
@@ -14,6 +15,23 @@ describe('shelf-link properties', () => {
         expect(d.badFramesTotal).toBe(0);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('COBS round-trips any bytes, and the decoder's fast path agrees with the checked one', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), fc.uint8Array({ maxLength: 300 }), (raw, junk) => {
+        const enc = cobsEncode(raw);
+        const out = new Uint8Array(2048);
+        expect(out.subarray(0, cobsDecodeZeroFree(enc, 0, enc.length, out))).toEqual(raw);
+        const noZero = junk.filter((b) => b !== 0);
+        const a = new Uint8Array(512);
+        const b = new Uint8Array(512);
+        const na = cobsDecodeInto(noZero, 0, noZero.length, a);
+        expect(cobsDecodeZeroFree(noZero, 0, noZero.length, b)).toBe(na);
+        if (na >= 0) expect(b.subarray(0, na)).toEqual(a.subarray(0, na));
+      }),
+      { numRuns: 500 },
     );
   });
 
