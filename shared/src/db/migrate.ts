@@ -1,4 +1,4 @@
-import { type Migration, Migrator } from 'kysely';
+import { type Migration, Migrator, sql } from 'kysely';
 import type { Database } from './database.js';
 
 export type { Migration } from 'kysely';
@@ -13,8 +13,13 @@ export async function migrate(
   component: string,
   migrations: Record<string, Migration>,
 ): Promise<string[]> {
+  // Kysely looks for its migration tables in every schema unless told which one: with several
+  // schemas on one server (tests, tenants) it would find another schema's table and then fail
+  // to use it. Pin them to the schema this connection works in.
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(database.kysely);
   const migrator = new Migrator({
     db: database.kysely,
+    migrationTableSchema: rows[0]?.schema,
     provider: { getMigrations: async () => migrations },
     migrationTableName: `bv_migrations_${component}`,
     migrationLockTableName: `bv_migrations_${component}_lock`,
