@@ -18,7 +18,7 @@ describe('shelf-link properties', () => {
     );
   });
 
-  it('COBS round-trips any bytes, and the decoder's fast path agrees with the checked one', () => {
+  it('COBS round-trips any bytes, and the decoder fast path agrees with the checked one', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 1200 }), fc.uint8Array({ maxLength: 300 }), (raw, junk) => {
         const enc = cobsEncode(raw);
