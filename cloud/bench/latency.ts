@@ -2,7 +2,7 @@
  * Weight change at a shelf -> WebSocket message at a dashboard client, p50/p99 over >= 1,000 changes.
  *
  * Mode: the cloud in-process on its embedded defaults (PGlite, the database event log, stability
- * window 200 ms); this script plays the shelves and the edge: 4 shelves x 8 bins sampled at 10 Hz
+ * window 150 ms / 3 readings); this script plays the shelves and the edge: 4 shelves x 8 bins sampled at 10 Hz
  * (the simulator's rate) with 0.15 g of noise, one `bv.telemetry` event per shelf per sample,
  * published on the event log as the gateway bridge does. A change = a pick or restock of 1-3 units
  * in one bin; its time is when the first reading carrying the new weight is published.
@@ -10,6 +10,7 @@
  * weight, and the `stock` message with the new count (which waits for the weight to settle).
  */
 
+import { loadavg } from 'node:os';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
@@ -20,7 +21,6 @@ import WebSocket from 'ws';
 import { Tokens } from '../src/auth/tokens.js';
 import { startCloud } from '../src/index.js';
 
-const shelves = 4;
 const binsPerShelf = 8;
 const sampleMs = 100;
 const unitG = 50;
@@ -42,7 +42,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function main(): Promise<void> {
+async function run(shelves: number): Promise<{ weight: number[]; stock: number[] }> {
   const database = await openDatabase();
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
@@ -158,36 +158,52 @@ async function main(): Promise<void> {
     const wait = next - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  if (process.env.BENCH_DEBUG) process.stderr.write(`${await registry.metrics()}\n`);
   ws.close();
   await cloud.close();
   await eventLog.close();
   await database.close();
 
-  const w = [...weightLatency].sort((a, b) => a - b);
-  const c = [...stockLatency].sort((a, b) => a - b);
-  const row = (name: string, xs: number[]) => [
-    name,
-    xs.length,
-    percentile(xs, 50),
-    percentile(xs, 90),
-    percentile(xs, 99),
-    xs[xs.length - 1] ?? Number.NaN,
-  ];
+  if (stockLatency.length < targetChanges)
+    throw new Error(`only ${stockLatency.length} changes completed in ${maxSeconds} s`);
+  return { weight: weightLatency, stock: stockLatency };
+}
+
+async function main(): Promise<void> {
+  const scenarios = [1, 4];
+  const rows: (string | number)[][] = [];
+  for (const shelves of scenarios) {
+    const { weight, stock } = await run(shelves);
+    const w = [...weight].sort((a, b) => a - b);
+    const c = [...stock].sort((a, b) => a - b);
+    const row = (name: string, xs: number[]) => [
+      `${shelves} x ${binsPerShelf} bins (${shelves * 10} events/s)`,
+      name,
+      xs.length,
+      percentile(xs, 50),
+      percentile(xs, 90),
+      percentile(xs, 99),
+      xs[xs.length - 1] ?? Number.NaN,
+    ];
+    rows.push(
+      row('`weight` (live weight shows the change)', w),
+      row('`stock` (count changed, after settling)', c),
+    );
+  }
   const result = table(
-    ['WebSocket message', 'changes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-    [row('`weight` (live weight shows the change)', w), row('`stock` (count changed, after settling)', c)],
+    ['shelves', 'WebSocket message', 'changes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+    rows,
   );
   const markdown = `## cloud: shelf weight change -> WebSocket client
 
-${machineLine()}. Embedded defaults: PGlite in memory, database event log, stability window 200 ms.
-Mode: **in-process, telemetry published directly** on \`bv.telemetry\` (the bench plays ${shelves} shelves x ${binsPerShelf} bins at 10 Hz with 0.15 g noise, as the gateway bridge would publish them); the simulator -> edge agent -> gateway hops are not in these figures. Client: one WebSocket subscribed to the site, in the same process.
+${machineLine()}. Embedded defaults: PGlite in memory, database event log, stability window 150 ms and at least 3 readings.
+Mode: **in-process, telemetry published directly** on \`bv.telemetry\` (the bench plays the shelves at 10 Hz with 0.15 g noise, one event per shelf per sample, as the gateway bridge publishes them); the simulator -> edge agent -> gateway hops are not in these figures. Client: one WebSocket subscribed to the site, in the same process. Load average of the shared machine during the run: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ')}.
 
 ${result}
 
-The \`stock\` latency includes, by design, the stability window: a count changes only once the weight stayed within the product's tolerance for 200 ms, which at 10 Hz is the third reading after the change (~200 ms), so its floor is the window and what is above it is the pipeline (event log, transaction with the reading watermark, WebSocket). The goal p99 <= 200 ms applies to the live \`weight\` message; \`BV_STABLE_WINDOW_MS\` trades count latency against robustness to a hand on the shelf.`;
+The \`stock\` latency includes, by design, the stability window: a count changes only once three readings in a row (>= 150 ms) agree within the product's tolerance, which at 10 Hz is the third reading after the change (~200 ms after it), so that is its floor and what is above it is the pipeline (event log, the count transaction with the reading watermark, WebSocket). The goal p99 <= 200 ms is for the live \`weight\` message. Almost all CPU time is PGlite (single-threaded WASM: the event log's writes and reads, and the count transactions); readings that change no count cost the cloud no query.`;
   process.stdout.write(`${markdown}\n`);
-  if (c.length < targetChanges) throw new Error(`only ${c.length} changes completed in ${maxSeconds} s`);
   await writeBenchSection('cloud', markdown);
 }
 

@@ -62,10 +62,11 @@ export const cloudConfigSpec = {
     description: 'Sparkplug primary host id handed to gateways',
   }),
   stableWindowMs: setting.int('BV_STABLE_WINDOW_MS', {
-    default: '200',
+    default: '150',
     min: 0,
     max: 60_000,
-    description: 'how long a bin weight must stay within tolerance before it counts',
+    description:
+      'how long a bin weight must stay within tolerance (and at least 3 readings) before it counts',
   }),
   adminEmail: setting.string('BV_ADMIN_EMAIL', {
     default: 'admin@bitvelocity.local',
@@ -116,5 +117,5 @@ export const cloudDefaults: CloudConfig = {
   deviceTtlSeconds: 90 * 86_400,
   brokerUrl: 'mqtt://127.0.0.1:8883',
   primaryHostId: 'bv-cloud',
-  stableWindowMs: 200,
+  stableWindowMs: 150,
 };

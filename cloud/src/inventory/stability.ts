@@ -12,7 +12,8 @@ export interface StabilityOptions {
   maxReadings: number;
 }
 
-export const stabilityDefaults: StabilityOptions = { windowMs: 200, minReadings: 2, maxReadings: 256 };
+/** At the simulator's 10 Hz: three consecutive readings within tolerance (150 ms leaves room for jitter). */
+export const stabilityDefaults: StabilityOptions = { windowMs: 150, minReadings: 3, maxReadings: 256 };
 
 interface Sample {
   t: number;
