@@ -43,7 +43,7 @@ const seqsOf = (log: ControlledEventLog, key: string) =>
   log
     .of(topics.telemetry)
     .filter((e) => e.partitionkey === key)
-    .map((e) => (e.data as { readings: { seq: number }[] }).readings[0]!.seq);
+    .flatMap((e) => (e.data as { readings: { seq: number }[] }).readings.map((r) => r.seq));
 
 describe('bridge pipeline', () => {
   it('keeps the order per key across lanes, batches and waiting for capacity', async () => {
@@ -111,6 +111,24 @@ describe('bridge pipeline', () => {
     const p = pipeline(log);
     await expect(p.submit({}, [reading('gw', 1)])).rejects.toThrow(/too large/);
     expect(p.inflight).toBe(0);
+    await p.close();
+  });
+
+  it('merges the readings of one device in a batch into one record, in order', async () => {
+    const log = new ControlledEventLog();
+    log.hold();
+    const p = pipeline(log, { maxBatch: 1000, lanes: 1 });
+    const done: Promise<void>[] = [];
+    for (let seq = 1; seq <= 30; seq++) {
+      done.push(p.submit({}, [reading('gw-a', seq)]), p.submit({}, [reading('gw-b', seq)]));
+    }
+    await eventually(() => log.heldCount > 0, 'the first publish');
+    log.release();
+    await Promise.all(done);
+    expect(seqsOf(log, 'gw-a')).toEqual(Array.from({ length: 30 }, (_, k) => k + 1));
+    expect(seqsOf(log, 'gw-b')).toEqual(Array.from({ length: 30 }, (_, k) => k + 1));
+    // the first message went alone; the 58 that queued behind it became one record per device
+    expect(log.of(topics.telemetry).length).toBeLessThanOrEqual(4);
     await p.close();
   });
 });

@@ -4,6 +4,7 @@ import type { BvEvent } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { backoffDelay } from '@bitv/shared/retry';
 import type { GatewayMetrics } from '../metrics.js';
+import { mergeTelemetry } from './merge.js';
 
 /** One event bound for one event-log topic. */
 export interface Outgoing {
@@ -207,7 +208,7 @@ export class BridgePipeline {
     let lane = this.#lanes.get(id);
     if (!lane) {
       lane = new Lane(topic, this.#opts, {
-        delivered: (items) => this.#delivered(topic, items),
+        delivered: (items, records) => this.#delivered(topic, items, records),
         failed: (items, error) => this.#failed(items, error),
         healthy: (ok) => this.setHealthy(ok),
         closed: () => this.#closed,
@@ -217,8 +218,8 @@ export class BridgePipeline {
     return lane;
   }
 
-  #delivered(topic: string, items: readonly Item[]): void {
-    this.#opts.metrics.bridgeEvents.inc({ topic }, items.length);
+  #delivered(topic: string, items: readonly Item[], records: number): void {
+    this.#opts.metrics.bridgeEvents.inc({ topic }, records);
     for (const { entry } of items) {
       if (entry.settled) continue;
       if (--entry.remaining === 0) this.#settle(entry);
@@ -232,7 +233,7 @@ export class BridgePipeline {
 }
 
 interface LaneHooks {
-  delivered(items: readonly Item[]): void;
+  delivered(items: readonly Item[], records: number): void;
   failed(items: readonly Item[], error: Error): void;
   healthy(ok: boolean): void;
   closed(): boolean;
@@ -267,15 +268,16 @@ class Lane {
         batch = batch.filter((i) => !i.entry.settled);
         if (batch.length === 0 || this.hooks.closed()) break;
         try {
+          const groups = mergeTelemetry(batch, (i) => i.event);
           await withDeadline(
             eventLog.publish(
               this.topic,
-              batch.map((i) => i.event),
+              groups.map((g) => g.event),
             ),
             this.opts.publishTimeoutMs,
           );
           this.hooks.healthy(true);
-          this.hooks.delivered(batch);
+          this.hooks.delivered(batch, groups.length);
           break;
         } catch (error) {
           metrics.eventLogErrors.inc({ operation: 'publish' });
