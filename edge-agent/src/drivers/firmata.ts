@@ -66,21 +66,27 @@ export class FirmataDriver implements Driver {
 
   private async open(): Promise<void> {
     if (this.closed) return;
+    // Loaded only when a board is configured: johnny-five and firmata.js weigh ~17 MB of RSS.
+    const [{ default: Firmata }, { default: five }] = await Promise.all([
+      import('firmata'),
+      import('johnny-five'),
+    ]);
+    // Firmata and the board are attached before the port opens: firmata.js turns the port's
+    // `open` into the `connect` johnny-five waits for before it reports `ready`.
     const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate, autoOpen: false });
+    const io = new Firmata(port, { reportVersionTimeout: 2000 });
+    const board = new five.Board({ io, repl: false, debug: false, sigint: false, timeout: 15_000 });
     try {
       await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     } catch (error) {
       this.logger.debug({ err: String(error) }, 'firmata port open failed');
       return this.scheduleReopen();
     }
+    if (this.closed) {
+      port.close(() => undefined); // closing a port we just opened cannot fail in a way that matters
+      return;
+    }
     this.port = port;
-    // Loaded only when a board is configured: johnny-five and firmata.js weigh ~17 MB of RSS.
-    const [{ default: Firmata }, { default: five }] = await Promise.all([
-      import('firmata'),
-      import('johnny-five'),
-    ]);
-    const io = new Firmata(port, { reportVersionTimeout: 2000 });
-    const board = new five.Board({ io, repl: false, debug: false, timeout: 15_000 });
     board.on('error', (error: unknown) => this.lost(port, `board error: ${String(error)}`));
     port.on('close', () => this.lost(port, 'port closed'));
     port.on('error', (error) => this.lost(port, error.message));

@@ -7,6 +7,8 @@ declare module 'johnny-five' {
     io: unknown;
     repl?: boolean;
     debug?: boolean;
+    /** johnny-five exits the process on SIGINT unless this is false. */
+    sigint?: boolean;
     timeout?: number;
   }
   export class Board extends EventEmitter {
