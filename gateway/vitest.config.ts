@@ -4,7 +4,6 @@ import { defineConfig } from 'vitest/config';
 // do not compete for the two cores, with time for a private Kafka to start.
 export default defineConfig({
   test: {
-    name: 'gateway',
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 60_000,

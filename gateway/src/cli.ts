@@ -22,7 +22,7 @@ const eventLogSpec = {
 
 const usage = `bitv-gateway: authenticated, clustered MQTT broker (aedes) bridged into the event log
 
-Usage: npx tsx gateway/src/cli.ts [--allow-anonymous] [--help]
+Usage: bitv-gateway [--allow-anonymous] [--help]      (in the repo: npx tsx gateway/src/cli.ts)
 
   --allow-anonymous   development mode: accept any client without a token and allow every
                       topic (like Mosquitto's allow_anonymous). Never in production.

@@ -248,3 +248,42 @@ function hmacToken(extra: object): string {
   const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims(extra))}`;
   return `${head}.${createHmac('sha256', 'secret').update(head).digest('base64url')}`;
 }
+
+describe('keys from a JWKS file', () => {
+  it('verifies tokens against the file and refuses to start on a broken one', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('@bitv/shared/testing');
+    const issuer = await tokenIssuer();
+    const dir = await tempDir('bv-gw-jwks-');
+    try {
+      const file = join(dir.path, 'jwks.json');
+      await writeFile(file, JSON.stringify(issuer.jwks));
+      const t = await testGateway({ jwksFile: file }, { eventLog: new ControlledEventLog() });
+      try {
+        const client = await connect(t.gw.mqttUrl, {
+          clientId: 'gw-f',
+          username: 'gw-f',
+          password: await issuer.gateway('gw-f', site),
+        });
+        expect(client.connected).toBe(true);
+        await client.endAsync();
+        const forged = await issuer.gateway('gw-f', site, { forgedKey: true });
+        expect(
+          await connackCode(t.gw.mqttUrl, { clientId: 'gw-f', username: 'gw-f', password: forged }),
+        ).toBe(4);
+      } finally {
+        await t.close();
+      }
+      const broken = join(dir.path, 'broken.json');
+      await writeFile(broken, '{"not":"a jwks"}');
+      await expect(testGateway({ jwksFile: broken }, { eventLog: new ControlledEventLog() })).rejects.toThrow(
+        /no "keys" array/,
+      );
+      await expect(testGateway({}, { eventLog: new ControlledEventLog() })).rejects.toThrow(/BV_JWKS_URL/);
+    } finally {
+      await dir.remove();
+      await issuer.close();
+    }
+  });
+});
