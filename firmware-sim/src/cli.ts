@@ -55,8 +55,8 @@ async function main(): Promise<void> {
       shelves: config.shelves,
       bins: config.bins,
       // A scenario's own seed and speed apply unless given explicitly.
-      seed: source.BV_SIM_SEED || !scenario?.seed ? config.seed : undefined,
-      speed: source.BV_SIM_SPEED || !scenario?.speed ? config.speed : undefined,
+      seed: source.BV_SIM_SEED || scenario?.seed === undefined ? config.seed : undefined,
+      speed: source.BV_SIM_SPEED || scenario?.speed === undefined ? config.speed : undefined,
       transport: config.transport,
       dir: config.dir,
       tcpHost: config.tcpHost,

@@ -11,6 +11,17 @@ export function registerSimulationMetrics(
   shelves: readonly SimulatedShelf[],
   scheduler: Scheduler,
 ): void {
+  // A registry that served an earlier simulation (tests, a restarted launcher) gets fresh series.
+  for (const name of [
+    'bv_sim_virtual_time_seconds',
+    'bv_sim_frames_sent',
+    'bv_sim_bytes_sent',
+    'bv_sim_tx_dropped',
+    'bv_sim_commands_received',
+    'bv_sim_rx_bad_frames',
+    'bv_sim_plugged',
+  ])
+    registry.removeSingleMetric(name);
   // prom-client serialises metrics in registration order, calling each one's `collect` first:
   // the first registered one refreshes them all.
   const virtual = new Gauge({

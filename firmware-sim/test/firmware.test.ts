@@ -149,6 +149,18 @@ describe('simulated shelf firmware', () => {
     expect(h.messages('event').map((e) => e.kind)).toEqual(['cell_fault', 'cell_recovered']);
   });
 
+  it('an overload is flagged and raises one overload EVENT with the weight', () => {
+    const h = booted();
+    h.firmware.bins[2]!.cell.change(h.scheduler.now(), 30, 0); // 33 kg on a 20 kg cell
+    h.run(1500);
+    expect(h.lastReadings().binFlags[2]! & binFlag.overload).toBe(binFlag.overload);
+    const events = h.messages('event');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'overload', bin: 2 });
+    // The 24-bit ADC saturates just above the rated 20 kg: the weight reported is where it clipped.
+    expect(events[0]!.value).toBeGreaterThan(150_000);
+  });
+
   it('a stall sends nothing for its duration, then carries on; the host sees the gap in device time', () => {
     const h = booted();
     h.firmware.stall(3000);

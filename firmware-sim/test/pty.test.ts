@@ -101,6 +101,22 @@ describe('simulated shelves on pseudo-terminals', () => {
     }
   });
 
+  it('injects faults through the control API', async () => {
+    const post = (body: unknown) =>
+      fetch(`${sim.control!.url}/shelves/SIM0002/faults`, { method: 'POST', body: JSON.stringify(body) });
+    const before = sim.shelves[1]!.snapshot().counters.bytesSent;
+    expect((await post({ kind: 'garbage', bytes: 64 })).status).toBe(200);
+    expect(sim.shelves[1]!.snapshot().counters.bytesSent - before).toBeGreaterThanOrEqual(64);
+    const dead = await post({ kind: 'dead_cell', bin: 1 });
+    expect(dead.status).toBe(200);
+    await eventually(() => sim.shelves[1]!.snapshot().bins[1]!.fault, 'bin 1 to read as faulty');
+    expect((await post({ kind: 'dead_cell', bin: 1, dead: false })).status).toBe(200);
+    expect((await post({ kind: 'explode' })).status).toBe(400);
+    expect(
+      (await fetch(`${sim.control!.url}/shelves/NOPE/faults`, { method: 'POST', body: '{}' })).status,
+    ).toBe(404);
+  });
+
   it('serves health and metrics', async () => {
     const health = await fetch(`${sim.control!.url}/healthz`);
     expect(health.status).toBe(200);
