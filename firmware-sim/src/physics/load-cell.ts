@@ -37,7 +37,7 @@ export const defaultLoadCell: LoadCellOptions = {
   driftG: 0.3,
   driftPeriodMs: 600_000,
   settleMs: 120,
-  countsPerGram: 420,
+  countsPerGram: 256,
   zeroCounts: 12_000,
 };
 
