@@ -29,7 +29,8 @@ export interface EventLogOptions {
  * branch on which one they got.
  */
 export async function createEventLog(options: EventLogOptions): Promise<EventLog> {
-  const logger = (options.logger ?? silentLogger).child({ component: 'event-log' });
+  // A field of its own: the caller's logger already carries its `component`.
+  const logger = (options.logger ?? silentLogger).child({ subsystem: 'event-log' });
   const metrics = eventLogMetrics(options.metrics);
   if (options.kafka && options.kafka.brokers.length > 0) {
     const { brokers, clientId, ...tuning } = options.kafka;

@@ -112,7 +112,7 @@ export class DatabaseSubscription implements Subscription {
       await this.leases.leave();
     } catch (error) {
       // The leases expire by themselves after leaseMs; releasing early only speeds up the handover.
-      this.host.logger.warn({ err: error, group: this.options.group }, 'could not release event log leases');
+      this.host.logger.warn({ err: error }, 'could not release event log leases');
     }
   }
 
@@ -129,7 +129,7 @@ export class DatabaseSubscription implements Subscription {
       } catch (error) {
         if (this.signal.aborted) break;
         failures++;
-        logger.warn({ err: error, group: this.options.group, failures }, 'event log consumer poll failed');
+        logger.warn({ err: error, failures }, 'event log consumer poll failed');
         const delay = backoffDelay(failures, {
           initialDelayMs: 100,
           maxDelayMs: 5_000,
@@ -169,7 +169,7 @@ export class DatabaseSubscription implements Subscription {
       if (this.workers.has(key) || this.signal.aborted) continue; // a revoked worker still finishing keeps its slot
       const position = await this.committedOffset(topic, partition);
       this.workers.set(key, new PartitionWorker(this, topic, partition, position));
-      this.host.logger.debug({ group: this.options.group, topic, partition, position }, 'partition assigned');
+      this.host.logger.debug({ topic, partition, position }, 'partition assigned');
     }
   }
 
@@ -300,8 +300,13 @@ class PartitionWorker {
     if (this.revoked) return;
     this.revoked = true;
     this.stop.abort(new Error(`partition revoked: ${reason}`));
-    this.sub.host.logger.info({ ...this.labels, reason }, 'partition revoked');
+    this.sub.host.logger.info({ ...this.where, reason }, 'partition revoked');
     if (this.running === undefined) this.sub.workerFinished(this, true);
+  }
+
+  /** Log fields (the logger already carries the group). */
+  private get where() {
+    return { topic: this.topic, partition: this.partition };
   }
 
   done(): Promise<void> {
@@ -325,7 +330,7 @@ class PartitionWorker {
       // worker re-read from the last committed offset once the lease is refreshed.
       stopped = true;
       this.sub.host.logger.warn(
-        { err: error, ...this.labels },
+        { err: error, ...this.where },
         'event log partition worker failed; will resume',
       );
     } finally {
@@ -352,12 +357,12 @@ class PartitionWorker {
       host.metrics.invalidRecords.inc({ topic: this.topic, group });
       if (isDeadLetterTopic(this.topic)) {
         host.logger.error(
-          { err: error, ...this.labels, offset: row.position },
+          { err: error, ...this.where, offset: row.position },
           'invalid record on a dead-letter topic skipped',
         );
         return this.sub.commit(this, row.position + 1);
       }
-      host.logger.error({ err: error, ...this.labels, offset: row.position }, 'invalid record dead-lettered');
+      host.logger.error({ err: error, ...this.where, offset: row.position }, 'invalid record dead-lettered');
       const json =
         row.event && typeof row.event === 'object' && !Array.isArray(row.event)
           ? { ...row.event, [deadLetterAttributes.reason]: reason, [deadLetterAttributes.group]: group }
@@ -388,7 +393,7 @@ class PartitionWorker {
       host.logger.error(
         {
           err: outcome.error,
-          ...this.labels,
+          ...this.where,
           offset: row.position,
           eventId: event.id,
           attempts: options.maxAttempts,
@@ -399,7 +404,7 @@ class PartitionWorker {
       return this.sub.commit(this, row.position + 1, { key: row.key, json: eventToJson(dead) });
     }
     const ok = await this.sub.commit(this, row.position + 1);
-    if (!ok) host.logger.warn({ ...this.labels, offset: row.position }, 'commit refused: lease lost');
+    if (!ok) host.logger.warn({ ...this.where, offset: row.position }, 'commit refused: lease lost');
     return ok;
   }
 }

@@ -45,7 +45,7 @@ export class KafkaEventLog implements EventLog {
       connectionTimeout: options.connectionTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       logLevel: kafkaLogLevel(deps.logger),
-      logCreator: pinoLogCreator(deps.logger.child({ component: 'event-log.kafkajs' })),
+      logCreator: pinoLogCreator(deps.logger),
     });
     const producer = kafka.producer({
       idempotent: true,
