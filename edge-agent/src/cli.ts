@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeConfig } from '@bitv/shared/config';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import BetterSqlite3 from 'better-sqlite3';
@@ -24,7 +23,13 @@ The config file is JSON with the keys below in camelCase (e.g. {"edgeNodeId": "g
 "serialPorts": ["/dev/ttyUSB0"]}); each environment variable overrides its key.
 BV_EDGE_CONFIG may name the config file instead of --config.
 
-${describeConfig(edgeConfigSpec)}
+Settings (config file key, environment variable, meaning, default):
+${Object.entries(edgeConfigSpec)
+  .map(
+    ([key, s]) =>
+      `  ${key.padEnd(24)} ${s.env.padEnd(34)} ${s.description} [default: ${s.default ?? '(unset)'}]`,
+  )
+  .join('\n')}
 `;
 
 async function main(argv: string[]): Promise<number> {
