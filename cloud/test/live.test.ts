@@ -46,10 +46,19 @@ describe('live WebSocket', () => {
     const other = await open(wsUrl('?site=elsewhere'), { authorization: `Bearer ${token}` });
     await eventually(() => mine.messages.some((m) => m.type === 'hello'), 'hello');
     const start = Date.now();
-    await t.eventLog.publish(
-      topics.telemetry,
-      readingsEvent('gw-demo-1', 'shelf-L1', steadyReadings(1, start, [300], 6)),
+    const publish = (seq: number, at: number, weightG: number) =>
+      t.eventLog.publish(
+        topics.telemetry,
+        readingsEvent('gw-demo-1', 'shelf-L1', steadyReadings(seq, at, [weightG], 6)),
+      );
+    // The shelf reports its 800 g tray too: the first settled weight (6 cups) fixes the tare, then 3 are picked.
+    await publish(1, start, 1400);
+    await eventually(
+      async () => (await t.cloud.services.inventory.bin('shelf-L1', 0)).tareG === 800,
+      'tare aligned',
     );
+    expect(mine.messages.some((m) => m.type === 'stock')).toBe(false);
+    await publish(7, start + 300, 1100);
     const stock = await eventually(() => mine.messages.find((m) => m.type === 'stock'), 'stock message');
     expect(stock).toMatchObject({
       siteId: 'demo-site',

@@ -31,7 +31,7 @@ describe('StabilityDetector', () => {
   });
 
   it('ignores a reading older than the run (a replay)', () => {
-    const d = new StabilityDetector({ windowMs: 100 });
+    const d = new StabilityDetector({ windowMs: 100, minReadings: 2 });
     d.add('b', 1000, 10, 1);
     expect(d.add('b', 500, 10, 1).stable).toBe(false);
     expect(d.add('b', 1100, 10, 1).stable).toBe(true);
