@@ -157,7 +157,7 @@ export class ShelfLinkClient {
    * A HELLO: asks with `request_hello` every 500 ms until one arrives (from the request or from
    * a boot), since a controller that is still booting answers nothing [SL-HELLO-3].
    */
-  async hello(timeoutMs = 3000): Promise<HelloMessage> {
+  async hello(timeoutMs = 5000): Promise<HelloMessage> {
     const hello = this.nextMessage('hello', timeoutMs);
     let done = false;
     const ask = async () => {

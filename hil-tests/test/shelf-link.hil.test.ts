@@ -205,7 +205,7 @@ describe(`shelf link HIL (${config.port ?? 'simulator on a pty'})`, () => {
       expect(client.isOpen).toBe(false);
     });
     client = await target.open();
-    const again = await client.hello(5000);
+    const again = await client.hello();
     expect(again.serialNumber).toBe(hello.serialNumber);
     const frames = await client.readings(3, 5000);
     expect(frames).toHaveLength(3);
