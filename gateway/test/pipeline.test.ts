@@ -1,19 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { ValidationError } from '@bitv/shared/errors';
-import { createEvent, telemetryReadingsV1, topics } from '@bitv/shared/events';
+import { topics } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { eventually } from '@bitv/shared/testing';
 import { describe, expect, it } from 'vitest';
-import { BridgePipeline, type PipelineOptions } from '../src/bridge/pipeline.js';
+import { BridgePipeline, type Outgoing, type PipelineOptions } from '../src/bridge/pipeline.js';
 import { gatewayMetrics } from '../src/metrics.js';
 import { ControlledEventLog } from './helpers/event-log.js';
 
-function reading(key: string, seq: number) {
+function reading(key: string, seq: number): Outgoing {
   return {
     topic: topics.telemetry,
-    event: createEvent(telemetryReadingsV1, {
+    key,
+    telemetry: {
+      id: randomUUID(),
       source: '/test',
-      key,
+      subject: 'd',
+      time: new Date(),
       data: {
         groupId: 'g',
         edgeNodeId: key,
@@ -21,7 +25,7 @@ function reading(key: string, seq: number) {
         historical: false,
         readings: [{ seq, time: new Date().toISOString(), bins: [{ bin: 0, weightG: 1 }] }],
       },
-    }),
+    },
   };
 }
 

@@ -1,16 +1,11 @@
 import { CapacityError, TimeoutError, UnavailableError, ValidationError } from '@bitv/shared/errors';
 import type { EventLog } from '@bitv/shared/event-log';
-import type { BvEvent } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { backoffDelay } from '@bitv/shared/retry';
 import type { GatewayMetrics } from '../metrics.js';
-import { mergeTelemetry } from './merge.js';
+import { buildRecords, type Outgoing } from './records.js';
 
-/** One event bound for one event-log topic. */
-export interface Outgoing {
-  topic: string;
-  event: BvEvent;
-}
+export type { Outgoing } from './records.js';
 
 export interface PipelineOptions {
   eventLog: EventLog;
@@ -40,7 +35,7 @@ interface Entry {
 }
 
 interface Item {
-  event: BvEvent;
+  outgoing: Outgoing;
   entry: Entry;
 }
 
@@ -127,7 +122,7 @@ export class BridgePipeline {
       const enqueue = () => {
         if (entry.settled) return;
         this.#admit(entry);
-        for (const o of events) this.#lane(o.topic, o.event.partitionkey).push({ event: o.event, entry });
+        for (const o of events) this.#lane(o.topic, o.key).push({ outgoing: o, entry });
       };
       if (this.#hasRoom(owner) && this.#waiters.length === 0) enqueue();
       else this.#waiters.push({ owner, entry, admit: enqueue });
@@ -268,16 +263,10 @@ class Lane {
         batch = batch.filter((i) => !i.entry.settled);
         if (batch.length === 0 || this.hooks.closed()) break;
         try {
-          const groups = mergeTelemetry(batch, (i) => i.event);
-          await withDeadline(
-            eventLog.publish(
-              this.topic,
-              groups.map((g) => g.event),
-            ),
-            this.opts.publishTimeoutMs,
-          );
+          const records = buildRecords(batch, (i) => i.outgoing);
+          await withDeadline(eventLog.publish(this.topic, records), this.opts.publishTimeoutMs);
           this.hooks.healthy(true);
-          this.hooks.delivered(batch, groups.length);
+          this.hooks.delivered(batch, records.length);
           break;
         } catch (error) {
           metrics.eventLogErrors.inc({ operation: 'publish' });

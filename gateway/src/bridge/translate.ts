@@ -21,7 +21,7 @@ import {
   type NodeTopic,
   type Payload,
 } from '@bitv/shared/sparkplug';
-import type { Outgoing } from './pipeline.js';
+import { maxReadingsPerEvent, type Outgoing, uuidFrom } from './records.js';
 
 /** What one uplink message becomes: events for the log and what was skipped inside it. */
 export interface Translation {
@@ -61,13 +61,15 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
   const ts = payload.timestamp;
   const time = new Date(ts !== undefined && Math.abs(ts) <= 8.64e15 ? ts : Date.now());
   let n = 0;
+  const subject = 'deviceId' in topic ? topic.deviceId : topic.edgeNodeId;
   const make = <T>(def: EventDefinition<T>, data: T): Outgoing => ({
     topic: def.topic,
+    key: topic.edgeNodeId,
     event: createEvent(def, {
-      id: eventId(digest, n++),
+      id: uuidFrom(digest, n++),
       source,
       key: topic.edgeNodeId,
-      subject: 'deviceId' in topic ? topic.deviceId : topic.edgeNodeId,
+      subject,
       time,
       data,
     }) as BvEvent,
@@ -124,10 +126,23 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
     case 'DDATA': {
       const { readings, historical } = decodeReadings(payload);
+      if (readings.length > maxReadingsPerEvent) {
+        throw new ValidationError(`DDATA with ${readings.length} readings, more than ${maxReadingsPerEvent}`);
+      }
       if (readings.length > 0) {
-        out.events.push(
-          make(telemetryReadingsV1, { ...base, deviceId: topic.deviceId, historical, readings }),
-        );
+        // every reading is already checked against the schema (decodeReadings) and the ids by the
+        // topic parser: the event itself is built per batch, where a device's readings merge
+        out.events.push({
+          topic: telemetryReadingsV1.topic,
+          key: topic.edgeNodeId,
+          telemetry: {
+            id: uuidFrom(digest, n++),
+            source,
+            subject,
+            time,
+            data: { ...base, deviceId: topic.deviceId, historical, readings },
+          },
+        });
         out.readings = readings.length;
       }
       commandResults(payload, topic.deviceId);
@@ -167,14 +182,4 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
 
 function topicText(t: UplinkTopic): string {
   return `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
-}
-
-/** A UUID-shaped id from the message digest and the event's index within the message. */
-function eventId(digest: Buffer, index: number): string {
-  const b = Buffer.from(digest.subarray(0, 16));
-  b[15] = (b[15]! ^ index) & 0xff;
-  b[6] = (b[6]! & 0x0f) | 0x80; // version 8: custom (RFC 9562)
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -1,4 +1,4 @@
-import { type BvEvent, deviceStateV1, telemetryReadingsV1 } from '@bitv/shared/events';
+import { deviceStateV1, telemetryReadingsV1 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Aedes, PublishPacket } from 'aedes';
 import type { UplinkHandler } from '../broker/hooks.js';
@@ -92,14 +92,16 @@ function drop(packet: PublishPacket): void {
 
 /** Browser-facing JSON copies of what is now durable; QoS 0, best effort. */
 function publishLive(broker: Aedes, t: Translation): void {
-  for (const { event } of t.events) {
-    const target = liveTopic(event);
+  for (const o of t.events) {
+    const [type, data] =
+      'event' in o ? [o.event.type, o.event.data] : [telemetryReadingsV1.type, o.telemetry.data];
+    const target = liveTopic(type, data);
     if (!target) continue;
     broker.publish(
       {
         cmd: 'publish',
         topic: target.topic,
-        payload: Buffer.from(JSON.stringify(event.data)),
+        payload: Buffer.from(JSON.stringify(data)),
         qos: 0,
         retain: target.retain,
         dup: false,
@@ -111,14 +113,14 @@ function publishLive(broker: Aedes, t: Translation): void {
   }
 }
 
-function liveTopic(event: BvEvent): { topic: string; retain: boolean } | undefined {
-  const d = event.data as { groupId?: string; edgeNodeId?: string; deviceId?: string };
+function liveTopic(type: string, data: unknown): { topic: string; retain: boolean } | undefined {
+  const d = data as { groupId?: string; edgeNodeId?: string; deviceId?: string };
   if (!d.groupId || !d.edgeNodeId) return undefined;
   const device = d.deviceId ? `/${d.deviceId}` : '';
-  if (event.type === telemetryReadingsV1.type) {
+  if (type === telemetryReadingsV1.type) {
     return { topic: `bv/${d.groupId}/telemetry/${d.edgeNodeId}${device}`, retain: false };
   }
-  if (event.type === deviceStateV1.type) {
+  if (type === deviceStateV1.type) {
     return { topic: `bv/${d.groupId}/state/${d.edgeNodeId}${device}`, retain: true };
   }
   return undefined;
