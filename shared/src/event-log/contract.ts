@@ -228,6 +228,30 @@ export function describeEventLogContract(
       expect(await metricValue(metrics, 'bv_event_log_dead_letters_total', { topic, group })).toBe(0);
     });
 
+    it('keeps an event whose retries a close cut short: the next consumer of the group gets it', async () => {
+      const { topic, definition, registry, metrics, log, group } = await setup('cut');
+      let attempts = 0;
+      const first = await collect(log, group, topic, {
+        maxAttempts: 10,
+        retryDelayMs: 100,
+        fail: () => {
+          attempts++;
+          throw new Error('not yet');
+        },
+      });
+      const event = makeEvent(definition, 'k', 0);
+      await log.publish(topic, event);
+      await eventually(() => attempts >= 2, 'two failed attempts');
+      await first.subscription.close();
+      const again = await target.open({ registry, metrics: createRegistry() });
+      open.push(again);
+      const second = await collect(again, group, topic);
+      await eventually(() => second.received.length >= 1, 'the event, delivered again');
+      expect(second.received[0]?.id).toBe(event.id);
+      expect(first.received).toEqual([]);
+      expect(await metricValue(metrics, 'bv_event_log_dead_letters_total', { topic, group })).toBe(0);
+    });
+
     it('dead-letters a poison event after maxAttempts while other partitions keep flowing', async () => {
       const { topic, definition, metrics, log, group } = await setup('poison');
       // A second wave of events is published only once the poison event has failed, and must be

@@ -15,10 +15,21 @@ import type { BvEvent } from '../events/envelope.js';
  */
 export interface EventLog {
   readonly kind: 'kafka' | 'database';
+  /**
+   * Validates every event against the registry first (a ValidationError naming the event and
+   * the problem, and nothing written); then appends them in order. Not atomic across
+   * partitions on Kafka: after a failure, publish again (consumers de-duplicate).
+   */
   publish(topic: string, events: BvEvent | readonly BvEvent[]): Promise<void>;
+  /**
+   * Resolves once the consumer is in its group and positioned, so every event published after
+   * that is delivered (also with `fromBeginning: false`). Handlers must be idempotent (delivery
+   * is at least once) and should finish well within the Kafka session timeout.
+   */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Whether the log's server answers; for health reports. */
   ping(): Promise<void>;
+  /** Closes this log's subscriptions and clients; a `Database` passed in stays open (its owner closes it). */
   close(): Promise<void>;
 }
 
@@ -27,7 +38,7 @@ export interface DeliveryContext {
   partition: number;
   /** Position in the partition, as a decimal string (Kafka offsets are 64-bit). */
   offset: string;
-  /** 1 on first delivery within this consumer, counting up on retries. */
+  /** 1 on first delivery within this consumer, counting up on retries (again 1 after a restart or rebalance). */
   attempt: number;
 }
 
