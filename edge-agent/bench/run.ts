@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { tempDir } from '@bitv/shared/testing';
+import { buildAgentBundle } from '../scripts/build.js';
 import { DeviceDirectory } from '../src/devices.js';
 import { agentMetrics } from '../src/metrics.js';
 import { CommandStore, type Durability, Outbox } from '../src/outbox/index.js';
@@ -101,8 +103,11 @@ async function drain(backlog: number): Promise<{ rate: number; live: number; sec
   return { rate: published / seconds, live, seconds };
 }
 
-/** RSS of a whole agent process whose outbox holds `queued` readings. */
-async function rss(queued: number): Promise<{ rssMb: number; fileMb: number }> {
+/** RSS of a whole agent process whose outbox holds `queued` readings (tsx, or the bundle with node flags). */
+async function rss(
+  queued: number,
+  bundle?: { file: string; flags: string[] },
+): Promise<{ rssMb: number; fileMb: number }> {
   const dir = await tempDir('bv-edge-bench-');
   const outbox = openOutbox(dir.path, 'normal');
   const chunk = sampleReadings(1000);
@@ -113,7 +118,10 @@ async function rss(queued: number): Promise<{ rssMb: number; fileMb: number }> {
   await broker.start();
   const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child, dir.path, broker.url], {
+    const args = bundle
+      ? ['--expose-gc', ...bundle.flags, bundle.file]
+      : ['--expose-gc', '--import', 'tsx', child];
+    const p = spawn(process.execPath, [...args, dir.path, broker.url], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let text = '';
@@ -149,6 +157,20 @@ rows.push([
   `backlog drain to Mosquitto, 200k readings + live 100 Hz (${d.live} live during ${d.seconds.toFixed(1)} s)`,
   `${fmt(d.rate)} readings/s`,
   '>= 20,000 readings/s',
+]);
+console.log(rows.at(-1)!.join(' | '));
+const bundleFile = await buildAgentBundle(
+  fileURLToPath(new URL(`../dist/rss-bench-${process.pid}.mjs`, import.meta.url)),
+  'bench/rss-child.ts',
+);
+const deployed = { file: bundleFile, flags: ['--optimize-for-size'] };
+const bundledEmpty = await rss(0, deployed);
+const bundledFull = await rss(1_000_000, deployed);
+await rm(bundleFile, { force: true });
+rows.push([
+  'agent RSS, bundled (`npm run build`), node --optimize-for-size: empty / 1,000,000 queued',
+  `${bundledEmpty.rssMb.toFixed(1)} MB / ${bundledFull.rssMb.toFixed(1)} MB`,
+  '<= 64 MB',
 ]);
 console.log(rows.at(-1)!.join(' | '));
 const empty = await rss(0);

@@ -1,5 +1,8 @@
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { eventually, mosquittoUrl, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildAgentBundle } from '../scripts/build.js';
 import { AgentProcess } from './harness/agent-process.js';
 import { seeded } from './harness/prng.js';
 import { startPtyPair } from './harness/pty.js';
@@ -37,7 +40,12 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with S
     const sub = new TestSubscriber(mosquittoUrl(), config.groupId);
     await sub.start();
     cleanups.push(() => sub.close());
-    const agent = new AgentProcess(configEnv(config));
+    // The deployment artifact (one bundled file, plain node), as systemd runs it.
+    const bundle = await buildAgentBundle(
+      fileURLToPath(new URL(`../dist/kill-test-${process.pid}.mjs`, import.meta.url)),
+    );
+    cleanups.push(() => rm(bundle, { force: true }));
+    const agent = new AgentProcess(configEnv(config), bundle);
     cleanups.push(() => agent.kill());
 
     agent.start();

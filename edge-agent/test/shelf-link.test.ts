@@ -22,7 +22,7 @@ function recordingSink() {
     linkSeen: (device, seq) => linkSeqs.set(device, seq),
     lastLinkSeq: (device) => linkSeqs.get(device) ?? null,
     badFrame: (reason) => events.push(`bad ${reason}`),
-    linkState: (link, up) => events.push(`link ${up ? 'up' : 'down'}`),
+    linkState: (_link, up) => events.push(`link ${up ? 'up' : 'down'}`),
   };
   return {
     sink,

@@ -9,10 +9,15 @@ export class AgentProcess {
   private exited: Promise<void> | undefined;
   log = '';
 
-  constructor(private readonly env: Record<string, string>) {}
+  /** `bundle`: a file built by `buildAgentBundle` (plain node); default: the TypeScript CLI via tsx. */
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly bundle?: string,
+  ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run'], {
+    const args = this.bundle ? [this.bundle, 'run'] : ['--import', 'tsx', cli, 'run'];
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
