@@ -4,6 +4,7 @@ import { TimeoutError, UnavailableError } from '@bitv/shared';
 import {
   type AckMessage,
   type Command,
+  type CommandOp,
   commandTimeoutMs,
   type DecodedFrame,
   encodeFrame,
@@ -31,6 +32,8 @@ export interface ShelfLinkClientOptions {
   baudRate?: number;
   /** Frames kept for inspection (oldest dropped first). */
   keepFrames?: number;
+  /** Multiplies the spec's command timeouts (a simulator sharing a loaded CPU needs slack). */
+  timeoutScale?: number;
 }
 
 /**
@@ -50,8 +53,11 @@ export class ShelfLinkClient {
   private wire: Wire | undefined;
   private readonly keep: number;
 
-  private constructor(keepFrames: number) {
+  private readonly timeoutScale: number;
+
+  private constructor(keepFrames: number, timeoutScale: number) {
     this.keep = keepFrames;
+    this.timeoutScale = timeoutScale;
     this.closed = new Promise((resolve) => {
       this.markClosed = () => {
         this.isClosed = true;
@@ -61,7 +67,7 @@ export class ShelfLinkClient {
   }
 
   static async open(options: ShelfLinkClientOptions): Promise<ShelfLinkClient> {
-    const client = new ShelfLinkClient(options.keepFrames ?? 20_000);
+    const client = new ShelfLinkClient(options.keepFrames ?? 20_000, options.timeoutScale ?? 1);
     const onData = (chunk: Uint8Array) => client.onData(chunk);
     const onClose = () => client.markClosed();
     client.wire = options.path.startsWith('tcp://')
@@ -139,9 +145,14 @@ export class ShelfLinkClient {
   }
 
   /** Sends a command; resolves with its ACK or NACK, or rejects after the spec's timeout [SL-CMD-2]. */
+  /** How long this client waits for the answer to `op` (the spec's timeout, scaled). */
+  timeoutFor(op: CommandOp): number {
+    return commandTimeoutMs[op] * this.timeoutScale;
+  }
+
   async command(
     command: Command,
-    timeoutMs = commandTimeoutMs[command.op],
+    timeoutMs = this.timeoutFor(command.op),
   ): Promise<AckMessage | NackMessage> {
     const seq = this.nextSeq();
     const answer = this.next(
@@ -157,13 +168,15 @@ export class ShelfLinkClient {
    * A HELLO: asks with `request_hello` every 500 ms until one arrives (from the request or from
    * a boot), since a controller that is still booting answers nothing [SL-HELLO-3].
    */
-  async hello(timeoutMs = 5000): Promise<HelloMessage> {
+  async hello(timeoutMs = 5000 * this.timeoutScale): Promise<HelloMessage> {
     const hello = this.nextMessage('hello', timeoutMs);
     let done = false;
     const ask = async () => {
       const deadline = Date.now() + timeoutMs;
       while (!done && Date.now() < deadline) {
-        const answer = await this.command({ op: 'request_hello' }, 500).catch(() => undefined); // retried
+        const answer = await this.command({ op: 'request_hello' }, 500 * this.timeoutScale).catch(
+          () => undefined,
+        ); // retried
         if (answer?.type === 'nack') throw new UnavailableError(`request_hello refused: ${answer.reason}`);
         if (answer) return;
       }

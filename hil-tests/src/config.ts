@@ -32,6 +32,11 @@ export const hilConfig = {
     description:
       'Shell command that power-cycles the device (e.g. uhubctl -a cycle -l 1-1 -p 2); unset = skip the unplug test on hardware',
   }),
+  timeoutScale: setting.number('HIL_TIMEOUT_SCALE', {
+    default: '0',
+    description:
+      'Multiplier for the spec command timeouts; 0 = 1 on a device, 4 for the simulator (it shares the CPU with the suite)',
+  }),
   simSpeed: setting.number('HIL_SIM_SPEED', {
     default: '4',
     description: 'Simulator speed when no HIL_PORT is set',

@@ -23,11 +23,16 @@ export interface HilTarget {
 const run = promisify(exec);
 
 /** Opens the port, retrying while it does not exist yet (after a replug), bounded. */
-async function openWhenPresent(path: string, baudRate: number, timeoutMs = 10_000): Promise<ShelfLinkClient> {
+async function openWhenPresent(
+  path: string,
+  baudRate: number,
+  timeoutScale: number,
+  timeoutMs = 10_000,
+): Promise<ShelfLinkClient> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await ShelfLinkClient.open({ path, baudRate });
+      return await ShelfLinkClient.open({ path, baudRate, timeoutScale });
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 100));
@@ -49,7 +54,7 @@ export async function hilTarget(config: ConfigOf<typeof hilConfig>): Promise<Hil
             await whileGone();
           }
         : undefined,
-      open: () => openWhenPresent(path, config.baud),
+      open: () => openWhenPresent(path, config.baud, config.timeoutScale || 1),
       close: async () => undefined,
     };
   }
@@ -81,7 +86,7 @@ export async function hilTarget(config: ConfigOf<typeof hilConfig>): Promise<Hil
       await whileGone();
       await shelf.replug();
     },
-    open: () => openWhenPresent(shelf.path, 115_200),
+    open: () => openWhenPresent(shelf.path, 115_200, config.timeoutScale || 4),
     close: async () => {
       await sim.close();
       await dir.remove();

@@ -122,7 +122,7 @@ describe(`shelf link HIL (${config.port ?? 'simulator on a pty'})`, () => {
     const seq = client.nextSeq();
     const answer = client.next(
       (f) => f.message.type === 'nack' && f.message.commandSeq === seq,
-      500,
+      client.timeoutFor('request_hello'),
       'NACK of an unknown opcode',
     );
     client.sendRaw(encodeRawFrame({ type: messageType.command, seq, payload: Uint8Array.of(0x5a, 1, 2) }));
