@@ -65,6 +65,29 @@ describe('bridge into the event log', () => {
     await client.endAsync();
   });
 
+  it('sends PUBACKs in PUBLISH order even when a later message is durable first [MQTT-4.6.0-2]', async () => {
+    const node = edgeNode(site, 'gw-acks');
+    const client = await gatewayClient('gw-acks');
+    log.hold(topics.deviceState);
+    const order: string[] = [];
+    const birth = node.dbirth('shelf-1');
+    const data = node.ddata('shelf-1', 1);
+    const both = Promise.all([
+      client.publishAsync(birth.topic, birth.payload, { qos: 1 }).then(() => order.push('DBIRTH')),
+      client.publishAsync(data.topic, data.payload, { qos: 1 }).then(() => order.push('DDATA')),
+    ]);
+    // the DDATA's record is in the log while the DBIRTH's is held: its PUBACK must still wait
+    await eventually(
+      () => log.heldCount > 0 && log.of(topics.telemetry).some((e) => e.partitionkey === 'gw-acks'),
+      'DDATA durable, DBIRTH held',
+    );
+    expect(order).toEqual([]);
+    log.release();
+    await both;
+    expect(order).toEqual(['DBIRTH', 'DDATA']);
+    await client.endAsync();
+  });
+
   it('bridges births and deaths as device-state events, keyed by edge node, in order', async () => {
     const node = edgeNode(site, 'gw-order');
     const client = await gatewayClient('gw-order');

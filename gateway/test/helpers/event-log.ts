@@ -15,15 +15,18 @@ export class ControlledEventLog implements EventLog {
   publishCalls = 0;
   #held: (() => void)[] = [];
   #hold = false;
+  #holdTopic: string | undefined;
   readonly #subscribers: SubscribeOptions[] = [];
 
-  /** Publishes wait until `release()`. */
-  hold(): void {
+  /** Publishes (to `topic` only, when given) wait until `release()`. */
+  hold(topic?: string): void {
     this.#hold = true;
+    this.#holdTopic = topic;
   }
 
   release(): void {
     this.#hold = false;
+    this.#holdTopic = undefined;
     for (const r of this.#held.splice(0)) r();
   }
 
@@ -33,7 +36,9 @@ export class ControlledEventLog implements EventLog {
 
   async publish(topic: string, events: BvEvent | readonly BvEvent[]): Promise<void> {
     this.publishCalls++;
-    if (this.#hold) await new Promise<void>((r) => this.#held.push(r));
+    if (this.#hold && (this.#holdTopic === undefined || this.#holdTopic === topic)) {
+      await new Promise<void>((r) => this.#held.push(r));
+    }
     if (this.down) throw new UnavailableError('log down');
     const list: readonly BvEvent[] = Array.isArray(events) ? events : [events as BvEvent];
     for (const event of list) {
