@@ -55,6 +55,7 @@ export async function startCloud(config: Partial<CloudConfig>, deps: ServiceDeps
     counter(deps.registry, 'bv_cloud_events_rejected_total', 'Events skipped as invalid, by topic', [
       'topic',
     ]),
+    cfg.consumers,
   );
   const timers = [
     setInterval(() => {

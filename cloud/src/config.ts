@@ -103,6 +103,11 @@ export interface CloudConfig {
   brokerUrl: string;
   primaryHostId: string;
   stableWindowMs: number;
+  /**
+   * Consumer groups are `<prefix>.inventory`, `<prefix>.device-state`, `<prefix>.commands`; a new
+   * group starts at the oldest event (`fromBeginning`) or only at new ones (tests on a shared Kafka).
+   */
+  consumers?: { groupPrefix: string; fromBeginning: boolean };
   /** The first admin, created when the database has no users; without a password one is generated. */
   admin?: { email: string; password?: string };
 }

@@ -19,7 +19,11 @@ import { DeviceStateTracker } from './registry/device-state.js';
  * of the expected type is counted and skipped (retrying cannot fix it, and it must not stall the
  * partition); any other failure is thrown so the log redelivers it.
  */
-export async function startConsumers(s: Services, rejected: Counter<'topic'>): Promise<Subscription[]> {
+export async function startConsumers(
+  s: Services,
+  rejected: Counter<'topic'>,
+  options: { groupPrefix: string; fromBeginning: boolean } = { groupPrefix: 'cloud', fromBeginning: true },
+): Promise<Subscription[]> {
   const known = platformEvents();
   const tracker = new DeviceStateTracker(s.db, s.hub, s.logger);
   const accept = <T>(
@@ -40,17 +44,22 @@ export async function startConsumers(s: Services, rejected: Counter<'topic'>): P
     return event.data as T;
   };
   const subscribe = (group: string, topic: string, handle: (event: BvEvent) => Promise<void>) =>
-    s.eventLog.subscribe({ group, topics: [topic], handler: (event) => handle(event), fromBeginning: true });
+    s.eventLog.subscribe({
+      group: `${options.groupPrefix}.${group}`,
+      topics: [topic],
+      handler: (event) => handle(event),
+      fromBeginning: options.fromBeginning,
+    });
   return Promise.all([
-    subscribe('cloud.inventory', topics.telemetry, async (event) => {
+    subscribe('inventory', topics.telemetry, async (event) => {
       const batch = accept(telemetryReadingsV1, event, topics.telemetry, s.logger);
       if (batch) await s.counting.apply(batch);
     }),
-    subscribe('cloud.device-state', topics.deviceState, async (event) => {
+    subscribe('device-state', topics.deviceState, async (event) => {
       const state = accept(deviceStateV1, event, topics.deviceState, s.logger);
       if (state) await tracker.apply(state, event.time ? new Date(event.time) : new Date());
     }),
-    subscribe('cloud.commands', topics.commandResults, async (event) => {
+    subscribe('commands', topics.commandResults, async (event) => {
       const result = accept(commandResultV1, event, topics.commandResults, s.logger);
       if (result) await s.commands.applyResult(result);
     }),

@@ -11,12 +11,13 @@ import {
 } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
-import { postgresUrl, uniqueName } from '@bitv/shared/testing';
+import { kafkaBrokers, postgresUrl, uniqueName } from '@bitv/shared/testing';
 import { Tokens } from '../src/auth/tokens.js';
 import type { CloudConfig } from '../src/config.js';
 import { type CloudHandle, startCloud } from '../src/index.js';
 
-export type DatabaseKind = 'pglite' | 'postgres';
+/** `postgres+kafka` is the production pair: PostgreSQL and Kafka (`KAFKA_BROKERS`). */
+export type DatabaseKind = 'pglite' | 'postgres' | 'postgres+kafka';
 
 export interface TestCloud {
   cloud: CloudHandle;
@@ -42,20 +43,25 @@ export async function startTestCloud(
       ? await openDatabase()
       : await openDatabase({ url: postgresUrl(), schema, poolSize: 4 });
   const registry = createRegistry();
+  const kafka = kind === 'postgres+kafka';
   const eventLog = await createEventLog({
     database,
+    ...(kafka ? { kafka: { brokers: kafkaBrokers(), clientId: uniqueName('cloud-test') } } : {}),
     registry: platformEvents(),
     metrics: registry,
     databaseLog: { pollIntervalMs: 50, retentionIntervalMs: 0 },
   });
+  // On a shared Kafka the topics hold other runs' events: own groups, starting at the end.
+  const consumers = kafka ? { consumers: { groupPrefix: uniqueName('cloud'), fromBeginning: false } } : {};
   const cloud = await startCloud(
-    { port: 0, grpcPort: -1, ...config },
+    { port: 0, grpcPort: -1, ...consumers, ...config },
     { database, eventLog, logger: silentLogger, registry },
   );
   const seen = new Map<string, BvEvent[]>();
   const watched = await eventLog.subscribe({
     group: uniqueName('watch'),
     topics: [topics.inventory, topics.registry, topics.commands],
+    fromBeginning: !kafka,
     handler: async (event, ctx) => {
       const list = seen.get(ctx.topic) ?? [];
       list.push(event);
@@ -86,7 +92,7 @@ export async function startTestCloud(
       await watched.close();
       await cloud.close();
       await eventLog.close();
-      if (kind === 'postgres') await dropSchema(database, schema);
+      if (kind !== 'pglite') await dropSchema(database, schema);
       await database.close();
     },
   };

@@ -159,20 +159,39 @@ export class Commands {
 
   /** Applies a result from the edge; only a command still in flight changes state. */
   async applyResult(result: CommandResult): Promise<Command | undefined> {
-    const row = await this.db
-      .updateTable('commands')
-      .set({ status: result.status, reason: result.reason ?? null, updated_at: new Date() })
-      .where('id', '=', result.commandId)
-      .where('status', '=', 'sent')
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const command = toCommand(row);
-    this.announce(command);
-    if (command.status === 'done' && command.command.action === 'set_led' && command.deviceId) {
-      await this.light(command.groupId, command.deviceId, command.command);
-    }
-    return command;
+    // The status and what it means for the bins (pick-to-light) commit together, so a reader that
+    // sees "done" also sees the light.
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('commands')
+        .set({ status: result.status, reason: result.reason ?? null, updated_at: new Date() })
+        .where('id', '=', result.commandId)
+        .where('status', '=', 'sent')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const command = toCommand(row);
+      const c = command.command;
+      if (command.status !== 'done' || c.action !== 'set_led' || !command.deviceId) return { command };
+      const on = c.blink !== 'off';
+      const light = {
+        shelfId: command.deviceId,
+        bin: c.bin,
+        color: on ? c.color : null,
+        blink: on ? c.blink : null,
+      };
+      await trx
+        .updateTable('bins')
+        .set({ lit_color: light.color, lit_blink: light.blink })
+        .where('shelf_id', '=', light.shelfId)
+        .where('bin', '=', light.bin)
+        .execute();
+      return { command, light };
+    });
+    if (!outcome) return undefined;
+    this.announce(outcome.command);
+    if (outcome.light) this.hub.publish({ type: 'light', siteId: outcome.command.groupId, ...outcome.light });
+    return outcome.command;
   }
 
   /** Marks commands past their expiry as expired; run on a timer and before reads. */
@@ -186,24 +205,6 @@ export class Commands {
       .execute();
     for (const r of rows) this.announce(toCommand(r));
     return rows.length;
-  }
-
-  /** Pick-to-light: a bin is lit once its shelf confirmed the LED command. */
-  private async light(
-    siteId: string,
-    shelfId: string,
-    led: Extract<CommandAction, { action: 'set_led' }>,
-  ): Promise<void> {
-    const on = led.blink !== 'off';
-    const color = on ? led.color : null;
-    const blink = on ? led.blink : null;
-    await this.db
-      .updateTable('bins')
-      .set({ lit_color: color, lit_blink: blink })
-      .where('shelf_id', '=', shelfId)
-      .where('bin', '=', led.bin)
-      .execute();
-    this.hub.publish({ type: 'light', siteId, shelfId, bin: led.bin, color, blink });
   }
 
   private announce(c: Command): void {

@@ -44,36 +44,40 @@ export class DeviceStateTracker {
 
   private async applyNode(state: DeviceState, time: Date): Promise<void> {
     const birth = state.kind === 'NBIRTH';
-    const row = await this.db
-      .updateTable('gateways')
-      .set({
-        online: state.kind !== 'NDEATH',
-        last_seen_at: time,
-        ...(birth ? { last_birth_at: time } : {}),
-        ...(state.bdSeq !== undefined ? { bd_seq: state.bdSeq } : {}),
-        ...(state.queueDepth !== undefined ? { queue_depth: state.queueDepth } : {}),
-        ...(state.oldestUnsentMs !== undefined ? { oldest_unsent_ms: state.oldestUnsentMs } : {}),
-        ...(state.firmware !== undefined ? { agent_version: state.firmware } : {}),
-        ...(typeof state.metrics?.['agent/version'] === 'string'
-          ? { agent_version: state.metrics['agent/version'] }
-          : {}),
-      })
-      .where('id', '=', state.edgeNodeId)
-      // Sparkplug 3.0: a host matches an NDEATH's bdSeq to the one of the NBIRTH it ends; an NDEATH
-      // from an older session (a late will message) must not mark the current session offline.
-      .$if(state.kind === 'NDEATH' && state.bdSeq !== undefined, (q) =>
-        q.where((eb) => eb.or([eb('bd_seq', 'is', null), eb('bd_seq', '=', state.bdSeq ?? -1)])),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    // The node and its shelves go offline in one commit: no reader sees one without the other.
+    const row = await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('gateways')
+        .set({
+          online: state.kind !== 'NDEATH',
+          last_seen_at: time,
+          ...(birth ? { last_birth_at: time } : {}),
+          ...(state.bdSeq !== undefined ? { bd_seq: state.bdSeq } : {}),
+          ...(state.queueDepth !== undefined ? { queue_depth: state.queueDepth } : {}),
+          ...(state.oldestUnsentMs !== undefined ? { oldest_unsent_ms: state.oldestUnsentMs } : {}),
+          ...(state.firmware !== undefined ? { agent_version: state.firmware } : {}),
+          ...(typeof state.metrics?.['agent/version'] === 'string'
+            ? { agent_version: state.metrics['agent/version'] }
+            : {}),
+        })
+        .where('id', '=', state.edgeNodeId)
+        // Sparkplug 3.0: a host matches an NDEATH's bdSeq to the one of the NBIRTH it ends; an NDEATH
+        // from an older session (a late will message) must not mark the current session offline.
+        .$if(state.kind === 'NDEATH' && state.bdSeq !== undefined, (q) =>
+          q.where((eb) => eb.or([eb('bd_seq', 'is', null), eb('bd_seq', '=', state.bdSeq ?? -1)])),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (updated && state.kind === 'NDEATH') {
+        await trx
+          .updateTable('shelves')
+          .set({ online: false })
+          .where('gateway_id', '=', state.edgeNodeId)
+          .execute();
+      }
+      return updated;
+    });
     if (!row) return;
-    if (state.kind === 'NDEATH') {
-      await this.db
-        .updateTable('shelves')
-        .set({ online: false })
-        .where('gateway_id', '=', state.edgeNodeId)
-        .execute();
-    }
     const g = toGateway(row);
     this.hub.publish({
       type: 'gateway',
