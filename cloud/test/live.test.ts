@@ -109,3 +109,24 @@ describe('dashboard', () => {
     expect(bad.headers.get('location')).toContain('/login?failed');
   });
 });
+
+describe('dashboard cookie on the API', () => {
+  it('lets the page call the API with its cookie, and refuses the same call from another origin', async () => {
+    const session = await t.cloud.services.users.login('boss@test.local', 'boss-password-1');
+    const cookie = `bv_access=${session.access.token}`;
+    const body = JSON.stringify({ siteId: 'demo-site', count: 1 });
+    const headers = { cookie, 'content-type': 'application/json' };
+    const same = await t.cloud.app.request(`${t.cloud.url}/api/v1/claim-tokens`, {
+      method: 'POST',
+      body,
+      headers: { ...headers, origin: t.cloud.url },
+    });
+    expect(same.status).toBe(201);
+    const foreign = await t.cloud.app.request(`${t.cloud.url}/api/v1/claim-tokens`, {
+      method: 'POST',
+      body,
+      headers: { ...headers, origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+  });
+});

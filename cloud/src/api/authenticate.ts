@@ -18,7 +18,17 @@ export function credentialOf(c: Context): string | undefined {
     if (!match) throw new UnauthenticatedError('Authorization header must be "Bearer <token>"');
     return match[1];
   }
-  return c.req.header('x-api-key') ?? getCookie(c, accessCookie);
+  const key = c.req.header('x-api-key');
+  if (key) return key;
+  const cookie = getCookie(c, accessCookie);
+  if (cookie && c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+    // The cookie is SameSite=Strict already; refusing a foreign Origin also covers old browsers.
+    const origin = c.req.header('origin');
+    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+      throw new ForbiddenError('cross-site request refused');
+    }
+  }
+  return cookie;
 }
 
 /** Resolves a token or API key to the principal it stands for. */
