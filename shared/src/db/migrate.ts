@@ -1,4 +1,5 @@
 import { type Migration, Migrator, sql } from 'kysely';
+import { retry } from '../retry/index.js';
 import type { Database } from './database.js';
 
 export type { Migration } from 'kysely';
@@ -24,7 +25,28 @@ export async function migrate(
     migrationTableName: `bv_migrations_${component}`,
     migrationLockTableName: `bv_migrations_${component}_lock`,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error(`migrations of ${component} failed: ${String(error)}`, { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  try {
+    // Two processes migrating a fresh database at once race to create Kysely's own tables
+    // before its lock exists; the loser sees "does not exist" or "already exists" and simply
+    // tries again, by which time the lock serialises them.
+    const results = await retry(
+      async () => {
+        const { error, results } = await migrator.migrateToLatest();
+        if (error) throw error;
+        return results ?? [];
+      },
+      { retries: 4, initialDelayMs: 50, maxDelayMs: 500, shouldRetry: isCreationRace },
+    );
+    return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  } catch (error) {
+    throw new Error(`migrations of ${component} failed: ${String(error)}`, { cause: error });
+  }
+}
+
+// undefined_table, duplicate_table, unique_violation (pg_type row of a table created twice).
+const creationRaceCodes = new Set(['42P01', '42P07', '23505']);
+
+function isCreationRace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && creationRaceCodes.has(code);
 }
