@@ -161,11 +161,11 @@ export async function startGateway(
   const checkHealth = async () => {
     try {
       await withDeadline(eventLog.ping(), 5_000);
-      pipeline.setHealthy(true);
+      pipeline.reportPing(true);
     } catch (error) {
       metrics.eventLogErrors.inc({ operation: 'ping' });
       logger.debug({ err: String(error) }, 'event log ping failed');
-      pipeline.setHealthy(false);
+      pipeline.reportPing(false);
     }
     metrics.bridgeOldest.set(pipeline.oldestAgeSeconds());
   };

@@ -68,6 +68,8 @@ export class BridgePipeline {
   #inflight = 0;
   #closed = false;
   #healthy = true;
+  /** Lanes whose last publish failed and that still hold events to retry. */
+  readonly #failing = new Set<Lane>();
   readonly #healthListeners: ((healthy: boolean) => void)[] = [];
 
   constructor(options: PipelineOptions) {
@@ -93,7 +95,17 @@ export class BridgePipeline {
     this.#healthListeners.push(listener);
   }
 
-  /** Marks the log reachable or not, e.g. from a periodic ping; listeners hear changes only. */
+  /**
+   * The periodic ping's verdict. A failed ping makes the bridge unhealthy; a good one makes it
+   * healthy only while no lane is failing to publish, so a log that answers pings but refuses
+   * writes does not flap STATE between online and offline.
+   */
+  reportPing(ok: boolean): void {
+    if (!ok) this.setHealthy(false);
+    else if (this.#failing.size === 0) this.setHealthy(true);
+  }
+
+  /** Marks the log reachable or not; listeners hear changes only. */
   setHealthy(healthy: boolean): void {
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
@@ -205,7 +217,15 @@ export class BridgePipeline {
       lane = new Lane(topic, this.#opts, {
         delivered: (items, records) => this.#delivered(topic, items, records),
         failed: (items, error) => this.#failed(items, error),
-        healthy: (ok) => this.setHealthy(ok),
+        healthy: (lane, ok) => {
+          if (ok) this.#failing.delete(lane);
+          else this.#failing.add(lane);
+          this.setHealthy(ok ? this.#failing.size === 0 : false);
+        },
+        idle: (lane) => {
+          // nothing left to retry (its messages timed out): let the ping decide again
+          this.#failing.delete(lane);
+        },
         closed: () => this.#closed,
       });
       this.#lanes.set(id, lane);
@@ -230,7 +250,8 @@ export class BridgePipeline {
 interface LaneHooks {
   delivered(items: readonly Item[], records: number): void;
   failed(items: readonly Item[], error: Error): void;
-  healthy(ok: boolean): void;
+  healthy(lane: Lane, ok: boolean): void;
+  idle(lane: Lane): void;
   closed(): boolean;
 }
 
@@ -261,11 +282,14 @@ class Lane {
       for (let attempt = 1; ; attempt++) {
         // messages that timed out meanwhile are not sent: their device resends them anyway
         batch = batch.filter((i) => !i.entry.settled);
-        if (batch.length === 0 || this.hooks.closed()) break;
+        if (batch.length === 0 || this.hooks.closed()) {
+          this.hooks.idle(this);
+          break;
+        }
         try {
           const records = buildRecords(batch, (i) => i.outgoing);
           await withDeadline(eventLog.publish(this.topic, records), this.opts.publishTimeoutMs);
-          this.hooks.healthy(true);
+          this.hooks.healthy(this, true);
           this.hooks.delivered(batch, records.length);
           break;
         } catch (error) {
@@ -276,7 +300,7 @@ class Lane {
             this.hooks.failed(batch, err);
             break;
           }
-          this.hooks.healthy(false);
+          this.hooks.healthy(this, false);
           const delayMs = backoffDelay(Math.min(attempt, 10), retryDelays);
           logger.debug({ err, topic: this.topic, attempt, delayMs }, 'event log publish failed, retrying');
           await new Promise((r) => setTimeout(r, delayMs));
