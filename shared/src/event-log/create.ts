@@ -37,7 +37,7 @@ export async function createEventLog(options: EventLogOptions): Promise<EventLog
     return KafkaEventLog.open({
       brokers: [...brokers],
       clientId,
-      options: { ...kafkaLogDefaults, ...tuning },
+      options: { ...kafkaLogDefaults, ...defined(tuning) },
       registry: options.registry,
       metrics,
       logger,
@@ -51,6 +51,17 @@ export async function createEventLog(options: EventLogOptions): Promise<EventLog
     registry: options.registry,
     metrics,
     logger,
-    tuning: { ...databaseLogDefaults, ...options.databaseLog },
+    tuning: {
+      ...databaseLogDefaults,
+      // Only this process can write to a PGlite folder, and its own publishes wake consumers at
+      // once: polling is a fallback there. On PostgreSQL other processes publish too.
+      pollIntervalMs: options.database.kind === 'pglite' ? 1_000 : 100,
+      ...defined(options.databaseLog ?? {}),
+    },
   });
+}
+
+/** Drops keys whose value is `undefined`, so they do not override defaults when spread. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
