@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { encodeCommands, encodePayload, encodeState, stateTopic } from '@bitv/shared/sparkplug';
 import { eventually, mosquittoUrl, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { connect } from 'mqtt';
@@ -200,6 +203,27 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent against Mosqu
     expect(await metric('bv_edge_serial_bad_frames_total')).toBeGreaterThan(0);
     expect(sub.gaps).toEqual([]);
   }, 60_000);
+
+  it('serves /healthz, /metrics and `bitv-edge status` from the running agent', async () => {
+    const health = (await (await fetch(`${agent.opsUrl}/healthz`)).json()) as {
+      ok: boolean;
+      checks: { uplink: { state: string } };
+    };
+    expect(health).toMatchObject({ ok: true, checks: { uplink: { state: 'online' } } });
+    const metrics = await (await fetch(`${agent.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/bv_edge_readings_published_total\{historical="false"\} \d+/);
+    const port = new URL(agent.opsUrl!).port;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(new URL('../bin/bitv-edge.mjs', import.meta.url)), 'status'],
+      {
+        env: { ...process.env, BV_EDGE_OPS_PORT: port, BV_EDGE_DATA_DIR: config.dataDir },
+      },
+    );
+    expect(stdout).toMatch(/uplink: online/);
+    expect(stdout).toMatch(/queue depth: \d+/);
+    expect(stdout).toMatch(new RegExp(`serial:${pty.hostPath}: up ${device}`));
+  }, 30_000);
 
   it('ends with an NDEATH whose bdSeq matches the NBIRTH', async () => {
     await agent.close();

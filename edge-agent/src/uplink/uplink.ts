@@ -1,86 +1,36 @@
-import type { Logger } from '@bitv/shared/log';
 import { backoffDelay } from '@bitv/shared/retry';
 import {
-  commandResultMetrics,
   commandSubscriptions,
-  type DeviceTopic,
   decodeState,
-  deviceBirthMetrics,
   deviceTopic,
   encodeDeviceDeath,
-  encodeNodeBirth,
   encodeNodeDeath,
   encodePayload,
   encodeReadings,
-  gapMetrics,
   type HostState,
   isNewerState,
   type Metric,
-  type NodeTopic,
   nextBdSeq,
-  nodeHealthMetrics,
   nodeTopic,
   parseTopic,
   SeqCounter,
   stateTopic,
 } from '@bitv/shared/sparkplug';
-import { connect, type MqttClient } from 'mqtt';
-import type { DeviceDirectory } from '../devices.js';
-import type { AgentMetrics } from '../metrics.js';
-import type { CommandStore, Outbox } from '../outbox/index.js';
+import { connect } from 'mqtt';
+import { deviceBirthPayload, nodeBirthPayload } from './births.js';
 import { Cursors } from './cursors.js';
+import {
+  type Session,
+  type UplinkDeps,
+  type UplinkOptions,
+  type UplinkState,
+  type UplinkStatus,
+  uplinkStates,
+} from './types.js';
 
-export interface UplinkOptions {
-  brokerUrl: string;
-  groupId: string;
-  edgeNodeId: string;
-  /** Sparkplug primary host to wait for (STATE); empty: publish as soon as connected. */
-  primaryHostId: string | undefined;
-  clientId: string;
-  keepaliveSeconds: number;
-  connectTimeoutMs: number;
-  maxInFlight: number;
-  maxReadingsPerMessage: number;
-  reconnectInitialDelayMs: number;
-  reconnectMaxDelayMs: number;
-  healthIntervalMs: number;
-  agentVersion: string;
-  /** Read at every connect, so a rotated credential is used from the next session on. */
-  credentials: () => { username?: string | undefined; password?: string | undefined };
-}
+export type { UplinkDeps, UplinkOptions, UplinkState, UplinkStatus } from './types.js';
 
-export interface UplinkDeps {
-  outbox: Outbox;
-  commands: CommandStore;
-  devices: DeviceDirectory;
-  logger: Logger;
-  metrics: AgentMetrics;
-  onCommand: (topic: NodeTopic | DeviceTopic, payload: Buffer) => void;
-}
-
-export type UplinkState = 'connecting' | 'waiting-for-host' | 'online' | 'disconnected' | 'closed';
-const states: UplinkState[] = ['connecting', 'waiting-for-host', 'online', 'disconnected', 'closed'];
-
-export interface UplinkStatus {
-  state: UplinkState;
-  hostOnline: boolean | null;
-  bdSeq: number | null;
-  inFlight: number;
-  sessions: number;
-}
-
-interface Session {
-  id: number;
-  client: MqttClient;
-  bdSeq: number;
-  seq: SeqCounter;
-  cursors: Cursors;
-  birthed: Set<string>;
-  inFlight: number;
-  inFlightByDevice: Map<string, number>;
-  resultsInFlight: Set<string>;
-  gapsInFlight: Set<number>;
-}
+import { healthMetrics, sendReports } from './reports.js';
 
 /**
  * The Sparkplug B edge-node side of the agent: one MQTT session at a time (clean start, NDEATH
@@ -167,7 +117,7 @@ export class Uplink {
 
   private setState(state: UplinkState): void {
     this.state = state;
-    for (const s of states) this.deps.metrics.uplinkState.set({ state: s }, s === state ? 1 : 0);
+    for (const s of uplinkStates) this.deps.metrics.uplinkState.set({ state: s }, s === state ? 1 : 0);
   }
 
   private connect(): void {
@@ -324,23 +274,11 @@ export class Uplink {
 
   private births(s: Session): void {
     const { groupId, edgeNodeId } = this.opts;
-    const stats = this.deps.outbox.stats();
-    const now = Date.now();
     s.seq.birth();
     // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]
     s.client.publish(
       nodeTopic('NBIRTH', groupId, edgeNodeId),
-      Buffer.from(
-        encodeNodeBirth(
-          {
-            bdSeq: s.bdSeq,
-            agentVersion: this.opts.agentVersion,
-            outboxDepth: stats.depth,
-            oldestUnsentMs: stats.oldestTimeMs === null ? 0 : Math.max(0, now - stats.oldestTimeMs),
-          },
-          now,
-        ),
-      ),
+      Buffer.from(nodeBirthPayload(this.deps.outbox, s.bdSeq, this.opts.agentVersion)),
       { qos: 0, retain: false },
     );
     this.deps.metrics.messagesPublished.inc({ type: 'NBIRTH' });
@@ -350,13 +288,7 @@ export class Uplink {
   }
 
   private deviceBirth(s: Session, device: string): void {
-    const now = Date.now();
-    const live = this.deps.devices.liveMetrics(device).map((m) => ({ ...m, timestamp: now }));
-    const payload = encodePayload({
-      timestamp: now,
-      seq: s.seq.next(),
-      metrics: [...deviceBirthMetrics(this.deps.devices.birth(device), now), ...live],
-    });
+    const payload = deviceBirthPayload(this.deps.devices, device, s.seq.next());
     s.client.publish(
       deviceTopic('DBIRTH', this.opts.groupId, this.opts.edgeNodeId, device),
       Buffer.from(payload),
@@ -400,11 +332,11 @@ export class Uplink {
     try {
       for (const d of this.deps.devices.linked()) if (!s.birthed.has(d)) this.deviceBirth(s, d);
       this.sendResultsAndGaps(s);
-      // At most a few messages per turn of the event loop (reading and encoding 500 readings takes several ms):
-      // the serial links must keep being read while a large backlog drains.
-      let budget = 2;
+      // At most ~10 ms of work per turn of the event loop (reading and encoding 500 readings
+      // takes a few ms): the serial links must keep being read while a large backlog drains.
+      const until = performance.now() + 10;
       while (s.inFlight < this.opts.maxInFlight) {
-        if (budget-- === 0) {
+        if (performance.now() > until) {
           this.notify();
           break;
         }
@@ -453,55 +385,14 @@ export class Uplink {
   }
 
   private sendResultsAndGaps(s: Session): void {
-    const { groupId, edgeNodeId } = this.opts;
-    const results = this.deps.commands.unreported(50).filter((r) => !s.resultsInFlight.has(r.id));
-    const byTarget = new Map<string | null, typeof results>();
-    for (const r of results) {
-      const target = r.device && s.birthed.has(r.device) ? r.device : null;
-      byTarget.set(target, [...(byTarget.get(target) ?? []), r]);
-    }
-    for (const [device, list] of byTarget) {
-      const metrics = commandResultMetrics(
-        list.map((r) => ({ id: r.id, status: r.status as 'done', reason: r.reason ?? undefined })),
-      );
-      for (const r of list) s.resultsInFlight.add(r.id);
-      const topic = device
-        ? deviceTopic('DDATA', groupId, edgeNodeId, device)
-        : nodeTopic('NDATA', groupId, edgeNodeId);
-      this.publish1(
-        s,
-        topic,
-        encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics }),
-        device ? 'DDATA' : 'NDATA',
-        () => {
-          this.deps.commands.markReported(list.map((r) => r.id));
-          for (const r of list) s.resultsInFlight.delete(r.id);
-        },
-      );
-    }
-    const gaps = this.deps.outbox.unreportedGaps(50).filter((g) => !s.gapsInFlight.has(g.id));
-    if (gaps.length > 0) {
-      for (const g of gaps) s.gapsInFlight.add(g.id);
-      const metrics: Metric[] = [...this.healthMetrics(), ...gapMetrics(gaps)];
-      this.publish1(
-        s,
-        nodeTopic('NDATA', groupId, edgeNodeId),
-        encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics }),
-        'NDATA',
-        () => {
-          this.deps.outbox.markGapsReported(gaps.map((g) => g.id));
-          for (const g of gaps) s.gapsInFlight.delete(g.id);
-        },
-      );
-    }
-  }
-
-  private healthMetrics(): Metric[] {
-    const st = this.deps.outbox.stats();
-    return nodeHealthMetrics({
-      outboxDepth: st.depth,
-      oldestUnsentMs: st.oldestTimeMs === null ? 0 : Math.max(0, Date.now() - st.oldestTimeMs),
-      droppedTotal: st.droppedTotal,
+    sendReports({
+      ids: this.opts,
+      outbox: this.deps.outbox,
+      commands: this.deps.commands,
+      birthed: s.birthed,
+      inFlight: s,
+      nextSeq: () => s.seq.next(),
+      publish: (topic, payload, type, onAck) => this.publish1(s, topic, payload, type, onAck),
     });
   }
 
@@ -511,7 +402,7 @@ export class Uplink {
     const payload = encodePayload({
       timestamp: Date.now(),
       seq: s.seq.next(),
-      metrics: this.healthMetrics(),
+      metrics: healthMetrics(this.deps.outbox),
     });
     s.client.publish(nodeTopic('NDATA', this.opts.groupId, this.opts.edgeNodeId), Buffer.from(payload), {
       qos: 0,

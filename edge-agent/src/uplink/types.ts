@@ -1,0 +1,65 @@
+import type { Logger } from '@bitv/shared/log';
+import type { DeviceTopic, NodeTopic, SeqCounter } from '@bitv/shared/sparkplug';
+import type { MqttClient } from 'mqtt';
+import type { DeviceDirectory } from '../devices.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { CommandStore, Outbox } from '../outbox/index.js';
+import type { Cursors } from './cursors.js';
+
+export interface UplinkOptions {
+  brokerUrl: string;
+  groupId: string;
+  edgeNodeId: string;
+  /** Sparkplug primary host to wait for (STATE); empty: publish as soon as connected. */
+  primaryHostId: string | undefined;
+  clientId: string;
+  keepaliveSeconds: number;
+  connectTimeoutMs: number;
+  maxInFlight: number;
+  maxReadingsPerMessage: number;
+  reconnectInitialDelayMs: number;
+  reconnectMaxDelayMs: number;
+  healthIntervalMs: number;
+  agentVersion: string;
+  /** Read at every connect, so a rotated credential is used from the next session on. */
+  credentials: () => { username?: string | undefined; password?: string | undefined };
+}
+
+export interface UplinkDeps {
+  outbox: Outbox;
+  commands: CommandStore;
+  devices: DeviceDirectory;
+  logger: Logger;
+  metrics: AgentMetrics;
+  onCommand: (topic: NodeTopic | DeviceTopic, payload: Buffer) => void;
+}
+
+export type UplinkState = 'connecting' | 'waiting-for-host' | 'online' | 'disconnected' | 'closed';
+export const uplinkStates: UplinkState[] = [
+  'connecting',
+  'waiting-for-host',
+  'online',
+  'disconnected',
+  'closed',
+];
+
+export interface UplinkStatus {
+  state: UplinkState;
+  hostOnline: boolean | null;
+  bdSeq: number | null;
+  inFlight: number;
+  sessions: number;
+}
+
+export interface Session {
+  id: number;
+  client: MqttClient;
+  bdSeq: number;
+  seq: SeqCounter;
+  cursors: Cursors;
+  birthed: Set<string>;
+  inFlight: number;
+  inFlightByDevice: Map<string, number>;
+  resultsInFlight: Set<string>;
+  gapsInFlight: Set<number>;
+}
