@@ -144,7 +144,9 @@ async function main(): Promise<void> {
     await page.getByTestId(`gateway-${gw}`).waitFor();
     // The fleet page's forms call the API with the session cookie: create a claim token, send a command.
     await page.getByTestId('create-claim-tokens').click();
-    await page.waitForFunction(`document.querySelector('[data-testid="claim-tokens"]')?.textContent?.startsWith('bvc_')`);
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="claim-tokens"]')?.textContent?.startsWith('bvc_')`,
+    );
     await page.locator(`form[data-command="${gw}"] select[name="action"]`).selectOption('identify');
     await page.locator(`form[data-command="${gw}"] button`).click();
     await page.waitForFunction(`document.querySelectorAll('#commands tr[id^="cmd-"]').length >= 2`);

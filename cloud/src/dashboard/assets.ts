@@ -61,7 +61,7 @@ export const liveScript = `
     var bar=el.querySelector('.conf i');if(bar)bar.style.width=Math.round(m.confidence*100)+'%';
     var cls=m.count<m.previousCount?'flash-down':'flash-up';el.classList.add(cls);setTimeout(function(){el.classList.remove(cls)},900);
     if(m.weightG!=null)setWeight(el,m.weightG);var t=q('#total-units');if(t)t.textContent=String(Number(t.textContent)+m.count-m.previousCount);}
-  function setWeight(el,w){var x=el.querySelector('[data-weight]');if(x)x.textContent=w.toFixed(1)+' g'}
+  function setWeight(el,w){var x=el.querySelector('[data-weight]');if(x)x.textContent=(w-Number(el.getAttribute('data-tare')||0)).toFixed(1)+' g net'}
   function onWeight(m){var el=binEl(m.shelfId,m.bin);if(el)setWeight(el,m.weightG)}
   function onAlert(m){var list=q('#alerts');if(!list)return;var li=document.getElementById('alert-'+m.alertId);
     if(m.status==='open'&&!li){li=document.createElement('li');li.id='alert-'+m.alertId;li.setAttribute('data-testid','alert');li.textContent=m.message;

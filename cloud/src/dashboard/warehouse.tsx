@@ -22,6 +22,7 @@ function BinTile(props: { bin: BinView }) {
       id={`bin-${b.shelfId}-${b.bin}`}
       data-testid={`bin-${b.shelfId}-${b.bin}`}
       data-threshold={b.lowStockThreshold === null ? '' : String(b.lowStockThreshold)}
+      data-tare={String(b.tareG)}
     >
       <span class="lamp" title="pick-to-light" data-testid={`bin-light-${b.shelfId}-${b.bin}`} />
       <div class="no">BIN {String(b.bin).padStart(2, '0')}</div>
@@ -35,7 +36,7 @@ function BinTile(props: { bin: BinView }) {
         <i style={`width:${Math.round(b.confidence * 100)}%`} />
       </div>
       <div class="weight" data-weight>
-        {b.weightG === null ? 'no reading yet' : `${b.weightG.toFixed(1)} g`}
+        {b.weightG === null ? 'no reading yet' : `${(b.weightG - b.tareG).toFixed(1)} g net`}
       </div>
     </div>
   );

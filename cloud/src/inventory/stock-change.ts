@@ -133,7 +133,8 @@ async function lowStockTransition(
     .executeTakeFirst();
   if (low && !open) {
     const alertId = randomUUID();
-    const message = `${e.sku ?? 'bin'} low: ${e.count} left, at or below ${threshold}`;
+    // The count moves on while the alert stays open, so the message names the threshold, not the count.
+    const message = `${e.sku ?? 'bin'} running low (at or below ${threshold})`;
     await trx
       .insertInto('alerts')
       .values({
