@@ -5,6 +5,7 @@ export * from './types/device-state.js';
 export * from './types/inventory.js';
 export * from './types/registry.js';
 export * from './types/telemetry.js';
+export * from './types/telemetry-gap.js';
 export * from './types/topics.js';
 
 import { EventRegistry } from './registry.js';
@@ -13,6 +14,7 @@ import { deviceStateV1 } from './types/device-state.js';
 import { reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
 import { credentialRevokedV1 } from './types/registry.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
+import { telemetryGapV1 } from './types/telemetry-gap.js';
 
 /** A registry holding every event type defined in `shared`; services add their own domain types. */
 export function platformEvents(): EventRegistry {
@@ -25,5 +27,6 @@ export function platformEvents(): EventRegistry {
     stockChangedV1,
     stockAlertV1,
     reservationChangedV1,
+    telemetryGapV1,
   ]);
 }
