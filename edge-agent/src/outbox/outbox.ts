@@ -1,7 +1,8 @@
 import { ValidationError } from '@bitv/shared/errors';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { decodeBody, encodeBody, type ReadingValues } from './body.js';
 import { migrate } from './schema.js';
+import { prepareStatements, type Statements } from './statements.js';
 
 /**
  * `normal`: WAL with synchronous=NORMAL. A commit is written to the WAL file before it returns, so
@@ -93,23 +94,7 @@ export class Outbox {
   private droppedTotal = 0;
   private readonly deviceIds = new Map<string, number>();
   private readonly deviceNames = new Map<number, string>();
-  private readonly st: Record<
-    | 'insert'
-    | 'setLast'
-    | 'setLink'
-    | 'read'
-    | 'rangeStats'
-    | 'deleteRange'
-    | 'oldest'
-    | 'oldestChunk'
-    | 'deleteUpTo'
-    | 'insertGap'
-    | 'getDevice'
-    | 'insertDevice'
-    | 'updateDeviceInfo'
-    | 'setValues',
-    Statement
-  >;
+  private readonly st: Statements;
 
   private constructor(options: OutboxOptions) {
     this.opts = { now: Date.now, ...options };
@@ -121,32 +106,7 @@ export class Outbox {
     db.pragma('foreign_keys = OFF');
     db.pragma('cache_size = -8000'); // 8 MB page cache bounds RSS whatever the queue depth
     migrate(db);
-    this.st = {
-      insert: db.prepare('INSERT INTO readings (device_id, seq, time_ms, body) VALUES (?, ?, ?, ?)'),
-      setLast: db.prepare('UPDATE devices SET last_seq = ?, updated_ms = ? WHERE id = ?'),
-      setLink: db.prepare('UPDATE devices SET link_seq = ? WHERE id = ?'),
-      read: db.prepare(
-        'SELECT seq, time_ms, body FROM readings WHERE device_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
-      ),
-      rangeStats: db.prepare(
-        'SELECT COUNT(*) AS n, COALESCE(SUM(length(body)), 0) AS b FROM readings WHERE device_id = ? AND seq BETWEEN ? AND ?',
-      ),
-      deleteRange: db.prepare('DELETE FROM readings WHERE device_id = ? AND seq BETWEEN ? AND ?'),
-      oldest: db.prepare('SELECT time_ms FROM readings ORDER BY id LIMIT 1'),
-      oldestChunk: db.prepare(
-        'SELECT id, device_id, seq, time_ms, length(body) AS len FROM readings WHERE id > ? ORDER BY id LIMIT ?',
-      ),
-      deleteUpTo: db.prepare('DELETE FROM readings WHERE id <= ?'),
-      insertGap: db.prepare(
-        'INSERT INTO gaps (device, kind, reason, from_seq, to_seq, count, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      getDevice: db.prepare('SELECT * FROM devices WHERE name = ?'),
-      insertDevice: db.prepare('INSERT INTO devices (name, updated_ms) VALUES (?, ?)'),
-      updateDeviceInfo: db.prepare(
-        'UPDATE devices SET serial = ?, firmware = ?, bin_count = ?, updated_ms = ? WHERE id = ?',
-      ),
-      setValues: db.prepare('UPDATE devices SET last_values = ? WHERE id = ?'),
-    };
+    this.st = prepareStatements(db);
     const totals = db
       .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length(body)), 0) AS b FROM readings')
       .get() as { n: number; b: number };
