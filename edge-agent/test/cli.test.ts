@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UnauthenticatedError } from '@bitv/shared/errors';
-import { tempDir } from '@bitv/shared/testing';
+import { silentLogger } from '@bitv/shared/log';
+import { eventually, tempDir } from '@bitv/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { EdgeAgentHandle } from '../src/agent.js';
 import { loadEdgeConfig } from '../src/config.js';
+import { startCredentialRotation } from '../src/credential.js';
 import { Outbox } from '../src/outbox/index.js';
 import { provision } from '../src/provision.js';
 
@@ -133,5 +136,49 @@ describe('bitv-edge CLI and config', () => {
     });
     await expect(provision({ claimToken: 'bad', cloudUrl })).rejects.toBeInstanceOf(UnauthenticatedError);
     expect(calls.filter((c) => c.body.claimToken === 'bad')).toHaveLength(1);
+  });
+
+  it('rotates the credential before it expires and hands it to the running agent', async () => {
+    const dir = await tempDir('bv-edge-rot-');
+    cleanups.push(dir.remove);
+    const seen: { url: string; auth: string | undefined }[] = [];
+    const server: Server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', auth: req.headers.authorization });
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            gatewayId: 'gw-r',
+            groupId: 'site-r',
+            edgeNodeId: 'gw-r',
+            credential: 'new.jwt.value',
+            credentialExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+            brokerUrl: 'mqtt://127.0.0.1:18831',
+            primaryHostId: 'bv-cloud',
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const cloudUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const configFile = join(dir.path, 'edge.json');
+    writeFileSync(configFile, JSON.stringify({ edgeNodeId: 'gw-r', credential: 'old.jwt.value', cloudUrl }));
+    const config = {
+      ...loadEdgeConfig(configFile, {}),
+      credentialExpiresAt: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const handed: string[] = [];
+    const agent = { setCredential: (c: string) => handed.push(c) } as unknown as EdgeAgentHandle;
+    const rotation = startCredentialRotation(config, configFile, agent, silentLogger);
+    cleanups.push(async () => rotation.stop());
+    await eventually(() => handed.length === 1, 'credential handed to the agent');
+    expect(handed).toEqual(['new.jwt.value']);
+    expect(seen[0]).toEqual({ url: '/api/v1/gateways/gw-r/credential/rotate', auth: 'Bearer old.jwt.value' });
+    expect(JSON.parse(readFileSync(configFile, 'utf8'))).toMatchObject({
+      credential: 'new.jwt.value',
+      edgeNodeId: 'gw-r',
+    });
   });
 });
