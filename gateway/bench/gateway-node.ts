@@ -3,6 +3,7 @@ import { platformEvents } from '@bitv/shared/events';
 import { createRegistry } from '@bitv/shared/metrics';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { startGateway } from '../src/start.js';
+import { DiscardingEventLog } from './null-log.js';
 
 /**
  * One gateway node for the benchmark, in its own process (forked with an IPC channel): started
@@ -15,17 +16,21 @@ interface NodeArgs {
   issuer: string;
   redisUrl?: string;
   redisPrefix?: string;
+  /** Discard instead of Kafka: measures the broker path alone. */
+  discard?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
 const send = (message: object) => process.send?.(message);
 
 const registry = createRegistry();
-const eventLog = await createEventLog({
-  kafka: { brokers: args.brokers, clientId: `bench-${args.nodeId}` },
-  registry: platformEvents(),
-  metrics: registry,
-});
+const eventLog = args.discard
+  ? new DiscardingEventLog()
+  : await createEventLog({
+      kafka: { brokers: args.brokers, clientId: `bench-${args.nodeId}` },
+      registry: platformEvents(),
+      metrics: registry,
+    });
 const gateway = await startGateway(
   {
     nodeId: args.nodeId,
