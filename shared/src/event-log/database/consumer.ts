@@ -2,16 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
-import { deadLetterTopic, type EventRegistry, eventFromJson, eventToJson } from '../../events/index.js';
+import { deadLetterTopic, type EventRegistry } from '../../events/index.js';
 import { backoffDelay, sleep } from '../../retry/index.js';
-import {
-  deadLetterAttributes,
-  deadLetterEvent,
-  deliver,
-  describeError,
-  isDeadLetterTopic,
-  validateConsumed,
-} from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
 import type { EventHandler, Subscription } from '../port.js';
 import { GroupLeases } from './leases.js';
@@ -19,6 +11,7 @@ import type { EventLogTables } from './schema.js';
 import { appendRecords, type StoredRecord } from './store.js';
 import type { DatabaseLogTuning } from './tuning.js';
 import { Waker } from './waker.js';
+import { PartitionWorker } from './worker.js';
 
 /** What a subscription needs from the log that created it. */
 export interface ConsumerHost {
@@ -43,7 +36,7 @@ export interface ConsumerOptions {
   retryDelayMs: number;
 }
 
-interface FetchedRow {
+export interface FetchedRow {
   position: number;
   key: string;
   event: unknown;
@@ -259,153 +252,6 @@ export class DatabaseSubscription implements Subscription {
       this.host.announce(dlq);
     }
     return committed;
-  }
-}
-
-/** Handles one partition's events in order: deliver, then commit offset + 1. */
-class PartitionWorker {
-  end = 0;
-  readonly labels: { topic: string; group: string; partition: string };
-  private queue: FetchedRow[] = [];
-  private running: Promise<void> | undefined;
-  private revoked = false;
-  /** Aborted on close or when the partition is lost: ends retries without committing. */
-  private readonly stop = new AbortController();
-  readonly signal: AbortSignal;
-
-  constructor(
-    private readonly sub: DatabaseSubscription,
-    readonly topic: string,
-    readonly partition: number,
-    /** Next offset to fetch (everything before it is committed or queued). */
-    public position: number,
-  ) {
-    this.labels = { topic, group: sub.options.group, partition: String(partition) };
-    this.signal = AbortSignal.any([sub.signal, this.stop.signal]);
-  }
-
-  get idle(): boolean {
-    return !this.revoked && this.running === undefined && this.queue.length === 0;
-  }
-
-  enqueue(rows: FetchedRow[]): void {
-    const last = rows[rows.length - 1];
-    if (!last) return;
-    this.queue.push(...rows);
-    this.position = last.position + 1;
-    this.running ??= this.drain();
-  }
-
-  revoke(reason: string): void {
-    if (this.revoked) return;
-    this.revoked = true;
-    this.stop.abort(new Error(`partition revoked: ${reason}`));
-    this.sub.host.logger.info({ ...this.where, reason }, 'partition revoked');
-    if (this.running === undefined) this.sub.workerFinished(this, true);
-  }
-
-  /** Log fields (the logger already carries the group). */
-  private get where() {
-    return { topic: this.topic, partition: this.partition };
-  }
-
-  done(): Promise<void> {
-    return this.running ?? Promise.resolve();
-  }
-
-  private async drain(): Promise<void> {
-    let stopped = false;
-    try {
-      for (;;) {
-        const row = this.queue[0];
-        if (!row || this.signal.aborted) break;
-        if (!(await this.handle(row))) {
-          stopped = true;
-          break;
-        }
-        this.queue.shift();
-      }
-    } catch (error) {
-      // A failed commit (database down) must not lose the event: drop the queue and let a fresh
-      // worker re-read from the last committed offset once the lease is refreshed.
-      stopped = true;
-      this.sub.host.logger.warn(
-        { err: error, ...this.where },
-        'event log partition worker failed; will resume',
-      );
-    } finally {
-      this.running = undefined;
-      if (stopped || this.revoked) {
-        this.revoked = true;
-        this.queue = [];
-      }
-      this.sub.workerFinished(this, stopped || this.revoked);
-    }
-  }
-
-  /** Returns false when the worker must stop without going further (closing, or lease lost). */
-  private async handle(row: FetchedRow): Promise<boolean> {
-    const { host, options } = this.sub;
-    const { signal } = this;
-    const { group } = options;
-    let event: ReturnType<typeof eventFromJson>;
-    try {
-      event = eventFromJson(row.event);
-      validateConsumed(host.registry, this.topic, event);
-    } catch (error) {
-      const reason = describeError(error);
-      host.metrics.invalidRecords.inc({ topic: this.topic, group });
-      if (isDeadLetterTopic(this.topic)) {
-        host.logger.error(
-          { err: error, ...this.where, offset: row.position },
-          'invalid record on a dead-letter topic skipped',
-        );
-        return this.sub.commit(this, row.position + 1);
-      }
-      host.logger.error({ err: error, ...this.where, offset: row.position }, 'invalid record dead-lettered');
-      const json =
-        row.event && typeof row.event === 'object' && !Array.isArray(row.event)
-          ? { ...row.event, [deadLetterAttributes.reason]: reason, [deadLetterAttributes.group]: group }
-          : {
-              invalid: row.event,
-              [deadLetterAttributes.reason]: reason,
-              [deadLetterAttributes.group]: group,
-            };
-      return this.sub.commit(this, row.position + 1, { key: row.key, json });
-    }
-    const outcome = await deliver(
-      event,
-      { topic: this.topic, partition: this.partition, offset: String(row.position) },
-      {
-        group,
-        handler: options.handler,
-        firstAttempt: 1,
-        lastAttempt: options.maxAttempts,
-        retryDelayMs: options.retryDelayMs,
-        signal,
-        metrics: host.metrics,
-        logger: host.logger,
-      },
-    );
-    if (outcome.kind === 'stopped') return false;
-    if (outcome.kind === 'failed') {
-      const reason = describeError(outcome.error);
-      host.logger.error(
-        {
-          err: outcome.error,
-          ...this.where,
-          offset: row.position,
-          eventId: event.id,
-          attempts: options.maxAttempts,
-        },
-        'event dead-lettered after its last attempt',
-      );
-      const dead = deadLetterEvent(event, reason, group);
-      return this.sub.commit(this, row.position + 1, { key: row.key, json: eventToJson(dead) });
-    }
-    const ok = await this.sub.commit(this, row.position + 1);
-    if (!ok) host.logger.warn({ ...this.where, offset: row.position }, 'commit refused: lease lost');
-    return ok;
   }
 }
 
