@@ -64,7 +64,7 @@ export async function startCloud(config: Partial<CloudConfig>, deps: ServiceDeps
         .catch((error: unknown) => logger.warn({ err: error }, 'command expiry failed'));
     }, 2_000),
     setInterval(() => {
-      services.inventory
+      services.reservations
         .expireReservations()
         .catch((error: unknown) => logger.warn({ err: error }, 'reservation expiry failed'));
     }, 30_000),

@@ -12,6 +12,7 @@ import type { CloudConfig } from './config.js';
 import { cloudDb, migrateCloud } from './db/index.js';
 import { Counting } from './inventory/counting.js';
 import { Inventory } from './inventory/inventory.js';
+import { Reservations } from './inventory/reservations.js';
 import { LiveHub } from './live/hub.js';
 import { Provisioning } from './registry/provisioning.js';
 import { Registry } from './registry/registry.js';
@@ -78,6 +79,7 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
     ),
     commands: new Commands(db, deps.eventLog, hub, logger),
     inventory: new Inventory(db, hub, deps.eventLog, counting, logger),
+    reservations: new Reservations(db, deps.eventLog),
     counting,
     hub,
   };

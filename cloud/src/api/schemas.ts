@@ -2,7 +2,8 @@ import { roles } from '@bitv/shared/auth';
 import { commandAction } from '@bitv/shared/events';
 import { z } from 'zod';
 import type { Command } from '../commands/commands.js';
-import type { Alert, BinView, Product, Reservation, Stock } from '../inventory/inventory.js';
+import type { Alert, BinView, Product, Stock } from '../inventory/inventory.js';
+import type { Reservation } from '../inventory/reservations.js';
 import type { Aisle, Gateway, Shelf, Site } from '../registry/registry.js';
 
 /** Request and response schemas of the REST API; each response schema is checked against its service type. */
@@ -58,6 +59,7 @@ export const binSchema: z.ZodType<BinView> = z.object({
   count: z.number().int(),
   confidence: z.number(),
   weightG: z.number().nullable(),
+  weighed: z.boolean(),
   lowStockThreshold: z.number().int().nullable(),
   lit: z.object({ color: z.string(), blink: z.string() }).nullable(),
   updatedAt: isoTime,

@@ -10,6 +10,7 @@ import type { Commands } from '../commands/commands.js';
 import type { CloudDb } from '../db/index.js';
 import type { Counting } from '../inventory/counting.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { Reservations } from '../inventory/reservations.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Provisioning } from '../registry/provisioning.js';
 import type { Registry } from '../registry/registry.js';
@@ -29,6 +30,7 @@ export interface Services {
   provisioning: Provisioning;
   commands: Commands;
   inventory: Inventory;
+  reservations: Reservations;
   counting: Counting;
   hub: LiveHub;
 }

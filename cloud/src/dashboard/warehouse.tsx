@@ -23,6 +23,7 @@ function BinTile(props: { bin: BinView }) {
       data-testid={`bin-${b.shelfId}-${b.bin}`}
       data-threshold={b.lowStockThreshold === null ? '' : String(b.lowStockThreshold)}
       data-tare={String(b.tareG)}
+      data-weighed={String(b.weighed)}
     >
       <span class="lamp" title="pick-to-light" data-testid={`bin-light-${b.shelfId}-${b.bin}`} />
       <div class="no">BIN {String(b.bin).padStart(2, '0')}</div>

@@ -7,7 +7,7 @@ import { BitvError } from '@bitv/shared';
 import * as grpc from '@grpc/grpc-js';
 import { principalOf } from '../api/authenticate.js';
 import type { Services } from '../api/services.js';
-import type { Reservation } from '../inventory/inventory.js';
+import type { Reservation } from '../inventory/reservations.js';
 
 const statusByCode: Record<string, grpc.status> = {
   validation_failed: grpc.status.INVALID_ARGUMENT,
@@ -88,7 +88,7 @@ export async function startGrpcServer(
         throw new BitvError('validation_failed', 'sku, a positive quantity and reference are required');
       }
       return toMessage(
-        await s.inventory.reserve({
+        await s.reservations.reserve({
           sku: req.sku,
           quantity: req.quantity,
           reference: req.reference,
@@ -96,7 +96,7 @@ export async function startGrpcServer(
         }),
       );
     }),
-    Release: unary(async (req) => toMessage(await s.inventory.release(req.reservation_id))),
+    Release: unary(async (req) => toMessage(await s.reservations.release(req.reservation_id))),
   };
   const server = new grpc.Server();
   server.addService(service, handlers);

@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, ValidationError } from '@bitv/shared';
+import { NotFoundError, ValidationError } from '@bitv/shared';
 import type { EventLog } from '@bitv/shared/event-log';
-import { reservationChangedV1 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
-import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
-import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Counting } from './counting.js';
+import { reservedUnits } from './reservations.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
 export interface Product {
@@ -27,6 +24,8 @@ export interface BinView {
   count: number;
   confidence: number;
   weightG: number | null;
+  /** Whether the count has been matched against the shelf's weight (its first stable reading). */
+  weighed: boolean;
   lowStockThreshold: number | null;
   lit: { color: string; blink: string } | null;
   updatedAt: string;
@@ -53,18 +52,9 @@ export interface Stock {
   bins: { siteId: string; shelfId: string; bin: number; count: number; confidence: number }[];
 }
 
-export interface Reservation {
-  id: string;
-  sku: string;
-  quantity: number;
-  reference: string;
-  status: 'active' | 'released' | 'expired';
-  expiresAt: string;
-}
-
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-/** Products, bin assignments, manual counts, stock queries and reservations. */
+/** Products, bin assignments, manual counts and stock queries (reservations: `reservations.ts`). */
 export class Inventory {
   constructor(
     private readonly db: CloudDb,
@@ -210,6 +200,7 @@ export class Inventory {
         'bins.count',
         'bins.confidence',
         'bins.weight_g',
+        'bins.align_pending',
         'bins.low_stock_threshold',
         'bins.lit_color',
         'bins.lit_blink',
@@ -260,7 +251,6 @@ export class Inventory {
 
   async stock(sku: string, siteId?: string): Promise<Stock> {
     await this.getProduct(sku);
-    await this.expireReservations();
     let q = this.db
       .selectFrom('bins')
       .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
@@ -277,131 +267,9 @@ export class Inventory {
       confidence: r.confidence,
     }));
     const onHand = bins.reduce((n, b) => n + b.count, 0);
-    const reserved = await this.reserved(this.db, sku);
+    const reserved = await reservedUnits(this.db, sku);
     return { sku, onHand, reserved, available: onHand - reserved, bins };
   }
-
-  private async reserved(db: CloudDb, sku: string): Promise<number> {
-    const row = await db
-      .selectFrom('reservations')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('n'))
-      .where('sku', '=', sku)
-      .where('status', '=', 'active')
-      .where('expires_at', '>', new Date())
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  /** Holds units of a SKU; idempotent on `reference` (a retried call gets the same reservation). */
-  async reserve(input: {
-    sku: string;
-    quantity: number;
-    reference: string;
-    ttlSeconds: number;
-  }): Promise<Reservation> {
-    await this.getProduct(input.sku);
-    const outcome = await this.db.transaction().execute(async (trx) => {
-      const existing = await trx
-        .selectFrom('reservations')
-        .selectAll()
-        .where('reference', '=', input.reference)
-        .executeTakeFirst();
-      if (existing) {
-        if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
-          throw new ConflictError(
-            `reference ${input.reference} already reserves ${existing.quantity} of ${existing.sku}`,
-          );
-        }
-        return { reservation: toReservation(existing), created: false };
-      }
-      // Serialise reservations of one SKU so two callers cannot both take the last units.
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${input.sku}))`.execute(trx);
-      const onHand = await trx
-        .selectFrom('bins')
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('n'))
-        .where('sku', '=', input.sku)
-        .executeTakeFirstOrThrow();
-      const available = Number(onHand.n) - (await this.reserved(trx, input.sku));
-      if (available < input.quantity) {
-        throw new ConflictError(`only ${available} of ${input.sku} available, ${input.quantity} asked`, {
-          details: { available },
-        });
-      }
-      const row = await trx
-        .insertInto('reservations')
-        .values({
-          id: randomUUID(),
-          sku: input.sku,
-          quantity: input.quantity,
-          reference: input.reference,
-          status: 'active',
-          expires_at: new Date(Date.now() + input.ttlSeconds * 1000),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { reservation: toReservation(row), created: true };
-    });
-    if (outcome.created) await this.announceReservation(outcome.reservation);
-    return outcome.reservation;
-  }
-
-  async release(id: string): Promise<Reservation> {
-    const updated = await this.db
-      .updateTable('reservations')
-      .set({ status: 'released' })
-      .where('id', '=', id)
-      .where('status', '=', 'active')
-      .returningAll()
-      .executeTakeFirst();
-    if (updated) {
-      const r = toReservation(updated);
-      await this.announceReservation(r);
-      return r;
-    }
-    const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new NotFoundError(`reservation ${id} not found`);
-    return toReservation(row);
-  }
-
-  async expireReservations(now = new Date()): Promise<number> {
-    const rows = await this.db
-      .updateTable('reservations')
-      .set({ status: 'expired' })
-      .where('status', '=', 'active')
-      .where('expires_at', '<=', now)
-      .returningAll()
-      .execute();
-    for (const r of rows) await this.announceReservation(toReservation(r));
-    return rows.length;
-  }
-
-  private async announceReservation(r: Reservation): Promise<void> {
-    await publishEvent(this.eventLog, reservationChangedV1, r.sku, {
-      reservationId: r.id,
-      sku: r.sku,
-      quantity: r.quantity,
-      reference: r.reference,
-      status: r.status,
-    });
-  }
-}
-
-function toReservation(r: {
-  id: string;
-  sku: string;
-  quantity: number;
-  reference: string;
-  status: Reservation['status'];
-  expires_at: Date;
-}): Reservation {
-  return {
-    id: r.id,
-    sku: r.sku,
-    quantity: r.quantity,
-    reference: r.reference,
-    status: r.status,
-    expiresAt: iso(r.expires_at),
-  };
 }
 
 function toBinView(r: {
@@ -414,6 +282,7 @@ function toBinView(r: {
   count: number;
   confidence: number;
   weight_g: number | null;
+  align_pending: boolean;
   low_stock_threshold: number | null;
   lit_color: string | null;
   lit_blink: string | null;
@@ -429,6 +298,7 @@ function toBinView(r: {
     count: r.count,
     confidence: r.confidence,
     weightG: r.weight_g,
+    weighed: !r.align_pending,
     lowStockThreshold: r.low_stock_threshold,
     lit: r.lit_color ? { color: r.lit_color, blink: r.lit_blink ?? 'steady' } : null,
     updatedAt: iso(r.updated_at),

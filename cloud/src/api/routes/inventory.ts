@@ -176,7 +176,7 @@ export function inventoryRoutes(s: Services) {
       }),
       response: reservationSchema,
       status: 201,
-      handler: ({ body }) => s.inventory.reserve(body),
+      handler: ({ body }) => s.reservations.reserve(body),
     }),
     route({
       method: 'post',
@@ -186,7 +186,7 @@ export function inventoryRoutes(s: Services) {
       access: reservers,
       params: z.object({ id: z.string().uuid() }),
       response: reservationSchema,
-      handler: ({ params }) => s.inventory.release(params.id),
+      handler: ({ params }) => s.reservations.release(params.id),
     }),
   ];
 }

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError } from '@bitv/shared';
+import type { EventLog } from '@bitv/shared/event-log';
+import { reservationChangedV1 } from '@bitv/shared/events';
+import { sql } from 'kysely';
+import type { CloudDb } from '../db/index.js';
+import { publishEvent } from '../events.js';
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+export interface Reservation {
+  id: string;
+  sku: string;
+  quantity: number;
+  reference: string;
+  status: 'active' | 'released' | 'expired';
+  expiresAt: string;
+}
+
+/** Units of a SKU held by active, unexpired reservations. */
+export async function reservedUnits(db: CloudDb, sku: string): Promise<number> {
+  const row = await db
+    .selectFrom('reservations')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('n'))
+    .where('sku', '=', sku)
+    .where('status', '=', 'active')
+    .where('expires_at', '>', new Date())
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Reservations hold units of a SKU for an order until released or lapsed; available = on hand
+ * (sum of the SKU's bin counts, from shelf weight) minus what active reservations hold.
+ */
+export class Reservations {
+  constructor(
+    private readonly db: CloudDb,
+    private readonly eventLog: EventLog,
+  ) {}
+
+  private async productExists(sku: string): Promise<void> {
+    const row = await this.db.selectFrom('products').select('sku').where('sku', '=', sku).executeTakeFirst();
+    if (!row) throw new NotFoundError(`product ${sku} not found`);
+  }
+
+  /** Holds units of a SKU; idempotent on `reference` (a retried call gets the same reservation). */
+  async reserve(input: {
+    sku: string;
+    quantity: number;
+    reference: string;
+    ttlSeconds: number;
+  }): Promise<Reservation> {
+    await this.productExists(input.sku);
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('reservations')
+        .selectAll()
+        .where('reference', '=', input.reference)
+        .executeTakeFirst();
+      if (existing) {
+        if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
+          throw new ConflictError(
+            `reference ${input.reference} already reserves ${existing.quantity} of ${existing.sku}`,
+          );
+        }
+        return { reservation: toReservation(existing), created: false };
+      }
+      // Serialise reservations of one SKU so two callers cannot both take the last units.
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${input.sku}))`.execute(trx);
+      const onHand = await trx
+        .selectFrom('bins')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('n'))
+        .where('sku', '=', input.sku)
+        .executeTakeFirstOrThrow();
+      const available = Number(onHand.n) - (await reservedUnits(trx, input.sku));
+      if (available < input.quantity) {
+        throw new ConflictError(`only ${available} of ${input.sku} available, ${input.quantity} asked`, {
+          details: { available },
+        });
+      }
+      const row = await trx
+        .insertInto('reservations')
+        .values({
+          id: randomUUID(),
+          sku: input.sku,
+          quantity: input.quantity,
+          reference: input.reference,
+          status: 'active',
+          expires_at: new Date(Date.now() + input.ttlSeconds * 1000),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { reservation: toReservation(row), created: true };
+    });
+    if (outcome.created) await this.announceReservation(outcome.reservation);
+    return outcome.reservation;
+  }
+
+  async release(id: string): Promise<Reservation> {
+    const updated = await this.db
+      .updateTable('reservations')
+      .set({ status: 'released' })
+      .where('id', '=', id)
+      .where('status', '=', 'active')
+      .returningAll()
+      .executeTakeFirst();
+    if (updated) {
+      const r = toReservation(updated);
+      await this.announceReservation(r);
+      return r;
+    }
+    const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`reservation ${id} not found`);
+    return toReservation(row);
+  }
+
+  async expireReservations(now = new Date()): Promise<number> {
+    const rows = await this.db
+      .updateTable('reservations')
+      .set({ status: 'expired' })
+      .where('status', '=', 'active')
+      .where('expires_at', '<=', now)
+      .returningAll()
+      .execute();
+    for (const r of rows) await this.announceReservation(toReservation(r));
+    return rows.length;
+  }
+
+  private async announceReservation(r: Reservation): Promise<void> {
+    await publishEvent(this.eventLog, reservationChangedV1, r.sku, {
+      reservationId: r.id,
+      sku: r.sku,
+      quantity: r.quantity,
+      reference: r.reference,
+      status: r.status,
+    });
+  }
+}
+
+function toReservation(r: {
+  id: string;
+  sku: string;
+  quantity: number;
+  reference: string;
+  status: Reservation['status'];
+  expires_at: Date;
+}): Reservation {
+  return {
+    id: r.id,
+    sku: r.sku,
+    quantity: r.quantity,
+    reference: r.reference,
+    status: r.status,
+    expiresAt: iso(r.expires_at),
+  };
+}
