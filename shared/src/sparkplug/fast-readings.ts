@@ -85,56 +85,70 @@ class Writer {
   }
 }
 
-/** Body length of one metric (without its own tag and length prefix). */
-function metricLength(
+/** Varint bytes of a non-negative safe integer (a reading's timestamp is written ~10 times). */
+function varintBytes(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
+}
+
+/**
+ * One metric: `name` and `ts` pre-encoded; the value is a Double, or a UInt64 given as varint
+ * bytes. Layout in field order, as protobufjs writes it.
+ */
+function writeMetric(
+  w: Writer,
   name: Uint8Array,
-  timestamp: number,
+  ts: Uint8Array,
   historical: boolean,
-  value: number,
-  isDouble: boolean,
-): number {
-  return (
+  value: number | Uint8Array,
+): void {
+  const isDouble = typeof value === 'number';
+  const len =
     1 +
     varintLength(name.length) +
     name.length +
     1 +
-    varintLength(timestamp) +
-    2 + // datatype: tag + one-byte value
+    ts.length +
+    2 +
     (historical ? 2 : 0) +
-    (isDouble ? 9 : 1 + varintLength(value))
-  );
-}
-
-function writeMetric(
-  w: Writer,
-  name: Uint8Array,
-  timestamp: number,
-  historical: boolean,
-  value: number,
-  isDouble: boolean,
-): void {
-  const len = metricLength(name, timestamp, historical, value, isDouble);
+    (isDouble ? 9 : 1 + value.length);
   w.ensure(len + 6);
-  w.byte(0x12); // Payload.metrics, length-delimited
-  w.varint(len);
-  w.byte(0x0a);
-  w.varint(name.length);
-  w.bytes(name);
-  w.byte(0x18);
-  w.varint(timestamp);
-  w.byte(0x20);
-  w.byte(isDouble ? DOUBLE : UINT64);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = 0x12; // Payload.metrics, length-delimited
+  if (len < 128) buf[p++] = len;
+  else {
+    buf[p++] = (len % 128) | 128;
+    buf[p++] = Math.floor(len / 128); // metrics are far below 16 KiB
+  }
+  buf[p++] = 0x0a;
+  buf[p++] = name.length; // names are below 128 bytes
+  buf.set(name, p);
+  p += name.length;
+  buf[p++] = 0x18;
+  buf.set(ts, p);
+  p += ts.length;
+  buf[p++] = 0x20;
+  buf[p++] = isDouble ? DOUBLE : UINT64;
   if (historical) {
-    w.byte(0x28);
-    w.byte(1);
+    buf[p++] = 0x28;
+    buf[p++] = 1;
   }
   if (isDouble) {
-    w.byte(0x69);
-    w.double(value);
+    buf[p++] = 0x69;
+    w.view.setFloat64(p, value, true);
+    p += 8;
   } else {
-    w.byte(0x58);
-    w.varint(value);
+    buf[p++] = 0x58;
+    buf.set(value, p);
+    p += value.length;
   }
+  w.pos = p;
 }
 
 /** Whether every value fits this writer (non-negative safe integers where it writes varints). */
@@ -160,10 +174,10 @@ export function encodeReadingsFast(
   const seqName = nameBytes(metricNames.readingSeq);
   const tempName = nameBytes(metricNames.temperature);
   for (const r of readings) {
-    const t = r.time as number;
-    writeMetric(w, seqName, t, historical, r.seq, false);
-    for (const b of r.bins) writeMetric(w, binNameBytes(b.bin), t, historical, b.weightG, true);
-    if (r.temperatureC !== undefined) writeMetric(w, tempName, t, historical, r.temperatureC, true);
+    const ts = varintBytes(r.time as number);
+    writeMetric(w, seqName, ts, historical, varintBytes(r.seq));
+    for (const b of r.bins) writeMetric(w, binNameBytes(b.bin), ts, historical, b.weightG);
+    if (r.temperatureC !== undefined) writeMetric(w, tempName, ts, historical, r.temperatureC);
   }
   w.ensure(12);
   w.byte(0x18);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { get } from 'sparkplug-payload';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/index.js';
+import { encodeReadingsFast } from './fast-readings.js';
 import {
   binWeightMetric,
   commandResultMetrics,
@@ -344,7 +345,8 @@ describe('fast DDATA writer', () => {
     }));
     for (const historical of [false, true]) {
       for (const seq of [0, 127, 128, 255]) {
-        const fast = encodeReadings(readings, { seq, historical, timestamp: 1_763_700_123_456 });
+        const fast = encodeReadingsFast(readings, seq, historical, 1_763_700_123_456);
+        expect(encodeReadings(readings, { seq, historical, timestamp: 1_763_700_123_456 })).toEqual(fast);
         const tahuBytes = encodePayload({
           timestamp: 1_763_700_123_456,
           seq,
