@@ -58,6 +58,10 @@ describe('live WebSocket', () => {
       'tare aligned',
     );
     expect(mine.messages.some((m) => m.type === 'stock')).toBe(false);
+    await eventually(
+      () => mine.messages.some((m) => m.type === 'weighed' && m.tareG === 800),
+      'weighed message',
+    );
     await publish(7, start + 300, 1100);
     const stock = await eventually(() => mine.messages.find((m) => m.type === 'stock'), 'stock message');
     expect(stock).toMatchObject({

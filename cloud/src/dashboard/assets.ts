@@ -67,6 +67,7 @@ export const liveScript = `
     if(m.status==='open'&&!li){li=document.createElement('li');li.id='alert-'+m.alertId;li.setAttribute('data-testid','alert');li.textContent=m.message;
       var s=document.createElement('small');s.textContent=m.shelfId+' · bin '+m.bin;li.appendChild(s);list.prepend(li);}
     if(m.status==='cleared'&&li)li.remove();var none=q('#no-alerts');if(none)none.hidden=list.children.length>0;var n=q('#open-alerts');if(n)n.textContent=String(list.children.length);}
+  function onWeighed(m){var el=binEl(m.shelfId,m.bin);if(el){el.setAttribute('data-weighed','true');el.setAttribute('data-tare',String(m.tareG))}}
   function onLight(m){var el=binEl(m.shelfId,m.bin);if(el)el.classList.toggle('lit',m.color!==null)}
   function onShelf(m){var d=document.getElementById('shelf-dot-'+m.shelfId);if(d){d.classList.toggle('on',m.online);d.classList.toggle('off',!m.online)}}
   function onGateway(m){var row=document.getElementById('gw-'+m.gatewayId);if(!row)return;
@@ -76,7 +77,7 @@ export const liveScript = `
     if(m.agentVersion)row.querySelector('[data-version]').textContent=m.agentVersion;}
   function onCommand(m){var el=document.getElementById('cmd-'+m.commandId);if(!el)return;var p=el.querySelector('.pill');p.textContent=m.status;p.className='pill '+m.status;
     if(m.reason)el.querySelector('[data-reason]').textContent=m.reason;}
-  var handlers={stock:onStock,weight:onWeight,alert:onAlert,light:onLight,shelf:onShelf,gateway:onGateway,command:onCommand};
+  var handlers={weighed:onWeighed,stock:onStock,weight:onWeight,alert:onAlert,light:onLight,shelf:onShelf,gateway:onGateway,command:onCommand};
   var delay=500, failures=0;
   function connect(){var proto=location.protocol==='https:'?'wss:':'ws:';
     var ws=new WebSocket(proto+'//'+location.host+'/api/v1/live'+(site?'?site='+encodeURIComponent(site):''));var greeted=false;

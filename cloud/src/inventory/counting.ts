@@ -193,6 +193,15 @@ export class Counting {
       this.forget(batch.deviceId, markKey);
       return;
     }
+    for (const a of aligned) {
+      this.hub.publish({
+        type: 'weighed',
+        siteId: shelf.siteId,
+        shelfId: batch.deviceId,
+        bin: a.bin,
+        tareG: a.tareG,
+      });
+    }
     this.metrics.changes.inc({ reason: 'weight' }, applied.length);
     await announceChanges(applied, this.hub, this.eventLog, this.logger);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);

@@ -36,6 +36,8 @@ export type LiveMessage =
       status: 'open' | 'cleared';
       message: string;
     }
+  /** A bin's count was matched to its first settled weight, which fixed its tare. */
+  | { type: 'weighed'; siteId: string; shelfId: string; bin: number; tareG: number }
   | {
       type: 'light';
       siteId: string;
