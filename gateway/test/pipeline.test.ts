@@ -102,6 +102,8 @@ describe('bridge pipeline', () => {
     const p = pipeline(log, { ackTimeoutMs: 200 });
     await expect(p.submit({}, [reading('gw', 1)])).rejects.toThrow(/not durable/);
     log.down = false;
+    // the gateway's periodic ping: the log answers again, the lane stops waiting out its backoff
+    p.reportPing(true);
     await p.submit({}, [reading('gw', 2)]);
     expect(seqsOf(log, 'gw')).toEqual([2]);
     await p.close();

@@ -103,6 +103,8 @@ export class BridgePipeline {
   reportPing(ok: boolean): void {
     if (!ok) this.setHealthy(false);
     else if (this.#failing.size === 0) this.setHealthy(true);
+    // the log answers again: failing lanes retry now instead of finishing their backoff
+    else for (const lane of this.#failing) lane.wake();
   }
 
   /** Marks the log reachable or not; listeners hear changes only. */
@@ -259,6 +261,7 @@ interface LaneHooks {
 class Lane {
   readonly #queue: Item[] = [];
   #running: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(
     readonly topic: string,
@@ -273,6 +276,11 @@ class Lane {
 
   idle(): Promise<void> {
     return this.#running ?? Promise.resolve();
+  }
+
+  /** Ends a backoff wait early. */
+  wake(): void {
+    this.#wake?.();
   }
 
   async #run(): Promise<void> {
@@ -303,7 +311,14 @@ class Lane {
           this.hooks.healthy(this, false);
           const delayMs = backoffDelay(Math.min(attempt, 10), retryDelays);
           logger.debug({ err, topic: this.topic, attempt, delayMs }, 'event log publish failed, retrying');
-          await new Promise((r) => setTimeout(r, delayMs));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => this.#wake?.(), delayMs);
+            this.#wake = () => {
+              clearTimeout(timer);
+              this.#wake = undefined;
+              resolve();
+            };
+          });
         }
       }
     }
