@@ -195,9 +195,7 @@ describe('bridge into the event log', () => {
     );
     // a raw header announcing 200 MB is refused before anything is buffered
     const raw = new Socket();
-    await new Promise<void>((r) =>
-      raw.connect(new URL(t.gw.mqttUrl).port as unknown as number, '127.0.0.1', r),
-    );
+    await new Promise<void>((r) => raw.connect(Number(new URL(t.gw.mqttUrl).port), '127.0.0.1', r));
     const rawClosed = new Promise<void>((r) => raw.once('close', () => r()));
     raw.on('error', () => undefined);
     raw.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));

@@ -29,7 +29,7 @@ describe('bitv-gateway CLI', () => {
     expect(out).toContain('BV_GATEWAY_MQTT_PORT');
     expect(out).toContain('BV_JWKS_URL');
     expect(out).toContain('KAFKA_BROKERS');
-  });
+  }, 60_000);
 
   it('runs in development mode on the embedded event log, warns loudly, serves ops and stops on SIGTERM', async () => {
     const child = node(['--allow-anonymous'], {
@@ -71,5 +71,5 @@ describe('bitv-gateway CLI', () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
-  });
+  }, 120_000);
 });
