@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { commandRequestedV1, createEvent, topics } from '@bitv/shared/events';
-import { decodeCommands, decodeState } from '@bitv/shared/sparkplug';
+import {
+  commandResultMetrics,
+  decodeCommands,
+  decodeState,
+  deviceTopic,
+  encodeNodeDeath,
+  encodePayload,
+  encodeReadings,
+  nodeHealthMetrics,
+  nodeTopic,
+} from '@bitv/shared/sparkplug';
 import { eventually } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlledEventLog } from './helpers/event-log.js';
@@ -272,5 +282,61 @@ describe('bridge into the event log', () => {
     const results = log.of(topics.commandResults).map((e) => e.data as { commandId: string; status: string });
     expect(results).toContainEqual(expect.objectContaining({ commandId: expiredId, status: 'expired' }));
     await client.endAsync();
+  });
+
+  it('bridges command results, outbox health and the NDEATH will', async () => {
+    const commandId = randomUUID();
+    const client = await gatewayClient('gw-res', {
+      will: {
+        topic: nodeTopic('NDEATH', site, 'gw-res'),
+        payload: Buffer.from(encodeNodeDeath(7)),
+        qos: 1,
+        retain: false,
+      },
+    });
+    const results = encodeReadings([{ seq: 1, time: Date.now(), bins: [{ bin: 0, weightG: 5 }] }], {
+      seq: 3,
+      historical: false,
+      extraMetrics: commandResultMetrics([
+        { id: commandId, status: 'failed', reason: 'bin 9 does not exist' },
+      ]),
+    });
+    await client.publishAsync(deviceTopic('DDATA', site, 'gw-res', 'shelf-2'), Buffer.from(results), {
+      qos: 1,
+    });
+    const health = encodePayload({
+      timestamp: Date.now(),
+      seq: 4,
+      metrics: nodeHealthMetrics({ outboxDepth: 12, oldestUnsentMs: 3400, droppedTotal: 0 }),
+    });
+    await client.publishAsync(nodeTopic('NDATA', site, 'gw-res'), Buffer.from(health), { qos: 1 });
+
+    const result = log
+      .of(topics.commandResults)
+      .find((e) => (e.data as { commandId: string }).commandId === commandId);
+    expect(result?.data).toMatchObject({
+      edgeNodeId: 'gw-res',
+      deviceId: 'shelf-2',
+      status: 'failed',
+      reason: 'bin 9 does not exist',
+    });
+    expect(result?.partitionkey).toBe('gw-res');
+    expect(log.of(topics.telemetry).some((e) => e.partitionkey === 'gw-res')).toBe(true);
+    const state = log.of(topics.deviceState).filter((e) => e.partitionkey === 'gw-res');
+    expect(state.at(-1)?.data).toMatchObject({ kind: 'NDATA', queueDepth: 12, oldestUnsentMs: 3400 });
+
+    // an ungraceful end: the broker publishes the NDEATH will, which is bridged too
+    client.stream.destroy();
+    await eventually(
+      () =>
+        log
+          .of(topics.deviceState)
+          .some((e) => e.partitionkey === 'gw-res' && (e.data as { kind: string }).kind === 'NDEATH'),
+      'the NDEATH will bridged',
+    );
+    const death = log
+      .of(topics.deviceState)
+      .find((e) => e.partitionkey === 'gw-res' && (e.data as { kind: string }).kind === 'NDEATH');
+    expect(death?.data).toMatchObject({ online: false, bdSeq: 7 });
   });
 });
