@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { counter } from '@bitv/shared/metrics';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './api/app.js';
@@ -50,13 +49,7 @@ export async function startCloud(config: Partial<CloudConfig>, deps: ServiceDeps
     if (!cfg.admin.password) bootstrapAdmin = { email: cfg.admin.email, password };
     logger.info({ email: cfg.admin.email }, 'first admin created');
   }
-  const subscriptions = await startConsumers(
-    services,
-    counter(deps.registry, 'bv_cloud_events_rejected_total', 'Events skipped as invalid, by topic', [
-      'topic',
-    ]),
-    cfg.consumers,
-  );
+  const subscriptions = await startConsumers(services, cfg.consumers);
   const timers = [
     setInterval(() => {
       services.commands
