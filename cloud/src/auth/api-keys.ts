@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@bitv/shared';
 import type { Role } from '@bitv/shared/auth';
 import type { CloudDb } from '../db/index.js';
+import { iso } from '../db/time.js';
 import { hashSecret, newSecret } from './secrets.js';
 
 export interface ApiKey {
@@ -73,7 +74,7 @@ function toApiKey(r: {
     name: r.name,
     ownerId: r.owner_id,
     role: r.role as Role,
-    createdAt: new Date(r.created_at).toISOString(),
-    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+    createdAt: iso(r.created_at),
+    revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
   };
 }

@@ -4,6 +4,7 @@ import type { EventLog } from '@bitv/shared/event-log';
 import { type CommandAction, type CommandResult, commandRequestedV1 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
+import { iso } from '../db/time.js';
 import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
 
@@ -44,9 +45,9 @@ const toCommand = (r: CommandRow): Command => ({
   status: r.status,
   reason: r.reason,
   requestedBy: r.requested_by,
-  expiresAt: new Date(r.expires_at).toISOString(),
-  createdAt: new Date(r.created_at).toISOString(),
-  updatedAt: new Date(r.updated_at).toISOString(),
+  expiresAt: iso(r.expires_at),
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
 });
 
 export interface SendCommand {

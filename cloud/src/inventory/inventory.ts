@@ -2,6 +2,7 @@ import { NotFoundError, ValidationError } from '@bitv/shared';
 import type { EventLog } from '@bitv/shared/event-log';
 import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
+import { iso } from '../db/time.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Counting } from './counting.js';
 import { reservedUnits } from './reservations.js';
@@ -51,8 +52,6 @@ export interface Stock {
   available: number;
   bins: { siteId: string; shelfId: string; bin: number; count: number; confidence: number }[];
 }
-
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 /** Products, bin assignments, manual counts and stock queries (reservations: `reservations.ts`). */
 export class Inventory {

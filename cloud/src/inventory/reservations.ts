@@ -4,9 +4,8 @@ import type { EventLog } from '@bitv/shared/event-log';
 import { reservationChangedV1 } from '@bitv/shared/events';
 import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
+import { iso } from '../db/time.js';
 import { publishEvent } from '../events.js';
-
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 export interface Reservation {
   id: string;

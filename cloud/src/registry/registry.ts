@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '@bitv/shared';
 import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
+import { isoOrNull } from '../db/time.js';
 
 export interface Site {
   id: string;
@@ -40,8 +41,6 @@ export interface Shelf {
   lastSeenAt: string | null;
 }
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
-
 export function deviceIdOf(serialNumber: string): string {
   return `shelf-${serialNumber}`;
 }
@@ -72,8 +71,8 @@ export const toGateway = (r: GatewayRow): Gateway => ({
   agentVersion: r.agent_version,
   queueDepth: r.queue_depth,
   oldestUnsentMs: r.oldest_unsent_ms === null ? null : Number(r.oldest_unsent_ms),
-  lastBirthAt: iso(r.last_birth_at),
-  lastSeenAt: iso(r.last_seen_at),
+  lastBirthAt: isoOrNull(r.last_birth_at),
+  lastSeenAt: isoOrNull(r.last_seen_at),
 });
 
 type ShelfRow = {
@@ -101,7 +100,7 @@ export const toShelf = (r: ShelfRow): Shelf => ({
   binCount: r.bin_count,
   position: r.position,
   online: r.online,
-  lastSeenAt: iso(r.last_seen_at),
+  lastSeenAt: isoOrNull(r.last_seen_at),
 });
 
 function isUniqueViolation(error: unknown): boolean {
