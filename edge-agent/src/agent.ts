@@ -13,6 +13,7 @@ import { FirmataDriver } from './drivers/firmata.js';
 import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
+import { PendingGaps } from './pending-gaps.js';
 import { Uplink, type UplinkStatus } from './uplink/uplink.js';
 import { agentVersion } from './version.js';
 
@@ -66,6 +67,18 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
   if (interrupted > 0) logger.warn({ interrupted }, 'commands interrupted by a restart reported failed');
   commands.prune(7 * 24 * 3600_000);
   const devices = new DeviceDirectory(outbox);
+  /** Runs a storage step from an event handler: a failure is logged and counted, never thrown. */
+  const guarded = (what: string, fn: () => unknown): void => {
+    try {
+      fn();
+    } catch (error) {
+      metrics.internalErrors.inc({ what });
+      logger.error({ err: String(error) }, `failed to ${what}`);
+    }
+  };
+  const storeFailures = new PendingGaps((g) =>
+    outbox.recordLinkGap(g.device, g.from, g.to, g.count, 'outbox write failed'),
+  );
   let credential = config.credential;
   const drivers: Driver[] = [];
   const executor = new CommandExecutor(
@@ -110,7 +123,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       devices,
       logger: logger.child({ component: 'edge.uplink' }),
       metrics,
-      onCommand: (topic, payload) => executor.handle(topic, payload),
+      onCommand: (topic, payload) => guarded('handle a command', () => executor.handle(topic, payload)),
     },
   );
   const up = uplink;
@@ -125,19 +138,29 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       logger.info({ device: name }, 'device offline');
       up.notify();
     },
-    readings(device, readings, linkSeq) {
-      const r = outbox.append(device, readings, linkSeq);
-      if (r) metrics.readingsStored.inc(readings.length);
+    readings(device, readings, linkSeq, firstLinkSeq) {
+      try {
+        const r = outbox.append(device, readings, linkSeq);
+        if (r) metrics.readingsStored.inc(readings.length);
+        storeFailures.flush();
+      } catch (error) {
+        // The disk is full or failing: these readings are lost. Never crash the agent over it;
+        // count it, and record the loss as a gap as soon as the outbox can take writes again.
+        metrics.storeErrors.inc(readings.length);
+        logger.error({ err: String(error), device, readings: readings.length }, 'outbox write failed');
+        storeFailures.add(device, firstLinkSeq ?? linkSeq ?? 0, linkSeq ?? 0, readings.length);
+      }
       up.notify();
     },
     linkGap(device, from, to, frames) {
-      outbox.recordLinkGap(device, from, to, frames);
+      guarded('record a link gap', () => outbox.recordLinkGap(device, from, to, frames));
     },
     deviceMetrics(device, metrics) {
       devices.setMetrics(device, metrics);
       up.publishLive(device, metrics);
     },
-    linkSeen: (device, linkSeq) => outbox.setLinkSeq(device, linkSeq),
+    linkSeen: (device, linkSeq) =>
+      guarded('remember the link sequence', () => outbox.setLinkSeq(device, linkSeq)),
     lastLinkSeq: (device) => outbox.device(device)?.linkSeq ?? null,
     badFrame: (reason) => metrics.badFrames.inc({ reason }),
     linkState: (link, isUp) => metrics.linkState.set({ link }, isUp ? 1 : 0),
@@ -189,7 +212,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
     );
   }, 1000);
   gauges.unref();
-  const ageTimer = setInterval(() => outbox.enforceAge(), 10_000);
+  const ageTimer = setInterval(() => guarded('enforce the max age', () => outbox.enforceAge()), 10_000);
   ageTimer.unref();
 
   let ops: OpsServer | undefined;

@@ -4,6 +4,17 @@ import { counter, gauge, type Registry } from '@bitv/shared/metrics';
 export function agentMetrics(registry: Registry) {
   return {
     readingsStored: counter(registry, 'bv_edge_readings_stored_total', 'Readings committed to the outbox'),
+    storeErrors: counter(
+      registry,
+      'bv_edge_store_errors_total',
+      'Readings lost because the outbox write failed',
+    ),
+    internalErrors: counter(
+      registry,
+      'bv_edge_internal_errors_total',
+      'Handler steps that failed and were skipped',
+      ['what'],
+    ),
     readingsPublished: counter(
       registry,
       'bv_edge_readings_published_total',

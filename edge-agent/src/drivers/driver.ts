@@ -12,7 +12,8 @@ export type CommandOutcome = { status: 'done' } | { status: 'failed'; reason: st
 export interface DriverSink {
   deviceOnline(info: DeviceInfo): void;
   deviceOffline(name: string): void;
-  readings(device: string, readings: NewReading[], linkSeq?: number): void;
+  /** `linkSeq`/`firstLinkSeq`: link sequence of the last and first frame of the batch. */
+  readings(device: string, readings: NewReading[], linkSeq?: number, firstLinkSeq?: number): void;
   /** Frames of the device that were sent but never stored (link-level sequence range). */
   linkGap(device: string, fromLinkSeq: number, toLinkSeq: number, frames: number): void;
   /** Records the link sequence of a frame the device sent that carried no reading (HELLO). */

@@ -199,8 +199,9 @@ export class ShelfLinkDriver implements Driver {
     const frames = this.decoder.push(chunk);
     let batch: NewReading[] = [];
     let batchSeq = -1;
+    let batchFirst = -1;
     const flush = () => {
-      if (batch.length > 0 && this.device) this.sink.readings(this.device.name, batch, batchSeq);
+      if (batch.length > 0 && this.device) this.sink.readings(this.device.name, batch, batchSeq, batchFirst);
       batch = [];
     };
     for (const f of frames) {
@@ -221,6 +222,7 @@ export class ShelfLinkDriver implements Driver {
             else this.sink.badFrame('unidentified');
             break;
           }
+          if (batch.length === 0) batchFirst = f.seq;
           batch.push(this.toReading(m));
           batchSeq = f.seq;
           break;
@@ -289,6 +291,7 @@ export class ShelfLinkDriver implements Driver {
         name,
         held.map((h) => this.toReading(h.message)),
         held[held.length - 1]!.seq,
+        held[0]!.seq,
       );
     }
   }

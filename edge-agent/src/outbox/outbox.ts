@@ -324,9 +324,15 @@ export class Outbox {
   }
 
   /** Records frames the shelf sent that were never stored (detected from the link sequence). */
-  recordLinkGap(device: string, fromLinkSeq: number, toLinkSeq: number, frames: number): Gap {
+  recordLinkGap(
+    device: string,
+    fromLinkSeq: number,
+    toLinkSeq: number,
+    frames: number,
+    reason = 'frames not received',
+  ): Gap {
     const gap = this.db.transaction(() =>
-      this.insertGap(device, 'link', 'frames not received', fromLinkSeq, toLinkSeq, frames),
+      this.insertGap(device, 'link', reason, fromLinkSeq, toLinkSeq, frames),
     )();
     this.opts.onGap?.(gap);
     return gap;
