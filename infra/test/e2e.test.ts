@@ -58,11 +58,20 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     if (!page.url().includes('/sites/')) await page.goto(`${info.dashboardUrl}/sites/demo-site`);
 
     const count = page.getByTestId(`bin-count-${shelf.deviceId}-${bin}`);
-    // The first stable readings from the shelf establish the count shown before the pick.
+    const tile = page.getByTestId(`bin-${shelf.deviceId}-${bin}`);
+    // The cloud aligns the seeded count with the shelf's first stable weight; a pick before that
+    // would be taken as the starting stock. The tile says when its count has been weighed.
     await expect
-      .poll(async () => Number.parseInt((await count.textContent()) ?? '', 10), { timeout: 30_000 })
-      .toBeGreaterThanOrEqual(3);
+      .poll(
+        async () => {
+          await page.reload();
+          return tile.getAttribute('data-weighed');
+        },
+        { timeout: 45_000, interval: 500 },
+      )
+      .toBe('true');
     const before = Number.parseInt((await count.textContent()) ?? '', 10);
+    expect(before).toBeGreaterThanOrEqual(3);
 
     const response = await fetch(`${info.simControlUrl}/shelves/${shelf.serialNumber}/bins/${bin}/pick`, {
       method: 'POST',
@@ -72,7 +81,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     expect(response.ok).toBe(true);
 
     await expect
-      .poll(async () => Number.parseInt((await count.textContent()) ?? '', 10), { timeout: 10_000 })
+      .poll(async () => Number.parseInt((await count.textContent()) ?? '', 10), { timeout: 15_000 })
       .toBe(before - 3);
     await mkdir(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'e2e-dashboard.png'), fullPage: true });
