@@ -15,8 +15,8 @@ const KILLS = 6;
 
 /**
  * The same SIGKILL drill against the firmware simulator (two shelves at 20 Hz): every reading the
- * agent stored reaches the subscriber once in effect, and each restart's missed frames are
- * reported as a link gap for every shelf.
+ * simulator sent reaches the subscriber once in effect (or is reported lost by link sequence),
+ * and what the last agent stored is delivered or still in its outbox.
  */
 describe.skipIf(!(await serverAvailable('mosquitto')))(
   'edge agent killed while the simulator streams',
@@ -69,7 +69,21 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
         'last session up',
         30_000,
       );
-      await new Promise((r) => setTimeout(r, 1500));
+      // Every reading the simulator sent so far arrives (frames it could not hand over, or that an
+      // agent read and died before storing, are reported as link gaps: counted against it).
+      const sent = sim.shelves.map((sh) => sh.snapshot().counters.readingsSent);
+      const linkLost = (d: string) =>
+        sub.gaps.filter((g) => g.device === d && g.kind === 'link').reduce((n, g) => n + g.count, 0);
+      await eventually(
+        () => devices.every((d, i) => sub.count(d) + linkLost(d) >= sent[i]!),
+        'every reading the simulator sent delivered',
+        30_000,
+      );
+      expect(sim.shelves.map((sh) => sh.snapshot().counters.txDropped)).toEqual([0, 0]);
+      console.info(
+        `kill-sim: sent ${sent.join('+')}, delivered ${devices.map((d) => sub.count(d)).join('+')}, ` +
+          `link frames reported lost ${devices.map(linkLost).join('+')}, duplicates ${sub.duplicates}`,
+      );
       await agent.kill('SIGTERM');
       // Whatever the agent stored was delivered, or is still in its outbox for the next run.
       const outbox = Outbox.open({
@@ -87,9 +101,6 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
         const all = [...new Set([...delivered, ...pending])].sort((a, b) => a - b);
         expect(delivered.length).toBeGreaterThan(0);
         expect(all, d).toEqual(Array.from({ length: outbox.lastSeq(d) }, (_, i) => i + 1));
-        expect(sub.gaps.filter((g) => g.device === d && g.kind === 'link').length).toBeGreaterThanOrEqual(
-          KILLS - 1,
-        );
       }
       expect(sub.seqErrors.filter((e) => e.includes('differs'))).toEqual([]);
       expect(sub.gaps.filter((g) => g.kind === 'dropped')).toEqual([]);

@@ -17,8 +17,8 @@ const SEED = 20261121;
  * The agent is SIGKILLed at seeded random moments while a shelf streams at 50 Hz. Afterwards:
  * every reading the agent stored reached the subscriber (outbox seqs 1..n, no hole); duplicates
  * only with the same (device, seq) and identical content; and every reading the shelf produced
- * was either delivered or lies in a link gap the agent reported (frames sent while no agent was
- * running are flushed by the tty when the port is reopened: the loss is counted exactly, never silent).
+ * was delivered, or lies in a link gap the agent reported (frames an agent read and had not yet
+ * stored when it was killed: counted exactly, never silent).
  */
 describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with SIGKILL', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -93,10 +93,12 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with S
     const births = nbirths();
     console.info(
       `kill test: produced ${producedTotal}, delivered ${delivered().size}, duplicates ${sub.duplicates}, ` +
-        `lost at the link while no agent ran ${lost} (all reported in ${sub.gaps.length} gap events), NBIRTHs ${births}`,
+        `lost at the link ${lost} (all reported in ${sub.gaps.length} gap events), NBIRTHs ${births}`,
     );
     expect(births).toBeGreaterThanOrEqual(KILLS);
-    expect(delivered().size).toBeGreaterThan(0);
+    // The pty keeps what the shelf sends while the agent restarts: only frames an agent had read
+    // and not yet stored when it was killed can be lost (and they are reported, above).
+    expect(lost).toBeLessThanOrEqual(producedTotal / 20);
     // One link gap per restart at most (the frames sent while that agent was down).
     expect(sub.gaps.length).toBeLessThanOrEqual(KILLS + 1);
   }, 150_000);

@@ -61,6 +61,11 @@ export class TestShelf {
     this.produced.push({ linkSeq, deviceTimeMs: this.deviceTimeMs, weightsDg });
   }
 
+  /** Consumes `n` link sequence numbers without sending (frames lost on the wire). */
+  skipFrames(n: number): void {
+    this.seq = (this.seq + n) & 0xffff;
+  }
+
   writeRaw(bytes: Uint8Array): void {
     this.port?.write(Buffer.from(bytes));
   }
