@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@bitv/shared/log';
@@ -112,6 +112,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       reconnectMaxDelayMs: config.reconnectMaxDelayMs,
       healthIntervalMs: config.healthIntervalMs,
       agentVersion,
+      ca: config.mqttCaFile ? readFileSync(config.mqttCaFile) : undefined,
       credentials: () => ({
         username: config.mqttUsername ?? (credential ? config.edgeNodeId : undefined),
         password: credential,

@@ -27,6 +27,9 @@ export const edgeConfigSpec = {
     default: 'mqtt://127.0.0.1:1883',
     description: 'MQTT broker (the BitVelocity gateway), mqtt:// or mqtts://',
   }),
+  mqttCaFile: setting.optionalString('BV_MQTT_CA_FILE', {
+    description: 'PEM file of the CA that signed the broker certificate (mqtts://), unset: system CAs',
+  }),
   mqttUsername: setting.optionalString('BV_MQTT_USERNAME', {
     description: 'MQTT username (defaults to the edge node id when a credential is set)',
   }),

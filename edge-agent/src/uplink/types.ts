@@ -21,6 +21,8 @@ export interface UplinkOptions {
   reconnectMaxDelayMs: number;
   healthIntervalMs: number;
   agentVersion: string;
+  /** CA certificate(s) for mqtts:// when the broker's is not signed by a system CA. */
+  ca?: Buffer | undefined;
   /** Read at every connect, so a rotated credential is used from the next session on. */
   credentials: () => { username?: string | undefined; password?: string | undefined };
 }

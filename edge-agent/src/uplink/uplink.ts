@@ -136,6 +136,7 @@ export class Uplink {
       connectTimeout: this.opts.connectTimeoutMs,
       keepalive: this.opts.keepaliveSeconds,
       queueQoSZero: false,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       username: creds.username,
       password: creds.password,
       // [tck-id-payloads-ndeath-will-message-qos] [tck-id-payloads-ndeath-will-message-retain]
