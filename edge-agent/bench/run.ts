@@ -190,5 +190,5 @@ console.log(rows.at(-1)!.join(' | '));
 
 await writeBenchSection(
   'edge-agent',
-  `## Edge agent\n\n${machineLine()}; readings with 8 bins and a temperature; \`npm run bench -w edge-agent\`.\n\n${table(['benchmark', 'result', 'target'], rows)}\n`,
+  `## Edge agent\n\n${machineLine()}; readings with 8 bins and a temperature; \`npm run bench -w edge-agent\`.\n\n${table(['benchmark', 'result', 'target'], rows)}\n\nThe outbox lives in the OS temp folder here; \`full\` costs one fsync per transaction, so its rate depends on the disk (an SD card is far slower than this machine's). The RSS floor is Node and the libraries (mqtt.js, zod, prom-client, cloudevents), not the queue: the outbox is on disk with a 2 MB page cache.\n`,
 );
