@@ -246,6 +246,12 @@ export class ShelfLinkDriver implements Driver {
           this.sink.badFrame('unexpected_command');
           break;
       }
+      // Remember every frame received, not only readings, so a later hole in the link sequence
+      // counts frames really missed (readings first: the stored seq must only move forward).
+      if (m.type !== 'readings' && m.type !== 'hello' && this.online && this.device) {
+        flush();
+        this.sink.linkSeen(this.device.name, f.seq);
+      }
     }
     flush();
   }
