@@ -46,7 +46,7 @@ describe('shelf-link driver', () => {
     cleanups.push(pty.stop);
     const rec = recordingSink();
     const driver = new ShelfLinkDriver(
-      { path: pty.hostPath, staleAfterMs: 600, heartbeatIntervalMs: 100, helloTimeoutMs: 300 },
+      { path: pty.hostPath, staleAfterMs: 1500, heartbeatIntervalMs: 100, helloTimeoutMs: 300 },
       rec.sink,
       silentLogger,
     );
