@@ -41,7 +41,7 @@ export interface EdgeAgentDeps {
 
 /** Starts the edge agent: outbox, drivers, uplink, command execution and the ops server. */
 export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): Promise<EdgeAgentHandle> {
-  const logger = deps.logger;
+  const logger = deps.logger.child({ edgeNodeId: config.edgeNodeId });
   const metrics = agentMetrics(deps.registry);
   mkdirSync(config.dataDir, { recursive: true });
   let uplink: Uplink | undefined;
@@ -92,7 +92,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       drivers: () => drivers,
       notify: () => uplink?.notify(),
       rebirth: () => uplink?.rebirth(),
-      logger: logger.child({ component: 'edge.commands' }),
+      logger: logger.child({ module: 'commands' }),
       metrics,
     },
   );
@@ -122,7 +122,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       outbox,
       commands,
       devices,
-      logger: logger.child({ component: 'edge.uplink' }),
+      logger: logger.child({ module: 'uplink' }),
       metrics,
       onCommand: (topic, payload) => guarded('handle a command', () => executor.handle(topic, payload)),
     },
@@ -171,7 +171,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       new ShelfLinkDriver(
         { path, baudRate: config.baudRate },
         sink,
-        logger.child({ component: 'edge.shelf-link', path }),
+        logger.child({ module: 'shelf-link', path }),
       ),
     );
   }
@@ -186,7 +186,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
           deviceName: `board-${config.edgeNodeId}`,
         },
         sink,
-        logger.child({ component: 'edge.firmata' }),
+        logger.child({ module: 'firmata' }),
       ),
     );
   }
@@ -234,7 +234,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
   for (const d of drivers) d.start();
   up.start();
   logger.info(
-    { edgeNodeId: config.edgeNodeId, broker: config.brokerUrl, ports: config.serialPorts },
+    { broker: config.brokerUrl, ports: config.serialPorts, durability: config.durability },
     'edge agent started',
   );
 

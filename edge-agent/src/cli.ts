@@ -84,10 +84,8 @@ function print(text: string): number {
 
 async function run(configFile: string | undefined): Promise<number> {
   const config = loadEdgeConfig(configFile, process.env);
-  const logger = createLogger('edge-agent', {
-    level: config.logLevel,
-    base: { edgeNodeId: config.edgeNodeId },
-  });
+  // The agent adds `edgeNodeId` to every line itself.
+  const logger = createLogger('edge-agent', { level: config.logLevel });
   const registry = createRegistry({ defaultMetrics: true });
   const agent = await startEdgeAgent(config, { logger, registry });
   const rotation = startCredentialRotation(config, configFile, agent, logger);
