@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-const workspaces = ['shared', 'proto', 'firmware-sim', 'hil-tests', 'edge-agent', 'gateway', 'cloud', 'infra'];
+const workspaces = [
+  'shared',
+  'proto',
+  'firmware-sim',
+  'hil-tests',
+  'edge-agent',
+  'gateway',
+  'cloud',
+  'infra',
+];
 
 // One test command for the whole monorepo. Each workspace is a project with its own settings
 // (timeouts, parallelism) from its vitest.config.ts. Projects run one after another (a group
