@@ -67,10 +67,13 @@ export class FirmataDriver implements Driver {
   private async open(): Promise<void> {
     if (this.closed) return;
     // Loaded only when a board is configured: johnny-five and firmata.js weigh ~17 MB of RSS.
-    const [{ default: Firmata }, { default: five }] = await Promise.all([
-      import('firmata'),
+    // firmata-io, not the `firmata` package: that one binds serialport 8 at load and fails where
+    // its native binding is not built; the transport here is always a serialport 13 port.
+    const [{ default: firmataIo }, { default: five }] = await Promise.all([
+      import('firmata-io'),
       import('johnny-five'),
     ]);
+    const { Firmata } = firmataIo;
     // Firmata and the board are attached before the port opens: firmata.js turns the port's
     // `open` into the `connect` johnny-five waits for before it reports `ready`.
     const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate, autoOpen: false });

@@ -34,12 +34,15 @@ declare module 'johnny-five' {
   export default five;
 }
 
-declare module 'firmata' {
+declare module 'firmata-io' {
   import type { EventEmitter } from 'node:events';
-  export default class Firmata extends EventEmitter {
+
+  class Firmata extends EventEmitter {
     constructor(transport: unknown, options?: { skipCapabilities?: boolean; reportVersionTimeout?: number });
     readonly isReady: boolean;
     readonly firmware: { name: string; version: { major: number; minor: number } };
     reset(): void;
   }
+  const firmataIo: { Firmata: typeof Firmata };
+  export default firmataIo;
 }
