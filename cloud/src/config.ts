@@ -62,11 +62,11 @@ export const cloudConfigSpec = {
     description: 'Sparkplug primary host id handed to gateways',
   }),
   stableWindowMs: setting.int('BV_STABLE_WINDOW_MS', {
-    default: '150',
+    default: '400',
     min: 0,
     max: 60_000,
     description:
-      'how long a bin weight must stay within tolerance (and at least 3 readings) before it counts',
+      'how long a bin weight must stay settled (within tolerance, no trend, little scatter, at least 5 readings) before it counts',
   }),
   adminEmail: setting.string('BV_ADMIN_EMAIL', {
     default: 'admin@bitvelocity.local',
@@ -122,5 +122,5 @@ export const cloudDefaults: CloudConfig = {
   deviceTtlSeconds: 90 * 86_400,
   brokerUrl: 'mqtt://127.0.0.1:8883',
   primaryHostId: 'bv-cloud',
-  stableWindowMs: 150,
+  stableWindowMs: 400,
 };

@@ -117,7 +117,7 @@ export function steadyReadings(
   startMs: number,
   weights: number[],
   count: number,
-  stepMs = 50,
+  stepMs = 100,
 ): Reading[] {
   return Array.from({ length: count }, (_, i) => ({
     seq: seq + i,

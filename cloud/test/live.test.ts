@@ -62,7 +62,7 @@ describe('live WebSocket', () => {
       () => mine.messages.some((m) => m.type === 'weighed' && m.tareG === 800),
       'weighed message',
     );
-    await publish(7, start + 300, 1100);
+    await publish(7, start + 600, 1100);
     const stock = await eventually(() => mine.messages.find((m) => m.type === 'stock'), 'stock message');
     expect(stock).toMatchObject({
       siteId: 'demo-site',

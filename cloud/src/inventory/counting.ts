@@ -5,7 +5,7 @@ import type { Counter, Histogram } from '@bitv/shared/metrics';
 import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
 import type { LiveHub } from '../live/hub.js';
-import { countFromWeight, StabilityDetector, type StabilityOptions } from './stability.js';
+import { countSettled, StabilityDetector, type StabilityOptions } from './stability.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
 interface BinConfig {
@@ -133,8 +133,8 @@ export class Counting {
           aligned.push({ bin: b.bin, tareG: config.tareG, weightG });
           continue;
         }
-        const { count, confidence } = countFromWeight(verdict.weightG, config.tareG, config.unitWeightG);
-        if (count === config.count) continue;
+        const { count, confidence } = countSettled(verdict, config.tareG, config.unitWeightG);
+        if (count === undefined || count === config.count) continue;
         config.count = count;
         candidates.push({ bin: b.bin, count, confidence, weightG, seq: reading.seq, time: reading.time });
       }

@@ -248,7 +248,7 @@ export function coreSuite(kind: DatabaseKind): void {
     const send = async (weights: number[], readings: number) => {
       const batch = steadyReadings(seq, clock, weights, readings);
       seq += readings;
-      clock += readings * 50;
+      clock += readings * 100; // the simulator's 10 Hz
       await t.eventLog.publish(topics.telemetry, readingsEvent(gw, shelf, batch));
       return batch;
     };
