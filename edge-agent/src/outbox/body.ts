@@ -19,35 +19,40 @@ export function encodeBody(values: ReadingValues): Buffer {
   if (n > 255) throw new ValidationError(`reading has ${n} bins, more than 255`);
   const hasT = values.temperatureC !== undefined;
   const buf = Buffer.allocUnsafe(3 + (hasT ? 8 : 0) + n * 9);
+  // DataView, not buf.writeDoubleLE: the deployed agent runs without TurboFan (--no-opt, see
+  // deploy/bitv-edge.service) and there Buffer's JS write helpers made encoding the ingest
+  // bottleneck (~3x slower than DataView's built-in, measured).
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   buf[0] = VERSION;
   buf[1] = hasT ? 1 : 0;
   buf[2] = n;
   let p = 3;
   if (hasT) {
-    buf.writeDoubleLE(values.temperatureC as number, p);
+    view.setFloat64(p, values.temperatureC as number, true);
     p += 8;
   }
-  for (const b of values.bins) {
+  for (let i = 0; i < n; i++) {
+    const b = values.bins[i]!;
     buf[p] = b.bin;
-    buf.writeDoubleLE(b.weightG, p + 1);
+    view.setFloat64(p + 1, b.weightG, true);
     p += 9;
   }
   return buf;
 }
 
-export function decodeBody(buf: Uint8Array): ReadingValues {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+export function decodeBody(b: Uint8Array): ReadingValues {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b[0] !== VERSION) throw new ValidationError(`outbox row body version ${b[0]} unknown`);
   const hasT = (b[1]! & 1) === 1;
   const n = b[2]!;
   let p = 3;
   const out: ReadingValues = { bins: new Array(n) };
   if (hasT) {
-    out.temperatureC = b.readDoubleLE(p);
+    out.temperatureC = view.getFloat64(p, true);
     p += 8;
   }
   for (let i = 0; i < n; i++) {
-    out.bins[i] = { bin: b[p]!, weightG: b.readDoubleLE(p + 1) };
+    out.bins[i] = { bin: b[p]!, weightG: view.getFloat64(p + 1, true) };
     p += 9;
   }
   return out;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { deployedNodeFlags } from '../../scripts/build.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -9,14 +10,17 @@ export class AgentProcess {
   private exited: Promise<void> | undefined;
   log = '';
 
-  /** `bundle`: a file built by `buildAgentBundle` (plain node); default: the TypeScript CLI via tsx. */
+  /**
+   * `bundle`: a file built by `buildAgentBundle`, run with the systemd unit's node flags as
+   * deployed; default: the TypeScript CLI via tsx.
+   */
   constructor(
     private readonly env: Record<string, string>,
     private readonly bundle?: string,
   ) {}
 
   start(): void {
-    const args = this.bundle ? [this.bundle, 'run'] : ['--import', 'tsx', cli, 'run'];
+    const args = this.bundle ? [...deployedNodeFlags(), this.bundle, 'run'] : ['--import', 'tsx', cli, 'run'];
     const child = spawn(process.execPath, args, {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
