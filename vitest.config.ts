@@ -22,6 +22,9 @@ export default defineConfig({
       ...(existsSync(`${ws}/vitest.config.ts`) ? { extends: `./${ws}/vitest.config.ts` } : {}),
       test: { name: `@bitv/${ws}`, root: `./${ws}`, sequence: { groupOrder: i } },
     })),
-    reporters: process.env.CI ? ['verbose'] : ['default'],
+    // In CI every test's name is printed, and a JSON report lets .ci/run print the plain totals.
+    reporters: process.env.CI
+      ? ['verbose', ['json', { outputFile: 'test-results/vitest.json' }]]
+      : ['default'],
   },
 });
