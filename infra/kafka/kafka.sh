@@ -33,7 +33,7 @@ Commands:
   start [--port N]  Start in the background (no-op if already running), wait until the
                     broker is up, then print   KAFKA_BROKERS=${HOST}:<port>   on stdout.
                     Without --port the previous port is reused if free, else a free one.
-                    Usage:  eval "\$($0 start)"   or   export "\$($0 start)"
+                    Usage:  export "\$($0 start)"   (or eval, then export KAFKA_BROKERS)
   stop              Stop (SIGTERM, then SIGKILL after ${STOP_TIMEOUT}s). Data is kept.
   status            Show state; exit 0 if running, 3 if not.
   env               Print the KAFKA_BROKERS line if running (exit 3 if not).

@@ -47,6 +47,10 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
 
   it('shows a pick of 3 items at the shelf as a count 3 lower on the dashboard', async () => {
     const { info } = platform;
+    expect([info.database, info.eventLog], 'npm start runs on its embedded defaults').toEqual([
+      'pglite',
+      'database',
+    ]);
     const shelf = info.shelves[0]!;
     const bin = 1;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -10,6 +10,8 @@ export interface PlatformInfo {
   dashboardUrl: string;
   mqttUrl: string;
   simControlUrl: string;
+  database: 'pglite' | 'postgres';
+  eventLog: 'database' | 'kafka';
   shelves: { deviceId: string; serialNumber: string; path: string; bins: number }[];
 }
 
@@ -29,10 +31,13 @@ export async function startPlatformProcess(
   env: Record<string, string>,
 ): Promise<RunningPlatform> {
   let output = '';
+  // The embedded defaults, as on a fresh machine: the test run's own servers (CI exports
+  // KAFKA_BROKERS for the contract suites) must not turn this into a production-mode start.
+  const { KAFKA_BROKERS: _kafka, DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/src/local/start.ts'], {
     cwd: repoRoot,
     env: {
-      ...process.env,
+      ...inherited,
       BV_RUN_DIR: runDir,
       BV_HTTP_PORT: '0',
       BV_GATEWAY_MQTT_PORT: '0',

@@ -23,7 +23,7 @@ export const servers = {
   kafka: {
     name: 'Kafka',
     address: () => env.KAFKA_BROKERS?.split(',')[0],
-    hint: 'run `eval "$(npm run -s kafka start)"` to start Kafka and export KAFKA_BROKERS',
+    hint: 'run `export "$(npm run -s kafka start)"` to start Kafka and export KAFKA_BROKERS',
   },
   redis: {
     name: 'Redis',
