@@ -69,6 +69,7 @@ describe.skipIf(!hasMosquitto())('edge agent through broker and host outages', (
       'agent back, waiting for host',
       20_000,
     );
+    await sub.resubscribed();
     await hostOnline(true);
     await new Promise((r) => setTimeout(r, 500));
     shelf.stopStreaming();

@@ -55,6 +55,21 @@ export class TestSubscriber {
     await client.subscribeAsync(`spBv1.0/${this.groupId}/#`, { qos: 1 });
   }
 
+  /**
+   * After a broker restart: waits until this client is connected again and its subscription is
+   * in place (a SUBACK), so nothing the agent publishes from then on (its births first) is missed.
+   * Without it, a test that makes the agent publish (host STATE) can race the resubscription.
+   */
+  async resubscribed(timeoutMs = 20_000): Promise<void> {
+    const client = this.client!;
+    const deadline = Date.now() + timeoutMs;
+    while (!client.connected) {
+      if (Date.now() > deadline) throw new Error('test subscriber did not reconnect');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await client.subscribeAsync(`spBv1.0/${this.groupId}/#`, { qos: 1 });
+  }
+
   publish(topic: string, payload: Buffer | Uint8Array, retain = false): Promise<unknown> {
     return this.client!.publishAsync(topic, Buffer.from(payload), { qos: 1, retain });
   }
