@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@bitv/shared/log';
 import type { Registry } from '@bitv/shared/metrics';
-import type { OpsServer } from '@bitv/shared/ops';
+import { type OpsServer, startOpsServer } from '@bitv/shared/ops';
 import type { Metric } from '@bitv/shared/sparkplug';
 import { CommandExecutor } from './commands/executor.js';
 import type { EdgeConfig } from './config.js';
@@ -12,7 +12,6 @@ import type { Driver, DriverSink, DriverStatus } from './drivers/driver.js';
 import { FirmataDriver } from './drivers/firmata.js';
 import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
-import { startAgentOpsServer } from './ops-server.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
 import { PendingGaps } from './pending-gaps.js';
 import { Uplink, type UplinkStatus } from './uplink/uplink.js';
@@ -219,7 +218,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
 
   let ops: OpsServer | undefined;
   if (config.opsPort >= 0) {
-    ops = await startAgentOpsServer({
+    ops = await startOpsServer({
       host: config.opsHost,
       port: config.opsPort,
       registry: deps.registry,
