@@ -45,7 +45,7 @@ export function createEvent<T>(definition: EventDefinition<T>, init: NewEvent<T>
     });
   }
   const time = init.time === undefined ? new Date().toISOString() : new Date(init.time).toISOString();
-  return new CloudEvent<T>({
+  const event = new CloudEvent<T>({
     specversion: '1.0',
     id: init.id ?? randomUUID(),
     source: init.source,
@@ -54,8 +54,30 @@ export function createEvent<T>(definition: EventDefinition<T>, init: NewEvent<T>
     time,
     datacontenttype: 'application/json',
     partitionkey: init.key,
-    data: parsed.data,
+    data: deepFreeze(parsed.data),
   }) as BvEvent<T>;
+  checkedAgainst.set(event, definition as EventDefinition<unknown>);
+  return event;
+}
+
+/** Freezes zod's own copy of the data (never the caller's objects) all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Events built by `createEvent` were checked against their definition when built, and they are
+ * frozen to the leaves (the SDK freezes the event, `deepFreeze` its data), so they cannot have changed since: the registry need not parse their data
+ * again at publish (the bridge's hot path). Events from anywhere else are parsed in full.
+ */
+const checkedAgainst = new WeakMap<object, EventDefinition<unknown>>();
+
+export function wasCheckedAgainst(event: BvEvent, definition: EventDefinition<unknown>): boolean {
+  return checkedAgainst.get(event) === definition;
 }
 
 export function formatIssue(issue: z.core.$ZodIssue): string {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.js';
-import { type BvEvent, type EventDefinition, formatIssue } from './envelope.js';
+import { type BvEvent, type EventDefinition, formatIssue, wasCheckedAgainst } from './envelope.js';
 
 /**
  * The event types a process knows. Publishing checks an event against its definition (so a bad
@@ -32,6 +32,7 @@ export class EventRegistry {
     if (topic !== undefined && definition.topic !== topic && !topic.endsWith('.dlq')) {
       throw new ValidationError(`event type ${event.type} belongs on ${definition.topic}, not ${topic}`);
     }
+    if (wasCheckedAgainst(event, definition)) return;
     const parsed = definition.schema.safeParse(event.data);
     if (!parsed.success) {
       throw new ValidationError(`${event.type}: ${parsed.error.issues.map(formatIssue).join('; ')}`, {
