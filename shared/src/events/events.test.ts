@@ -93,9 +93,9 @@ describe('events built by createEvent', () => {
   it('are frozen to the leaves, so their checked data cannot change before publish', () => {
     const event = createEvent(telemetryReadingsV1, { source: '/x', key: 'gw-1', data: readings });
     expect(() => {
-      (event.data.readings[0] as { seq: number }).seq = -1;
+      (event.data!.readings[0] as { seq: number }).seq = -1;
     }).toThrow(TypeError);
-    expect(event.data.readings[0]?.seq).toBe(1);
+    expect(event.data!.readings[0]?.seq).toBe(1);
     expect(() => platformEvents().validate(event, topics.telemetry)).not.toThrow();
   });
 
