@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { Command } from './command.js';
 import {
   bootReason,
+  capability,
   commandOpcode,
   eventKind,
   ledBlink,
@@ -20,6 +21,7 @@ const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 const time = fc.maxSafeNat();
+const bootId = fc.integer({ min: 1, max: 0xffff_ffff });
 const printable = (min: number, max: number) =>
   fc.string({
     unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
@@ -48,16 +50,23 @@ export const arbitraryCommand: fc.Arbitrary<Command> = fc.oneof(
 );
 
 export const arbitraryMessage: fc.Arbitrary<ShelfMessage> = fc.oneof(
-  fc.record({
-    type: fc.constant('hello' as const),
-    protocolVersion: u8,
-    firmwareVersion: printable(1, 16),
-    serialNumber: serial,
-    binCount: fc.integer({ min: 1, max: MAX_BINS }),
-    capabilities: u16,
-    sampleRateMilliHz: u32,
-    bootReason: fc.constantFrom(...keys(bootReason)),
-  }),
+  fc
+    .record({
+      type: fc.constant('hello' as const),
+      protocolVersion: u8,
+      firmwareVersion: printable(1, 16),
+      serialNumber: serial,
+      binCount: fc.integer({ min: 1, max: MAX_BINS }),
+      capabilities: u16,
+      sampleRateMilliHz: u32,
+      bootReason: fc.constantFrom(...keys(bootReason)),
+    })
+    // [SL-HELLO-1] bootId is on the wire exactly when the replay bit is set.
+    .chain((h) =>
+      (h.capabilities & capability.replay) === 0
+        ? fc.constant(h)
+        : bootId.map((id) => ({ ...h, bootId: id })),
+    ),
   fc.integer({ min: 1, max: MAX_BINS }).chain((n) =>
     fc.record({
       type: fc.constant('readings' as const),
@@ -80,6 +89,7 @@ export const arbitraryMessage: fc.Arbitrary<ShelfMessage> = fc.oneof(
     value: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
   }),
   fc.record({ type: fc.constant('heartbeat' as const), timeMs: time }),
+  fc.record({ type: fc.constant('stored' as const), bootId, deviceTimeMs: time }),
   fc.record({ type: fc.constant('command' as const), command: arbitraryCommand }),
   fc.record({ type: fc.constant('ack' as const), commandSeq: u16, opcode: u8 }),
   fc.record({

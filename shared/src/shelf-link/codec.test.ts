@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/index.js';
 import {
+  capability,
   cobsDecode,
   cobsEncode,
   crc16,
@@ -79,6 +80,62 @@ describe('frames', () => {
     ];
     for (const m of bad) expect(() => encodeFrame(m, 1), JSON.stringify(m)).toThrow(ValidationError);
     expect(() => encodeFrame({ type: 'heartbeat', timeMs: 0 }, 65536)).toThrow(ValidationError);
+  });
+});
+
+describe('replay extension', () => {
+  const hello = {
+    type: 'hello',
+    protocolVersion: 1,
+    firmwareVersion: '1.5.0',
+    serialNumber: 'S1',
+    binCount: 2,
+    capabilities: capability.replay | capability.led,
+    sampleRateMilliHz: 10_000,
+    bootReason: 'power_on',
+    bootId: 0xdeadbeef,
+  } as const;
+
+  it('HELLO carries bootId exactly when the replay bit is set [SL-HELLO-1]', () => {
+    const d = new FrameDecoder();
+    expect(d.push(encodeFrame(hello, 0))).toEqual([{ seq: 0, message: hello, lost: 0 }]);
+    const { bootId: _, ...plain } = { ...hello, capabilities: capability.led };
+    const old = d.push(encodeFrame(plain, 1))[0]!.message;
+    expect(old).toEqual(plain);
+    expect('bootId' in old).toBe(false);
+    expect(encodeFrame(hello, 0).length - encodeFrame(plain, 0).length).toBe(4);
+  });
+
+  it('refuses to encode a bootId that does not match the capability', () => {
+    expect(() => encodeFrame({ ...hello, bootId: undefined }, 0)).toThrow(ValidationError);
+    expect(() => encodeFrame({ ...hello, bootId: 0 }, 0)).toThrow(ValidationError);
+    expect(() => encodeFrame({ ...hello, capabilities: capability.led }, 0)).toThrow(ValidationError);
+    expect(() => encodeFrame({ type: 'stored', bootId: 0, deviceTimeMs: 5 }, 0)).toThrow(ValidationError);
+  });
+
+  it('drops a HELLO or STORED of the wrong length as `length`, a zero bootId as `malformed`', () => {
+    const reasons: string[] = [];
+    const d = new FrameDecoder({ onBadFrame: (b) => reasons.push(b.reason) });
+    const payload = (m: ShelfMessage) => {
+      const f = cobsDecode(encodeFrame(m, 0).subarray(1, -1))!;
+      return f.subarray(4, -2);
+    };
+    const withId = payload(hello);
+    d.push(encodeRawFrame({ type: messageType.hello, seq: 1, payload: withId.subarray(0, -4) }));
+    d.push(encodeRawFrame({ type: messageType.hello, seq: 2, payload: withId.subarray(0, -1) }));
+    d.push(encodeRawFrame({ type: messageType.hello, seq: 3, payload: Uint8Array.of(...withId, 9) }));
+    const zero = Uint8Array.from(withId);
+    zero.fill(0, -4);
+    d.push(encodeRawFrame({ type: messageType.hello, seq: 4, payload: zero }));
+    const stored = payload({ type: 'stored', bootId: 7, deviceTimeMs: 100 });
+    d.push(encodeRawFrame({ type: messageType.stored, seq: 5, payload: stored.subarray(0, -1) }));
+    d.push(encodeRawFrame({ type: messageType.stored, seq: 6, payload: Uint8Array.of(...stored, 0) }));
+    expect(reasons).toEqual(['length', 'length', 'length', 'malformed', 'length', 'length']);
+  });
+
+  it('round-trips STORED [SL-STORED-1]', () => {
+    const m: ShelfMessage = { type: 'stored', bootId: 0xffff_ffff, deviceTimeMs: 2 ** 53 - 1 };
+    expect(new FrameDecoder().push(encodeFrame(m, 9))).toEqual([{ seq: 9, message: m, lost: 0 }]);
   });
 });
 

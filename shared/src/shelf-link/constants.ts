@@ -26,6 +26,7 @@ export const messageType = {
   readings: 0x02,
   event: 0x03,
   heartbeat: 0x04,
+  stored: 0x05,
   command: 0x10,
   ack: 0x11,
   nack: 0x12,
@@ -104,6 +105,8 @@ export const capability = {
   blink: 0x0008,
   identify: 0x0010,
   tamper: 0x0020,
+  /** Keeps READINGS until the host says they are stored and replays them [SL-REPLAY-1]. */
+  replay: 0x0040,
 } as const;
 
 /** Bits of each bin's status byte in READINGS [SL-READ-2]. */

@@ -16,6 +16,7 @@ import { readHello, writeHello } from './hello.js';
 import type { ShelfMessage } from './message.js';
 import { readNack, writeNack } from './nack.js';
 import { readReadings, writeReadings } from './readings.js';
+import { readStored, writeStored } from './stored.js';
 import { invalidField, type PayloadReader, PayloadWriter } from './wire.js';
 
 /*
@@ -66,6 +67,9 @@ function writePayload(w: PayloadWriter, m: ShelfMessage): void {
       return;
     case 'heartbeat':
       writeHeartbeat(w, m);
+      return;
+    case 'stored':
+      writeStored(w, m);
       return;
     case 'command':
       writeCommand(w, m);
@@ -123,6 +127,8 @@ export function readPayload(type: number, r: PayloadReader): ShelfMessage {
       return readEvent(r);
     case messageType.heartbeat:
       return readHeartbeat(r);
+    case messageType.stored:
+      return readStored(r);
     case messageType.command:
       return readCommand(r);
     case messageType.ack:

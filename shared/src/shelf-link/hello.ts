@@ -1,4 +1,4 @@
-import { type BootReason, bootReason, MAX_BINS, namesByCode } from './constants.js';
+import { type BootReason, bootReason, capability, MAX_BINS, namesByCode } from './constants.js';
 import { invalidField, PayloadError, type PayloadReader, type PayloadWriter } from './wire.js';
 
 /**
@@ -12,7 +12,9 @@ import { invalidField, PayloadError, type PayloadReader, type PayloadWriter } fr
  * u16 capabilities         bit set of `capability`
  * u32 sampleRateMilliHz    current READINGS rate in mHz (10 Hz = 10000)
  * u8  bootReason           `bootReason` code
+ * u32 bootId               only with the `replay` capability: random, nonzero, new every boot
  * ```
+ * Without `replay` the payload ends after bootReason; with it, bootId follows [SL-HELLO-1].
  */
 export interface HelloMessage {
   type: 'hello';
@@ -23,6 +25,11 @@ export interface HelloMessage {
   capabilities: number;
   sampleRateMilliHz: number;
   bootReason: BootReason;
+  /**
+   * Present exactly when `capabilities` has `replay`: names this boot, so a host can tell which
+   * READINGS a STORED covers [SL-REPLAY-1].
+   */
+  bootId?: number;
 }
 
 export const SERIAL_NUMBER_PATTERN = /^[A-Za-z0-9._-]{1,32}$/;
@@ -39,6 +46,10 @@ export function writeHello(w: PayloadWriter, m: HelloMessage): void {
   w.u16(m.capabilities, 'capabilities');
   w.u32(m.sampleRateMilliHz, 'sampleRateMilliHz');
   w.code(bootReason, m.bootReason, 'bootReason');
+  if ((m.capabilities & capability.replay) !== 0) {
+    if (m.bootId === undefined || m.bootId === 0) invalidField('bootId', m.bootId);
+    w.u32(m.bootId, 'bootId');
+  } else if (m.bootId !== undefined) invalidField('bootId without the replay capability', m.bootId);
 }
 
 export function readHello(r: PayloadReader): HelloMessage {
@@ -52,8 +63,10 @@ export function readHello(r: PayloadReader): HelloMessage {
   const capabilities = r.u16();
   const sampleRateMilliHz = r.u32();
   const boot = r.named(bootReasons, r.u8(), 'boot reason');
+  const replay = (capabilities & capability.replay) !== 0;
+  const bootId = replay ? r.u32() : 0;
   r.end_();
-  return {
+  const hello: HelloMessage = {
     type: 'hello',
     protocolVersion,
     firmwareVersion,
@@ -63,4 +76,9 @@ export function readHello(r: PayloadReader): HelloMessage {
     sampleRateMilliHz,
     bootReason: boot,
   };
+  if (replay) {
+    if (bootId === 0) throw new PayloadError('malformed', 'bootId 0');
+    hello.bootId = bootId;
+  }
+  return hello;
 }

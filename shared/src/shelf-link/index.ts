@@ -24,3 +24,4 @@ export { type HelloMessage, SERIAL_NUMBER_PATTERN } from './hello.js';
 export type { ShelfMessage, ShelfMessageOf } from './message.js';
 export type { NackMessage } from './nack.js';
 export type { ReadingsMessage } from './readings.js';
+export type { StoredMessage } from './stored.js';

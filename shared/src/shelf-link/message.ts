@@ -5,6 +5,7 @@ import type { HeartbeatMessage } from './heartbeat.js';
 import type { HelloMessage } from './hello.js';
 import type { NackMessage } from './nack.js';
 import type { ReadingsMessage } from './readings.js';
+import type { StoredMessage } from './stored.js';
 
 /** Every shelf-link message, discriminated by `type` (the names of `messageType`). */
 export type ShelfMessage =
@@ -12,6 +13,7 @@ export type ShelfMessage =
   | ReadingsMessage
   | EventMessage
   | HeartbeatMessage
+  | StoredMessage
   | CommandMessage
   | AckMessage
   | NackMessage;

@@ -27,7 +27,7 @@ describe('docs/shelf-link.md test vectors', () => {
     expect(good).toHaveLength(spec.split('```json vector').length - 1);
     expect(bad).toHaveLength(spec.split('```json bad-vector').length - 1);
     expect(new Set(good.map((v) => v.json.message.type))).toEqual(
-      new Set(['hello', 'readings', 'event', 'heartbeat', 'command', 'ack', 'nack']),
+      new Set(['hello', 'readings', 'event', 'heartbeat', 'stored', 'command', 'ack', 'nack']),
     );
     expect(new Set(bad.map((v) => v.json.reason))).toEqual(
       new Set(['cobs', 'length', 'crc', 'version', 'unknown_type', 'malformed']),
