@@ -17,6 +17,7 @@ export function registerSimulationMetrics(
     'bv_sim_frames_sent',
     'bv_sim_bytes_sent',
     'bv_sim_tx_dropped',
+    'bv_sim_replay_evicted',
     'bv_sim_commands_received',
     'bv_sim_rx_bad_frames',
     'bv_sim_plugged',
@@ -35,6 +36,12 @@ export function registerSimulationMetrics(
   const dropped = gauge(registry, 'bv_sim_tx_dropped', 'Frames dropped because the host was not reading', [
     'shelf',
   ]);
+  const evicted = gauge(
+    registry,
+    'bv_sim_replay_evicted',
+    'Readings a replay shelf dropped unstored because its store was full',
+    ['shelf'],
+  );
   const commands = gauge(registry, 'bv_sim_commands_received', 'Commands a simulated shelf received', [
     'shelf',
   ]);
@@ -51,6 +58,7 @@ export function registerSimulationMetrics(
       frames.set({ shelf }, c.framesSent);
       bytes.set({ shelf }, c.bytesSent);
       dropped.set({ shelf }, c.txDropped);
+      evicted.set({ shelf }, c.replayEvicted);
       commands.set({ shelf }, c.commandsReceived);
       plugged.set({ shelf }, s.link.plugged ? 1 : 0);
       for (const [reason, n] of Object.entries(s.firmware.rx.stats.badFrames)) bad.set({ shelf, reason }, n);

@@ -34,6 +34,11 @@ export interface SimulationOptions {
   controlHost?: string;
   /** Also simulate a Firmata board (door contact, LED tower) on `<dir>/firmata`. */
   firmata?: boolean;
+  /**
+   * Shelves announce `replay` and keep readings until the host stores them (docs/shelf-link.md
+   * [SL-REPLAY-1]); a scenario shelf's own `replay` wins. Default true.
+   */
+  replay?: boolean;
 }
 
 export interface SimulationDeps {
@@ -63,6 +68,7 @@ const defaults = {
   controlPort: 0 as number | null,
   controlHost: '127.0.0.1',
   firmata: false,
+  replay: true,
 };
 
 /**
@@ -98,7 +104,7 @@ export async function startSimulation(
     const seen = new Set<string>();
     for (const [i, spec] of scenario.shelves.entries()) {
       const random = Random.derive(seed, `shelf-${i}`);
-      const shelfOptions = shelfOptionsFrom(spec, i, random, o.serialPrefix);
+      const shelfOptions = shelfOptionsFrom(spec, i, random, o.serialPrefix, o.replay);
       if (seen.has(shelfOptions.serialNumber))
         throw new RangeError(`duplicate serial ${shelfOptions.serialNumber}`);
       seen.add(shelfOptions.serialNumber);

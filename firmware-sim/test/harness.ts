@@ -20,6 +20,8 @@ export class FirmwareHarness {
   readonly out: Uint8Array[] = [];
   readonly decoder = new FrameDecoder();
   readonly frames: DecodedFrame[] = [];
+  /** false: the host is not reading, the link refuses every write (USB CDC with the port closed). */
+  accepting = true;
   private hostSeq = 0;
 
   constructor(options: Partial<ShelfOptions> = {}, seed = 7) {
@@ -41,7 +43,12 @@ export class FirmwareHarness {
       {
         scheduler: this.scheduler,
         random: Random.derive(seed, 'shelf-0'),
+        newBootId: (() => {
+          const ids = Random.derive(seed, 'boot-ids');
+          return () => ids.int(1, 0xffff_ffff);
+        })(),
         transmit: (bytes) => {
+          if (!this.accepting) return false;
           this.out.push(bytes);
           this.frames.push(...this.decoder.push(bytes));
           return true;
@@ -58,6 +65,13 @@ export class FirmwareHarness {
   command(command: Command): number {
     const seq = this.hostSeq++;
     this.firmware.receive(encodeFrame({ type: 'command', command }, seq));
+    return seq;
+  }
+
+  /** Sends any host frame (HEARTBEAT, STORED); returns its sequence number. */
+  send(message: ShelfMessage): number {
+    const seq = this.hostSeq++;
+    this.firmware.receive(encodeFrame(message, seq));
     return seq;
   }
 

@@ -22,7 +22,16 @@ async function run(scenario: Scenario, untilMs: number) {
     const random = Random.derive(scenario.seed ?? 1, `shelf-${i}`);
     const link = new MemoryLink();
     links.push(link);
-    return new SimulatedShelf(shelfOptionsFrom(spec, i, random, 'T'), link, scheduler, random, silentLogger);
+    // Boot ids are random by design; seeded here so runs can be compared byte for byte.
+    const bootIds = Random.derive(scenario.seed ?? 1, `boot-${i}`);
+    return new SimulatedShelf(
+      shelfOptionsFrom(spec, i, random, 'T'),
+      link,
+      scheduler,
+      random,
+      silentLogger,
+      () => bootIds.int(1, 0xffff_ffff),
+    );
   });
   for (const s of shelves) await s.start();
   applyTimeline(scenario.timeline, shelves, scheduler, silentLogger);

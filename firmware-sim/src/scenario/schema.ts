@@ -28,6 +28,8 @@ const shelfSpec = z
     bins: z.union([z.array(binSpec).min(1).max(128), z.number().int().min(1).max(128)]),
     sampleRateHz: z.number().min(0.1).max(100).optional(),
     temperatureC: z.number().min(-40).max(85).nullable().optional(),
+    /** Announce `replay` (keep readings until stored); default: the simulation's `replay`. */
+    replay: z.boolean().optional(),
   })
   .strict();
 

@@ -14,6 +14,7 @@ export function shelfOptionsFrom(
   index: number,
   random: Random,
   serialPrefix: string,
+  replay = true,
 ): ShelfOptions {
   const bins: Partial<LoadCellOptions>[] =
     typeof spec.bins === 'number'
@@ -30,5 +31,6 @@ export function shelfOptionsFrom(
     temperatureC: spec.temperatureC === undefined ? 21 : spec.temperatureC,
     bootMs: 250,
     heartbeatMs: 1000,
+    replay: spec.replay ?? replay,
   };
 }

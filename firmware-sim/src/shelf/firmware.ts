@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   type BadFrame,
   type BootReason,
@@ -12,12 +13,15 @@ import {
   messageType,
   type NackReason,
   PROTOCOL_VERSION,
+  type ReadingsMessage,
   type ShelfMessage,
+  type StoredMessage,
 } from '@bitv/shared/shelf-link';
 import type { Scheduler, Timer } from '../clock/scheduler.js';
 import { LoadCell } from '../physics/load-cell.js';
 import type { Random } from '../physics/random.js';
 import { FirmwareBin } from './firmware-bin.js';
+import { ReplayStore } from './replay-store.js';
 import type { LedState, ShelfCounters, ShelfOptions, ShelfSnapshot } from './types.js';
 
 export interface FirmwareDeps {
@@ -25,6 +29,8 @@ export interface FirmwareDeps {
   random: Random;
   /** Writes bytes to the link; returns false when the bytes were dropped (nobody reading). */
   transmit(bytes: Uint8Array): boolean;
+  /** A fresh random nonzero u32 for each boot [SL-REPLAY-1]; default: crypto random. */
+  newBootId?: () => number;
 }
 
 interface PendingWait {
@@ -35,6 +41,7 @@ interface PendingWait {
   knownG: number;
 }
 
+const REPLAY_CAPACITY = 4096;
 const MIN_RATE_MHZ = 100;
 const MAX_RATE_MHZ = 100_000;
 
@@ -55,6 +62,7 @@ export class ShelfFirmware {
     nacks: 0,
     txDropped: 0,
     boots: 0,
+    replayEvicted: 0,
   };
   readonly rx: FrameDecoder;
   powered = false;
@@ -72,6 +80,10 @@ export class ShelfFirmware {
   private heartbeatTimer: Timer | undefined;
   private bootTimer: Timer | undefined;
   private pending: PendingWait | undefined;
+  private readonly replay: boolean;
+  private readonly newBootId: () => number;
+  private bootId = 0;
+  private readonly kept: ReplayStore;
 
   constructor(
     readonly options: ShelfOptions,
@@ -84,6 +96,11 @@ export class ShelfFirmware {
     this.leds = this.bins.map(() => ({ color: 0, blink: 'off' }));
     this.sampleRateMilliHz = Math.round(options.sampleRateHz * 1000);
     this.rx = new FrameDecoder({ onBadFrame: (bad) => this.onBadFrame(bad) });
+    this.replay = options.replay ?? true;
+    this.kept = new ReplayStore(options.replayCapacity ?? REPLAY_CAPACITY, () => {
+      this.counters.replayEvicted++;
+    });
+    this.newBootId = deps.newBootId ?? (() => randomInt(1, 0x1_0000_0000));
   }
 
   get now(): number {
@@ -106,6 +123,7 @@ export class ShelfFirmware {
       capability.blink |
       capability.identify |
       capability.tamper |
+      (this.replay ? capability.replay : 0) |
       (this.options.temperatureC === null ? 0 : capability.temperature)
     );
   }
@@ -142,6 +160,13 @@ export class ShelfFirmware {
     this.identifyUntil = -1;
     this.pending = undefined;
     this.stalledUntil = -1;
+    // [SL-REPLAY-1] kept readings lived in RAM; a new boot gets a new id.
+    this.kept.clear();
+    if (this.replay) {
+      const previous = this.bootId;
+      do this.bootId = this.newBootId() >>> 0;
+      while (this.bootId === 0 || this.bootId === previous);
+    }
     for (const b of this.bins) b.resetWindow();
     // LEDs are off after a reset; the host sets them again after the HELLO.
     for (const led of this.leds) Object.assign(led, { color: 0, blink: 'off' });
@@ -163,6 +188,7 @@ export class ShelfFirmware {
   private scheduleHeartbeat(): void {
     this.heartbeatTimer = this.deps.scheduler.after(this.options.heartbeatMs, () => {
       if (!this.stalled) this.send({ type: 'heartbeat', timeMs: this.deviceTimeMs });
+      this.pump(); // a slow sample rate must not hold a waiting replay back for long
       this.scheduleHeartbeat();
     });
   }
@@ -178,15 +204,41 @@ export class ShelfFirmware {
       if (change.overloadStarted) this.event('overload', i, bin.weightDg);
     }
     if (this.stalled) return;
-    this.send({
+    const readings: ReadingsMessage = {
       type: 'readings',
       deviceTimeMs: this.deviceTimeMs,
       temperatureCentiC: this.temperatureCentiC(),
       weightsDg: this.bins.map((b) => b.weightDg),
       binFlags: this.bins.map((b) => b.flags),
-    });
+    };
+    if (this.replay) {
+      this.kept.add(readings);
+      this.pump();
+    } else this.send(readings);
     this.counters.readingsSent++;
     this.checkPending();
+  }
+
+  /**
+   * Puts kept readings not yet sent on the wire, in order, until the link refuses one: that one
+   * is held and tried again later, so READINGS of a boot go out in deviceTimeMs order and none is
+   * skipped while the host is not reading [SL-REPLAY-3].
+   */
+  private pump(): void {
+    if (!this.running || !this.powered) return;
+    for (let r = this.kept.next(); r && !this.stalled; r = this.kept.next()) {
+      const bytes = encodeFrame(r, this.seq);
+      if (!this.deps.transmit(bytes)) return;
+      this.seq = (this.seq + 1) & 0xffff;
+      this.counters.framesSent++;
+      this.counters.bytesSent += bytes.length;
+      this.kept.sent();
+    }
+  }
+
+  /** [SL-STORED-1], [SL-STORED-2]: forget what the host has stored, if it is about this boot. */
+  private onStored(m: StoredMessage): void {
+    if (this.replay && m.bootId === this.bootId) this.kept.storedUpTo(m.deviceTimeMs);
   }
 
   private temperatureCentiC(): number | null {
@@ -212,6 +264,7 @@ export class ShelfFirmware {
       capabilities: this.capabilities,
       sampleRateMilliHz: this.sampleRateMilliHz,
       bootReason: reason,
+      ...(this.replay ? { bootId: this.bootId } : {}),
     });
   }
 
@@ -235,6 +288,7 @@ export class ShelfFirmware {
     if (!this.running || this.stalled) return; // a hung or unpowered MCU reads nothing
     for (const f of this.rx.push(chunk)) {
       if (f.message.type === 'command') this.onCommand(f.seq, f.message.command);
+      else if (f.message.type === 'stored') this.onStored(f.message);
       // HEARTBEAT from the host needs no answer [SL-HEART-1]; other types are not for us.
     }
   }
@@ -274,7 +328,15 @@ export class ShelfFirmware {
       return;
     }
     this.ack(seq, opcode);
-    if (c.op === 'request_hello') this.sendHello(this.bootReason);
+    if (c.op === 'request_hello') {
+      this.sendHello(this.bootReason);
+      if (this.replay) {
+        // [SL-REPLAY-3] the clock first, so the host can date the old readings; then all of them.
+        this.send({ type: 'heartbeat', timeMs: this.deviceTimeMs });
+        this.kept.rewind();
+        this.pump();
+      }
+    }
     if (c.op === 'reboot') {
       this.stopTimers();
       this.running = false;
@@ -380,6 +442,8 @@ export class ShelfFirmware {
       deviceTimeMs: this.running ? this.deviceTimeMs : 0,
       sampleRateMilliHz: this.sampleRateMilliHz,
       identifying: this.identifying,
+      bootId: this.replay && this.running ? this.bootId : null,
+      keptReadings: this.kept.size,
       bins: this.bins.map((b, i) => ({
         bin: i,
         count: b.cell.count,

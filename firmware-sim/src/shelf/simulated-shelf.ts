@@ -43,11 +43,17 @@ export class SimulatedShelf implements SimulatedShelfHandle {
     private readonly scheduler: Scheduler,
     private readonly random: Random,
     private readonly logger: Logger,
+    /**
+     * Boot ids [SL-REPLAY-1]; default crypto random, so a restarted simulator never repeats one a
+     * host has stored readings under. Tests that compare bytes across runs pass a seeded source.
+     */
+    newBootId?: () => number,
   ) {
     this.firmware = new ShelfFirmware(options, {
       scheduler,
       random,
       transmit: (bytes) => link.write(bytes),
+      ...(newBootId ? { newBootId } : {}),
     });
     link.onData((chunk) => this.firmware.receive(chunk));
     link.onError((error) => {

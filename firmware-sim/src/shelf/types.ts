@@ -17,6 +17,13 @@ export interface ShelfOptions {
   /** ms from power-on (or reboot) to the first frame. */
   bootMs: number;
   heartbeatMs: number;
+  /**
+   * Announce `replay` and keep READINGS until the host stores them [SL-REPLAY-1]; default true.
+   * Off: a controller without the capability (the host's old path).
+   */
+  replay?: boolean;
+  /** Readings kept for replay at most; beyond, the oldest is dropped and counted. Default 4096. */
+  replayCapacity?: number;
 }
 
 export interface ShelfCounters {
@@ -29,6 +36,8 @@ export interface ShelfCounters {
   /** Frames dropped because the host was not reading (transmit buffer full). */
   txDropped: number;
   boots: number;
+  /** Kept readings dropped unstored because the replay store was full [SL-REPLAY-4]. */
+  replayEvicted: number;
 }
 
 export interface ShelfSnapshot {
@@ -39,6 +48,10 @@ export interface ShelfSnapshot {
   deviceTimeMs: number;
   sampleRateMilliHz: number;
   identifying: boolean;
+  /** This boot's id (HELLO), null without the replay capability. */
+  bootId: number | null;
+  /** Readings kept for replay: sent (or waiting to be) and not yet covered by a STORED. */
+  keptReadings: number;
   bins: {
     bin: number;
     count: number;
