@@ -9,6 +9,7 @@ import {
   encodeNodeDeath,
   encodePayload,
   encodeReadings,
+  gapMetrics,
   nodeHealthMetrics,
   nodeTopic,
 } from '@bitv/shared/sparkplug';
@@ -338,5 +339,66 @@ describe('bridge into the event log', () => {
       .of(topics.deviceState)
       .find((e) => e.partitionkey === 'gw-res' && (e.data as { kind: string }).kind === 'NDEATH');
     expect(death?.data).toMatchObject({ online: false, bdSeq: 7 });
+  });
+
+  it('bridges the agent\'s gap reports as telemetry gap events; a malformed one is skipped alone', async () => {
+    const client = await gatewayClient('gw-gap');
+    const gaps = encodePayload({
+      timestamp: Date.now(),
+      seq: 5,
+      metrics: [
+        ...nodeHealthMetrics({ outboxDepth: 100, oldestUnsentMs: 0, droppedTotal: 40 }),
+        ...gapMetrics([
+          { device: 'shelf-7', kind: 'dropped', reason: 'max_rows', fromSeq: 11, toSeq: 50, count: 40 },
+          { device: 'shelf-8', kind: 'link', reason: 'frames never received', fromSeq: 3, toSeq: 4, count: 2 },
+        ]),
+      ],
+    });
+    await client.publishAsync(nodeTopic('NDATA', site, 'gw-gap'), Buffer.from(gaps), { qos: 1 });
+    const reported = log
+      .of(topics.telemetry)
+      .filter((e) => e.partitionkey === 'gw-gap' && e.type === 'bv.telemetry.gap.v1');
+    expect(reported.map((e) => e.data)).toEqual([
+      {
+        groupId: site,
+        edgeNodeId: 'gw-gap',
+        deviceId: 'shelf-7',
+        kind: 'dropped',
+        reason: 'max_rows',
+        fromSeq: 11,
+        toSeq: 50,
+        count: 40,
+      },
+      {
+        groupId: site,
+        edgeNodeId: 'gw-gap',
+        deviceId: 'shelf-8',
+        kind: 'link',
+        reason: 'frames never received',
+        fromSeq: 3,
+        toSeq: 4,
+        count: 2,
+      },
+    ]);
+
+    // a report cut short (no count): skipped and counted, the health in the same NDATA still bridged
+    const before = await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'gap_report' });
+    const cut = gapMetrics([{ device: 'shelf-9', kind: 'dropped', reason: 'x', fromSeq: 1, toSeq: 2, count: 2 }]);
+    const bad = encodePayload({
+      timestamp: Date.now(),
+      seq: 6,
+      metrics: [
+        ...nodeHealthMetrics({ outboxDepth: 7, oldestUnsentMs: 0, droppedTotal: 40 }),
+        ...cut.filter((m) => m.name !== 'outbox/gap/count'),
+      ],
+    });
+    await client.publishAsync(nodeTopic('NDATA', site, 'gw-gap'), Buffer.from(bad), { qos: 1 });
+    expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'gap_report' })).toBe(before + 1);
+    const state = log.of(topics.deviceState).filter((e) => e.partitionkey === 'gw-gap');
+    expect(state.at(-1)?.data).toMatchObject({ kind: 'NDATA', queueDepth: 7 });
+    expect(
+      log.of(topics.telemetry).filter((e) => e.partitionkey === 'gw-gap' && e.type === 'bv.telemetry.gap.v1'),
+    ).toHaveLength(2);
+    await client.endAsync();
   });
 });

@@ -7,12 +7,14 @@ import {
   type DeviceState,
   deviceStateV1,
   type EventDefinition,
+  telemetryGapV1,
   telemetryReadingsV1,
 } from '@bitv/shared/events';
 import {
   type DeviceTopic,
   decodeCommandResults,
   decodeDeviceBirth,
+  decodeGaps,
   decodeNodeBirth,
   decodeNodeDeath,
   decodeNodeHealth,
@@ -107,6 +109,7 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
         });
       }
       commandResults(payload, undefined);
+      gaps(payload);
       break;
     }
     case 'DBIRTH': {
@@ -150,6 +153,38 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
     }
   }
   return out;
+
+  // Readings the agent will never send (dropped at an outbox limit, never received on the shelf
+  // link): said as events so consumers can tell lost from late. A malformed report is skipped
+  // alone, like a malformed command result.
+  function gaps(p: Payload): void {
+    let reports: ReturnType<typeof decodeGaps>;
+    try {
+      reports = decodeGaps(p);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      out.skipped.push('gap_report');
+      return;
+    }
+    for (const g of reports) {
+      try {
+        out.events.push(
+          make(telemetryGapV1, {
+            ...base,
+            deviceId: g.device,
+            kind: g.kind,
+            reason: g.reason.slice(0, 200),
+            fromSeq: g.fromSeq,
+            toSeq: g.toSeq,
+            count: g.count,
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        out.skipped.push('gap_report');
+      }
+    }
+  }
 
   // A malformed command result must not cost the readings that travel with it.
   function commandResults(p: Payload, deviceId: string | undefined): void {
