@@ -341,7 +341,7 @@ describe('bridge into the event log', () => {
     expect(death?.data).toMatchObject({ online: false, bdSeq: 7 });
   });
 
-  it('bridges the agent\'s gap reports as telemetry gap events; a malformed one is skipped alone', async () => {
+  it("bridges the agent's gap reports as telemetry gap events; a malformed one is skipped alone", async () => {
     const client = await gatewayClient('gw-gap');
     const gaps = encodePayload({
       timestamp: Date.now(),
@@ -350,7 +350,14 @@ describe('bridge into the event log', () => {
         ...nodeHealthMetrics({ outboxDepth: 100, oldestUnsentMs: 0, droppedTotal: 40 }),
         ...gapMetrics([
           { device: 'shelf-7', kind: 'dropped', reason: 'max_rows', fromSeq: 11, toSeq: 50, count: 40 },
-          { device: 'shelf-8', kind: 'link', reason: 'frames never received', fromSeq: 3, toSeq: 4, count: 2 },
+          {
+            device: 'shelf-8',
+            kind: 'link',
+            reason: 'frames never received',
+            fromSeq: 3,
+            toSeq: 4,
+            count: 2,
+          },
         ]),
       ],
     });
@@ -383,7 +390,9 @@ describe('bridge into the event log', () => {
 
     // a report cut short (no count): skipped and counted, the health in the same NDATA still bridged
     const before = await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'gap_report' });
-    const cut = gapMetrics([{ device: 'shelf-9', kind: 'dropped', reason: 'x', fromSeq: 1, toSeq: 2, count: 2 }]);
+    const cut = gapMetrics([
+      { device: 'shelf-9', kind: 'dropped', reason: 'x', fromSeq: 1, toSeq: 2, count: 2 },
+    ]);
     const bad = encodePayload({
       timestamp: Date.now(),
       seq: 6,
@@ -393,7 +402,9 @@ describe('bridge into the event log', () => {
       ],
     });
     await client.publishAsync(nodeTopic('NDATA', site, 'gw-gap'), Buffer.from(bad), { qos: 1 });
-    expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'gap_report' })).toBe(before + 1);
+    expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'gap_report' })).toBe(
+      before + 1,
+    );
     const state = log.of(topics.deviceState).filter((e) => e.partitionkey === 'gw-gap');
     expect(state.at(-1)?.data).toMatchObject({ kind: 'NDATA', queueDepth: 7 });
     expect(
