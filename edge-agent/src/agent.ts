@@ -139,23 +139,28 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       logger.info({ device: name }, 'device offline');
       up.notify();
     },
-    readings(device, readings, linkSeq, firstLinkSeq) {
+    readings(device, readings, linkSeq, firstLinkSeq, replay) {
       try {
-        const r = outbox.append(device, readings, linkSeq);
+        const r = outbox.append(device, readings, linkSeq, replay);
         if (r) metrics.readingsStored.inc(readings.length);
         storeFailures.flush();
+        up.notify();
+        return true;
       } catch (error) {
         // The disk is full or failing: these readings are lost. Never crash the agent over it;
         // count it, and record the loss as a gap as soon as the outbox can take writes again.
         metrics.storeErrors.inc(readings.length);
         logger.error({ err: String(error), device, readings: readings.length }, 'outbox write failed');
         storeFailures.add(device, firstLinkSeq ?? linkSeq ?? 0, linkSeq ?? 0, readings.length);
+        up.notify();
+        return false;
       }
-      up.notify();
     },
-    linkGap(device, from, to, frames) {
-      guarded('record a link gap', () => outbox.recordLinkGap(device, from, to, frames));
+    linkGap(device, from, to, count, reason) {
+      guarded('record a link gap', () => outbox.recordLinkGap(device, from, to, count, reason));
     },
+    replayPosition: (device) => outbox.device(device)?.replay ?? null,
+    duplicateReadings: (device, count) => metrics.linkDuplicates.inc({ device }, count),
     deviceMetrics(device, metrics) {
       devices.setMetrics(device, metrics);
       up.publishLive(device, metrics);

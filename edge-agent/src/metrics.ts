@@ -47,6 +47,12 @@ export function agentMetrics(registry: Registry) {
       'Shelf-link frames sent but never stored',
       ['device'],
     ),
+    linkDuplicates: counter(
+      registry,
+      'bv_edge_link_duplicate_readings_total',
+      'Readings a replay shelf sent again that were already stored (not stored twice)',
+      ['device'],
+    ),
     badFrames: counter(registry, 'bv_edge_serial_bad_frames_total', 'Serial frames dropped as invalid', [
       'reason',
     ]),

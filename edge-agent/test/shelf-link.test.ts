@@ -3,7 +3,7 @@ import { eventually, tempDir } from '@bitv/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DriverSink } from '../src/drivers/driver.js';
 import { ShelfLinkDriver } from '../src/drivers/shelf-link.js';
-import type { NewReading } from '../src/outbox/index.js';
+import type { NewReading, ReplayPosition } from '../src/outbox/index.js';
 import { startPtyPair } from './harness/pty.js';
 import { TestShelf } from './harness/shelf.js';
 
@@ -11,16 +11,23 @@ function recordingSink() {
   const events: string[] = [];
   const readings: { device: string; readings: NewReading[]; linkSeq?: number | undefined }[] = [];
   const linkSeqs = new Map<string, number>();
+  const positions = new Map<string, ReplayPosition>();
+  const duplicates = new Map<string, number>();
   const sink: DriverSink = {
     deviceOnline: (info) => events.push(`online ${info.name} ${info.firmware} ${info.binCount}`),
     deviceOffline: (name) => events.push(`offline ${name}`),
-    readings: (device, rs, linkSeq) => {
+    readings: (device, rs, linkSeq, _first, replay) => {
       readings.push({ device, readings: rs, linkSeq });
       if (linkSeq !== undefined) linkSeqs.set(device, linkSeq);
+      if (replay) positions.set(device, replay);
+      return true;
     },
-    linkGap: (device, from, to, frames) => events.push(`gap ${device} ${from}-${to} ${frames}`),
+    linkGap: (device, from, to, frames, reason) =>
+      events.push(`gap ${device} ${from}-${to} ${frames}${reason ? ` ${reason}` : ''}`),
     linkSeen: (device, seq) => linkSeqs.set(device, seq),
     lastLinkSeq: (device) => linkSeqs.get(device) ?? null,
+    replayPosition: (device) => positions.get(device) ?? null,
+    duplicateReadings: (device, n) => duplicates.set(device, (duplicates.get(device) ?? 0) + n),
     badFrame: (reason) => events.push(`bad ${reason}`),
     linkState: (_link, up) => events.push(`link ${up ? 'up' : 'down'}`),
   };
@@ -28,6 +35,8 @@ function recordingSink() {
     sink,
     events,
     readings,
+    positions,
+    duplicates,
     count: (device: string) =>
       readings.filter((r) => r.device === device).reduce((n, r) => n + r.readings.length, 0),
   };
@@ -127,5 +136,63 @@ describe('shelf-link driver', () => {
       blink: 'fast',
     });
     expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/no ACK\/NACK within/) });
+  }, 30_000);
+
+  it('a replay shelf on a lossy link: what it sent while closed comes back, duplicates are counted not stored, evictions are a gap', async () => {
+    // TCP: what the shelf writes while no driver is connected is lost, as on USB CDC.
+    const shelf = new TestShelf('RPL', 1, undefined, { replay: true });
+    await shelf.open();
+    cleanups.push(() => shelf.close());
+    const rec = recordingSink();
+    const weights = () =>
+      rec.readings
+        .filter((r) => r.device === 'shelf-RPL')
+        .flatMap((r) => r.readings.map((x) => x.bins[0]!.weightG));
+    const start = async () => {
+      const d = new ShelfLinkDriver({ path: shelf.hostPath }, rec.sink, silentLogger);
+      d.start();
+      await eventually(() => d.owns('shelf-RPL'), 'online');
+      return d;
+    };
+    const first = await start();
+    for (let i = 0; i < 3; i++) shelf.emitReading();
+    await eventually(() => rec.count('shelf-RPL') === 3, 'stored');
+    // [SL-STORED-1] after the commit the shelf is told, and forgets them.
+    await eventually(() => shelf.keptReadings === 0, 'STORED frees the shelf');
+    expect(rec.positions.get('shelf-RPL')).toEqual({ bootId: shelf.bootId, deviceTimeMs: 300 });
+
+    // STOREDs lost from now on: the shelf keeps what the driver stores, and replays it later.
+    shelf.honourStored = false;
+    for (let i = 0; i < 2; i++) shelf.emitReading();
+    await eventually(() => rec.count('shelf-RPL') === 5, 'stored');
+    await first.close();
+    await eventually(() => !shelf.connected, 'the driver gone');
+    for (let i = 0; i < 4; i++) shelf.emitReading(); // nobody connected: discarded on the wire
+    expect(shelf.discarded).toBeGreaterThanOrEqual(4);
+    const second = await start();
+    cleanups.push(() => second.close());
+    await eventually(() => rec.count('shelf-RPL') === 9, 'the readings sent while closed, replayed');
+    // Each stored once, in order; the two replayed copies of stored readings were counted.
+    expect(weights()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(rec.duplicates.get('shelf-RPL')).toBe(2);
+    expect(rec.events.filter((e) => e.startsWith('gap'))).toEqual([]);
+    expect(shelf.replayed).toBe(6);
+
+    // Readings the shelf had to drop before the next replay are a gap, counted in device time.
+    shelf.honourStored = true;
+    shelf.emitReading();
+    await eventually(() => shelf.keptReadings === 0, 'everything stored');
+    await second.close();
+    await eventually(() => !shelf.connected, 'the driver gone');
+    for (let i = 0; i < 5; i++) shelf.emitReading();
+    shelf.evictOldest(2);
+    const third = await start();
+    cleanups.push(() => third.close());
+    await eventually(() => rec.count('shelf-RPL') === 13, 'the kept three');
+    expect(rec.events.filter((e) => e.startsWith('gap'))).toEqual([
+      'gap shelf-RPL 1100-1200 2 readings not replayed (device time ms)',
+    ]);
+    expect(weights().slice(-3)).toEqual([12, 13, 14]);
+    expect(rec.duplicates.get('shelf-RPL')).toBe(2);
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 import type { CommandAction } from '@bitv/shared/events';
 import type { DeviceInfo } from '../devices.js';
-import type { NewReading } from '../outbox/index.js';
+import type { NewReading, ReplayPosition } from '../outbox/index.js';
 
 /** The outcome of executing one command on a device. */
 export type CommandOutcome = { status: 'done' } | { status: 'failed'; reason: string };
@@ -12,10 +12,27 @@ export type CommandOutcome = { status: 'done' } | { status: 'failed'; reason: st
 export interface DriverSink {
   deviceOnline(info: DeviceInfo): void;
   deviceOffline(name: string): void;
-  /** `linkSeq`/`firstLinkSeq`: link sequence of the last and first frame of the batch. */
-  readings(device: string, readings: NewReading[], linkSeq?: number, firstLinkSeq?: number): void;
-  /** Frames of the device that were sent but never stored (link-level sequence range). */
-  linkGap(device: string, fromLinkSeq: number, toLinkSeq: number, frames: number): void;
+  /**
+   * `linkSeq`/`firstLinkSeq`: link sequence of the last and first frame of the batch. `replay`:
+   * a replay controller's position after this batch, committed with it [SL-REPLAY-5]. Returns
+   * whether the batch was committed (false: the write failed and the loss was counted).
+   */
+  readings(
+    device: string,
+    readings: NewReading[],
+    linkSeq?: number,
+    firstLinkSeq?: number,
+    replay?: ReplayPosition,
+  ): boolean;
+  /**
+   * Frames of the device that were sent but never stored (link-level sequence range), or, with a
+   * `reason`, readings a replay controller no longer had (device-time range, ms) [SL-REPLAY-6].
+   */
+  linkGap(device: string, from: number, to: number, count: number, reason?: string): void;
+  /** The committed replay position of the device (null when none yet) [SL-REPLAY-5]. */
+  replayPosition(device: string): ReplayPosition | null;
+  /** Readings a replay controller sent again that were already stored (not stored again). */
+  duplicateReadings(device: string, count: number): void;
   /** Records the link sequence of a frame the device sent that carried no reading (HELLO). */
   linkSeen(device: string, linkSeq: number): void;
   /** The link sequence last committed for the device (null when none yet). */

@@ -11,9 +11,10 @@ import {
   type ReadingsMessage,
 } from '@bitv/shared/shelf-link';
 import type { DeviceInfo } from '../devices.js';
-import type { NewReading } from '../outbox/index.js';
+import type { NewReading, ReplayPosition } from '../outbox/index.js';
 import type { CommandOutcome, Driver, DriverSink, DriverStatus } from './driver.js';
 import { toLinkCommand } from './shelf-commands.js';
+import { ReplayTracker } from './shelf-replay.js';
 import { openTransport, type Transport } from './transport.js';
 
 export interface ShelfLinkOptions {
@@ -42,6 +43,8 @@ export const defaultShelfLinkOptions: Omit<ShelfLinkOptions, 'path'> = {
   maxUnidentifiedFrames: 1_000,
 };
 
+const REPLAY_GAP_REASON = 'readings not replayed (device time ms)';
+
 interface Pending {
   resolve: (outcome: CommandOutcome) => void;
   timer: NodeJS.Timeout;
@@ -62,6 +65,7 @@ export class ShelfLinkDriver implements Driver {
   private online = false;
   private identifiedThisOpen = false;
   private held: { seq: number; message: ReadingsMessage }[] = [];
+  private readonly replay = new ReplayTracker();
   private txSeq = 0;
   private readonly pending = new Map<number, Pending>();
   private attempt = 0;
@@ -118,6 +122,7 @@ export class ShelfLinkDriver implements Driver {
       this.decoder = new FrameDecoder({ onBadFrame: (bad) => this.sink.badFrame(bad.reason) });
       this.identifiedThisOpen = false;
       this.held = [];
+      this.replay.reset();
       this.clockOffset = undefined;
       this.lastFrameAt = Date.now();
       this.sink.linkState(this.link, true);
@@ -200,9 +205,21 @@ export class ShelfLinkDriver implements Driver {
     let batch: NewReading[] = [];
     let batchSeq = -1;
     let batchFirst = -1;
+    /** Newest deviceTimeMs in the batch (replay controllers only). */
+    let batchUpTo: number | undefined;
+    let duplicates = 0;
+    let stored: ReplayPosition | undefined;
     const flush = () => {
-      if (batch.length > 0 && this.device) this.sink.readings(this.device.name, batch, batchSeq, batchFirst);
+      if (batch.length > 0 && this.device) {
+        const position = batchUpTo === undefined ? undefined : this.replay.positionAt(batchUpTo);
+        const ok = this.sink.readings(this.device.name, batch, batchSeq, batchFirst, position);
+        if (ok && position) {
+          this.replay.committed(position);
+          stored = position;
+        }
+      }
       batch = [];
+      batchUpTo = undefined;
     };
     for (const f of frames) {
       const m = f.message;
@@ -221,6 +238,19 @@ export class ShelfLinkDriver implements Driver {
               this.held.push({ seq: f.seq, message: m });
             else this.sink.badFrame('unidentified');
             break;
+          }
+          if (this.replay.active) {
+            const gap = this.replay.gapBefore(m.deviceTimeMs);
+            if (gap) {
+              flush();
+              this.sink.linkGap(this.device.name, gap.fromMs, gap.toMs, gap.count, REPLAY_GAP_REASON);
+            }
+            // [SL-REPLAY-5] a replay of a stored reading: counted, not stored twice.
+            if (this.replay.isDuplicate(m.deviceTimeMs, batchUpTo)) {
+              duplicates++;
+              break;
+            }
+            batchUpTo = m.deviceTimeMs;
           }
           if (batch.length === 0) batchFirst = f.seq;
           batch.push(this.toReading(m));
@@ -241,9 +271,12 @@ export class ShelfLinkDriver implements Driver {
           break;
         case 'heartbeat':
           if (!this.online) this.maybeRequestHello();
+          // [SL-REPLAY-3] a replay controller's clock, sent before its kept readings: date them by it.
+          else if (this.replay.active) this.clockOffset = Date.now() - m.timeMs;
           break;
         case 'command':
-          this.sink.badFrame('unexpected_command');
+        case 'stored':
+          this.sink.badFrame(`unexpected_${m.type}`);
           break;
       }
       // Remember every frame received, not only readings, so a later hole in the link sequence
@@ -254,6 +287,15 @@ export class ShelfLinkDriver implements Driver {
       }
     }
     flush();
+    if (duplicates > 0 && this.device) this.sink.duplicateReadings(this.device.name, duplicates);
+    // [SL-STORED-1] only after the commit: from now on the controller may forget these readings.
+    if (stored) this.sendStored(stored);
+  }
+
+  private sendStored(p: ReplayPosition): void {
+    this.transport?.stream.write(
+      encodeFrame({ type: 'stored', bootId: p.bootId, deviceTimeMs: p.deviceTimeMs }, this.nextSeq()),
+    );
   }
 
   private maybeRequestHello(): void {
@@ -279,7 +321,10 @@ export class ShelfLinkDriver implements Driver {
       this.online = true;
       this.sink.deviceOnline(this.device);
     }
-    if (firstOfOpen) {
+    this.replay.hello(hello, this.sink.replayPosition(name));
+    // A replay controller's losses are counted in device time [SL-REPLAY-6]; others' by the link
+    // sequence across our restarts.
+    if (firstOfOpen && !this.replay.active) {
       // Frames the controller sent while nobody stored them (agent down, port closed): the link
       // sequence continues across our restarts, so the hole is exact [SL-RX-3].
       const first = this.held[0]?.seq ?? seq;
@@ -289,8 +334,12 @@ export class ShelfLinkDriver implements Driver {
         if (gap > 0 && gap < 0x8000) this.sink.linkGap(name, (last + 1) & 0xffff, (first - 1) & 0xffff, gap);
       }
     }
-    if (this.held.length === 0) this.sink.linkSeen(name, seq);
-    else {
+    if (this.held.length === 0 || this.replay.active) {
+      // [SL-REPLAY-5] readings before the HELLO are of an unknown boot; a replay controller sends
+      // them again after it, in order.
+      this.held = [];
+      this.sink.linkSeen(name, seq);
+    } else {
       const held = this.held;
       this.held = [];
       this.sink.readings(
@@ -302,18 +351,25 @@ export class ShelfLinkDriver implements Driver {
     }
   }
 
-  /** Device time (ms since boot) to wall time, anchored at the first reading and re-anchored on drift. */
+  /**
+   * Device time (ms since boot) to wall time, anchored at the first reading and re-anchored on
+   * drift. A replay controller's kept readings are old: for it the anchor is its heartbeat, and a
+   * reading only re-anchors when the device clock runs ahead of ours [SL-REPLAY-3].
+   */
   private toReading(m: ReadingsMessage): NewReading {
     const now = Date.now();
-    if (this.clockOffset === undefined || Math.abs(now - (this.clockOffset + m.deviceTimeMs)) > 2_000) {
-      this.clockOffset = now - m.deviceTimeMs;
+    let offset = this.clockOffset;
+    const lag = offset === undefined ? 0 : now - (offset + m.deviceTimeMs);
+    if (offset === undefined || (this.replay.active ? lag < -2_000 : Math.abs(lag) > 2_000)) {
+      offset = now - m.deviceTimeMs;
+      this.clockOffset = offset;
     }
     const bins: NewReading['bins'] = [];
     for (let bin = 0; bin < m.weightsDg.length; bin++) {
       // [SL-READ-2] a faulty cell's weight is meaningless: leave the bin out of the reading.
       if ((m.binFlags[bin]! & binFlag.fault) === 0) bins.push({ bin, weightG: m.weightsDg[bin]! / 10 });
     }
-    const reading: NewReading = { timeMs: this.clockOffset + m.deviceTimeMs, bins };
+    const reading: NewReading = { timeMs: offset + m.deviceTimeMs, bins };
     if (m.temperatureCentiC !== null) reading.temperatureC = m.temperatureCentiC / 100;
     return reading;
   }

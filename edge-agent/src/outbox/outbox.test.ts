@@ -47,6 +47,51 @@ describe('outbox', () => {
     expect(decodeBody(encodeBody({ bins: [] }))).toEqual({ bins: [] });
   });
 
+  it('commits a replay position with the readings, and upgrades a file without the columns', async () => {
+    const { outbox, path } = await open();
+    outbox.append('shelf-A', [reading(1000)], 7);
+    expect(outbox.device('shelf-A')).toMatchObject({ linkSeq: 7, replay: null });
+    outbox.append('shelf-A', [reading(2000)], 8, { bootId: 0xfeedf00d, deviceTimeMs: 123_400 });
+    // A failed write leaves the position where it was: the same transaction.
+    expect(() =>
+      // 256 bins do not fit a row body: the write fails inside the transaction.
+      outbox.append('shelf-A', [{ timeMs: 3000, bins: Array(256).fill({ bin: 0, weightG: 1 }) }], 9, {
+        bootId: 0xfeedf00d,
+        deviceTimeMs: 999_999,
+      }),
+    ).toThrow();
+    outbox.close();
+    const again = Outbox.open({
+      path,
+      durability: 'normal',
+      policy: 'drop-oldest',
+      maxRows: 10,
+      maxBytes: 1e6,
+      maxAgeMs: 1e9,
+    });
+    cleanups.push(() => again.close());
+    expect(again.device('shelf-A')).toMatchObject({
+      linkSeq: 8,
+      replay: { bootId: 0xfeedf00d, deviceTimeMs: 123_400 },
+    });
+    // A file written before the replay columns existed (user_version 1) gains them on open.
+    again.db.exec(
+      'ALTER TABLE devices DROP COLUMN boot_id; ALTER TABLE devices DROP COLUMN stored_device_time_ms',
+    );
+    again.db.pragma('user_version = 1');
+    again.close();
+    const upgraded = Outbox.open({
+      path,
+      durability: 'normal',
+      policy: 'drop-oldest',
+      maxRows: 10,
+      maxBytes: 1e6,
+      maxAgeMs: 1e9,
+    });
+    cleanups.push(() => upgraded.close());
+    expect(upgraded.device('shelf-A')).toMatchObject({ lastSeq: 2, linkSeq: 8, replay: null });
+  });
+
   it('assigns per-device seqs that survive reopening, keeps original timestamps', async () => {
     const { outbox, path } = await open();
     expect(outbox.append('shelf-A', [reading(1000), reading(2000)])).toEqual({ firstSeq: 1, lastSeq: 2 });

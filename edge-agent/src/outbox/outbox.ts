@@ -57,10 +57,20 @@ export interface Gap {
   atMs: number;
 }
 
+/**
+ * How far a replay controller's readings are stored [SL-REPLAY-5]: every reading of boot `bootId`
+ * with a deviceTimeMs at or below `deviceTimeMs`.
+ */
+export interface ReplayPosition {
+  bootId: number;
+  deviceTimeMs: number;
+}
+
 export interface DeviceRecord {
   name: string;
   lastSeq: number;
   linkSeq: number | null;
+  replay: ReplayPosition | null;
   serial: string | null;
   firmware: string | null;
   binCount: number | null;
@@ -160,6 +170,8 @@ export class Outbox {
           name: string;
           last_seq: number;
           link_seq: number | null;
+          boot_id: number | null;
+          stored_device_time_ms: number | null;
           serial: string | null;
           firmware: string | null;
           bin_count: number | null;
@@ -171,6 +183,10 @@ export class Outbox {
       name: row.name,
       lastSeq: row.last_seq,
       linkSeq: row.link_seq,
+      replay:
+        row.boot_id === null || row.stored_device_time_ms === null
+          ? null
+          : { bootId: row.boot_id, deviceTimeMs: row.stored_device_time_ms },
       serial: row.serial,
       firmware: row.firmware,
       binCount: row.bin_count,
@@ -189,13 +205,16 @@ export class Outbox {
   /**
    * Stores readings in one transaction and gives each the device's next seq. `linkSeq` (the
    * shelf-link frame sequence of the last frame included) is committed with them, so after a
-   * crash the agent knows exactly which frames it never stored. Returns the seq range, or
+   * crash the agent knows exactly which frames it never stored. `replay` (a replay controller's
+   * newest reading in the batch) is committed with them too, so a reading is never both stored
+   * and forgotten by the controller, nor stored twice [SL-REPLAY-5]. Returns the seq range, or
    * undefined when the outbox is full and the policy is `reject-new` (a gap is recorded).
    */
   append(
     device: string,
     readings: readonly NewReading[],
     linkSeq?: number,
+    replay?: ReplayPosition,
   ): { firstSeq: number; lastSeq: number } | undefined {
     if (readings.length === 0) return undefined;
     const gaps: Gap[] = [];
@@ -203,6 +222,7 @@ export class Outbox {
       const id = this.deviceId(device);
       const last = (this.st.getDevice.get(device) as { last_seq: number }).last_seq;
       if (linkSeq !== undefined) this.st.setLink.run(linkSeq, id);
+      if (replay) this.st.setReplay.run(replay.bootId, replay.deviceTimeMs, id);
       const now = this.opts.now();
       let addBytes = 0;
       const bodies = readings.map((r) => {

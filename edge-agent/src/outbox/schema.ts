@@ -45,6 +45,10 @@ const migrations: readonly string[] = [
      reported INTEGER NOT NULL DEFAULT 0
    );
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Shelf-link replay [SL-REPLAY-5]: the boot of a replay controller and the deviceTimeMs of its
+  // newest stored reading, committed with the readings (NULL: none yet, or no replay).
+  `ALTER TABLE devices ADD COLUMN boot_id INTEGER;
+   ALTER TABLE devices ADD COLUMN stored_device_time_ms INTEGER;`,
 ];
 
 export function migrate(db: Database): void {

@@ -6,6 +6,7 @@ export function prepareStatements(db: Database) {
     insert: db.prepare('INSERT INTO readings (device_id, seq, time_ms, body) VALUES (?, ?, ?, ?)'),
     setLast: db.prepare('UPDATE devices SET last_seq = ?, updated_ms = ? WHERE id = ?'),
     setLink: db.prepare('UPDATE devices SET link_seq = ? WHERE id = ?'),
+    setReplay: db.prepare('UPDATE devices SET boot_id = ?, stored_device_time_ms = ? WHERE id = ?'),
     read: db.prepare(
       'SELECT seq, time_ms, body FROM readings WHERE device_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ),
