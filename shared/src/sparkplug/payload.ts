@@ -111,7 +111,11 @@ export function decodePayload(bytes: Uint8Array, options: DecodeOptions = {}): P
     // [tck-id-payloads-name-requirement] names are required unless aliases are used; we never use them.
     if (typeof m.name !== 'string' || m.name === '') throw new ValidationError('metric without a name');
     if (!plainTypes.has(m.type)) throw new ValidationError(`metric ${m.name}: unsupported type ${m.type}`);
-    const metric: Metric = { name: m.name, type: m.type as MetricType, value: plainValue(m.name, m.value) };
+    const metric: Metric = {
+      name: m.name,
+      type: m.type as MetricType,
+      value: plainValue(m.name, m.value, m.type === 'Int64'),
+    };
     const ts = optionalNumber(m.name, m.timestamp);
     if (ts !== undefined) metric.timestamp = ts;
     if (m.isHistorical) metric.isHistorical = true;
@@ -135,19 +139,22 @@ export function asPayload(input: Uint8Array | Payload, options?: DecodeOptions):
 interface LongLike {
   low: number;
   high: number;
-  toString(): string;
 }
 
 function isLong(v: unknown): v is LongLike {
   return typeof v === 'object' && v !== null && 'low' in v && 'high' in v && 'unsigned' in v;
 }
 
-/** 64-bit integers arrive as `Long`; we keep plain numbers and refuse what would lose precision. */
-function toNumber(what: string, v: number | LongLike): number {
+/**
+ * 64-bit integers arrive as `Long`; we keep plain numbers and refuse what would lose precision.
+ * The wire holds every long as uint64 [Sparkplug B, Payload.Metric long_value], so an Int64 is
+ * read back as two's complement. Computed from the two 32-bit halves: Long's own toString divides
+ * in software, per metric, and showed up in the gateway's profile.
+ */
+function toNumber(what: string, v: number | LongLike, signed = false): number {
   if (typeof v === 'number') return v;
-  const n = Number(v.toString());
-  if (!Number.isSafeInteger(n))
-    throw new ValidationError(`${what}: 64-bit value ${v.toString()} is too large`);
+  const n = (signed ? v.high | 0 : v.high >>> 0) * 0x1_0000_0000 + (v.low >>> 0);
+  if (!Number.isSafeInteger(n)) throw new ValidationError(`${what}: 64-bit value ${n} is too large`);
   return n;
 }
 
@@ -157,10 +164,10 @@ function optionalNumber(what: string, v: unknown): number | undefined {
   throw new ValidationError(`${what}: not a number`);
 }
 
-function plainValue(name: string, v: unknown): MetricValue {
+function plainValue(name: string, v: unknown, signed: boolean): MetricValue {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (isLong(v)) return toNumber(name, v);
+  if (isLong(v)) return toNumber(name, v, signed);
   throw new ValidationError(`metric ${name}: unsupported value`);
 }
 

@@ -358,3 +358,30 @@ describe('fast DDATA writer', () => {
     }
   });
 });
+
+describe('64-bit integers', () => {
+  const roundTrip = (type: 'Int64' | 'UInt64', value: number) =>
+    decodePayload(encodePayload({ seq: 0, metrics: [{ name: 'v', type, value, timestamp: 1 }] })).metrics[0]
+      ?.value;
+
+  it('decodes signed and unsigned values exactly up to 2^53', () => {
+    for (const v of [
+      0,
+      1,
+      0x7fff_ffff,
+      0x8000_0000,
+      0xffff_ffff,
+      2 ** 32 + 7,
+      2 ** 40 + 2 ** 31 + 5,
+      2 ** 53 - 1,
+    ])
+      expect(roundTrip('UInt64', v)).toBe(v);
+    for (const v of [-1, -0x8000_0000, -(2 ** 32) - 1, -(2 ** 40) + 3, -(2 ** 53) + 1, 12_345])
+      expect(roundTrip('Int64', v)).toBe(v);
+  });
+
+  it('refuses a value that a JS number cannot hold exactly', () => {
+    expect(() => roundTrip('UInt64', 2 ** 53 + 2)).toThrow(ValidationError);
+    expect(() => roundTrip('Int64', -(2 ** 53) - 2)).toThrow(ValidationError);
+  });
+});
