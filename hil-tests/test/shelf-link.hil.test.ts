@@ -1,6 +1,8 @@
 import { loadConfig } from '@bitv/shared';
 import {
+  capability,
   commandOpcode,
+  type DecodedFrame,
   encodeFrame,
   encodeRawFrame,
   type HelloMessage,
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShelfLinkClient } from '../src/client.js';
 import { hilConfig } from '../src/config.js';
 import { type HilTarget, hilTarget } from '../src/target.js';
-import { noise, settledWeightG } from './helpers.js';
+import { noise, replayAfterHello, settledWeightG } from './helpers.js';
 
 // The promises of docs/shelf-link.md, checked against a real controller (HIL_PORT) or, by
 // default, the simulator on a socat pseudo-terminal. See docs/hil.md.
@@ -193,6 +195,48 @@ describe(`shelf link HIL (${config.port ?? 'simulator on a pty'})`, () => {
     const next = client.nextMessage('hello', 5000);
     expect(await client.command({ op: 'reboot' })).toMatchObject({ type: 'ack' });
     expect(await next).toMatchObject({ serialNumber: hello.serialNumber, bootReason: 'command' });
+  });
+
+  it('replay: keeps readings until STORED, sends them again after request_hello, also across a closed port [SL-REPLAY-1..3]', async (ctx) => {
+    const current = await client.hello();
+    if ((current.capabilities & capability.replay) === 0) {
+      ctx.skip(); // a controller without the capability: nothing to check
+      return;
+    }
+    const bootId = current.bootId!;
+    const interval = 1_000_000 / current.sampleRateMilliHz;
+    const time = (f: DecodedFrame) => (f.message as ReadingsMessage).deviceTimeMs;
+    const [mark] = await client.readings(1, 5000);
+    const storedUpTo = time(mark!);
+    client.send({ type: 'stored', bootId, deviceTimeMs: storedUpTo });
+    const seenBeforeClose = (await client.readings(3, 5000)).map(time);
+    // The host goes away for a while (an agent restarting): the controller keeps sampling.
+    await client.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    client = await target.open();
+    const replay = await replayAfterHello(client, 10_000);
+    expect(replay.hello.bootId).toBe(bootId);
+    expect(replay.heartbeat).toBeDefined();
+    const times = replay.readings.map(time);
+    const trace = times.join(' ');
+    // Oldest first, from the first reading after the stored one, none skipped, up to the clock the
+    // HEARTBEAT after the HELLO gave: including what was sampled while the port was closed.
+    expect(Math.abs(times[0]! - storedUpTo - interval), trace).toBeLessThanOrEqual(
+      Math.max(2, interval * 0.1),
+    );
+    for (let i = 1; i < times.length; i++)
+      expect(Math.abs(times[i]! - times[i - 1]! - interval), trace).toBeLessThanOrEqual(
+        Math.max(2, interval * 0.1),
+      );
+    for (const t of seenBeforeClose) expect(times).toContain(t);
+    expect(times.at(-1)! - seenBeforeClose.at(-1)!).toBeGreaterThan(1000); // the closed second and more
+    // After a STORED, what it covers is not sent again [SL-STORED-1].
+    const last = times.at(-1)!;
+    client.send({ type: 'stored', bootId, deviceTimeMs: last });
+    const next = await replayAfterHello(client, 10_000);
+    expect(next.hello.bootId).toBe(bootId);
+    expect(next.heartbeat).toBeDefined();
+    expect(next.readings.map(time).filter((t) => t <= last)).toEqual([]);
   });
 
   it('recovers after the port is unplugged and plugged back in', async (ctx) => {
