@@ -50,6 +50,11 @@ export const gatewayConfigSpec = {
   jwksFile: setting.optionalString('BV_JWKS_FILE', {
     description: 'JWKS read from a file instead of BV_JWKS_URL',
   }),
+  jwksFileCheckMs: setting.int('BV_JWKS_FILE_CHECK_MS', {
+    default: '5000',
+    min: 0,
+    description: 'How often BV_JWKS_FILE is checked for a change (keys rotate without a restart)',
+  }),
   jwksCacheMaxAgeMs: setting.int('BV_JWKS_CACHE_MAX_AGE_MS', {
     default: '600000',
     min: 1000,

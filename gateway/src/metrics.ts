@@ -22,6 +22,9 @@ export function gatewayMetrics(registry: Registry) {
     authFailures: counter(registry, 'bv_gateway_auth_failures_total', 'Refused CONNECTs by reason', [
       'reason',
     ]),
+    keyReloads: counter(registry, 'bv_gateway_key_reloads_total', 'JWKS file re-reads after a change', [
+      'result',
+    ]),
     aclDenials: counter(registry, 'bv_gateway_acl_denials_total', 'Refused publishes and subscriptions', [
       'action',
       'principal',

@@ -69,8 +69,24 @@ export async function startGateway(
   let keys: JWTVerifyGetKey | undefined = deps.keys;
   if (!cfg.allowAnonymous && !keys) {
     if (cfg.jwksUrl) keys = await loadKeys({ url: cfg.jwksUrl, cacheMaxAgeMs: cfg.jwksCacheMaxAgeMs });
-    else if (cfg.jwksFile) keys = await loadKeys({ file: cfg.jwksFile });
-    else throw new ValidationError('set BV_JWKS_URL or BV_JWKS_FILE (or --allow-anonymous for development)');
+    else if (cfg.jwksFile) {
+      keys = await loadKeys({
+        file: cfg.jwksFile,
+        reload: {
+          checkEveryMs: cfg.jwksFileCheckMs,
+          onReload: ({ file, keys: count, error }) => {
+            metrics.keyReloads.inc({ result: error ? 'failed' : 'loaded' });
+            if (error)
+              logger.error(
+                { file, err: error.message },
+                'JWKS file changed but cannot be used; keeping the previous keys',
+              );
+            else logger.info({ file, keys: count }, 'JWKS file reloaded');
+          },
+        },
+      });
+    } else
+      throw new ValidationError('set BV_JWKS_URL or BV_JWKS_FILE (or --allow-anonymous for development)');
   }
   if (cfg.allowAnonymous) {
     logger.warn(

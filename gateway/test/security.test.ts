@@ -250,8 +250,8 @@ function hmacToken(extra: object): string {
 }
 
 describe('keys from a JWKS file', () => {
-  it('verifies tokens against the file and refuses to start on a broken one', async () => {
-    const { writeFile } = await import('node:fs/promises');
+  it('verifies tokens against the file, follows its rotation, refuses to start on a broken one', async () => {
+    const { utimes, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const { tempDir } = await import('@bitv/shared/testing');
     const issuer = await tokenIssuer();
@@ -275,6 +275,35 @@ describe('keys from a JWKS file', () => {
       } finally {
         await t.close();
       }
+      // rotation: the file is replaced; within the check interval the new key is in force, the old
+      // one refused, and a broken replacement keeps the keys that work
+      const rotating = await testGateway(
+        { jwksFile: file, jwksFileCheckMs: 0 },
+        { eventLog: new ControlledEventLog() },
+      );
+      try {
+        const code = async (token: string) =>
+          connackCode(rotating.gw.mqttUrl, { clientId: 'gw-r', username: 'gw-r', password: token });
+        const before = await issuer.gateway('gw-r', site);
+        const after = await issuer.gateway('gw-r', site, { forgedKey: true });
+        expect(await code(before)).toBe(0);
+        await writeFile(file, JSON.stringify(issuer.rotatedJwks));
+        await utimes(file, new Date(), new Date(Date.now() + 2_000));
+        expect(await code(after)).toBe(0);
+        expect(await code(before)).toBe(4);
+        expect(
+          await metricValue(rotating.registry, 'bv_gateway_key_reloads_total', { result: 'loaded' }),
+        ).toBe(1);
+        await writeFile(file, '{"keys": [tru');
+        await utimes(file, new Date(), new Date(Date.now() + 4_000));
+        expect(await code(after)).toBe(0);
+        expect(
+          await metricValue(rotating.registry, 'bv_gateway_key_reloads_total', { result: 'failed' }),
+        ).toBe(1);
+      } finally {
+        await rotating.close();
+      }
+
       const broken = join(dir.path, 'broken.json');
       await writeFile(broken, '{"not":"a jwks"}');
       await expect(testGateway({ jwksFile: broken }, { eventLog: new ControlledEventLog() })).rejects.toThrow(

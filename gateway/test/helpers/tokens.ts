@@ -5,6 +5,8 @@ import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from '
 
 export interface TokenIssuer {
   jwks: { keys: JWK[] };
+  /** The JWKS of the other key (the one `forgedKey` signs with), as after a key rotation. */
+  rotatedJwks: { keys: JWK[] };
   /** A JWKS served over HTTP on a port-0 server (for the remote key set path). */
   jwksUrl: string;
   gateway(edgeNodeId: string, groupId: string, overrides?: TokenOverrides): Promise<string>;
@@ -29,6 +31,9 @@ export async function tokenIssuer(): Promise<TokenIssuer> {
   const forged = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'registry-1', alg: 'ES256', use: 'sig' };
   const jwks = { keys: [jwk] };
+  const rotatedJwks = {
+    keys: [{ ...(await exportJWK(forged.publicKey)), kid: 'registry-1', alg: 'ES256', use: 'sig' }],
+  };
   const server: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(jwks));
@@ -48,6 +53,7 @@ export async function tokenIssuer(): Promise<TokenIssuer> {
   };
   return {
     jwks,
+    rotatedJwks,
     jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     gateway: (edgeNodeId, groupId, o = {}) =>
       sign({ sub: edgeNodeId, kind: 'gateway', group: groupId }, o, audiences.gateway),
