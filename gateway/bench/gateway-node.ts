@@ -1,6 +1,8 @@
+import { createServer } from 'node:net';
 import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { createRegistry } from '@bitv/shared/metrics';
+import { Aedes } from 'aedes';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { startGateway } from '../src/start.js';
 import { DiscardingEventLog } from './null-log.js';
@@ -18,32 +20,58 @@ interface NodeArgs {
   redisPrefix?: string;
   /** Discard instead of Kafka: measures the broker path alone. */
   discard?: boolean;
+  /** aedes with no hooks at all (no authentication, ACL or bridge): the library's own ceiling. */
+  bare?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
 const send = (message: object) => process.send?.(message);
 
 const registry = createRegistry();
-const eventLog = args.discard
-  ? new DiscardingEventLog()
-  : await createEventLog({
-      kafka: { brokers: args.brokers, clientId: `bench-${args.nodeId}` },
-      registry: platformEvents(),
-      metrics: registry,
-    });
-const gateway = await startGateway(
-  {
-    nodeId: args.nodeId,
-    mqttPort: 0,
-    wsPort: -1,
-    opsPort: -1,
-    jwtIssuer: args.issuer,
-    redisUrl: args.redisUrl,
-    redisPrefix: args.redisPrefix ?? 'bv:gateway:',
-    logLevel: 'silent',
-  },
-  { eventLog, registry, keys: createLocalJWKSet(args.jwks) },
-);
+const node = args.bare ? await startBare() : await startNode();
+
+async function startNode() {
+  const eventLog = args.discard
+    ? new DiscardingEventLog()
+    : await createEventLog({
+        kafka: { brokers: args.brokers, clientId: `bench-${args.nodeId}` },
+        registry: platformEvents(),
+        metrics: registry,
+      });
+  const gateway = await startGateway(
+    {
+      nodeId: args.nodeId,
+      mqttPort: 0,
+      wsPort: -1,
+      opsPort: -1,
+      jwtIssuer: args.issuer,
+      redisUrl: args.redisUrl,
+      redisPrefix: args.redisPrefix ?? 'bv:gateway:',
+      logLevel: 'silent',
+    },
+    { eventLog, registry, keys: createLocalJWKSet(args.jwks) },
+  );
+  return {
+    port: Number(new URL(gateway.mqttUrl).port),
+    async close() {
+      await gateway.close();
+      await eventLog.close();
+    },
+  };
+}
+
+async function startBare() {
+  const broker = await Aedes.createBroker();
+  const server = createServer(broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    async close() {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      server.close();
+    },
+  };
+}
 
 process.on('message', async (message: { cmd: string }) => {
   if (message.cmd === 'memory') {
@@ -52,11 +80,10 @@ process.on('message', async (message: { cmd: string }) => {
     gc?.();
     send({ cmd: 'memory', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
   } else if (message.cmd === 'close') {
-    await gateway.close();
-    await eventLog.close();
+    await node.close();
     send({ cmd: 'closed' });
     process.exit(0);
   }
 });
 
-send({ cmd: 'ready', port: Number(new URL(gateway.mqttUrl).port), pid: process.pid });
+send({ cmd: 'ready', port: node.port, pid: process.pid });
