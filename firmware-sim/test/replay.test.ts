@@ -1,5 +1,8 @@
 import { capability, type DecodedFrame, type ReadingsMessage } from '@bitv/shared/shelf-link';
 import { describe, expect, it } from 'vitest';
+import { Random } from '../src/physics/random.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { shelfOptionsFrom } from '../src/shelf/defaults.js';
 import { FirmwareHarness } from './harness.js';
 
 function booted(options: ConstructorParameters<typeof FirmwareHarness>[0] = {}) {
@@ -106,6 +109,14 @@ describe('simulated shelf replay', () => {
     h.firmware.powerOn();
     h.run(1000);
     expect(bootIdOf(h)).not.toBe(second);
+  });
+
+  it('is on by default; a scenario shelf or the whole simulation turns it off', () => {
+    const s = parseScenario({ shelves: [{ bins: 1, replay: false }, { bins: 1 }] });
+    const r = new Random(1);
+    expect(shelfOptionsFrom(s.shelves[0]!, 0, r, 'T', true).replay).toBe(false);
+    expect(shelfOptionsFrom(s.shelves[1]!, 1, r, 'T', false).replay).toBe(false);
+    expect(shelfOptionsFrom(s.shelves[1]!, 1, r, 'T').replay).toBe(true);
   });
 
   it('without replay: no capability, no bootId, no replay, STORED ignored', () => {
