@@ -4,7 +4,9 @@ import { asPayload, type DecodeOptions, type Metric, type Payload } from './payl
 /**
  * A gap event in NDATA: readings of a device that will never arrive, said explicitly so a
  * consumer can tell "dropped" from "late". `dropped` ranges are outbox seqs (a capacity limit
- * was hit); `link` ranges are shelf-link frame sequence numbers the agent never received.
+ * was hit); `link` ranges are shelf-link frame sequence numbers the agent never received, or,
+ * with reason `readings not replayed (device time ms)`, the device times (ms) of readings a
+ * replay shelf no longer had (docs/shelf-link.md [SL-REPLAY-6]).
  */
 export interface GapReport {
   device: string;

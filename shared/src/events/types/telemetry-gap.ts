@@ -17,7 +17,9 @@ export const telemetryGapV1 = defineEvent({
     edgeNodeId: id,
     deviceId: id,
     /** `dropped`: outbox seqs fromSeq..toSeq were dropped at a capacity limit; `link`: shelf-link
-     * frames fromSeq..toSeq (link sequence numbers) were never received by the agent. */
+     * frames fromSeq..toSeq (link sequence numbers) were never received by the agent, or, with
+     * reason `readings not replayed (device time ms)`, the readings of a replay shelf sampled at
+     * device times fromSeq..toSeq (ms) were gone before it could replay them. */
     kind: z.enum(['dropped', 'link']),
     reason: z.string().max(200),
     fromSeq: z.number().int().nonnegative(),
