@@ -14,7 +14,7 @@ function reading(key: string, seq: number): Outgoing {
     topic: topics.telemetry,
     key,
     telemetry: {
-      id: randomUUID(),
+      origin: [`${key}/${seq}`, Buffer.from(randomUUID())],
       source: '/test',
       subject: 'd',
       time: new Date(),

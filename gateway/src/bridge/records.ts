@@ -6,8 +6,8 @@ export const maxReadingsPerEvent = 10_000;
 
 /** Readings of one DDATA, already validated, waiting to become (part of) a telemetry event. */
 export interface TelemetryDraft {
-  /** Derived from the message bytes: the event id when the draft is sent on its own. */
-  id: string;
+  /** The message as received (its topic as text, then its bytes): the event id derives from them. */
+  origin: readonly [string, Uint8Array];
   source: string;
   subject: string;
   time: Date;
@@ -56,18 +56,18 @@ export function buildRecords<T>(items: readonly T[], outgoingOf: (item: T) => Ou
   return out.map((r) => ('group' in r ? telemetryEvent(r.group.drafts) : r.event));
 }
 
+/**
+ * One hash per record, not per message: the id of a draft sent alone is `messageId(origin, 0)`,
+ * as for the message's other events; merged drafts hash all their messages in order.
+ */
 function telemetryEvent(drafts: readonly TelemetryDraft[]): BvEvent {
   const first = drafts[0]!;
-  let id = first.id;
-  let data = first.data;
-  if (drafts.length > 1) {
-    const hash = createHash('sha256');
-    for (const d of drafts) hash.update(d.id);
-    id = uuidFrom(hash.digest());
-    data = { ...first.data, readings: drafts.flatMap((d) => d.data.readings) };
-  }
+  const hash = createHash('sha256');
+  for (const d of drafts) hash.update(d.origin[0]).update(d.origin[1]);
+  const data =
+    drafts.length === 1 ? first.data : { ...first.data, readings: drafts.flatMap((d) => d.data.readings) };
   return createEvent(telemetryReadingsV1, {
-    id,
+    id: uuidFrom(hash.digest()),
     source: first.source,
     key: first.data.edgeNodeId,
     subject: first.subject,

@@ -58,33 +58,11 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
   if (topic.type !== 'NDEATH' && (payload.seq === undefined || payload.seq < 0 || payload.seq > 255)) {
     throw new ValidationError(`${topic.type} without a valid seq`);
   }
-  const digest = createHash('sha256').update(topicText(topic)).update(bytes).digest();
-  // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
-  const ts = payload.timestamp;
-  const time = new Date(ts !== undefined && Math.abs(ts) <= 8.64e15 ? ts : Date.now());
-  let n = 0;
-  const subject = 'deviceId' in topic ? topic.deviceId : topic.edgeNodeId;
-  const make = <T>(def: EventDefinition<T>, data: T): Outgoing => ({
-    topic: def.topic,
-    key: topic.edgeNodeId,
-    event: createEvent(def, {
-      id: uuidFrom(digest, n++),
-      source,
-      key: topic.edgeNodeId,
-      subject,
-      time,
-      data,
-    }) as BvEvent,
-  });
-  const base = { groupId: topic.groupId, edgeNodeId: topic.edgeNodeId };
-  const out: Translation = { events: [], readings: 0, skipped: [] };
-  const state = (data: Omit<DeviceState, 'groupId' | 'edgeNodeId'>) =>
-    out.events.push(make(deviceStateV1, { ...base, ...data }));
-
+  const m = new MessageEvents(topic, bytes, source, payload.timestamp);
   switch (topic.type) {
     case 'NBIRTH': {
       const b = decodeNodeBirth(payload);
-      state({
+      m.state({
         kind: 'NBIRTH',
         online: true,
         bdSeq: b.bdSeq,
@@ -95,12 +73,12 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
     }
     case 'NDEATH':
-      state({ kind: 'NDEATH', online: false, bdSeq: decodeNodeDeath(payload).bdSeq });
+      m.state({ kind: 'NDEATH', online: false, bdSeq: decodeNodeDeath(payload).bdSeq });
       break;
     case 'NDATA': {
       const h = decodeNodeHealth(payload);
       if (h.outboxDepth !== undefined || h.oldestUnsentMs !== undefined || h.droppedTotal !== undefined) {
-        state({
+        m.state({
           kind: 'NDATA',
           online: true,
           ...(h.outboxDepth !== undefined ? { queueDepth: h.outboxDepth } : {}),
@@ -108,13 +86,13 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
           ...(h.droppedTotal !== undefined ? { metrics: { 'outbox/dropped_total': h.droppedTotal } } : {}),
         });
       }
-      commandResults(payload, undefined);
-      gaps(payload);
+      m.commandResults(payload, undefined);
+      m.gaps(payload);
       break;
     }
     case 'DBIRTH': {
       const b = decodeDeviceBirth(payload);
-      state({
+      m.state({
         kind: 'DBIRTH',
         online: true,
         deviceId: topic.deviceId,
@@ -125,93 +103,144 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
     }
     case 'DDEATH':
-      state({ kind: 'DDEATH', online: false, deviceId: topic.deviceId });
+      m.state({ kind: 'DDEATH', online: false, deviceId: topic.deviceId });
       break;
-    case 'DDATA': {
-      const { readings, historical } = decodeReadings(payload);
-      if (readings.length > maxReadingsPerEvent) {
-        throw new ValidationError(`DDATA with ${readings.length} readings, more than ${maxReadingsPerEvent}`);
-      }
-      if (readings.length > 0) {
-        // every reading is already checked against the schema (decodeReadings) and the ids by the
-        // topic parser: the event itself is built per batch, where a device's readings merge
-        out.events.push({
-          topic: telemetryReadingsV1.topic,
-          key: topic.edgeNodeId,
-          telemetry: {
-            id: uuidFrom(digest, n++),
-            source,
-            subject,
-            time,
-            data: { ...base, deviceId: topic.deviceId, historical, readings },
-          },
-        });
-        out.readings = readings.length;
-      }
-      commandResults(payload, topic.deviceId);
+    case 'DDATA':
+      m.readings(payload, topic.deviceId);
+      m.commandResults(payload, topic.deviceId);
       break;
-    }
   }
-  return out;
+  return m.out;
+}
 
-  // Readings the agent will never send (dropped at an outbox limit, never received on the shelf
-  // link): said as events so consumers can tell lost from late. A malformed report is skipped
-  // alone, like a malformed command result.
-  function gaps(p: Payload): void {
-    let reports: ReturnType<typeof decodeGaps>;
-    try {
-      reports = decodeGaps(p);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      out.skipped.push('gap_report');
-      return;
-    }
-    for (const g of reports) {
-      try {
-        out.events.push(
-          make(telemetryGapV1, {
-            ...base,
-            deviceId: g.device,
-            kind: g.kind,
-            reason: g.reason.slice(0, 200),
-            fromSeq: g.fromSeq,
-            toSeq: g.toSeq,
-            count: g.count,
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        out.skipped.push('gap_report');
-      }
-    }
+/**
+ * The events of one message. A class rather than closures: this runs for every PUBLISH, and
+ * per-call function objects showed up in the gateway's profile.
+ */
+class MessageEvents {
+  readonly out: Translation = { events: [], readings: 0, skipped: [] };
+  readonly #topic: UplinkTopic;
+  readonly #text: string;
+  readonly #bytes: Uint8Array;
+  readonly #source: string;
+  readonly #time: Date;
+  /** Hashed only when an event is made here: readings are hashed per record (records.ts). */
+  #digest: Buffer | undefined;
+  #index = 0;
+
+  constructor(topic: UplinkTopic, bytes: Uint8Array, source: string, timestamp: number | undefined) {
+    this.#topic = topic;
+    this.#text = topicText(topic);
+    this.#bytes = bytes;
+    this.#source = source;
+    // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
+    this.#time = new Date(timestamp !== undefined && Math.abs(timestamp) <= 8.64e15 ? timestamp : Date.now());
   }
 
-  // A malformed command result must not cost the readings that travel with it.
-  function commandResults(p: Payload, deviceId: string | undefined): void {
+  state(data: Omit<DeviceState, 'groupId' | 'edgeNodeId'>): void {
+    this.#push(deviceStateV1, { ...this.#base(), ...data });
+  }
+
+  readings(payload: Payload, deviceId: string): void {
+    const { readings, historical } = decodeReadings(payload);
+    if (readings.length > maxReadingsPerEvent) {
+      throw new ValidationError(`DDATA with ${readings.length} readings, more than ${maxReadingsPerEvent}`);
+    }
+    if (readings.length === 0) return;
+    // every reading is already checked against the schema (decodeReadings) and the ids by the
+    // topic parser: the event itself is built per batch, where a device's readings merge
+    this.#index++; // index 0 is the readings' (records.ts derives it from the same message)
+    this.out.events.push({
+      topic: telemetryReadingsV1.topic,
+      key: this.#topic.edgeNodeId,
+      telemetry: {
+        origin: [this.#text, this.#bytes],
+        source: this.#source,
+        subject: deviceId,
+        time: this.#time,
+        data: { ...this.#base(), deviceId, historical, readings },
+      },
+    });
+    this.out.readings = readings.length;
+  }
+
+  /** A malformed command result must not cost the readings that travel with it. */
+  commandResults(payload: Payload, deviceId: string | undefined): void {
     let results: ReturnType<typeof decodeCommandResults>;
     try {
-      results = decodeCommandResults(p);
+      results = decodeCommandResults(payload);
     } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      out.skipped.push('command_result');
-      return;
+      return this.#skip('command_result', error);
     }
     for (const r of results) {
       try {
-        out.events.push(
-          make(commandResultV1, {
-            ...base,
-            ...(deviceId !== undefined ? { deviceId } : {}),
-            commandId: r.id,
-            status: r.status,
-            ...(r.reason !== undefined ? { reason: r.reason.slice(0, 500) } : {}),
-          }),
-        );
+        this.#push(commandResultV1, {
+          ...this.#base(),
+          ...(deviceId !== undefined ? { deviceId } : {}),
+          commandId: r.id,
+          status: r.status,
+          ...(r.reason !== undefined ? { reason: r.reason.slice(0, 500) } : {}),
+        });
       } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        out.skipped.push('command_result');
+        this.#skip('command_result', error);
       }
     }
+  }
+
+  /**
+   * Readings the agent will never send (dropped at an outbox limit, never received on the shelf
+   * link): said as events so consumers can tell lost from late. A malformed report is skipped
+   * alone, like a malformed command result.
+   */
+  gaps(payload: Payload): void {
+    let reports: ReturnType<typeof decodeGaps>;
+    try {
+      reports = decodeGaps(payload);
+    } catch (error) {
+      return this.#skip('gap_report', error);
+    }
+    for (const g of reports) {
+      try {
+        this.#push(telemetryGapV1, {
+          ...this.#base(),
+          deviceId: g.device,
+          kind: g.kind,
+          reason: g.reason.slice(0, 200),
+          fromSeq: g.fromSeq,
+          toSeq: g.toSeq,
+          count: g.count,
+        });
+      } catch (error) {
+        this.#skip('gap_report', error);
+      }
+    }
+  }
+
+  #base() {
+    return { groupId: this.#topic.groupId, edgeNodeId: this.#topic.edgeNodeId };
+  }
+
+  #push<T>(def: EventDefinition<T>, data: T): void {
+    this.#digest ??= createHash('sha256').update(this.#text).update(this.#bytes).digest();
+    const topic = this.#topic;
+    this.out.events.push({
+      topic: def.topic,
+      key: topic.edgeNodeId,
+      event: createEvent(def, {
+        id: uuidFrom(this.#digest, this.#index++),
+        source: this.#source,
+        key: topic.edgeNodeId,
+        subject: 'deviceId' in topic ? topic.deviceId : topic.edgeNodeId,
+        time: this.#time,
+        data,
+      }) as BvEvent,
+    });
+  }
+
+  /** Only a ValidationError is the message's fault; anything else is a bug and goes up. */
+  #skip(part: string, error: unknown): void {
+    if (!(error instanceof ValidationError)) throw error;
+    this.out.skipped.push(part);
   }
 }
 

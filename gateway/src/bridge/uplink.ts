@@ -31,27 +31,10 @@ const orphanOwner = {};
  */
 export function createUplink(options: UplinkOptions): UplinkHandler {
   const { pipeline, metrics, logger, source } = options;
-  /** Per connection, when its latest message is settled: PUBACKs go out in PUBLISH order. */
-  const tails = new WeakMap<object, Promise<unknown>>();
+  const order = new AckOrder();
   return (client, packet, topic, rawDone) => {
     const owner = client ?? orphanOwner;
-    // [MQTT-4.6.0-2] PUBACKs in the order the PUBLISHes arrived, even when several wait for the
-    // log at once and a later one is durable first (another topic, or nothing to write)
-    const previous = tails.get(owner);
-    let release: (() => void) | undefined;
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    tails.set(owner, mine);
-    const done = (error?: Error | null) => {
-      const finish = () => {
-        release?.();
-        if (tails.get(owner) === mine) tails.delete(owner);
-        rawDone(error);
-      };
-      if (previous) void previous.then(finish);
-      else finish();
-    };
+    const ack = order.enqueue(owner, rawDone);
     const receivedAt = Date.now();
     const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     let t: Translation;
@@ -66,23 +49,58 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
         'malformed Sparkplug payload dropped',
       );
       drop(packet);
-      return done(null);
+      return order.settle(owner, ack, null);
     }
     for (const reason of t.skipped) metrics.dropped.inc({ reason });
-    if (t.events.length === 0) return done(null);
+    if (t.events.length === 0) return order.settle(owner, ack, null);
     pipeline.submit(owner, t.events, receivedAt).then(
       () => {
         if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
         if (options.liveTopics) publishLive(options.broker(), t);
-        done(null);
+        order.settle(owner, ack, null);
       },
       (error: Error) => {
         // no PUBACK: aedes closes the connection and the device sends the message again
         logger.warn({ clientId: client?.id, topic: packet.topic, err: error.message }, 'not acknowledged');
-        done(error);
+        order.settle(owner, ack, error);
       },
     );
   };
+}
+
+interface PendingAck {
+  done: (error?: Error | null) => void;
+  settled: boolean;
+  error: Error | null;
+}
+
+/**
+ * [MQTT-4.6.0-2] PUBACKs in the order the PUBLISHes arrived, per connection, even when several
+ * wait for the log at once and a later one is durable first (another topic, or nothing to write):
+ * a settled message is acknowledged once every earlier one of its connection is.
+ */
+class AckOrder {
+  readonly #queues = new WeakMap<object, PendingAck[]>();
+
+  enqueue(owner: object, done: PendingAck['done']): PendingAck {
+    const ack: PendingAck = { done, settled: false, error: null };
+    const queue = this.#queues.get(owner);
+    if (queue) queue.push(ack);
+    else this.#queues.set(owner, [ack]);
+    return ack;
+  }
+
+  settle(owner: object, ack: PendingAck, error: Error | null): void {
+    ack.settled = true;
+    ack.error = error;
+    const queue = this.#queues.get(owner);
+    if (!queue || queue[0] !== ack) return;
+    let n = 0;
+    while (n < queue.length && queue[n]!.settled) n++;
+    const ready = queue.splice(0, n);
+    if (queue.length === 0) this.#queues.delete(owner);
+    for (const a of ready) a.done(a.error);
+  }
 }
 
 function drop(packet: PublishPacket): void {
