@@ -32,7 +32,10 @@ type PrefixedEmitter = new (prefix: string, options: object) => ReturnType<typeo
 export function redisBackends(url: string, prefix: string): ClusterBackends {
   const store = new Redis(url, { keyPrefix: prefix, lazyConnect: false });
   const pubConn = new Redis(url);
-  const subConn = new Redis(url);
+  // ioredis >= 5.8.2 delays its ready check behind CLIENT SETINFO; a SUBSCRIBE sent meanwhile puts
+  // the connection in subscriber mode and the late INFO fails as an unhandled error
+  // (redis/ioredis#2037). Without client info the check runs at once.
+  const subConn = new Redis(url, { disableClientInfo: true });
   const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter })
     .MQEmitterRedisPrefix;
   const mq = new Emitter(prefix, { subConn, pubConn });
