@@ -14,7 +14,13 @@ const ddata = (seq: number, extra = false) =>
     seq: seq % 256,
     historical: false,
     timestamp: 1_700_000_000_000,
-    ...(extra ? { extraMetrics: commandResultMetrics([{ id: '6f1c1f5e-4a8e-4a55-9f59-4f3b1c2d3e4f', status: 'done' }]) } : {}),
+    ...(extra
+      ? {
+          extraMetrics: commandResultMetrics([
+            { id: '6f1c1f5e-4a8e-4a55-9f59-4f3b1c2d3e4f', status: 'done' },
+          ]),
+        }
+      : {}),
   });
 
 /** The records one publish call would write for these messages, in order. */

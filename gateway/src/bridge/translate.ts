@@ -170,7 +170,8 @@ class MessageEvents {
     try {
       results = decodeCommandResults(payload);
     } catch (error) {
-      return this.#skip('command_result', error);
+      this.#skip('command_result', error);
+      return;
     }
     for (const r of results) {
       try {
@@ -197,7 +198,8 @@ class MessageEvents {
     try {
       reports = decodeGaps(payload);
     } catch (error) {
-      return this.#skip('gap_report', error);
+      this.#skip('gap_report', error);
+      return;
     }
     for (const g of reports) {
       try {
