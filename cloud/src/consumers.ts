@@ -4,6 +4,7 @@ import {
   commandResultV1,
   deviceStateV1,
   type EventDefinition,
+  telemetryGapV1,
   telemetryReadingsV1,
   topics,
 } from '@bitv/shared/events';
@@ -37,6 +38,8 @@ export async function startConsumers(
     subscribe('inventory', topics.telemetry, async (event) => {
       const batch = dataOf(telemetryReadingsV1, event);
       if (batch) await s.counting.apply(batch);
+      const gap = dataOf(telemetryGapV1, event);
+      if (gap) await s.gaps.record(gap, event.time ? new Date(event.time) : new Date());
     }),
     subscribe('device-state', topics.deviceState, async (event) => {
       const state = dataOf(deviceStateV1, event);

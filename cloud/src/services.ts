@@ -16,6 +16,7 @@ import { Reservations } from './inventory/reservations.js';
 import { LiveHub } from './live/hub.js';
 import { Provisioning } from './registry/provisioning.js';
 import { Registry } from './registry/registry.js';
+import { TelemetryGaps } from './registry/telemetry-gaps.js';
 
 export interface ServiceDeps {
   database: Database;
@@ -70,6 +71,16 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
     users: new Users(db, tokens),
     apiKeys: new ApiKeys(db),
     registry: new Registry(db),
+    gaps: new TelemetryGaps(
+      db,
+      counter(
+        deps.registry,
+        'bv_cloud_edge_readings_lost_total',
+        'Readings edge agents reported lost, by kind',
+        ['kind'],
+      ),
+      logger,
+    ),
     provisioning: new Provisioning(
       db,
       tokens,

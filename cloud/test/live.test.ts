@@ -81,7 +81,7 @@ describe('live WebSocket', () => {
 });
 
 describe('dashboard', () => {
-  it('logs in with the form and shows each bin with its live count under a stable test id', async () => {
+  it('logs in with the form, shows each bin with its live count and the fleet with what the edge lost', async () => {
     const app = t.cloud.app;
     expect((await app.request('/sites/demo-site')).status).toBe(302);
     const form = new URLSearchParams({ email: 'boss@test.local', password: 'boss-password-1' });
@@ -103,8 +103,24 @@ describe('dashboard', () => {
     const count = /data-testid="bin-count-shelf-L1-0"[^>]*>(\d+)/.exec(html);
     expect(count?.[1]).toBe(String((await t.cloud.services.inventory.bin('shelf-L1', 0)).count));
     expect(html).toContain('/assets/live.js');
+    const gap = {
+      groupId: 'demo-site',
+      edgeNodeId: 'gw-demo-1',
+      deviceId: 'shelf-L1',
+      kind: 'link' as const,
+      reason: 'frames never received',
+      fromSeq: 40,
+      toSeq: 46,
+      count: 7,
+    };
+    expect(await t.cloud.services.gaps.record(gap, new Date())).toBe(true);
+    expect(await t.cloud.services.gaps.record(gap, new Date())).toBe(false);
     const fleet = await app.request('/fleet', { headers: { cookie: cookies } });
-    expect(await fleet.text()).toContain('data-testid="gateway-gw-demo-1"');
+    const fleetHtml = await fleet.text();
+    expect(fleetHtml).toContain('data-testid="gateway-gw-demo-1"');
+    expect(/data-testid="gateway-lost-gw-demo-1"[^>]*>(\d+)/.exec(fleetHtml)?.[1]).toBe('7');
+    expect(/data-testid="readings-lost"[^>]*>(\d+)/.exec(fleetHtml)?.[1]).toBe('7');
+    expect(fleetHtml).toContain('never received from the shelf');
     const bad = await app.request('/login', {
       method: 'POST',
       body: new URLSearchParams({ email: 'boss@test.local', password: 'wrong' }),

@@ -14,6 +14,7 @@ import type { Reservations } from '../inventory/reservations.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Provisioning } from '../registry/provisioning.js';
 import type { Registry } from '../registry/registry.js';
+import type { TelemetryGaps } from '../registry/telemetry-gaps.js';
 
 /** Everything the HTTP layer calls; built once by `createServices`, passed to every route factory. */
 export interface Services {
@@ -27,6 +28,8 @@ export interface Services {
   users: Users;
   apiKeys: ApiKeys;
   registry: Registry;
+  /** Readings the edge reported lost (bv.telemetry.gap.v1). */
+  gaps: TelemetryGaps;
   provisioning: Provisioning;
   commands: Commands;
   inventory: Inventory;

@@ -1,18 +1,28 @@
 import type { Command } from '../commands/commands.js';
 import type { Gateway, Shelf, Site } from '../registry/registry.js';
+import type { TelemetryGapRecord } from '../registry/telemetry-gaps.js';
 
 export interface FleetData {
   sites: Site[];
   gateways: Gateway[];
   shelves: Shelf[];
   commands: Command[];
+  /** Readings each gateway reported lost, and its latest reports. */
+  lost: Map<string, number>;
+  gaps: TelemetryGapRecord[];
   canOperate: boolean;
 }
+
+const gapWhat: Record<TelemetryGapRecord['kind'], string> = {
+  dropped: 'dropped at the edge (outbox limit)',
+  link: 'never received from the shelf',
+};
 
 const seen = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(11, 19) : 'never');
 
 export function FleetPage(props: { data: FleetData }) {
-  const { sites, gateways, shelves, commands, canOperate } = props.data;
+  const { sites, gateways, shelves, commands, lost, gaps, canOperate } = props.data;
+  const lostTotal = gateways.reduce((n, g) => n + (lost.get(g.id) ?? 0), 0);
   const online = gateways.filter((g) => g.online).length;
   return (
     <>
@@ -31,6 +41,12 @@ export function FleetPage(props: { data: FleetData }) {
           <div class="v">{String(gateways.reduce((n, g) => n + (g.queueDepth ?? 0), 0))}</div>
           <div class="k">readings queued at the edge</div>
         </div>
+        <div class="stat">
+          <div class="v" data-testid="readings-lost">
+            {String(lostTotal)}
+          </div>
+          <div class="k">readings lost at the edge</div>
+        </div>
       </div>
       <table data-testid="gateways">
         <thead>
@@ -39,6 +55,7 @@ export function FleetPage(props: { data: FleetData }) {
             <th>Site</th>
             <th>State</th>
             <th>Queue depth</th>
+            <th>Lost</th>
             <th>Last seen (UTC)</th>
             <th>Agent</th>
             <th>Shelves</th>
@@ -67,6 +84,9 @@ export function FleetPage(props: { data: FleetData }) {
                 </td>
                 <td class="num" data-queue>
                   {g.queueDepth === null ? '–' : String(g.queueDepth)}
+                </td>
+                <td class="num" data-testid={`gateway-lost-${g.id}`}>
+                  {String(lost.get(g.id) ?? 0)}
                 </td>
                 <td class="num" data-seen>
                   {seen(g.lastSeenAt)}
@@ -128,6 +148,33 @@ export function FleetPage(props: { data: FleetData }) {
                     <span class={`pill ${c.status}`}>{c.status}</span>
                   </td>
                   <td data-reason>{c.reason ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <div class="card">
+          <h2>Readings lost at the edge</h2>
+          <table data-testid="gaps">
+            <tbody>
+              {gaps.length === 0 ? (
+                <tr>
+                  <td class="none">Nothing reported lost.</td>
+                </tr>
+              ) : null}
+              {gaps.map((g) => (
+                <tr>
+                  <td>{seen(g.reportedAt)}</td>
+                  <td>
+                    {g.gatewayId}
+                    <br />
+                    <small class="none">{g.deviceId}</small>
+                  </td>
+                  <td class="num">{String(g.count)}</td>
+                  <td>
+                    {gapWhat[g.kind]}
+                    {g.reason ? <small class="none">{` (${g.reason})`}</small> : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

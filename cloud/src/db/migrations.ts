@@ -203,7 +203,37 @@ const initial: Migration = {
   },
 };
 
-export const cloudMigrations: Record<string, Migration> = { '0001_initial': initial };
+/**
+ * Readings an edge agent reported it will never send (bv.telemetry.gap.v1). A report is keyed by
+ * its range, so a redelivered event adds nothing. Ranges are outbox seqs (`dropped`), link frame
+ * seqs or a replay shelf's device time in ms (`link`): bigint.
+ */
+const telemetryGaps: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('telemetry_gaps')
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('from_seq', 'bigint', (c) => c.notNull())
+      .addColumn('to_seq', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('reported_at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint('telemetry_gaps_pk', ['gateway_id', 'device_id', 'kind', 'from_seq', 'to_seq'])
+      .execute();
+    await db.schema
+      .createIndex('telemetry_gaps_recent')
+      .on('telemetry_gaps')
+      .columns(['reported_at'])
+      .execute();
+  },
+};
+
+export const cloudMigrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_telemetry_gaps': telemetryGaps,
+};
 
 export function migrateCloud(database: Database): Promise<string[]> {
   return migrate(database, 'cloud', cloudMigrations);

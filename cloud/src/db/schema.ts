@@ -102,6 +102,17 @@ export interface CloudTables {
     online: boolean;
     last_seen_at: Timestamp | null;
   };
+  telemetry_gaps: {
+    gateway_id: string;
+    device_id: string;
+    kind: 'dropped' | 'link';
+    /** bigint: the driver returns it as a string. */
+    from_seq: ColumnType<string, number, number>;
+    to_seq: ColumnType<string, number, number>;
+    count: number;
+    reason: string;
+    reported_at: Timestamp;
+  };
   bins: {
     shelf_id: string;
     bin: number;

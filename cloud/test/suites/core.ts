@@ -1,4 +1,4 @@
-import { commandResultV1, createEvent, deviceStateV1, topics } from '@bitv/shared/events';
+import { commandResultV1, createEvent, deviceStateV1, telemetryGapV1, topics } from '@bitv/shared/events';
 import { eventually } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -181,6 +181,49 @@ export function coreSuite(kind: DatabaseKind): void {
       );
       const shelves = await t.cloud.services.registry.listShelves({ gatewayId: gw });
       expect(shelves.every((s) => !s.online)).toBe(true);
+    });
+
+    it("records the edge's gap reports once each, counts them per gateway, drops a stranger's", async () => {
+      const report = (edgeNodeId: string, fromSeq: number, toSeq: number) =>
+        createEvent(telemetryGapV1, {
+          source: '/test',
+          key: edgeNodeId,
+          data: {
+            groupId: 'demo-site',
+            edgeNodeId,
+            deviceId: shelf,
+            kind: 'dropped',
+            reason: 'max_rows',
+            fromSeq,
+            toSeq,
+            count: toSeq - fromSeq + 1,
+          },
+        });
+      const first = report(gw, 101, 180);
+      // the same event twice (a redelivery), another range, and a gateway the registry does not know
+      await t.eventLog.publish(topics.telemetry, [first, first, report(gw, 5_000_000_000, 5_000_000_019)]);
+      await t.eventLog.publish(topics.telemetry, report('gw-stranger', 1, 10));
+      await eventually(
+        async () => (await t.cloud.services.gaps.lostByGateway()).get(gw) === 100,
+        'gap reports recorded',
+      );
+      const lost = await t.cloud.services.gaps.lostByGateway();
+      expect([...lost]).toEqual([[gw, 100]]);
+      const recent = await t.cloud.services.gaps.recent([gw]);
+      expect(recent.map((g) => [g.fromSeq, g.toSeq, g.count]).sort((a, b) => a[0]! - b[0]!)).toEqual([
+        [101, 180, 80],
+        [5_000_000_000, 5_000_000_019, 20],
+      ]);
+      expect(recent[0]).toMatchObject({
+        gatewayId: gw,
+        deviceId: shelf,
+        kind: 'dropped',
+        reason: 'max_rows',
+      });
+      const metric = await t.cloud.services.metrics.getSingleMetricAsString(
+        'bv_cloud_edge_readings_lost_total',
+      );
+      expect(metric).toContain('bv_cloud_edge_readings_lost_total{kind="dropped"} 100');
     });
 
     it('sends commands to bv.commands and tracks them to done, failed and expired', async () => {
