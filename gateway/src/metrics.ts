@@ -22,6 +22,11 @@ export function gatewayMetrics(registry: Registry) {
     authFailures: counter(registry, 'bv_gateway_auth_failures_total', 'Refused CONNECTs by reason', [
       'reason',
     ]),
+    clusterForwards: counter(
+      registry,
+      'bv_gateway_cluster_forwards_total',
+      'Messages forwarded to another cluster node that has a matching subscription',
+    ),
     keyReloads: counter(registry, 'bv_gateway_key_reloads_total', 'JWKS file re-reads after a change', [
       'result',
     ]),

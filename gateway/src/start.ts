@@ -113,7 +113,11 @@ export async function startGateway(
     ackTimeoutMs: cfg.bridgeAckTimeoutMs,
   });
   const cluster: ClusterBackends | undefined = cfg.redisUrl
-    ? redisBackends(cfg.redisUrl, cfg.redisPrefix)
+    ? await redisBackends(cfg.redisUrl, cfg.redisPrefix, {
+        nodeId,
+        metrics,
+        logger: logger.child({ component: 'gateway.cluster' }),
+      })
     : undefined;
 
   let hostState: HostState | undefined;

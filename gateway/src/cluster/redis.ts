@@ -1,12 +1,14 @@
 import { Readable } from 'node:stream';
+import type { Logger } from '@bitv/shared/log';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { Redis } from 'ioredis';
-import mqemitterRedis from 'mqemitter-redis';
+import type { GatewayMetrics } from '../metrics.js';
+import { RoutedEmitter } from './routed-emitter.js';
 
 /** What aedes needs to run as one node of a cluster: a shared store and a shared message bus. */
 export interface ClusterBackends {
   persistence: RedisPersistence;
-  mq: ReturnType<typeof mqemitterRedis>;
+  mq: RoutedEmitter;
   close(): Promise<void>;
 }
 
@@ -20,25 +22,25 @@ class RedisPersistence extends AsyncRedisPersistence {
   }
 }
 
-type PrefixedEmitter = new (prefix: string, options: object) => ReturnType<typeof mqemitterRedis>;
-
 /**
  * Sessions, subscriptions, retained messages, wills and queued QoS 1/2 messages live in Redis
- * (aedes-persistence-redis), and every PUBLISH goes through Redis pub/sub (mqemitter-redis), so
- * a message published on one node reaches subscribers on all, and a client with a persistent
- * session finds it, with what was queued for it, on whichever node it reconnects to.
- * Every key and channel starts with `prefix`, so several clusters (or test runs) share a Redis.
+ * (aedes-persistence-redis), so a client with a persistent session finds it, with what was queued
+ * for it, on whichever node it reconnects to; messages reach subscribers on other nodes through
+ * the routed emitter (only the nodes with a matching subscription get them). Every key and
+ * channel starts with `prefix`, so several clusters (or test runs) share a Redis.
  */
-export function redisBackends(url: string, prefix: string): ClusterBackends {
+export async function redisBackends(
+  url: string,
+  prefix: string,
+  node: { nodeId: string; metrics: GatewayMetrics; logger: Logger },
+): Promise<ClusterBackends> {
   const store = new Redis(url, { keyPrefix: prefix, lazyConnect: false });
-  const pubConn = new Redis(url);
+  const pub = new Redis(url);
   // ioredis >= 5.8.2 delays its ready check behind CLIENT SETINFO; a SUBSCRIBE sent meanwhile puts
   // the connection in subscriber mode and the late INFO fails as an unhandled error
   // (redis/ioredis#2037). Without client info the check runs at once.
-  const subConn = new Redis(url, { disableClientInfo: true });
-  const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter })
-    .MQEmitterRedisPrefix;
-  const mq = new Emitter(prefix, { subConn, pubConn });
+  const sub = new Redis(url, { disableClientInfo: true });
+  const mq = await RoutedEmitter.start({ ...node, prefix, pub, sub });
   const persistence = new RedisPersistence({ conn: store });
   return {
     persistence,

@@ -17,3 +17,19 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
   }
   export = AsyncRedisPersistence;
 }
+
+// qlobber ships no types; the cluster's route matcher uses this much of it.
+declare module 'qlobber' {
+  interface QlobberOptions {
+    separator?: string;
+    wildcard_one?: string;
+    wildcard_some?: string;
+    match_empty_levels?: boolean;
+  }
+  export class QlobberDedup {
+    constructor(options?: QlobberOptions);
+    add(topic: string, value: string): this;
+    remove(topic: string, value?: string): this;
+    match(topic: string): Set<string>;
+  }
+}
