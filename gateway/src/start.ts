@@ -22,6 +22,7 @@ import { createHooks } from './broker/hooks.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, type TlsFiles } from './broker/listeners.js';
 import { Sessions } from './broker/sessions.js';
 import { type ClusterBackends, redisBackends } from './cluster/redis.js';
+import { RoutedEmitter } from './cluster/routed-emitter.js';
 import { type GatewayConfig, gatewayDefaults } from './config.js';
 import { gatewayMetrics } from './metrics.js';
 
@@ -112,13 +113,11 @@ export async function startGateway(
     lanes: cfg.bridgeLanes,
     ackTimeoutMs: cfg.bridgeAckTimeoutMs,
   });
+  const busDeps = { nodeId, metrics, logger: logger.child({ component: 'gateway.cluster' }) };
   const cluster: ClusterBackends | undefined = cfg.redisUrl
-    ? await redisBackends(cfg.redisUrl, cfg.redisPrefix, {
-        nodeId,
-        metrics,
-        logger: logger.child({ component: 'gateway.cluster' }),
-      })
+    ? await redisBackends(cfg.redisUrl, cfg.redisPrefix, busDeps)
     : undefined;
+  const mq = cluster?.mq ?? (await RoutedEmitter.start(busDeps));
 
   let hostState: HostState | undefined;
   let broker: Aedes | undefined;
@@ -143,7 +142,8 @@ export async function startGateway(
   broker = new Aedes({
     id: nodeId,
     ...hooks,
-    ...(cluster ? { persistence: cluster.persistence, mq: cluster.mq } : {}),
+    mq,
+    ...(cluster ? { persistence: cluster.persistence } : {}),
     // Sparkplug edge node ids are up to 128 characters (MQTT 3.1.1 has no client id limit)
     maxClientsIdLength: 256,
     heartbeatInterval: 10_000,
@@ -232,7 +232,15 @@ export async function startGateway(
     }),
   );
   consume('commands', () =>
-    startDownlink({ eventLog, broker: b, group: cfg.commandsGroup, source, metrics, logger }),
+    startDownlink({
+      eventLog,
+      broker: b,
+      hasSubscriber: (topic) => mq.hasSubscriber(topic),
+      group: cfg.commandsGroup,
+      source,
+      metrics,
+      logger,
+    }),
   );
 
   const handle = connectionHandler(b, cfg.maxPacketBytes, metrics, logger);

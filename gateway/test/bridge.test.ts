@@ -237,7 +237,7 @@ describe('bridge into the event log', () => {
     await other.endAsync();
   });
 
-  it('sends commands from bv.commands down as DCMD, and expired ones back as results', async () => {
+  it('sends commands from bv.commands down as DCMD; expired ones and ones nobody can receive back as results', async () => {
     const client = await gatewayClient('gw-cmd');
     const received: { topic: string; payload: Buffer }[] = [];
     client.on('message', (topic, payload) => received.push({ topic, payload }));
@@ -282,6 +282,36 @@ describe('bridge into the event log', () => {
     );
     const results = log.of(topics.commandResults).map((e) => e.data as { commandId: string; status: string });
     expect(results).toContainEqual(expect.objectContaining({ commandId: expiredId, status: 'expired' }));
+
+    // an edge node with no subscription for its commands (not connected): failed at once, not lost
+    const before = await metricValue(t.registry, 'bv_gateway_commands_total', { result: 'not_connected' });
+    const strandedId = randomUUID();
+    await log.publish(
+      topics.commands,
+      createEvent(commandRequestedV1, {
+        source: '/test',
+        key: 'gw-away',
+        data: {
+          commandId: strandedId,
+          groupId: site,
+          edgeNodeId: 'gw-away',
+          command: { action: 'rebirth' },
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+      }),
+    );
+    await eventually(
+      () =>
+        log.of(topics.commandResults).some((e) => (e.data as { commandId: string }).commandId === strandedId),
+      'a result for the command nobody can receive',
+    );
+    const stranded = log
+      .of(topics.commandResults)
+      .find((e) => (e.data as { commandId: string }).commandId === strandedId);
+    expect(stranded?.data).toMatchObject({ status: 'failed', reason: 'edge node gw-away is not connected' });
+    expect(await metricValue(t.registry, 'bv_gateway_commands_total', { result: 'not_connected' })).toBe(
+      before + 1,
+    );
     await client.endAsync();
   });
 

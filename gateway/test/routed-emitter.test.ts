@@ -38,6 +38,31 @@ describe('cluster packet codec', () => {
   });
 });
 
+describe('routed emitter on one node (no cluster)', () => {
+  it('delivers in process and knows its subscriptions', async () => {
+    const e = await RoutedEmitter.start({
+      nodeId: 'solo',
+      metrics: gatewayMetrics(createRegistry()),
+      logger: silentLogger,
+    });
+    const got: string[] = [];
+    const listener = (m: mqemitter.Message, done: () => void) => {
+      got.push(m.topic);
+      done();
+    };
+    await new Promise<void>((r) => e.on('spBv1.0/g/NCMD/e1', listener, r));
+    expect(e.hasSubscriber('spBv1.0/g/NCMD/e1')).toBe(true);
+    expect(e.hasSubscriber('spBv1.0/g/NCMD/e2')).toBe(false);
+    await new Promise<void>((r) =>
+      e.emit({ topic: 'spBv1.0/g/NCMD/e1', payload: Buffer.alloc(0) }, () => r()),
+    );
+    expect(got).toEqual(['spBv1.0/g/NCMD/e1']);
+    await new Promise<void>((r) => e.removeListener('spBv1.0/g/NCMD/e1', listener, r));
+    expect(e.hasSubscriber('spBv1.0/g/NCMD/e1')).toBe(false);
+    await new Promise<void>((r) => e.close(r));
+  });
+});
+
 describe.skipIf(!(await serverAvailable('redis')))('routed cluster emitter on Redis', () => {
   const prefix = `${uniqueName('bvroute')}:`;
   const open: RoutedEmitter[] = [];
@@ -60,9 +85,7 @@ describe.skipIf(!(await serverAvailable('redis')))('routed cluster emitter on Re
     connections.push(pub, sub);
     const e = await RoutedEmitter.start({
       nodeId,
-      prefix,
-      pub,
-      sub,
+      cluster: { prefix, pub, sub },
       metrics: gatewayMetrics(registry),
       logger: silentLogger,
       nodeTtlMs: 1_500,
@@ -108,7 +131,11 @@ describe.skipIf(!(await serverAvailable('redis')))('routed cluster emitter on Re
     expect(onA.got.map((m) => m.topic)).toEqual(['local/1']);
     expect(await forwards(a.registry)).toBe(sent);
 
+    expect(a.e.hasSubscriber('site/x/DDATA/gw/shelf')).toBe(true);
+    expect(a.e.hasSubscriber('local/2')).toBe(true);
+    expect(a.e.hasSubscriber('nobody/here')).toBe(false);
     await onB.stop();
+    await eventually(() => !a.e.hasSubscriber('site/x/DDATA/gw/shelf'), "b's route gone from a");
     await eventually(async () => {
       const before = await forwards(a.registry);
       await emit(a.e, 'site/x/DDATA/gw/shelf');

@@ -8,6 +8,8 @@ import type { GatewayMetrics } from '../metrics.js';
 export interface DownlinkOptions {
   eventLog: EventLog;
   broker: Aedes;
+  /** Whether anyone, on any node, subscribes to the topic (the bus's routes). */
+  hasSubscriber(topic: string): boolean;
   group: string;
   source: string;
   metrics: GatewayMetrics;
@@ -19,6 +21,9 @@ export interface DownlinkOptions {
  * broker: on whichever cluster node the edge node is connected, or queued in its persistent
  * session until it reconnects. The group is shared by all nodes, so each command goes out once.
  * A command already past its expiry is not sent; its `expired` result goes to bv.command-results.
+ * A command for an edge node that has no subscription for its commands anywhere (not connected:
+ * edge agents use clean sessions, so nothing would queue it) is not sent either: a `failed`
+ * result says so at once, rather than the command waiting out its expiry.
  * The device's own result comes back up in NDATA/DDATA and the uplink bridges it.
  */
 export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
@@ -37,10 +42,8 @@ export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
         return;
       }
       const c = parsed.data;
-      const expiresAt = Date.parse(c.expiresAt);
-      if (expiresAt <= Date.now()) {
-        metrics.commands.inc({ result: 'expired' });
-        await eventLog.publish(
+      const result = (status: 'expired' | 'failed', reason: string) =>
+        eventLog.publish(
           topics.commandResults,
           createEvent(commandResultV1, {
             source,
@@ -51,17 +54,26 @@ export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
               groupId: c.groupId,
               edgeNodeId: c.edgeNodeId,
               ...(c.deviceId !== undefined ? { deviceId: c.deviceId } : {}),
-              status: 'expired',
-              reason: 'expired before the gateway could send it',
+              status,
+              reason,
             },
           }),
         );
+      const expiresAt = Date.parse(c.expiresAt);
+      if (expiresAt <= Date.now()) {
+        metrics.commands.inc({ result: 'expired' });
+        await result('expired', 'expired before the gateway could send it');
         return;
       }
       const topic =
         c.deviceId === undefined
           ? nodeTopic('NCMD', c.groupId, c.edgeNodeId)
           : deviceTopic('DCMD', c.groupId, c.edgeNodeId, c.deviceId);
+      if (!options.hasSubscriber(topic)) {
+        metrics.commands.inc({ result: 'not_connected' });
+        await result('failed', `edge node ${c.edgeNodeId} is not connected`);
+        return;
+      }
       const payload = Buffer.from(
         encodeCommands({
           commands: [{ id: c.commandId, action: c.command, expiresAt }],

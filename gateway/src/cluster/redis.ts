@@ -40,7 +40,7 @@ export async function redisBackends(
   // the connection in subscriber mode and the late INFO fails as an unhandled error
   // (redis/ioredis#2037). Without client info the check runs at once.
   const sub = new Redis(url, { disableClientInfo: true });
-  const mq = await RoutedEmitter.start({ ...node, prefix, pub, sub });
+  const mq = await RoutedEmitter.start({ ...node, cluster: { prefix, pub, sub } });
   const persistence = new RedisPersistence({ conn: store });
   return {
     persistence,

@@ -8,14 +8,19 @@ import { decodeClusterPacket, encodeClusterPacket } from './packet-codec.js';
 type Message = mqemitter.Message;
 type Listener = (message: Message, done: () => void) => void;
 
-export interface RoutedEmitterOptions {
-  nodeId: string;
+export interface ClusterLink {
   /** Start of every key and channel. */
   prefix: string;
   /** Commands and PUBLISH; a connection of its own. */
   pub: Redis;
   /** SUBSCRIBE only (subscriber mode). */
   sub: Redis;
+}
+
+export interface RoutedEmitterOptions {
+  nodeId: string;
+  /** The other nodes, through Redis; without it the bus is this node's alone. */
+  cluster?: ClusterLink;
   metrics: GatewayMetrics;
   logger: Logger;
   /** A node that has not refreshed its liveness key for this long is gone: its routes are dropped. */
@@ -24,8 +29,11 @@ export interface RoutedEmitterOptions {
   maxPendingForwards?: number;
 }
 
+const matcherOptions = { separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true };
+
 /**
- * aedes' message bus for a cluster that forwards a message only to the nodes that have a
+ * aedes' message bus. It knows which subscriptions exist (`hasSubscriber`: the downlink reports a
+ * command nobody can receive instead of losing it), and in a cluster forwards a message only to the nodes that have a
  * subscription matching it, the way clustered brokers route (a routing table), instead of
  * sending every PUBLISH through Redis pub/sub and back (mqemitter-redis: a Redis round trip per
  * message before the PUBACK, and every node decoding every message). Local subscribers are served
@@ -40,30 +48,37 @@ export interface RoutedEmitterOptions {
  * refreshed; the routes of a node whose key expired are dropped by the others.
  */
 export class RoutedEmitter {
-  readonly #opts: Required<RoutedEmitterOptions>;
+  readonly #opts: Required<Omit<RoutedEmitterOptions, 'cluster'>>;
+  readonly #cluster: ClusterLink | undefined;
   readonly #local = mqemitter({ concurrency: 100, matchEmptyLevels: true }); // aedes' own defaults [MQTT-4.7.1-3]
   /** Filter -> local listeners on it; a filter is routed to this node while it has any. */
   readonly #filters = new Map<string, number>();
+  readonly #localRoutes = new QlobberDedup(matcherOptions);
   /** Other nodes' filters. */
-  readonly #remote = new QlobberDedup({
-    separator: '/',
-    wildcard_one: '+',
-    wildcard_some: '#',
-    match_empty_levels: true,
-  });
+  readonly #remote = new QlobberDedup(matcherOptions);
   readonly #remoteFilters = new Map<string, Set<string>>();
   #pending = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(options: RoutedEmitterOptions) {
-    this.#opts = { nodeTtlMs: 15_000, maxPendingForwards: 10_000, ...options };
+    const { cluster, ...rest } = options;
+    this.#opts = { nodeTtlMs: 15_000, maxPendingForwards: 10_000, ...rest };
+    this.#cluster = cluster;
   }
 
   static async start(options: RoutedEmitterOptions): Promise<RoutedEmitter> {
     const e = new RoutedEmitter(options);
-    await e.#join();
+    if (e.#cluster) await e.#join(e.#cluster);
     return e;
+  }
+
+  /**
+   * Whether a message on `topic` would reach any subscriber, here or on another node (as far as
+   * this node has heard: a subscription made elsewhere in the last pub/sub hop may be missing).
+   */
+  hasSubscriber(topic: string): boolean {
+    return this.#localRoutes.match(topic).size > 0 || this.#remote.match(topic).size > 0;
   }
 
   get current(): number {
@@ -82,6 +97,7 @@ export class RoutedEmitter {
       if (done) setImmediate(done);
       return this;
     }
+    this.#localRoutes.add(topic, topic);
     this.#announce('+', topic).then(
       () => done?.(),
       (error: unknown) => {
@@ -102,6 +118,7 @@ export class RoutedEmitter {
       return;
     }
     this.#filters.delete(topic);
+    this.#localRoutes.remove(topic, topic);
     this.#announce('-', topic).then(
       () => done?.(),
       (error: unknown) => {
@@ -121,8 +138,9 @@ export class RoutedEmitter {
       this.#local.emit(message, done);
       return;
     }
+    const { pub, prefix } = this.#cluster!; // remote routes exist only with a cluster
     const bytes = encodeClusterPacket(message);
-    const { pub, prefix, metrics } = this.#opts;
+    const { metrics } = this.#opts;
     const sends: Promise<unknown>[] = [];
     for (const node of targets) {
       this.#pending++;
@@ -151,7 +169,12 @@ export class RoutedEmitter {
     }
     this.#closed = true;
     clearInterval(this.#timer);
-    const { pub, sub, prefix, nodeId } = this.#opts;
+    if (!this.#cluster) {
+      this.#local.close(done);
+      return;
+    }
+    const { pub, sub, prefix } = this.#cluster;
+    const { nodeId } = this.#opts;
     const leave = async () => {
       await pub.del(`${prefix}routes:${nodeId}`, `${prefix}alive:${nodeId}`);
       await pub.publish(`${prefix}routes`, `x ${nodeId} `);
@@ -165,8 +188,8 @@ export class RoutedEmitter {
       });
   }
 
-  async #join(): Promise<void> {
-    const { sub, prefix, nodeId } = this.#opts;
+  async #join({ sub, prefix }: ClusterLink): Promise<void> {
+    const { nodeId } = this.#opts;
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) =>
       this.#onMessage(channel.toString(), message),
     );
@@ -179,13 +202,15 @@ export class RoutedEmitter {
   }
 
   async #alive(): Promise<void> {
-    const { pub, prefix, nodeId, nodeTtlMs } = this.#opts;
+    const { pub, prefix } = this.#cluster!;
+    const { nodeId, nodeTtlMs } = this.#opts;
     await pub.set(`${prefix}alive:${nodeId}`, '1', 'PX', nodeTtlMs);
   }
 
   /** Every other node's filters, from their hashes. */
   async #loadRoutes(): Promise<void> {
-    const { pub, prefix, nodeId } = this.#opts;
+    const { pub, prefix } = this.#cluster!;
+    const { nodeId } = this.#opts;
     const marker = `${prefix}routes:`;
     let cursor = '0';
     do {
@@ -201,7 +226,8 @@ export class RoutedEmitter {
 
   /** Refreshes this node's liveness and its routes (after a Redis restart), and drops dead nodes. */
   async #maintain(): Promise<void> {
-    const { pub, prefix, nodeId, logger } = this.#opts;
+    const { pub, prefix } = this.#cluster!;
+    const { nodeId, logger } = this.#opts;
     try {
       await this.#alive();
       if (this.#filters.size > 0) {
@@ -229,7 +255,9 @@ export class RoutedEmitter {
   }
 
   async #announce(op: '+' | '-', filter: string): Promise<void> {
-    const { pub, prefix, nodeId } = this.#opts;
+    if (!this.#cluster) return;
+    const { pub, prefix } = this.#cluster;
+    const { nodeId } = this.#opts;
     const key = `${prefix}routes:${nodeId}`;
     if (op === '+') await pub.hset(key, filter, '1');
     else await pub.hdel(key, filter);
@@ -237,7 +265,8 @@ export class RoutedEmitter {
   }
 
   #onMessage(channel: string, message: Buffer): void {
-    const { prefix, nodeId, metrics, logger } = this.#opts;
+    const { prefix } = this.#cluster!;
+    const { nodeId, metrics, logger } = this.#opts;
     if (channel === `${prefix}routes`) {
       // "<op> <node> <filter>": node ids have no spaces, filters may
       const text = message.toString();
@@ -264,7 +293,8 @@ export class RoutedEmitter {
   }
 
   async #reloadNode(node: string): Promise<void> {
-    const { pub, prefix, logger } = this.#opts;
+    const { pub, prefix } = this.#cluster!;
+    const { logger } = this.#opts;
     try {
       const filters = await pub.hkeys(`${prefix}routes:${node}`);
       this.#dropNode(node);
