@@ -63,6 +63,27 @@ describe('routed emitter on one node (no cluster)', () => {
   });
 });
 
+describe('joining a cluster', () => {
+  it('fails the start with a clear error when Redis does not answer', async () => {
+    // a port nothing listens on: ioredis keeps retrying (each attempt an 'error'), the join times out
+    const nowhere = () => new Redis('redis://127.0.0.1:1').on('error', () => undefined);
+    const start = RoutedEmitter.start(
+      {
+        nodeId: 'lonely',
+        cluster: {
+          prefix: 'x:',
+          pub: nowhere(),
+          sub: nowhere(),
+        },
+        metrics: gatewayMetrics(createRegistry()),
+        logger: silentLogger,
+      },
+      300,
+    );
+    await expect(start).rejects.toThrow(/cluster: joining the cluster through Redis timed out/);
+  });
+});
+
 describe.skipIf(!(await serverAvailable('redis')))('routed cluster emitter on Redis', () => {
   const prefix = `${uniqueName('bvroute')}:`;
   const open: RoutedEmitter[] = [];

@@ -34,13 +34,19 @@ export async function redisBackends(
   prefix: string,
   node: { nodeId: string; metrics: GatewayMetrics; logger: Logger },
 ): Promise<ClusterBackends> {
-  const store = new Redis(url, { keyPrefix: prefix, lazyConnect: false });
-  const pub = new Redis(url);
+  const store = watched(new Redis(url, { keyPrefix: prefix, lazyConnect: false }), 'store', node.logger);
+  const pub = watched(new Redis(url), 'publisher', node.logger);
   // ioredis >= 5.8.2 delays its ready check behind CLIENT SETINFO; a SUBSCRIBE sent meanwhile puts
   // the connection in subscriber mode and the late INFO fails as an unhandled error
   // (redis/ioredis#2037). Without client info the check runs at once.
-  const sub = new Redis(url, { disableClientInfo: true });
-  const mq = await RoutedEmitter.start({ ...node, cluster: { prefix, pub, sub } });
+  const sub = watched(new Redis(url, { disableClientInfo: true }), 'subscriber', node.logger);
+  let mq: RoutedEmitter;
+  try {
+    mq = await RoutedEmitter.start({ ...node, cluster: { prefix, pub, sub } });
+  } catch (error) {
+    store.disconnect();
+    throw error;
+  }
   const persistence = new RedisPersistence({ conn: store });
   return {
     persistence,
@@ -50,4 +56,23 @@ export async function redisBackends(
       await persistence.destroy();
     },
   };
+}
+
+/**
+ * ioredis reconnects by itself and emits an error per failed attempt; without a listener each is
+ * printed as "Unhandled error event". Logged once per outage instead, and once when it is back.
+ */
+function watched(conn: Redis, role: string, logger: Logger): Redis {
+  let down = false;
+  conn.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ role, err: error.message }, 'Redis connection lost; reconnecting');
+  });
+  conn.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ role }, 'Redis connection back');
+  });
+  return conn;
 }

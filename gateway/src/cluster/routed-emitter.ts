@@ -1,3 +1,4 @@
+import { UnavailableError, withTimeout } from '@bitv/shared/errors';
 import type { Logger } from '@bitv/shared/log';
 import type { Redis } from 'ioredis';
 import mqemitter from 'mqemitter';
@@ -67,9 +68,21 @@ export class RoutedEmitter {
     this.#cluster = cluster;
   }
 
-  static async start(options: RoutedEmitterOptions): Promise<RoutedEmitter> {
+  /** Joins the cluster; a Redis that does not answer within `joinTimeoutMs` fails the start. */
+  static async start(options: RoutedEmitterOptions, joinTimeoutMs = 10_000): Promise<RoutedEmitter> {
     const e = new RoutedEmitter(options);
-    if (e.#cluster) await e.#join(e.#cluster);
+    const cluster = e.#cluster;
+    if (!cluster) return e;
+    try {
+      await withTimeout(e.#join(cluster), joinTimeoutMs, 'joining the cluster through Redis');
+    } catch (error) {
+      clearInterval(e.#timer);
+      cluster.sub.disconnect();
+      cluster.pub.disconnect();
+      throw new UnavailableError(`cluster: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
     return e;
   }
 
