@@ -267,14 +267,21 @@ export class RoutedEmitter {
     }
   }
 
+  /**
+   * Bounded: with Redis away the SUBACK must not wait for it; the periodic check writes the routes
+   * again once Redis answers.
+   */
   async #announce(op: '+' | '-', filter: string): Promise<void> {
     if (!this.#cluster) return;
     const { pub, prefix } = this.#cluster;
     const { nodeId } = this.#opts;
     const key = `${prefix}routes:${nodeId}`;
-    if (op === '+') await pub.hset(key, filter, '1');
-    else await pub.hdel(key, filter);
-    await pub.publish(`${prefix}routes`, `${op} ${nodeId} ${filter}`);
+    const write = async () => {
+      if (op === '+') await pub.hset(key, filter, '1');
+      else await pub.hdel(key, filter);
+      await pub.publish(`${prefix}routes`, `${op} ${nodeId} ${filter}`);
+    };
+    await withTimeout(write(), 5_000, 'announcing a cluster route');
   }
 
   #onMessage(channel: string, message: Buffer): void {
