@@ -6,36 +6,7 @@
  * does beyond the simulator's: a hand that leans in slowly and trembles while held still.
  */
 
-/** mulberry32: a seeded stream, so every run of a test sees the same trace. */
-export class Prng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  between(min: number, max: number): number {
-    return min + (max - min) * this.next();
-  }
-
-  int(min: number, maxInclusive: number): number {
-    return Math.floor(this.between(min, maxInclusive + 1));
-  }
-
-  gaussian(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-}
+import { Random } from '@bitv/shared/random';
 
 /** How the hand behaves while it rests on the shelf. */
 export type HandKind =
@@ -65,7 +36,7 @@ export class BinTrace {
 
   constructor(
     readonly options: BinTraceOptions,
-    private readonly random: Prng,
+    private readonly random: Random,
   ) {
     this.items = options.count;
   }
@@ -141,7 +112,7 @@ export function shelfTrace(
   changes: number,
   hands: HandKind[],
 ): ShelfTrace {
-  const random = new Prng(seed);
+  const random = new Random(seed);
   const cells = bins.map(
     (b) => new BinTrace({ ...b, trayWeightG: 800, noiseG: 0.15, settleMs: 120 }, random),
   );

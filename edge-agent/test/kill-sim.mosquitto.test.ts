@@ -2,12 +2,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulation } from '@bitv/firmware-sim';
+import { Random } from '@bitv/shared/random';
 import { eventually, mosquittoUrl, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../scripts/build.js';
 import { Outbox } from '../src/outbox/index.js';
 import { AgentProcess } from './harness/agent-process.js';
-import { seeded } from './harness/prng.js';
 import { TestSubscriber } from './harness/subscriber.js';
 import { configEnv, testConfig } from './helpers.js';
 
@@ -29,7 +29,7 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
     });
 
     it(`delivers every stored reading across ${KILLS} kills`, async () => {
-      const random = seeded(7);
+      const random = new Random(7);
       const dir = await tempDir('bv-edge-killsim-');
       cleanups.push(dir.remove);
       const sim = await startSimulation({
@@ -59,9 +59,9 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
       for (let k = 0; k < KILLS; k++) {
         const before = nbirths();
         await eventually(() => nbirths() > before, 'agent session up', 30_000);
-        await new Promise((r) => setTimeout(r, 200 + random() * 800));
+        await new Promise((r) => setTimeout(r, 200 + random.next() * 800));
         await agent.kill('SIGKILL');
-        await new Promise((r) => setTimeout(r, random() * 300));
+        await new Promise((r) => setTimeout(r, random.next() * 300));
         agent.start();
       }
       const devices = sim.shelves.map((s) => `shelf-${s.serialNumber}`);

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { Random } from '@bitv/shared/random';
 import { eventually, mosquittoUrl, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../scripts/build.js';
 import { AgentProcess } from './harness/agent-process.js';
-import { seeded } from './harness/prng.js';
 import { TestShelf } from './harness/shelf.js';
 import { TestSubscriber } from './harness/subscriber.js';
 import { configEnv, testConfig } from './helpers.js';
@@ -42,7 +42,7 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with S
   ])(
     'replay $replay: loses nothing silently across $kills kills (seed 20261121)',
     async ({ replay, kills }) => {
-      const random = seeded(SEED);
+      const random = new Random(SEED);
       const dir = await tempDir('bv-edge-kill-');
       cleanups.push(dir.remove);
       const serial = replay ? 'KILLR1' : 'KILL01';
@@ -65,9 +65,9 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('edge agent killed with S
         // A random moment of a running session: after its NBIRTH, while it stores and publishes.
         const before = nbirths();
         await eventually(() => nbirths() > before || k === 0, 'agent session up', 30_000);
-        await new Promise((r) => setTimeout(r, random() * 800));
+        await new Promise((r) => setTimeout(r, random.next() * 800));
         await agent.kill('SIGKILL');
-        await new Promise((r) => setTimeout(r, random() * 300));
+        await new Promise((r) => setTimeout(r, random.next() * 300));
         agent.start();
       }
       await new Promise((r) => setTimeout(r, 1000));

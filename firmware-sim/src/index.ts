@@ -10,7 +10,6 @@ export {
   type FirmataSnapshot,
 } from './firmata/board.js';
 export { defaultLoadCell, LoadCell, type LoadCellOptions } from './physics/load-cell.js';
-export { Random } from './physics/random.js';
 export { loadScenarioFile, parseScenario } from './scenario/load.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from './scenario/schema.js';
 export type { SimulatedShelfHandle } from './shelf/simulated-shelf.js';

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { type Logger, type Registry, silentLogger } from '@bitv/shared';
+import { Random } from '@bitv/shared/random';
 import { Scheduler } from './clock/scheduler.js';
 import { startControlServer } from './control/server.js';
 import { type FirmataBoardHandle, startFirmataBoard } from './firmata/board.js';
 import { registerSimulationMetrics } from './metrics.js';
-import { Random } from './physics/random.js';
 import { parseScenario } from './scenario/load.js';
 import type { Scenario, ScenarioInput } from './scenario/schema.js';
 import { applyTimeline } from './scenario/timeline.js';

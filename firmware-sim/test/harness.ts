@@ -1,3 +1,4 @@
+import { Random } from '@bitv/shared/random';
 import {
   type Command,
   type DecodedFrame,
@@ -6,7 +7,6 @@ import {
   type ShelfMessage,
 } from '@bitv/shared/shelf-link';
 import { Scheduler } from '../src/clock/scheduler.js';
-import { Random } from '../src/physics/random.js';
 import { ShelfFirmware } from '../src/shelf/firmware.js';
 import type { ShelfOptions } from '../src/shelf/types.js';
 

@@ -1,6 +1,6 @@
+import { Random } from '@bitv/shared/random';
 import { capability, type DecodedFrame, type ReadingsMessage } from '@bitv/shared/shelf-link';
 import { describe, expect, it } from 'vitest';
-import { Random } from '../src/physics/random.js';
 import { parseScenario } from '../src/scenario/load.js';
 import { shelfOptionsFrom } from '../src/shelf/defaults.js';
 import { FirmwareHarness } from './harness.js';

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Random, type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
+import { type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
 import { type GatewayHandle, gatewayDefaults, startGateway } from '@bitv/gateway';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog, type EventLog } from '@bitv/shared/event-log';
 import { platformEvents, type Reading, type TelemetryReadings, topics } from '@bitv/shared/events';
 import { createRegistry } from '@bitv/shared/metrics';
+import { Random } from '@bitv/shared/random';
 import { eventually, tempDir, uniqueName } from '@bitv/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from './platform-process.js';

@@ -1,4 +1,4 @@
-import type { Random } from './random.js';
+import type { Random } from '@bitv/shared/random';
 
 /**
  * One bin's load cell and HX711-class ADC, as physics: what the firmware would read in raw

@@ -1,5 +1,5 @@
+import type { Random } from '@bitv/shared/random';
 import type { LoadCellOptions } from '../physics/load-cell.js';
-import type { Random } from '../physics/random.js';
 import type { ShelfSpec } from '../scenario/schema.js';
 import type { ShelfOptions } from './types.js';
 

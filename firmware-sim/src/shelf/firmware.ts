@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { Random } from '@bitv/shared/random';
 import {
   type BadFrame,
   type BootReason,
@@ -19,7 +20,6 @@ import {
 } from '@bitv/shared/shelf-link';
 import type { Scheduler, Timer } from '../clock/scheduler.js';
 import { LoadCell } from '../physics/load-cell.js';
-import type { Random } from '../physics/random.js';
 import { FirmwareBin } from './firmware-bin.js';
 import { ReplayStore } from './replay-store.js';
 import type { LedState, ShelfCounters, ShelfOptions, ShelfSnapshot } from './types.js';

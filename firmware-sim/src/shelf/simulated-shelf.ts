@@ -1,8 +1,8 @@
 import type { Logger } from '@bitv/shared';
 import { ValidationError } from '@bitv/shared';
+import type { Random } from '@bitv/shared/random';
 import { encodeFrame } from '@bitv/shared/shelf-link';
 import type { Scheduler } from '../clock/scheduler.js';
-import type { Random } from '../physics/random.js';
 import type { DeviceLink } from '../transport/link.js';
 import { ShelfFirmware } from './firmware.js';
 import type { LedState, ShelfOptions, ShelfSnapshot } from './types.js';
