@@ -55,13 +55,19 @@ describe('edge agent -> our gateway -> event log', () => {
     const rig = await startRig(cleanups);
     rig.agent.start();
     await rig.births(1, 'the first NBIRTH through the gateway');
-    await new Promise((r) => setTimeout(r, 1_000));
+    const sampled = () => rig.shelf.snapshot().counters.readingsSent;
+    const first = sampled();
+    await eventually(
+      () => rig.log.readings.size > 0 && sampled() >= first + 10,
+      'live readings flowing',
+      30_000,
+    );
     const port = Number(new URL(rig.gateway.mqttUrl).port);
     await rig.gateway.close();
-    const down = rig.shelf.snapshot().counters.readingsSent;
-    await new Promise((r) => setTimeout(r, 4_000));
-    const back = rig.shelf.snapshot().counters.readingsSent;
-    expect(back - down).toBeGreaterThan(20); // the shelf kept sampling at 10 Hz meanwhile
+    const down = sampled();
+    // the gateway stays away while the shelf samples 40 more readings (4 s at 10 Hz)
+    await eventually(() => sampled() >= down + 40, 'the shelf sampling while the gateway is down', 30_000);
+    const back = sampled();
     await rig.restartGateway(port);
     await rig.allSampledInLog();
     // what the agent stored while the gateway was away arrived marked historical
