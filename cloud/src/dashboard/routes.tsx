@@ -186,8 +186,9 @@ export function dashboardRoutes(s: Services): Hono {
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, 20);
     const canOperate = user.role === 'operator' || user.role === 'admin';
-    const lost = await s.gaps.lostByGateway();
-    const gaps = await s.gaps.recent(gateways.map((g) => g.id));
+    const ids = gateways.map((g) => g.id);
+    const lost = await s.gaps.lostByGateway(ids);
+    const gaps = await s.gaps.recent(ids);
     return c.html(
       <Layout title="Fleet" active="fleet" user={user} scripts={['/assets/live.js', '/assets/fleet.js']}>
         <FleetPage data={{ sites, gateways, shelves, commands, lost, gaps, canOperate }} />

@@ -72,11 +72,13 @@ export class TelemetryGaps {
     return true;
   }
 
-  /** Readings lost per gateway, over every report kept. */
-  async lostByGateway(): Promise<Map<string, number>> {
+  /** Readings lost per gateway (these, or all), over every report kept. */
+  async lostByGateway(gatewayIds?: readonly string[]): Promise<Map<string, number>> {
+    if (gatewayIds?.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('telemetry_gaps')
       .select((eb) => ['gateway_id', eb.fn.sum<string>('count').as('lost')])
+      .$if(gatewayIds !== undefined, (q) => q.where('gateway_id', 'in', gatewayIds ?? []))
       .groupBy('gateway_id')
       .execute();
     return new Map(rows.map((r) => [r.gateway_id, Number(r.lost)]));
