@@ -38,12 +38,36 @@ export interface NewEvent<T> {
 
 /** Builds an event of a known type, refusing data that does not fit its schema. */
 export function createEvent<T>(definition: EventDefinition<T>, init: NewEvent<T>): BvEvent<T> {
-  const parsed = definition.schema.safeParse(init.data);
+  // zod's copy of the data: the caller's objects are never frozen
+  return build(definition, init, parseData(definition, definition.schema, init.data) as T);
+}
+
+/**
+ * Builds an event from data assembled out of parts that were each held to the definition's schema
+ * when they were made (the bridge's readings, checked one by one as they are decoded, a check
+ * tested against the schema): `frame` checks everything else, so the hot path does not parse each
+ * reading twice. The data itself is frozen, so it must belong to the caller alone.
+ */
+export function assembleEvent<T>(
+  definition: EventDefinition<T>,
+  init: NewEvent<T>,
+  frame: z.ZodType,
+): BvEvent<T> {
+  parseData(definition, frame, init.data);
+  return build(definition, init, init.data);
+}
+
+function parseData(definition: EventDefinition<unknown>, schema: z.ZodType, data: unknown): unknown {
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new ValidationError(`${definition.type}: ${parsed.error.issues.map(formatIssue).join('; ')}`, {
       details: { type: definition.type, issues: parsed.error.issues },
     });
   }
+  return parsed.data;
+}
+
+function build<T>(definition: EventDefinition<T>, init: NewEvent<T>, data: T): BvEvent<T> {
   const time = init.time === undefined ? new Date().toISOString() : new Date(init.time).toISOString();
   const event = new CloudEvent<T>({
     specversion: '1.0',
@@ -54,13 +78,13 @@ export function createEvent<T>(definition: EventDefinition<T>, init: NewEvent<T>
     time,
     datacontenttype: 'application/json',
     partitionkey: init.key,
-    data: deepFreeze(parsed.data),
+    data: deepFreeze(data),
   }) as BvEvent<T>;
   checkedAgainst.set(event, definition as EventDefinition<unknown>);
   return event;
 }
 
-/** Freezes zod's own copy of the data (never the caller's objects) all the way down. */
+/** Freezes the event's data all the way down. */
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);

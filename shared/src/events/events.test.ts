@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
 import {
+  assembleEvent,
   commandRequestedV1,
   createEvent,
   defineEvent,
   eventFromJson,
   eventToJson,
   platformEvents,
+  telemetryReadingsFrame,
   telemetryReadingsV1,
   topics,
+  wasCheckedAgainst,
 } from './index.js';
 
 const readings = {
@@ -40,6 +43,27 @@ describe('CloudEvents envelope', () => {
     expect(() => createEvent(telemetryReadingsV1, { source: '/x', key: 'k', data: bad })).toThrow(
       /readings\.0\.seq/,
     );
+  });
+
+  it('assembles an event from checked readings, still checking everything around them', () => {
+    const data = structuredClone(readings);
+    const event = assembleEvent(
+      telemetryReadingsV1,
+      { source: '/x', key: 'gw-1', data },
+      telemetryReadingsFrame,
+    );
+    expect(event.data).toEqual(readings);
+    expect(wasCheckedAgainst(event, telemetryReadingsV1)).toBe(true);
+    expect(Object.isFrozen(data.readings[0]!.bins[0])).toBe(true);
+    const frame = (change: object) => () =>
+      assembleEvent(
+        telemetryReadingsV1,
+        { source: '/x', key: 'k', data: { ...readings, ...change } },
+        telemetryReadingsFrame,
+      );
+    expect(frame({ readings: [] })).toThrow(/readings/);
+    expect(frame({ edgeNodeId: '' })).toThrow(/edgeNodeId/);
+    expect(frame({ historical: 'no' })).toThrow(ValidationError);
   });
 
   it('round-trips through its JSON form', () => {

@@ -26,8 +26,18 @@ export function binWeightMetric(bin: number): string {
   return `bin/${String(bin).padStart(2, '0')}/weight_g`;
 }
 
+/** Names seen by parseBinWeightMetric (a shelf has a few dozen bins; bounded against noise). */
+const parsedNames = new Map<string, number | undefined>();
+
 /** The bin number of a `bin/NN/weight_g` name, or undefined for any other name. */
 export function parseBinWeightMetric(name: string): number | undefined {
+  if (parsedNames.has(name)) return parsedNames.get(name);
+  const bin = parseName(name);
+  if (parsedNames.size < 4096) parsedNames.set(name, bin);
+  return bin;
+}
+
+function parseName(name: string): number | undefined {
   const m = binPattern.exec(name);
   if (!m?.[1]) return undefined;
   const bin = Number(m[1]);

@@ -1,5 +1,6 @@
 import { get } from 'sparkplug-payload';
 import { ValidationError } from '../errors/index.js';
+import { readPlainPayload } from './fast-payload.js';
 
 const spB = get('spBv1.0');
 if (!spB) throw new Error('sparkplug-payload has no spBv1.0 codec');
@@ -93,8 +94,15 @@ export function encodePayload(payload: Payload): Uint8Array {
  * Decodes a Sparkplug B payload from the wire. Anything that is not a valid protobuf Payload, or
  * holds metrics without a name (we never use aliases) or of a complex type (DataSet, Template,
  * Bytes...), is a ValidationError: the caller counts and drops it, it never throws anything else.
+ * Payloads in the plain form are read directly (fast-payload.ts), the rest by the Tahu codec.
  */
 export function decodePayload(bytes: Uint8Array, options: DecodeOptions = {}): Payload {
+  const maxMetrics = options.maxMetrics ?? defaultDecode.maxMetrics;
+  return readPlainPayload(bytes, maxMetrics) ?? decodePayloadWithCodec(bytes, { maxMetrics });
+}
+
+/** `decodePayload` through the Tahu codec alone: the reference the direct reader is tested against. */
+export function decodePayloadWithCodec(bytes: Uint8Array, options: DecodeOptions = {}): Payload {
   const opts = { ...defaultDecode, ...options };
   let raw: UPayload;
   try {

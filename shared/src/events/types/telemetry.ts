@@ -20,18 +20,28 @@ export const reading = z.object({
   temperatureC: z.number().finite().optional(),
 });
 
+const telemetryReadings = z.object({
+  groupId: id,
+  edgeNodeId: id,
+  deviceId: id,
+  /** Sparkplug is_historical: stored while the primary host was offline and forwarded later. */
+  historical: z.boolean(),
+  readings: z.array(reading).min(1).max(10_000),
+});
+
 export const telemetryReadingsV1 = defineEvent({
   type: 'bv.telemetry.readings.v1',
   topic: topics.telemetry,
   description: 'A batch of shelf readings from one device, in sequence order',
-  schema: z.object({
-    groupId: id,
-    edgeNodeId: id,
-    deviceId: id,
-    /** Sparkplug is_historical: stored while the primary host was offline and forwarded later. */
-    historical: z.boolean(),
-    readings: z.array(reading).min(1).max(10_000),
-  }),
+  schema: telemetryReadings,
+});
+
+/**
+ * Telemetry data with readings that were each checked against `reading` as they were decoded:
+ * everything but the readings themselves (for `assembleEvent`).
+ */
+export const telemetryReadingsFrame = telemetryReadings.extend({
+  readings: z.array(z.unknown()).min(1).max(10_000),
 });
 
 export type Reading = z.infer<typeof reading>;
