@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type BvEvent, createEvent, type TelemetryReadings, telemetryReadingsV1 } from '@bitv/shared/events';
+import {
+  assembleEvent,
+  type BvEvent,
+  type TelemetryReadings,
+  telemetryReadingsFrame,
+  telemetryReadingsV1,
+} from '@bitv/shared/events';
 
 /** Most readings in one telemetry event (the schema's bound). */
 export const maxReadingsPerEvent = 10_000;
@@ -66,14 +72,19 @@ function telemetryEvent(drafts: readonly TelemetryDraft[]): BvEvent {
   for (const d of drafts) hash.update(d.origin[0]).update(d.origin[1]);
   const data =
     drafts.length === 1 ? first.data : { ...first.data, readings: drafts.flatMap((d) => d.data.readings) };
-  return createEvent(telemetryReadingsV1, {
-    id: uuidFrom(hash.digest()),
-    source: first.source,
-    key: first.data.edgeNodeId,
-    subject: first.subject,
-    time: first.time,
-    data,
-  }) as BvEvent;
+  // each reading was checked against the schema as it was decoded (decodeReadings)
+  return assembleEvent(
+    telemetryReadingsV1,
+    {
+      id: uuidFrom(hash.digest()),
+      source: first.source,
+      key: first.data.edgeNodeId,
+      subject: first.subject,
+      time: first.time,
+      data,
+    },
+    telemetryReadingsFrame,
+  ) as BvEvent;
 }
 
 /** A UUID-shaped id (version 8: custom, RFC 9562) from a digest. */

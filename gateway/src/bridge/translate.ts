@@ -158,7 +158,14 @@ class MessageEvents {
         source: this.#source,
         subject: deviceId,
         time: this.#time,
-        data: { ...this.#base(), deviceId, historical, readings },
+        // spelled out: spreading #base() here cost microseconds per message (V8 slow path)
+        data: {
+          groupId: this.#topic.groupId,
+          edgeNodeId: this.#topic.edgeNodeId,
+          deviceId,
+          historical,
+          readings,
+        },
       },
     });
     this.out.readings = readings.length;
