@@ -29,9 +29,10 @@ interface Entry {
   remaining: number;
   settled: boolean;
   receivedAt: number;
+  /** When it is rejected if not durable yet (ms since the epoch). */
+  deadline: number;
   resolve(): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 interface Item {
@@ -71,9 +72,14 @@ export class BridgePipeline {
   /** Lanes whose last publish failed and that still hold events to retry. */
   readonly #failing = new Set<Lane>();
   readonly #healthListeners: ((healthy: boolean) => void)[] = [];
+  /** One periodic check of deadlines rather than a timer per message (timers showed in profiles). */
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: PipelineOptions) {
     this.#opts = { publishTimeoutMs: 10_000, ...options };
+    const every = Math.max(5, Math.min(1_000, Math.floor(options.ackTimeoutMs / 10)));
+    this.#sweeper = setInterval(() => this.#sweep(Date.now()), every);
+    this.#sweeper.unref();
   }
 
   get inflight(): number {
@@ -129,9 +135,9 @@ export class BridgePipeline {
         remaining: events.length,
         settled: false,
         receivedAt,
+        deadline: Date.now() + this.#opts.ackTimeoutMs,
         resolve,
         reject,
-        timer: setTimeout(() => this.#timeout(entry), this.#opts.ackTimeoutMs),
       };
       const enqueue = () => {
         if (entry.settled) return;
@@ -146,6 +152,7 @@ export class BridgePipeline {
   /** Rejects what is still waiting and stops the lanes; what is in a publish call finishes or fails. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     for (const e of [...this.#unsettled]) this.#settle(e, new UnavailableError('bridge closed'));
     for (const w of this.#waiters.splice(0)) w.admit();
     await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
@@ -168,7 +175,6 @@ export class BridgePipeline {
   #settle(entry: Entry, error?: Error): void {
     if (entry.settled) return;
     entry.settled = true;
-    clearTimeout(entry.timer);
     if (this.#unsettled.delete(entry)) {
       this.#inflight--;
       const n = (this.#perOwner.get(entry.owner) ?? 1) - 1;
@@ -197,6 +203,13 @@ export class BridgePipeline {
         i++;
       }
     }
+  }
+
+  /** Rejects what passed its deadline: late by at most a tenth of the ack timeout (1 s at most). */
+  #sweep(now: number): void {
+    for (const e of this.#unsettled) if (e.deadline <= now) this.#timeout(e);
+    if (this.#waiters.length === 0) return;
+    for (const w of this.#waiters.filter((x) => x.entry.deadline <= now)) this.#timeout(w.entry);
   }
 
   #timeout(entry: Entry): void {

@@ -1,11 +1,18 @@
 import type { Client } from 'aedes';
 import type { Acl } from '../acl/acl.js';
 import type { Principal } from '../auth/principal.js';
+import type { UplinkTopic } from '../bridge/translate.js';
 
 export interface Session {
   principal: Principal;
   acl: Acl;
   expiryTimer?: NodeJS.Timeout;
+  /** The last topic this connection was allowed to publish to, with what was worked out for it. */
+  lastPublish?: {
+    topic: string;
+    received: { inc(): void };
+    uplink: UplinkTopic | undefined;
+  };
 }
 
 /** Longest delay a Node timer takes (about 24.8 days); later expiries are checked again then. */
