@@ -4,7 +4,7 @@ import { RawClient } from './raw-client.js';
  * The load generator, in its own process (forked with an IPC channel) so it does not share an
  * event loop with what it measures. Commands:
  * - `publish`: every client keeps `window` QoS 1 PUBLISHes unacknowledged for `durationMs`;
- *   answers with the PUBACKs counted after `warmupMs`.
+ *   answers with the PUBACKs counted after `warmupMs`, and all PUBACKs of the run (`total`).
  * - `idle`: opens all connections and holds them until `release`.
  */
 export interface ClientSpec {
@@ -46,11 +46,13 @@ async function publish(c: Extract<Command, { cmd: 'publish' }>) {
   const payloads = c.clients.map((s) => s.payloads.map((p) => Buffer.from(p, 'base64')));
   let counting = false;
   let acked = 0;
+  let total = 0;
   const pump = (client: RawClient, i: number) => {
     const spec = c.clients[i]!;
     const list = payloads[i]!;
     let n = 0;
     client.onAck = () => {
+      total++;
       if (counting) acked++;
       if (!stopped && !client.closed) client.publish(spec.topic, list[n++ % list.length]!);
     };
@@ -69,7 +71,7 @@ async function publish(c: Extract<Command, { cmd: 'publish' }>) {
   // let what is in flight finish before closing, bounded
   for (let i = 0; i < 100 && clients.some((x) => x.inflight > 0 && !x.closed); i++) await sleep(50);
   for (const x of clients) x.close();
-  return { acked, seconds, disconnected };
+  return { acked, seconds, disconnected, total };
 }
 
 async function openAll(specs: Omit<ClientSpec, 'topic' | 'payloads'>[]): Promise<RawClient[]> {
