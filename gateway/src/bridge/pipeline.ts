@@ -26,24 +26,18 @@ export interface PipelineOptions {
 
 interface Entry {
   owner: object;
+  events: readonly Outgoing[];
   remaining: number;
   settled: boolean;
   receivedAt: number;
   /** When it is rejected if not durable yet (ms since the epoch). */
   deadline: number;
-  resolve(): void;
-  reject(error: Error): void;
+  done(error?: Error): void;
 }
 
 interface Item {
   outgoing: Outgoing;
   entry: Entry;
-}
-
-interface Waiter {
-  owner: object;
-  entry: Entry;
-  admit(): void;
 }
 
 const retryDelays = { initialDelayMs: 100, maxDelayMs: 5_000, factor: 2, jitter: 0.5 };
@@ -64,7 +58,8 @@ export class BridgePipeline {
   readonly #opts: Required<PipelineOptions>;
   readonly #lanes = new Map<string, Lane>();
   readonly #perOwner = new Map<object, number>();
-  readonly #waiters: Waiter[] = [];
+  /** Messages not admitted yet, in arrival order. */
+  readonly #waiters: Entry[] = [];
   readonly #unsettled = new Set<Entry>();
   #inflight = 0;
   #closed = false;
@@ -122,31 +117,38 @@ export class BridgePipeline {
     for (const l of this.#healthListeners) l(healthy);
   }
 
-  /**
-   * Queues the events of one message; resolves once all are durable. Synchronous up to the
-   * queueing when there is capacity, so messages submitted in order are queued in order.
-   */
+  /** `send` as a promise. */
   submit(owner: object, events: readonly Outgoing[], receivedAt = Date.now()): Promise<void> {
-    if (this.#closed) return Promise.reject(new UnavailableError('bridge closed'));
-    if (events.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const entry: Entry = {
-        owner,
-        remaining: events.length,
-        settled: false,
-        receivedAt,
-        deadline: Date.now() + this.#opts.ackTimeoutMs,
-        resolve,
-        reject,
-      };
-      const enqueue = () => {
-        if (entry.settled) return;
-        this.#admit(entry);
-        for (const o of events) this.#lane(o.topic, o.key).push({ outgoing: o, entry });
-      };
-      if (this.#hasRoom(owner) && this.#waiters.length === 0) enqueue();
-      else this.#waiters.push({ owner, entry, admit: enqueue });
-    });
+    return new Promise<void>((resolve, reject) =>
+      this.send(owner, events, receivedAt, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /**
+   * Queues the events of one message; `done` is called once, when all are durable or with the
+   * reason they are not. Synchronous up to the queueing when there is capacity, so messages sent
+   * in order are queued in order. A callback, not a promise: this runs for every PUBLISH.
+   */
+  send(owner: object, events: readonly Outgoing[], receivedAt: number, done: (error?: Error) => void): void {
+    if (this.#closed) {
+      done(new UnavailableError('bridge closed'));
+      return;
+    }
+    if (events.length === 0) {
+      done();
+      return;
+    }
+    const entry: Entry = {
+      owner,
+      events,
+      remaining: events.length,
+      settled: false,
+      receivedAt,
+      deadline: Date.now() + this.#opts.ackTimeoutMs,
+      done,
+    };
+    if (this.#hasRoom(owner) && this.#waiters.length === 0) this.#enqueue(entry);
+    else this.#waiters.push(entry);
   }
 
   /** Rejects what is still waiting and stops the lanes; what is in a publish call finishes or fails. */
@@ -154,7 +156,7 @@ export class BridgePipeline {
     this.#closed = true;
     clearInterval(this.#sweeper);
     for (const e of [...this.#unsettled]) this.#settle(e, new UnavailableError('bridge closed'));
-    for (const w of this.#waiters.splice(0)) w.admit();
+    for (const w of this.#waiters.splice(0)) this.#settle(w, new UnavailableError('bridge closed'));
     await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
   }
 
@@ -163,6 +165,11 @@ export class BridgePipeline {
       this.#inflight < this.#opts.maxInflight &&
       (this.#perOwner.get(owner) ?? 0) < this.#opts.maxInflightPerOwner
     );
+  }
+
+  #enqueue(entry: Entry): void {
+    this.#admit(entry);
+    for (const o of entry.events) this.#lane(o.topic, o.key).push({ outgoing: o, entry });
   }
 
   #admit(entry: Entry): void {
@@ -182,22 +189,23 @@ export class BridgePipeline {
       else this.#perOwner.set(entry.owner, n);
       this.#opts.metrics.bridgeInflight.set(this.#inflight);
     }
-    if (error) entry.reject(error);
+    if (error) entry.done(error);
     else {
       this.#opts.metrics.bridgeLag.observe((Date.now() - entry.receivedAt) / 1000);
-      entry.resolve();
+      entry.done();
     }
     this.#wake();
   }
 
   /** Admits waiters in arrival order; one that does not fit yet keeps its owner's later ones behind it. */
   #wake(): void {
+    if (this.#waiters.length === 0) return;
     const blocked = new Set<object>();
     for (let i = 0; i < this.#waiters.length && this.#inflight < this.#opts.maxInflight; ) {
       const w = this.#waiters[i]!;
       if (!blocked.has(w.owner) && this.#hasRoom(w.owner)) {
         this.#waiters.splice(i, 1);
-        w.admit();
+        this.#enqueue(w);
       } else {
         blocked.add(w.owner);
         i++;
@@ -209,7 +217,7 @@ export class BridgePipeline {
   #sweep(now: number): void {
     for (const e of this.#unsettled) if (e.deadline <= now) this.#timeout(e);
     if (this.#waiters.length === 0) return;
-    for (const w of this.#waiters.filter((x) => x.entry.deadline <= now)) this.#timeout(w.entry);
+    for (const w of this.#waiters.filter((x) => x.deadline <= now)) this.#timeout(w);
   }
 
   #timeout(entry: Entry): void {
@@ -219,7 +227,7 @@ export class BridgePipeline {
       this.#settle(entry, new TimeoutError(`not durable after ${this.#opts.ackTimeoutMs} ms`));
       return;
     }
-    const i = this.#waiters.findIndex((w) => w.entry === entry);
+    const i = this.#waiters.indexOf(entry);
     if (i >= 0) this.#waiters.splice(i, 1);
     this.#settle(entry, new CapacityError('bridge full: message not admitted in time'));
   }

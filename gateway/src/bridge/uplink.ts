@@ -53,18 +53,16 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
     }
     for (const reason of t.skipped) metrics.dropped.inc({ reason });
     if (t.events.length === 0) return order.settle(owner, ack, null);
-    pipeline.submit(owner, t.events, receivedAt).then(
-      () => {
-        if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
-        if (options.liveTopics) publishLive(options.broker(), t);
-        order.settle(owner, ack, null);
-      },
-      (error: Error) => {
+    pipeline.send(owner, t.events, receivedAt, (error) => {
+      if (error) {
         // no PUBACK: aedes closes the connection and the device sends the message again
         logger.warn({ clientId: client?.id, topic: packet.topic, err: error.message }, 'not acknowledged');
-        order.settle(owner, ack, error);
-      },
-    );
+        return order.settle(owner, ack, error);
+      }
+      if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
+      if (options.liveTopics) publishLive(options.broker(), t);
+      order.settle(owner, ack, null);
+    });
   };
 }
 

@@ -84,11 +84,12 @@ function build<T>(definition: EventDefinition<T>, init: NewEvent<T>, data: T): B
   return event;
 }
 
-/** Freezes the event's data all the way down. */
+/** Freezes the event's data all the way down (no arrays of keys or values: this runs per reading). */
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+    else for (const key in value) deepFreeze(value[key]);
   }
   return value;
 }
