@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import {
   assembleEvent,
   type BvEvent,
+  maxReadingsPerEvent,
   type TelemetryReadings,
   telemetryReadingsFrame,
   telemetryReadingsV1,
 } from '@bitv/shared/events';
-
-/** Most readings in one telemetry event (the schema's bound). */
-export const maxReadingsPerEvent = 10_000;
 
 /** Readings of one DDATA, already validated, waiting to become (part of) a telemetry event. */
 export interface TelemetryDraft {

@@ -7,6 +7,7 @@ import {
   type DeviceState,
   deviceStateV1,
   type EventDefinition,
+  maxReadingsPerEvent,
   telemetryGapV1,
   telemetryReadingsV1,
 } from '@bitv/shared/events';
@@ -23,7 +24,7 @@ import {
   type NodeTopic,
   type Payload,
 } from '@bitv/shared/sparkplug';
-import { maxReadingsPerEvent, type Outgoing, uuidFrom } from './records.js';
+import { type Outgoing, uuidFrom } from './records.js';
 
 /** What one uplink message becomes: events for the log and what was skipped inside it. */
 export interface Translation {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.js';
-import type { Reading } from '../events/index.js';
+import { maxBinsPerReading, type Reading } from '../events/index.js';
 import { encodeReadingsFast, fastEncodable } from './fast-readings.js';
 import { binWeightMetric, metricNames, parseBinWeightMetric } from './names.js';
 import { asPayload, type DecodeOptions, encodePayload, type Metric, type Payload } from './payload.js';
@@ -85,8 +85,9 @@ export function decodeReadings(input: Uint8Array | Payload, options?: DecodeOpti
       }
       const time = m.timestamp ?? payload.timestamp;
       if (time === undefined) throw new ValidationError(`reading ${m.value} has no timestamp`);
-      if (time > lastIsoTime)
-        throw new ValidationError(`reading ${m.value}: time ${time} is beyond year 9999`);
+      if (!Number.isSafeInteger(time) || time < 0 || time > lastIsoTime) {
+        throw new ValidationError(`reading ${m.value}: time ${time} is not whole ms between 1970 and 9999`);
+      }
       current = { seq: m.value, time: isoTime(time), bins: [] };
       if (m.isHistorical) historicalCount++;
       continue;
@@ -94,8 +95,8 @@ export function decodeReadings(input: Uint8Array | Payload, options?: DecodeOpti
     const bin = parseBinWeightMetric(m.name);
     if (bin !== undefined) {
       if (!current) throw new ValidationError(`${m.name} before any reading/seq`);
-      if (current.bins.length === maxBins)
-        throw new ValidationError(`reading ${current.seq}: more than ${maxBins} bins`);
+      if (current.bins.length === maxBinsPerReading)
+        throw new ValidationError(`reading ${current.seq}: more than ${maxBinsPerReading} bins`);
       current.bins.push({ bin, weightG: finite(m.name, m.value) });
     } else if (m.name === metricNames.temperature) {
       if (!current) throw new ValidationError(`${m.name} before any reading/seq`);
@@ -113,9 +114,8 @@ export function decodeReadings(input: Uint8Array | Payload, options?: DecodeOpti
 /*
  * Readings are checked here, as they are built, against what the `reading` schema demands (a
  * test holds the two together): the bridge decodes every DDATA, and a schema parse per reading
- * was a large part of its cost. Timestamps are uint64 ms, never negative.
+ * was a large part of its cost. On the wire, timestamps are uint64 ms.
  */
-const maxBins = 256;
 /** 9999-12-31T23:59:59.999Z: later times have no four-digit ISO 8601 year. */
 const lastIsoTime = 253_402_300_799_999;
 

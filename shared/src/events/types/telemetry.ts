@@ -4,6 +4,10 @@ import { topics } from './topics.js';
 
 const id = z.string().min(1).max(128);
 
+/** Bounds of the telemetry schema, also enforced by code that builds readings without parsing them. */
+export const maxBinsPerReading = 256;
+export const maxReadingsPerEvent = 10_000;
+
 export const binReading = z.object({
   bin: z.number().int().min(0).max(255),
   /** Weight in grams (the shelf link carries 0.1 g units; converted once at the edge). */
@@ -16,7 +20,7 @@ export const reading = z.object({
   seq: z.number().int().nonnegative(),
   /** When the shelf took the reading (ISO 8601), kept through every buffer. */
   time: z.string().datetime({ offset: true }),
-  bins: z.array(binReading).max(256),
+  bins: z.array(binReading).max(maxBinsPerReading),
   temperatureC: z.number().finite().optional(),
 });
 
@@ -26,7 +30,7 @@ const telemetryReadings = z.object({
   deviceId: id,
   /** Sparkplug is_historical: stored while the primary host was offline and forwarded later. */
   historical: z.boolean(),
-  readings: z.array(reading).min(1).max(10_000),
+  readings: z.array(reading).min(1).max(maxReadingsPerEvent),
 });
 
 export const telemetryReadingsV1 = defineEvent({
@@ -41,7 +45,7 @@ export const telemetryReadingsV1 = defineEvent({
  * everything but the readings themselves (for `assembleEvent`).
  */
 export const telemetryReadingsFrame = telemetryReadings.extend({
-  readings: z.array(z.unknown()).min(1).max(10_000),
+  readings: z.array(z.unknown()).min(1).max(maxReadingsPerEvent),
 });
 
 export type Reading = z.infer<typeof reading>;
