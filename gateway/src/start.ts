@@ -235,7 +235,7 @@ export async function startGateway(
     startDownlink({
       eventLog,
       broker: b,
-      hasSubscriber: (topic) => mq.hasSubscriber(topic),
+      hasRoute: (filter) => mq.hasRoute(filter),
       group: cfg.commandsGroup,
       source,
       metrics,

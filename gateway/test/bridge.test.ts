@@ -283,7 +283,16 @@ describe('bridge into the event log', () => {
     const results = log.of(topics.commandResults).map((e) => e.data as { commandId: string; status: string });
     expect(results).toContainEqual(expect.objectContaining({ commandId: expiredId, status: 'expired' }));
 
-    // an edge node with no subscription for its commands (not connected): failed at once, not lost
+    // an edge node with no subscription for its commands (not connected): failed at once, not lost,
+    // even while an operator watches every Sparkplug topic of the site
+    const watcher = await connect(t.gw.mqttUrl, {
+      clientId: 'ops-watch',
+      username: 'ops-watch',
+      password: await issuer.user('ops-watch', 'operator'),
+    });
+    const watched: string[] = [];
+    watcher.on('message', (topic) => watched.push(topic));
+    await watcher.subscribeAsync(`spBv1.0/${site}/#`, { qos: 1 });
     const before = await metricValue(t.registry, 'bv_gateway_commands_total', { result: 'not_connected' });
     const strandedId = randomUUID();
     await log.publish(
@@ -312,6 +321,8 @@ describe('bridge into the event log', () => {
     expect(await metricValue(t.registry, 'bv_gateway_commands_total', { result: 'not_connected' })).toBe(
       before + 1,
     );
+    expect(watched.filter((topic) => topic.includes('/gw-away'))).toEqual([]);
+    await watcher.endAsync();
     await client.endAsync();
   });
 

@@ -8,8 +8,8 @@ import type { GatewayMetrics } from '../metrics.js';
 export interface DownlinkOptions {
   eventLog: EventLog;
   broker: Aedes;
-  /** Whether anyone, on any node, subscribes to the topic (the bus's routes). */
-  hasSubscriber(topic: string): boolean;
+  /** Whether some client, on any node, subscribes with exactly this filter (the bus's routes). */
+  hasRoute(filter: string): boolean;
   group: string;
   source: string;
   metrics: GatewayMetrics;
@@ -23,7 +23,9 @@ export interface DownlinkOptions {
  * A command already past its expiry is not sent; its `expired` result goes to bv.command-results.
  * A command for an edge node that has no subscription for its commands anywhere (not connected:
  * edge agents use clean sessions, so nothing would queue it) is not sent either: a `failed`
- * result says so at once, rather than the command waiting out its expiry.
+ * result says so at once, rather than the command waiting out its expiry. Only the edge node's
+ * own subscriptions count (`commandFilters`): an operator watching `spBv1.0/<group>/#` receives
+ * the command too, but does not make an edge node that is away look reachable.
  * The device's own result comes back up in NDATA/DDATA and the uplink bridges it.
  */
 export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
@@ -69,7 +71,7 @@ export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
         c.deviceId === undefined
           ? nodeTopic('NCMD', c.groupId, c.edgeNodeId)
           : deviceTopic('DCMD', c.groupId, c.edgeNodeId, c.deviceId);
-      if (!options.hasSubscriber(topic)) {
+      if (!commandFilters(c.groupId, c.edgeNodeId, c.deviceId).some((f) => options.hasRoute(f))) {
         metrics.commands.inc({ result: 'not_connected' });
         await result('failed', `edge node ${c.edgeNodeId} is not connected`);
         return;
@@ -89,4 +91,20 @@ export function startDownlink(options: DownlinkOptions): Promise<Subscription> {
       logger.debug({ commandId: c.commandId, topic }, 'command sent');
     },
   });
+}
+
+/**
+ * The subscriptions through which an edge node itself receives a command: every filter that
+ * matches the command's topic and spells out the group, the type and the edge node id, as an
+ * edge node's own subscriptions do (its ACL allows no others; Sparkplug agents use the first
+ * forms, `.../NCMD/<node>` or `.../NCMD/<node>/#`, and `.../DCMD/<node>/+` or `.../DCMD/<node>/#`).
+ * A wildcard over groups, types or edge nodes is somebody watching, not the edge node.
+ */
+export function commandFilters(groupId: string, edgeNodeId: string, deviceId?: string): string[] {
+  if (deviceId === undefined) {
+    const node = nodeTopic('NCMD', groupId, edgeNodeId);
+    return [node, `${node}/#`];
+  }
+  const node = deviceTopic('DCMD', groupId, edgeNodeId, deviceId).slice(0, -(deviceId.length + 1));
+  return [`${node}/${deviceId}`, `${node}/+`, `${node}/#`, `${node}/${deviceId}/#`, `${node}/+/#`];
 }

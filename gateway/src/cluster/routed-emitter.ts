@@ -33,7 +33,7 @@ export interface RoutedEmitterOptions {
 const matcherOptions = { separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true };
 
 /**
- * aedes' message bus. It knows which subscriptions exist (`hasSubscriber`: the downlink reports a
+ * aedes' message bus. It knows which subscriptions exist (`hasRoute`: the downlink reports a
  * command nobody can receive instead of losing it), and in a cluster forwards a message only to the nodes that have a
  * subscription matching it, the way clustered brokers route (a routing table), instead of
  * sending every PUBLISH through Redis pub/sub and back (mqemitter-redis: a Redis round trip per
@@ -87,11 +87,13 @@ export class RoutedEmitter {
   }
 
   /**
-   * Whether a message on `topic` would reach any subscriber, here or on another node (as far as
+   * Whether some client, here or on another node, subscribes with exactly this filter (as far as
    * this node has heard: a subscription made elsewhere in the last pub/sub hop may be missing).
    */
-  hasSubscriber(topic: string): boolean {
-    return this.#localRoutes.match(topic).size > 0 || this.#remote.match(topic).size > 0;
+  hasRoute(filter: string): boolean {
+    if (this.#filters.has(filter)) return true;
+    for (const filters of this.#remoteFilters.values()) if (filters.has(filter)) return true;
+    return false;
   }
 
   get current(): number {
