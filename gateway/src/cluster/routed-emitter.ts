@@ -54,7 +54,6 @@ export class RoutedEmitter {
   readonly #local = mqemitter({ concurrency: 100, matchEmptyLevels: true }); // aedes' own defaults [MQTT-4.7.1-3]
   /** Filter -> local listeners on it; a filter is routed to this node while it has any. */
   readonly #filters = new Map<string, number>();
-  readonly #localRoutes = new QlobberDedup(matcherOptions);
   /** Other nodes' filters. */
   readonly #remote = new QlobberDedup(matcherOptions);
   readonly #remoteFilters = new Map<string, Set<string>>();
@@ -112,7 +111,6 @@ export class RoutedEmitter {
       if (done) setImmediate(done);
       return this;
     }
-    this.#localRoutes.add(topic, topic);
     this.#announce('+', topic).then(
       () => done?.(),
       (error: unknown) => {
@@ -133,7 +131,6 @@ export class RoutedEmitter {
       return;
     }
     this.#filters.delete(topic);
-    this.#localRoutes.remove(topic, topic);
     this.#announce('-', topic).then(
       () => done?.(),
       (error: unknown) => {
