@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
-import { commandRequestedV1, createEvent, topics } from '@bitv/shared/events';
+import { type CommandRequested, commandRequestedV1, createEvent, topics } from '@bitv/shared/events';
 import {
   commandResultMetrics,
   decodeCommands,
@@ -36,6 +36,24 @@ describe('bridge into the event log', () => {
   const log = new ControlledEventLog();
   const gatewayClient = async (id: string, extra: object = {}) =>
     connect(t.gw.mqttUrl, { clientId: id, username: id, password: await issuer.gateway(id, site), ...extra });
+  /** A command for an edge node of the site through bv.commands; it expires in a minute unless told. */
+  const requestCommand = (
+    edgeNodeId: string,
+    data: Pick<CommandRequested, 'commandId' | 'command' | 'deviceId'> & { expiresAt?: string },
+  ) =>
+    log.publish(
+      topics.commands,
+      createEvent(commandRequestedV1, {
+        source: '/test',
+        key: edgeNodeId,
+        data: {
+          groupId: site,
+          edgeNodeId,
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+          ...data,
+        },
+      }),
+    );
 
   beforeAll(async () => {
     issuer = await tokenIssuer();
@@ -243,21 +261,7 @@ describe('bridge into the event log', () => {
     client.on('message', (topic, payload) => received.push({ topic, payload }));
     await client.subscribeAsync(`spBv1.0/${site}/DCMD/gw-cmd/+`, { qos: 1 });
     const commandId = randomUUID();
-    await log.publish(
-      topics.commands,
-      createEvent(commandRequestedV1, {
-        source: '/test',
-        key: 'gw-cmd',
-        data: {
-          commandId,
-          groupId: site,
-          edgeNodeId: 'gw-cmd',
-          deviceId: 'shelf-4',
-          command: { action: 'tare', bin: 3 },
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
-        },
-      }),
-    );
+    await requestCommand('gw-cmd', { commandId, deviceId: 'shelf-4', command: { action: 'tare', bin: 3 } });
     await eventually(() => received.length > 0, 'the DCMD');
     expect(received[0]!.topic).toBe(`spBv1.0/${site}/DCMD/gw-cmd/shelf-4`);
     const decoded = decodeCommands(received[0]!.payload);
@@ -266,20 +270,11 @@ describe('bridge into the event log', () => {
     ]);
 
     const expiredId = randomUUID();
-    await log.publish(
-      topics.commands,
-      createEvent(commandRequestedV1, {
-        source: '/test',
-        key: 'gw-cmd',
-        data: {
-          commandId: expiredId,
-          groupId: site,
-          edgeNodeId: 'gw-cmd',
-          command: { action: 'reboot' },
-          expiresAt: new Date(Date.now() - 1000).toISOString(),
-        },
-      }),
-    );
+    await requestCommand('gw-cmd', {
+      commandId: expiredId,
+      command: { action: 'reboot' },
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
     const results = log.of(topics.commandResults).map((e) => e.data as { commandId: string; status: string });
     expect(results).toContainEqual(expect.objectContaining({ commandId: expiredId, status: 'expired' }));
 
@@ -295,20 +290,7 @@ describe('bridge into the event log', () => {
     await watcher.subscribeAsync(`spBv1.0/${site}/#`, { qos: 1 });
     const before = await metricValue(t.registry, 'bv_gateway_commands_total', { result: 'not_connected' });
     const strandedId = randomUUID();
-    await log.publish(
-      topics.commands,
-      createEvent(commandRequestedV1, {
-        source: '/test',
-        key: 'gw-away',
-        data: {
-          commandId: strandedId,
-          groupId: site,
-          edgeNodeId: 'gw-away',
-          command: { action: 'rebirth' },
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
-        },
-      }),
-    );
+    await requestCommand('gw-away', { commandId: strandedId, command: { action: 'rebirth' } });
     await eventually(
       () =>
         log.of(topics.commandResults).some((e) => (e.data as { commandId: string }).commandId === strandedId),
