@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
+import { logLevels } from './defaults.js';
+
+export * from './defaults.js';
 
 /**
  * One setting read from one environment variable. The default is written as the variable's
@@ -67,6 +70,9 @@ export const setting = {
       ),
       o,
     ),
+  /** The log level, from BV_LOG_LEVEL in every process (one name for one thing). */
+  logLevel: (o: SettingOptions = { default: 'info', description: 'Log level' }) =>
+    make('BV_LOG_LEVEL', z.enum(logLevels), o),
   optionalList: (env: string, o: SettingOptions) =>
     make(
       env,
@@ -86,7 +92,8 @@ export const setting = {
 /**
  * Reads a whole spec from `source` (pass `process.env` where the process starts; library code
  * receives the typed result and never reads the environment itself). Every problem is reported
- * at once so an operator fixes the configuration in one go.
+ * at once, on one line, so an operator fixes the configuration in one go (a CLI prints the message
+ * and exits with status 2).
  */
 export function loadConfig<S extends ConfigSpec>(
   spec: S,
@@ -105,7 +112,7 @@ export function loadConfig<S extends ConfigSpec>(
     }
   }
   if (problems.length > 0) {
-    throw new ValidationError(`invalid configuration:\n  ${problems.join('\n  ')}`, {
+    throw new ValidationError(`invalid configuration: ${problems.join('; ')}`, {
       details: { problems },
     });
   }

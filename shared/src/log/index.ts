@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type Bindings, type ChildLoggerOptions, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -12,24 +12,39 @@ export interface LogOptions {
 
 /**
  * The one logger: structured JSON lines (pino), one child per component so every line says
- * where it came from (`component: "gateway.bridge"`).
+ * where it came from (`component: "gateway.bridge"`). A key appears once per line: a child that
+ * names a key its parent already has (a component's own `component`) replaces the value instead of
+ * repeating the key, which pino alone would do (two `component` keys on one line, and a JSON reader
+ * keeps only one of them).
  */
 export function createLogger(component: string, options: Partial<LogOptions> = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? 'info',
-    // The root logger of a process that hosts several components (the one-process platform) has
-    // no component of its own: each component's child names itself, once.
-    base: { ...(component ? { component } : {}), ...options.base },
+    // Bindings, the base fields included, live on the children so that each child can rewrite them.
+    base: null,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const { destination } = options;
-  if (destination === undefined) return pino(opts);
-  return pino(
-    opts,
-    typeof destination === 'string'
-      ? pino.destination({ dest: destination, mkdir: true, sync: false })
-      : destination,
-  );
+  const root =
+    destination === undefined
+      ? pino(opts)
+      : pino(
+          opts,
+          typeof destination === 'string'
+            ? pino.destination({ dest: destination, mkdir: true, sync: false })
+            : destination,
+        );
+  // The root logger of a process that hosts several components (the one-process platform) has
+  // no component of its own: each component's child names itself, once.
+  return uniqueKeys(root, root.child({ ...(component ? { component } : {}), ...options.base }));
+}
+
+/** Makes `logger.child()` build each child from the root with the merged bindings, one key each. */
+function uniqueKeys(root: Logger, logger: Logger): Logger {
+  const child = (bindings: Bindings, options?: ChildLoggerOptions) =>
+    uniqueKeys(root, root.child({ ...logger.bindings(), ...bindings }, { level: logger.level, ...options }));
+  logger.child = child as Logger['child'];
+  return logger;
 }
 
 /** A logger that writes nothing, for tests and for library callers that pass none. */
