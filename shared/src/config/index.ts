@@ -3,6 +3,7 @@ import { ValidationError } from '../errors/index.js';
 import { logLevels } from './defaults.js';
 
 export * from './defaults.js';
+export * from './redact.js';
 
 /**
  * One setting read from one environment variable. The default is written as the variable's

@@ -2,6 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { errorText, redactUrl } from '../config/redact.js';
+import { UnavailableError } from '../errors/index.js';
 
 /**
  * The SQL port. One Kysely instance over either PGlite (embedded default: in-process, in memory or
@@ -38,7 +40,14 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
   if (opts.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) {
     throw new Error(`invalid schema name ${opts.schema}`);
   }
-  return opts.url ? openPostgres(opts.url, opts) : openPglite(opts);
+  const { url } = opts;
+  if (!url) return openPglite(opts);
+  // pg's own errors ("connect ECONNREFUSED 10.0.0.5:5432") do not say what was being reached.
+  return openPostgres(url, opts).catch((error: unknown) => {
+    throw new UnavailableError(`database at ${redactUrl(url)} unreachable: ${errorText(error)}`, {
+      cause: error,
+    });
+  });
 }
 
 async function openPglite(opts: DatabaseOptions): Promise<Database> {
@@ -83,7 +92,13 @@ async function openPostgres(url: string, opts: typeof defaults & DatabaseOptions
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
   const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
-  await sql`SELECT 1`.execute(kysely);
+  try {
+    await sql`SELECT 1`.execute(kysely);
+  } catch (error) {
+    // A pool left open would keep a failed process alive.
+    await kysely.destroy().catch(() => undefined);
+    throw error;
+  }
   return {
     kind: 'postgres',
     kysely,
