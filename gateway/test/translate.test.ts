@@ -1,4 +1,10 @@
-import { commandResultMetrics, deviceTopic, encodeReadings, parseTopic } from '@bitv/shared/sparkplug';
+import {
+  commandResultMetrics,
+  deviceTopic,
+  encodeDeviceBirth,
+  encodeReadings,
+  parseTopic,
+} from '@bitv/shared/sparkplug';
 import { describe, expect, it } from 'vitest';
 import { buildRecords } from '../src/bridge/records.js';
 import { isUplink, translate, type UplinkTopic } from '../src/bridge/translate.js';
@@ -56,5 +62,34 @@ describe('event ids', () => {
     expect(records([a, b])[0]!.id).toBe(merged[0]!.id);
     expect(records([b, a])[0]!.id).not.toBe(merged[0]!.id);
     expect(records([a])[0]!.id).not.toBe(merged[0]!.id);
+  });
+});
+
+describe('DBIRTH', () => {
+  it('carries the pick-to-light state the shelf reports; unknown lights are left out', () => {
+    const t = parseTopic(deviceTopic('DBIRTH', 'site', 'gw-1', 'shelf-1'));
+    if (!t || !isUplink(t)) throw new Error('not an uplink topic');
+    const bytes = encodeDeviceBirth(
+      {
+        serialNumber: '1',
+        firmware: '1.4.2',
+        binCount: 3,
+        bins: [],
+        lights: [
+          { bin: 0, light: 'off' },
+          { bin: 1, light: { color: '#ffcc00', blink: 'steady' } },
+          { bin: 2, light: null },
+        ],
+      },
+      1,
+    );
+    const [out] = translate(t, bytes, '/test').events;
+    const data = out && 'event' in out ? (out.event.data as { metrics?: Record<string, unknown> }) : {};
+    expect(data).toMatchObject({
+      kind: 'DBIRTH',
+      deviceId: 'shelf-1',
+      metrics: { 'bin/00/led': 'off', 'bin/01/led': '#ffcc00 steady' },
+    });
+    expect(data.metrics).not.toHaveProperty('bin/02/led');
   });
 });

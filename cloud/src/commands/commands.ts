@@ -7,6 +7,7 @@ import type { CloudDb } from '../db/index.js';
 import { iso } from '../db/time.js';
 import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
+import { announceLights, setLight } from './lights.js';
 
 export interface Command {
   id: string;
@@ -173,25 +174,21 @@ export class Commands {
       if (!row) return undefined;
       const command = toCommand(row);
       const c = command.command;
-      if (command.status !== 'done' || c.action !== 'set_led' || !command.deviceId) return { command };
+      if (command.status !== 'done' || c.action !== 'set_led' || !command.deviceId)
+        return { command, lights: [] };
+      // ACK means carried out [SL-CMD-2]; bin 255 is every bin [SL-BIN-1].
       const on = c.blink !== 'off';
-      const light = {
-        shelfId: command.deviceId,
-        bin: c.bin,
-        color: on ? c.color : null,
-        blink: on ? c.blink : null,
-      };
-      await trx
-        .updateTable('bins')
-        .set({ lit_color: light.color, lit_blink: light.blink })
-        .where('shelf_id', '=', light.shelfId)
-        .where('bin', '=', light.bin)
-        .execute();
-      return { command, light };
+      const lights = await setLight(
+        trx,
+        command.deviceId,
+        c.bin,
+        on ? { color: c.color.toLowerCase(), blink: c.blink } : null,
+      );
+      return { command, lights };
     });
     if (!outcome) return undefined;
     this.announce(outcome.command);
-    if (outcome.light) this.hub.publish({ type: 'light', siteId: outcome.command.groupId, ...outcome.light });
+    announceLights(this.hub, outcome.command.groupId, outcome.lights);
     return outcome.command;
   }
 

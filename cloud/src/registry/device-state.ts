@@ -1,6 +1,7 @@
 import type { DeviceState } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { sql } from 'kysely';
+import { announceLights, applyReportedLights, type BinLight, clearLights } from '../commands/lights.js';
 import type { CloudDb } from '../db/index.js';
 import type { LiveHub } from '../live/hub.js';
 import { insertBins, toGateway } from './registry.js';
@@ -45,6 +46,7 @@ export class DeviceStateTracker {
   private async applyNode(state: DeviceState, time: Date): Promise<void> {
     const birth = state.kind === 'NBIRTH';
     // The node and its shelves go offline in one commit: no reader sees one without the other.
+    let lights: BinLight[] = [];
     const row = await this.db.transaction().execute(async (trx) => {
       const updated = await trx
         .updateTable('gateways')
@@ -74,11 +76,13 @@ export class DeviceStateTracker {
           .set({ online: false })
           .where('gateway_id', '=', state.edgeNodeId)
           .execute();
+        lights = await clearLights(trx, { gatewayId: state.edgeNodeId });
       }
       return updated;
     });
     if (!row) return;
     const g = toGateway(row);
+    announceLights(this.hub, g.siteId, lights);
     this.hub.publish({
       type: 'gateway',
       siteId: g.siteId,
@@ -99,14 +103,21 @@ export class DeviceStateTracker {
     const deviceId = state.deviceId as string;
     const online = state.kind !== 'DDEATH';
     const serial = state.serialNumber ?? deviceId.replace(/^shelf-/, '');
-    await this.db.transaction().execute(async (trx) => {
+    // The shelf's state and its lights commit together, so no reader sees it reborn with stale lights.
+    const lights = await this.db.transaction().execute(async (trx): Promise<BinLight[]> => {
+      const reported = () =>
+        state.kind === 'DBIRTH'
+          ? applyReportedLights(trx, deviceId, state.metrics)
+          : state.kind === 'DDEATH'
+            ? clearLights(trx, { shelfId: deviceId })
+            : Promise.resolve([]);
       const existing = await trx
         .selectFrom('shelves')
         .select(['bin_count'])
         .where('id', '=', deviceId)
         .executeTakeFirst();
       if (!existing) {
-        if (state.kind !== 'DBIRTH' || state.binCount === undefined) return;
+        if (state.kind !== 'DBIRTH' || state.binCount === undefined) return [];
         await trx
           .insertInto('shelves')
           .values({
@@ -124,7 +135,7 @@ export class DeviceStateTracker {
           })
           .execute();
         await insertBins(trx, deviceId, 0, state.binCount);
-        return;
+        return reported();
       }
       await trx
         .updateTable('shelves')
@@ -142,6 +153,7 @@ export class DeviceStateTracker {
       if (state.binCount !== undefined && state.binCount > existing.bin_count) {
         await insertBins(trx, deviceId, existing.bin_count, state.binCount);
       }
+      return reported();
     });
     // A device event also proves the node is alive.
     await this.db
@@ -157,5 +169,6 @@ export class DeviceStateTracker {
       online,
       firmware: state.firmware ?? null,
     });
+    announceLights(this.hub, siteId, lights);
   }
 }

@@ -12,6 +12,8 @@ import {
   telemetryReadingsV1,
 } from '@bitv/shared/events';
 import {
+  binLedMetric,
+  type DeviceBirth,
   type DeviceTopic,
   decodeCommandResults,
   decodeDeviceBirth,
@@ -21,6 +23,7 @@ import {
   decodeNodeHealth,
   decodePayload,
   decodeReadings,
+  formatLight,
   type NodeTopic,
   type Payload,
 } from '@bitv/shared/sparkplug';
@@ -100,6 +103,9 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
         firmware: b.firmware,
         serialNumber: b.serialNumber,
         binCount: b.binCount,
+        // Pick-to-light as the shelf reports it; an unknown light (null) is left out, so the
+        // cloud keeps what it knew.
+        ...(b.lights ? { metrics: lightsRecord(b.lights) } : {}),
       });
       break;
     }
@@ -112,6 +118,16 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
   }
   return m.out;
+}
+
+/** `bin/NN/led` -> `off` | `#rrggbb <blink>` for the lights a DBIRTH knows (unknown ones left out). */
+function lightsRecord(lights: NonNullable<DeviceBirth['lights']>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { bin, light } of lights) {
+    const value = formatLight(light);
+    if (value !== null) out[binLedMetric(bin)] = value;
+  }
+  return out;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors/index.js';
-import { binWeightMetric, metricNames, parseBinWeightMetric } from './names.js';
+import { type LightState, lightMetrics, parseLight } from './lights.js';
+import { binWeightMetric, metricNames, parseBinLedMetric, parseBinWeightMetric } from './names.js';
 import {
   asPayload,
   type DecodeOptions,
@@ -34,6 +35,11 @@ export interface DeviceBirth {
   temperatureC?: number | undefined;
   /** The last reading seq the agent stored for this device (0 when none yet). */
   lastSeq?: number | undefined;
+  /**
+   * Pick-to-light state per bin (`bin/NN/led`), as far as the edge node knows it; null = unknown.
+   * Decoding skips a value that is not a light (one bad metric must not cost the birth).
+   */
+  lights?: { bin: number; light: LightState }[] | undefined;
 }
 
 /**
@@ -119,6 +125,7 @@ export function deviceBirthMetrics(birth: DeviceBirth, timestamp = Date.now()): 
     value: birth.temperatureC ?? null,
     timestamp,
   });
+  if (birth.lights) metrics.push(...lightMetrics(birth.lights, timestamp));
   return metrics;
 }
 
@@ -129,11 +136,15 @@ export function encodeDeviceBirth(birth: DeviceBirth, seq: number, timestamp = D
 export function decodeDeviceBirth(input: Uint8Array | Payload, options?: DecodeOptions): DeviceBirth {
   const p = asPayload(input, options);
   const bins: DeviceBirth['bins'] = [];
+  const lights: NonNullable<DeviceBirth['lights']> = [];
   let temperatureC: number | undefined;
   for (const m of p.metrics) {
     const bin = parseBinWeightMetric(m.name);
     if (bin !== undefined && typeof m.value === 'number') bins.push({ bin, weightG: m.value });
     if (m.name === metricNames.temperature && typeof m.value === 'number') temperatureC = m.value;
+    const ledBin = parseBinLedMetric(m.name);
+    const light = ledBin === undefined ? undefined : parseLight(m.value);
+    if (ledBin !== undefined && light !== undefined) lights.push({ bin: ledBin, light });
   }
   const binCount = numberValue(findMetric(p, metricNames.deviceBinCount), metricNames.deviceBinCount);
   if (!Number.isInteger(binCount) || binCount < 0 || binCount > 255)
@@ -145,6 +156,7 @@ export function decodeDeviceBirth(input: Uint8Array | Payload, options?: DecodeO
     bins,
     temperatureC,
     lastSeq: optionalNumber(p, metricNames.readingSeq),
+    ...(lights.length > 0 ? { lights } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 export * from './births.js';
 export * from './commands.js';
 export * from './gaps.js';
+export * from './lights.js';
 export * from './names.js';
 export * from './payload.js';
 export * from './readings.js';

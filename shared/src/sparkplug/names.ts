@@ -20,10 +20,21 @@ export const metricNames = {
 } as const;
 
 const binPattern = /^bin\/(\d{2,3})\/weight_g$/;
+const ledPattern = /^bin\/(\d{2,3})\/led$/;
+
+/** `bin/03/<leaf>`: the bin number with at least two digits. */
+export function binMetricName(bin: number, leaf: string): string {
+  return `bin/${String(bin).padStart(2, '0')}/${leaf}`;
+}
 
 /** `bin/03/weight_g`: the bin number with at least two digits. */
 export function binWeightMetric(bin: number): string {
-  return `bin/${String(bin).padStart(2, '0')}/weight_g`;
+  return binMetricName(bin, 'weight_g');
+}
+
+/** The bin number of a `bin/NN/led` name (pick-to-light state), or undefined for any other name. */
+export function parseBinLedMetric(name: string): number | undefined {
+  return binNumber(ledPattern.exec(name)?.[1]);
 }
 
 /** Names seen by parseBinWeightMetric (a shelf has a few dozen bins; bounded against noise). */
@@ -38,10 +49,13 @@ export function parseBinWeightMetric(name: string): number | undefined {
 }
 
 function parseName(name: string): number | undefined {
-  const m = binPattern.exec(name);
-  if (!m?.[1]) return undefined;
-  const bin = Number(m[1]);
+  return binNumber(binPattern.exec(name)?.[1]);
+}
+
+function binNumber(digits: string | undefined): number | undefined {
+  if (!digits) return undefined;
+  const bin = Number(digits);
   // Two digits are the canonical form below 100 (`bin/3/...` or `bin/003/...` are not ours).
-  if (bin > 255 || (bin < 100 && m[1].length !== 2)) return undefined;
+  if (bin > 255 || (bin < 100 && digits.length !== 2)) return undefined;
   return bin;
 }

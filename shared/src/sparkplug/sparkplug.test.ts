@@ -228,6 +228,37 @@ describe('births and deaths', () => {
     expect(Number(tahu.decodePayload(bytes).seq)).toBe(1);
   });
 
+  it("DBIRTH carries each bin's pick-to-light state: off, lit, or null when unknown", () => {
+    const birth = {
+      serialNumber: 'A1',
+      firmware: '1.2.0',
+      binCount: 3,
+      bins: [],
+      lastSeq: 0,
+      lights: [
+        { bin: 0, light: 'off' as const },
+        { bin: 1, light: { color: '#ffcc00', blink: 'slow' as const } },
+        { bin: 2, light: null },
+      ],
+    };
+    const bytes = encodeDeviceBirth(birth, 1);
+    const names = decodePayload(bytes).metrics.map((m) => m.name);
+    expect(names).toContain('bin/01/led');
+    expect(decodeDeviceBirth(bytes).lights).toEqual(birth.lights);
+    // A value that is not a light is skipped; the birth itself stands.
+    const bad = encodePayload({
+      seq: 2,
+      metrics: [
+        { name: 'device/serial', type: 'String', value: 'A1' },
+        { name: 'device/firmware', type: 'String', value: '1' },
+        { name: 'device/bin_count', type: 'UInt32', value: 2 },
+        { name: 'bin/00/led', type: 'String', value: 'purple' },
+        { name: 'bin/01/led', type: 'String', value: '#00FF00 fast' },
+      ],
+    });
+    expect(decodeDeviceBirth(bad).lights).toBeUndefined();
+  });
+
   it('NDATA health round-trips', () => {
     const bytes = encodePayload({ seq: 3, metrics: nodeHealthMetrics({ outboxDepth: 1, droppedTotal: 4 }) });
     expect(decodeNodeHealth(bytes)).toEqual({ outboxDepth: 1, oldestUnsentMs: undefined, droppedTotal: 4 });

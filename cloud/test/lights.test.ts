@@ -1,0 +1,159 @@
+import { createEvent, type DeviceState, deviceStateV1, topics } from '@bitv/shared/events';
+import { eventually } from '@bitv/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveMessage } from '../src/live/hub.js';
+import { authed, json, startTestCloud, type TestCloud } from './harness.js';
+
+/**
+ * Pick-to-light truth: a bin is lit in the cloud when the shelf ACKed the LED command, and stops
+ * being lit when the shelf says otherwise (a DBIRTH after its reboot reports every LED off) or
+ * goes offline (DDEATH, its gateway's NDEATH).
+ */
+describe('pick-to-light state follows what the shelf reports (PGlite)', () => {
+  let t: TestCloud;
+  let staff: string;
+  const shelf = 'shelf-L1';
+  const gw = 'gw-demo-1';
+  const live: LiveMessage[] = [];
+
+  beforeAll(async () => {
+    t = await startTestCloud('pglite');
+    staff = await t.token('staff');
+    await t.cloud.seedDemo({
+      shelves: [
+        {
+          serialNumber: 'L1',
+          bins: [
+            { sku: 'BOLT', unitWeightG: 50, count: 10, toleranceG: 5 },
+            { sku: 'NUT', unitWeightG: 20, count: 5, toleranceG: 4 },
+          ],
+        },
+      ],
+    });
+    t.cloud.services.hub.subscribe({ sites: null, send: (m) => live.push(m) });
+  });
+  afterAll(() => t?.close());
+
+  const lit = async (bin: number) =>
+    (
+      await json(
+        await t.cloud.app.request(`/api/v1/shelves/${shelf}/bins/${bin}`, authed(staff, undefined, 'GET')),
+      )
+    ).lit;
+
+  /** A set_led the shelf ACKed (the edge reports the command done). */
+  const light = async (bin: number, color = '#ffcc00') => {
+    const c = await t.cloud.services.commands.send(gw, {
+      command: { action: 'set_led', bin, color, blink: 'steady' },
+      deviceId: shelf,
+      ttlSeconds: 30,
+      requestedBy: 'test',
+    });
+    await t.cloud.services.commands.applyResult({
+      commandId: c.id,
+      groupId: 'demo-site',
+      edgeNodeId: gw,
+      deviceId: shelf,
+      status: 'done',
+    });
+  };
+
+  const state = (data: Omit<DeviceState, 'groupId' | 'edgeNodeId'>) =>
+    t.eventLog.publish(
+      topics.deviceState,
+      createEvent(deviceStateV1, {
+        source: '/test',
+        key: gw,
+        data: { groupId: 'demo-site', edgeNodeId: gw, ...data },
+      }),
+    );
+
+  it('a DBIRTH reporting every LED off (the shelf rebooted) turns the lit bins off, live too', async () => {
+    await light(0);
+    await light(1, '#00FF00');
+    expect(await lit(0)).toEqual({ color: '#ffcc00', blink: 'steady' });
+    expect(await lit(1)).toEqual({ color: '#00ff00', blink: 'steady' });
+    live.length = 0;
+    await state({
+      kind: 'DBIRTH',
+      deviceId: shelf,
+      online: true,
+      serialNumber: 'L1',
+      firmware: '1.4.2',
+      binCount: 2,
+      metrics: { 'bin/00/led': 'off', 'bin/01/led': 'off' },
+    });
+    await eventually(async () => (await lit(0)) === null && (await lit(1)) === null, 'lights off');
+    expect(live.filter((m) => m.type === 'light')).toEqual([
+      { type: 'light', siteId: 'demo-site', shelfId: shelf, bin: 0, color: null, blink: null },
+      { type: 'light', siteId: 'demo-site', shelfId: shelf, bin: 1, color: null, blink: null },
+    ]);
+  });
+
+  it('a DBIRTH reporting a lit LED shows it lit; one that does not know a light leaves it', async () => {
+    await state({
+      kind: 'DBIRTH',
+      deviceId: shelf,
+      online: true,
+      binCount: 2,
+      metrics: { 'bin/01/led': '#0000ff fast' },
+    });
+    await eventually(async () => (await lit(1)) !== null, 'bin 1 lit');
+    expect(await lit(1)).toEqual({ color: '#0000ff', blink: 'fast' });
+    // An agent without light reports (or that cannot know them) says nothing: nothing changes.
+    await state({ kind: 'DBIRTH', deviceId: shelf, online: true, binCount: 2 });
+    // The next birth of the same shelf is handled after those (one topic, one key: in order).
+    await state({
+      kind: 'DBIRTH',
+      deviceId: shelf,
+      online: true,
+      binCount: 2,
+      metrics: { 'bin/00/led': '#111111 slow' },
+    });
+    await eventually(async () => (await lit(0)) !== null, 'bin 0 lit');
+    expect(await lit(1)).toEqual({ color: '#0000ff', blink: 'fast' });
+    await state({
+      kind: 'DBIRTH',
+      deviceId: shelf,
+      online: true,
+      binCount: 2,
+      metrics: { 'bin/00/led': 'off' },
+    });
+    await eventually(async () => (await lit(0)) === null, 'bin 0 off');
+  });
+
+  it('a shelf going offline (DDEATH) or its gateway (NDEATH) leaves no bin shown lit', async () => {
+    await light(0);
+    await state({ kind: 'DDEATH', deviceId: shelf, online: false });
+    await eventually(
+      async () => (await lit(0)) === null && (await lit(1)) === null,
+      'lights unknown after DDEATH',
+    );
+    await light(1);
+    await state({ kind: 'NBIRTH', online: true, bdSeq: 7 });
+    await state({ kind: 'NDEATH', online: false, bdSeq: 7 });
+    await eventually(async () => (await lit(1)) === null, 'lights unknown after NDEATH');
+  });
+
+  it('a set_led for bin 255 lights (and turns off) every bin of the shelf', async () => {
+    await light(255);
+    expect([await lit(0), await lit(1)]).toEqual([
+      { color: '#ffcc00', blink: 'steady' },
+      { color: '#ffcc00', blink: 'steady' },
+    ]);
+    const c = await t.cloud.services.commands.send(gw, {
+      command: { action: 'set_led', bin: 255, color: '#000000', blink: 'off' },
+      deviceId: shelf,
+      ttlSeconds: 30,
+      requestedBy: 'test',
+    });
+    await t.cloud.services.commands.applyResult({
+      commandId: c.id,
+      groupId: 'demo-site',
+      edgeNodeId: gw,
+      deviceId: shelf,
+      status: 'done',
+    });
+    expect([await lit(0), await lit(1)]).toEqual([null, null]);
+  });
+});
