@@ -10,10 +10,12 @@ import {
   type HelloMessage,
   type ReadingsMessage,
 } from '@bitv/shared/shelf-link';
+import { lightMetrics, type Metric } from '@bitv/shared/sparkplug';
 import type { DeviceInfo } from '../devices.js';
 import type { NewReading, ReplayPosition } from '../outbox/index.js';
 import type { CommandOutcome, Driver, DriverSink, DriverStatus } from './driver.js';
 import { toLinkCommand } from './shelf-commands.js';
+import { ShelfLights } from './shelf-lights.js';
 import { ReplayTracker } from './shelf-replay.js';
 import { openTransport, type Transport } from './transport.js';
 
@@ -66,6 +68,7 @@ export class ShelfLinkDriver implements Driver {
   private identifiedThisOpen = false;
   private held: { seq: number; message: ReadingsMessage }[] = [];
   private readonly replay = new ReplayTracker();
+  private readonly lights = new ShelfLights();
   private txSeq = 0;
   private readonly pending = new Map<number, Pending>();
   private attempt = 0;
@@ -79,7 +82,8 @@ export class ShelfLinkDriver implements Driver {
 
   constructor(
     options: Partial<ShelfLinkOptions> & { path: string },
-    private readonly sink: DriverSink,
+    /** `deviceMetrics`: the shelf's pick-to-light state (`bin/NN/led`) for its DBIRTH and DDATA. */
+    private readonly sink: DriverSink & { deviceMetrics?: (device: string, metrics: Metric[]) => void },
     private readonly logger: Logger,
   ) {
     this.opts = { ...defaultShelfLinkOptions, ...options };
@@ -317,7 +321,12 @@ export class ShelfLinkDriver implements Driver {
       binCount: hello.binCount,
       hello,
     };
-    if (!this.online || firstOfOpen) {
+    // What the LEDs show goes out before the birth, which carries it (a reboot turned them off).
+    const booted = this.lights.hello(name, hello, seq, this.sink.replayPosition(name)?.bootId ?? null);
+    this.sink.deviceMetrics?.(name, lightMetrics(this.lights.list()));
+    if (booted && this.online && !firstOfOpen)
+      this.logger.info({ device: name, bootReason: hello.bootReason }, 'shelf controller rebooted');
+    if (!this.online || firstOfOpen || booted) {
       this.online = true;
       this.sink.deviceOnline(this.device);
     }
@@ -381,13 +390,27 @@ export class ShelfLinkDriver implements Driver {
     const seq = this.send(command);
     // Margin over the device's own deadline [SL-CMD-2] for serial latency.
     const timeoutMs = commandTimeoutMs[command.op] + 500;
-    return new Promise<CommandOutcome>((resolve) => {
+    const outcome = await new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(
         () => this.settle(seq, { status: 'failed', reason: `no ACK/NACK within ${timeoutMs} ms` }),
         timeoutMs,
       );
       this.pending.set(seq, { resolve, timer });
     });
+    if (command.op === 'set_led') this.ledAnswered(device, command, outcome);
+    return outcome;
+  }
+
+  /** Pick-to-light after a `set_led`: ACK = done, NACK = no effect, anything else = unknown. */
+  private ledAnswered(
+    device: string,
+    command: Extract<Command, { op: 'set_led' }>,
+    outcome: CommandOutcome,
+  ): void {
+    if (this.device?.name !== device) return; // another controller answers on this port now
+    const answer = outcome.status === 'done' ? 'ack' : outcome.reason.startsWith('NACK') ? 'nack' : 'unknown';
+    const bins = this.lights.ledCommand(command.bin, command.color, command.blink, answer);
+    if (bins.length > 0) this.sink.deviceMetrics?.(device, lightMetrics(this.lights.list(bins)));
   }
 
   private settle(seq: number, outcome: CommandOutcome): void {
