@@ -26,7 +26,9 @@ export async function startConsumers(
   s: Services,
   options: { groupPrefix: string; fromBeginning: boolean } = { groupPrefix: 'cloud', fromBeginning: true },
 ): Promise<Subscription[]> {
-  const tracker = new DeviceStateTracker(s.db, s.hub, s.logger);
+  const tracker = new DeviceStateTracker(s.db, s.hub, s.logger, (shelfIds, online) =>
+    s.counting.health.shelfPresence(shelfIds, online),
+  );
   const subscribe = (group: string, topic: string, handle: (event: BvEvent) => Promise<void>) =>
     s.eventLog.subscribe({
       group: `${options.groupPrefix}.${group}`,

@@ -11,6 +11,7 @@ import { Commands } from './commands/commands.js';
 import type { CloudConfig } from './config.js';
 import { cloudDb, migrateCloud } from './db/index.js';
 import { Counting } from './inventory/counting.js';
+import { BinHealthMonitor } from './inventory/bin-health.js';
 import { Inventory } from './inventory/inventory.js';
 import { Reservations } from './inventory/reservations.js';
 import { LiveHub } from './live/hub.js';
@@ -59,6 +60,12 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
       ),
     },
     { stability: { windowMs: config.stableWindowMs } },
+    new BinHealthMonitor(
+      db,
+      hub,
+      logger,
+      counter(deps.registry, 'bv_cloud_hardware_alerts_total', 'Hardware alerts opened, by kind', ['kind']),
+    ),
   );
   return {
     database: deps.database,

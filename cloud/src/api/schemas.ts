@@ -62,6 +62,10 @@ export const binSchema: z.ZodType<BinView> = z.object({
   weighed: z.boolean(),
   lowStockThreshold: z.number().int().nullable(),
   lit: z.object({ color: z.string(), blink: z.string() }).nullable(),
+  health: z
+    .enum(['ok', 'shelf_offline', 'cell_fault', 'low_confidence'])
+    .describe('whether the count is current, or why not'),
+  weighedAt: nullableTime.describe('time of the last reading that carried the weight'),
   updatedAt: isoTime,
 });
 export const alertSchema: z.ZodType<Alert> = z.object({
@@ -70,7 +74,7 @@ export const alertSchema: z.ZodType<Alert> = z.object({
   shelfId: z.string(),
   bin: z.number().int(),
   sku: z.string().nullable(),
-  kind: z.literal('low_stock'),
+  kind: z.enum(['low_stock', 'cell_fault', 'shelf_offline', 'low_confidence']),
   status: z.enum(['open', 'cleared']),
   message: z.string(),
   createdAt: isoTime,

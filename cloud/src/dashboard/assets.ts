@@ -1,3 +1,5 @@
+import { clientFormatTime } from './time.js';
+
 /** The dashboard's stylesheet and client script, served from memory (no build step, no CDN). */
 export const css = `
 :root{--bg:#f4f6f9;--card:#fff;--ink:#18212f;--muted:#6b7687;--line:#e3e7ee;--brand:#2f6fed;--ok:#1f9d55;--warn:#d97706;--bad:#dc2626;--lit:#facc15;

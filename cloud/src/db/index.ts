@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { CloudTables } from './schema.js';
 
 export { cloudMigrations, migrateCloud } from './migrations.js';
-export type { CloudTables } from './schema.js';
+export type { AlertKind, CloudTables } from './schema.js';
 
 export type CloudDb = Kysely<CloudTables>;
 

@@ -230,9 +230,26 @@ const telemetryGaps: Migration = {
   },
 };
 
+/**
+ * What the cloud knows of a bin's hardware: whether its load cell reports a fault (the edge agent
+ * leaves a faulty cell's bin out of its readings [SL-READ-2]) and when the bin was last weighed, so
+ * the dashboard never shows an old count as live. Shelf-level alerts (shelf offline) are kept per
+ * bin, like the others: each bin's count is what stops being current.
+ */
+const binHealth: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('bins')
+      .addColumn('cell_fault', 'boolean', (c) => c.notNull().defaultTo(false))
+      .execute();
+    await db.schema.alterTable('bins').addColumn('weighed_at', 'timestamptz').execute();
+  },
+};
+
 export const cloudMigrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_telemetry_gaps': telemetryGaps,
+  '0003_bin_health': binHealth,
 };
 
 export function migrateCloud(database: Database): Promise<string[]> {

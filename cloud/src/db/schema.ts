@@ -1,5 +1,8 @@
 import type { ColumnType, Generated } from 'kysely';
 
+/** Why an alert is open: stock at or below its threshold, or a bin whose count is not current. */
+export type AlertKind = 'low_stock' | 'cell_fault' | 'shelf_offline' | 'low_confidence';
+
 /** The cloud's own tables (migrated by `migrations.ts` under the component name `cloud`). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -126,6 +129,10 @@ export interface CloudTables {
     lit_blink: string | null;
     /** The next settled weight sets the tare so that it means `count` (a count entered without a tare). */
     align_pending: ColumnType<boolean, boolean | undefined, boolean>;
+    /** The shelf reports this bin's load cell faulty: its weight (and so its count) is not current. */
+    cell_fault: ColumnType<boolean, boolean | undefined, boolean>;
+    /** Time of the last reading that carried this bin's weight (kept to within `weighedEveryMs`). */
+    weighed_at: Timestamp | null;
     updated_at: Timestamp;
   };
   products: {
@@ -169,7 +176,7 @@ export interface CloudTables {
     shelf_id: string;
     bin: number;
     sku: string | null;
-    kind: 'low_stock';
+    kind: AlertKind;
     status: 'open' | 'cleared';
     message: string;
     created_at: CreatedAt;

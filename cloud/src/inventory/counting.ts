@@ -5,6 +5,7 @@ import type { Counter, Histogram } from '@bitv/shared/metrics';
 import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
 import type { LiveHub } from '../live/hub.js';
+import type { BinHealthMonitor, CellFaultChange } from './bin-health.js';
 import { countSettled, StabilityDetector, type StabilityOptions } from './stability.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
@@ -14,7 +15,12 @@ interface BinConfig {
   toleranceG: number;
   tareG: number;
   count: number;
+  /** Confidence of the count as the database holds it (low-confidence alerts follow its crossings). */
+  confidence: number;
   alignPending: boolean;
+  cellFault: boolean;
+  /** Time of the last reading in this process that carried the bin's weight. */
+  lastWeighedAt?: string;
 }
 
 interface ShelfConfig {
@@ -32,6 +38,8 @@ export interface CountingOptions {
   cacheTtlMs: number;
   /** Smallest weight change worth a live `weight` message. */
   liveWeightStepG: number;
+  /** How often a shelf's "last weighed" times are written (the dashboard's staleness resolution). */
+  weighedEveryMs: number;
 }
 
 export const countingDefaults: CountingOptions = {
@@ -39,7 +47,13 @@ export const countingDefaults: CountingOptions = {
   defaultToleranceG: 5,
   cacheTtlMs: 5_000,
   liveWeightStepG: 1,
+  weighedEveryMs: 10_000,
 };
+
+/** The shelf link's weight resolution (0.1 g): tares and weights are kept at it, not at float noise. */
+export function roundToLink(weightG: number): number {
+  return Math.round(weightG * 10) / 10;
+}
 
 interface Candidate {
   bin: number;
@@ -71,6 +85,8 @@ export class Counting {
   private readonly lastLiveWeight = new Map<string, number>();
   /** Highest reading seq seen per device; the database watermark is the authority (see `apply`). */
   private readonly marks = new Map<string, number>();
+  /** When each shelf's `weighed_at` times were last written (wall clock, ms). */
+  private readonly weighedWritten = new Map<string, number>();
   private readonly options: CountingOptions;
 
   constructor(
@@ -79,6 +95,8 @@ export class Counting {
     private readonly eventLog: EventLog,
     private readonly logger: Logger,
     private readonly metrics: CountingMetrics,
+    /** Alerts and live state of bins whose count is not current (faulty cell, low confidence). */
+    readonly health: BinHealthMonitor,
     options: Partial<CountingOptions> = {},
   ) {
     this.options = { ...countingDefaults, ...options };
@@ -118,27 +136,51 @@ export class Counting {
     // The fast path, no database work: most readings change no count.
     const candidates: Candidate[] = [];
     const aligned: { bin: number; tareG: number; weightG: number }[] = [];
+    const faults: CellFaultChange[] = [];
+    const confidences: { bin: number; confidence: number }[] = [];
+    const lowConfidence = this.health.options.lowConfidence;
     for (const reading of fresh) {
       const time = Date.parse(reading.time);
+      // [SL-READ-2] the agent leaves a bin whose cell reports a fault out of the reading.
+      for (const [bin, config] of shelf.bins) {
+        const fault = !reading.bins.some((b) => b.bin === bin);
+        if (fault === config.cellFault) continue;
+        config.cellFault = fault;
+        faults.push({
+          bin,
+          fault,
+          ...(fault && config.lastWeighedAt ? { weighedAt: config.lastWeighedAt } : {}),
+        });
+      }
       for (const b of reading.bins) {
         const config = shelf.bins.get(b.bin);
         if (!config) continue;
+        config.lastWeighedAt = reading.time;
         const verdict = this.detector.add(`${batch.deviceId}/${b.bin}`, time, b.weightG, config.toleranceG);
         this.liveWeight(shelf.siteId, batch.deviceId, b.bin, verdict.weightG, verdict.stable, reading.time);
         if (!verdict.stable || config.unitWeightG === null) continue;
-        const weightG = Math.round(verdict.weightG * 10) / 10;
+        const weightG = roundToLink(verdict.weightG);
         if (config.alignPending) {
-          config.tareG = verdict.weightG - config.count * config.unitWeightG;
+          config.tareG = roundToLink(verdict.weightG - config.count * config.unitWeightG);
           config.alignPending = false;
           aligned.push({ bin: b.bin, tareG: config.tareG, weightG });
           continue;
         }
         const { count, confidence } = countSettled(verdict, config.tareG, config.unitWeightG);
-        if (count === undefined || count === config.count) continue;
+        if (count === undefined) continue;
+        if (confidence < lowConfidence !== config.confidence < lowConfidence) {
+          confidences.push({ bin: b.bin, confidence });
+        }
+        config.confidence = confidence;
+        if (count === config.count) continue;
         config.count = count;
         candidates.push({ bin: b.bin, count, confidence, weightG, seq: reading.seq, time: reading.time });
       }
     }
+    // Hardware state is not a count: it is written whatever happens to the counts below.
+    await this.health.cellFaults(batch.deviceId, faults);
+    await this.health.confidences(batch.deviceId, confidences);
+    await this.writeWeighed(batch.deviceId, shelf, fresh[fresh.length - 1]?.time);
     if (candidates.length === 0 && aligned.length === 0) return;
 
     const lastSeq = this.marks.get(markKey) as number;
@@ -207,6 +249,27 @@ export class Counting {
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
   }
 
+  /**
+   * Keeps `weighed_at` of the shelf's working bins to within `weighedEveryMs` of the newest reading
+   * (one statement per shelf and period, off the per-reading path), so a shelf that goes silent
+   * shows when it was last weighed.
+   */
+  private async writeWeighed(shelfId: string, shelf: ShelfConfig, time: string | undefined): Promise<void> {
+    const now = Date.now();
+    if (time === undefined || now - (this.weighedWritten.get(shelfId) ?? 0) < this.options.weighedEveryMs)
+      return;
+    const bins = [...shelf.bins].filter(([, c]) => !c.cellFault).map(([bin]) => bin);
+    if (bins.length === 0) return;
+    this.weighedWritten.set(shelfId, now);
+    await this.db
+      .updateTable('bins')
+      .set({ weighed_at: time })
+      .where('shelf_id', '=', shelfId)
+      .where('bin', 'in', bins)
+      .where((eb) => eb.or([eb('weighed_at', 'is', null), eb('weighed_at', '<', new Date(time))]))
+      .execute();
+  }
+
   /** Drops cached state that may be ahead of the database (a rolled-back or lost claim). */
   private forget(shelfId: string, markKey: string): void {
     this.invalidate(shelfId);
@@ -260,7 +323,9 @@ export class Counting {
         'bins.sku',
         'bins.tare_g',
         'bins.count',
+        'bins.confidence',
         'bins.align_pending',
+        'bins.cell_fault',
         'products.unit_weight_g',
         'products.tolerance_g',
       ])
@@ -278,13 +343,17 @@ export class Counting {
       loadedAt: Date.now(),
     };
     for (const r of rows) {
+      const lastWeighedAt = cached?.bins.get(r.bin)?.lastWeighedAt;
       config.bins.set(r.bin, {
+        ...(lastWeighedAt ? { lastWeighedAt } : {}),
         sku: r.sku,
         unitWeightG: r.unit_weight_g,
         toleranceG: r.tolerance_g ?? this.options.defaultToleranceG,
         tareG: r.tare_g,
         count: r.count,
+        confidence: r.confidence,
         alignPending: r.align_pending,
+        cellFault: r.cell_fault,
       });
     }
     this.shelves.set(shelfId, config);

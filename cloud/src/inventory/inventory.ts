@@ -1,10 +1,11 @@
 import { NotFoundError, ValidationError } from '@bitv/shared';
 import type { EventLog } from '@bitv/shared/event-log';
 import type { Logger } from '@bitv/shared/log';
-import type { CloudDb } from '../db/index.js';
-import { iso } from '../db/time.js';
+import type { AlertKind, CloudDb } from '../db/index.js';
+import { iso, isoOrNull } from '../db/time.js';
 import type { LiveHub } from '../live/hub.js';
-import type { Counting } from './counting.js';
+import { type BinHealth, binHealthOf } from './bin-health.js';
+import { type Counting, roundToLink } from './counting.js';
 import { reservedUnits } from './reservations.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
@@ -29,6 +30,10 @@ export interface BinView {
   weighed: boolean;
   lowStockThreshold: number | null;
   lit: { color: string; blink: string } | null;
+  /** Whether the count is current: `ok`, or why not (shelf offline, cell fault, low confidence). */
+  health: BinHealth;
+  /** Time of the last reading that carried this bin's weight (null: never weighed). */
+  weighedAt: string | null;
   updatedAt: string;
 }
 
@@ -38,7 +43,7 @@ export interface Alert {
   shelfId: string;
   bin: number;
   sku: string | null;
-  kind: 'low_stock';
+  kind: AlertKind;
   status: 'open' | 'cleared';
   message: string;
   createdAt: string;
@@ -158,7 +163,7 @@ export class Inventory {
     if (count < 0) throw new ValidationError(`count would be ${count}; a bin cannot hold fewer than 0 units`);
     const tareG =
       current.weightG !== null && current.unitWeightG !== null
-        ? current.weightG - count * current.unitWeightG
+        ? roundToLink(current.weightG - count * current.unitWeightG)
         : undefined;
     const applied = await this.db.transaction().execute((trx) =>
       applyCountChange(trx, {
@@ -182,14 +187,23 @@ export class Inventory {
 
   private async after(shelfId: string, applied: AppliedChange | undefined): Promise<void> {
     this.counting.invalidate(shelfId);
-    if (applied) await announceChanges([applied], this.hub, this.eventLog, this.logger);
+    if (!applied) return;
+    await announceChanges([applied], this.hub, this.eventLog, this.logger);
+    // A count a person entered is certain: it clears the bin's low-confidence alert.
+    await this.counting.health.confidences(shelfId, [
+      { bin: applied.event.bin, confidence: applied.event.confidence },
+    ]);
   }
 
   private binQuery() {
     return this.db
       .selectFrom('bins')
+      .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
       .leftJoin('products', 'products.sku', 'bins.sku')
       .select([
+        'shelves.online',
+        'bins.cell_fault',
+        'bins.weighed_at',
         'bins.shelf_id',
         'bins.bin',
         'bins.sku',
@@ -213,17 +227,17 @@ export class Inventory {
       .where('bins.bin', '=', bin)
       .executeTakeFirst();
     if (!r) throw new NotFoundError(`bin ${bin} of shelf ${shelfId} not found`);
-    return toBinView(r);
+    return toBinView(r, this.counting.health.options.lowConfidence);
   }
 
   async binsOfSite(siteId: string): Promise<BinView[]> {
     const rows = await this.binQuery()
-      .innerJoin('shelves', 'shelves.id', 'bins.shelf_id')
       .where('shelves.site_id', '=', siteId)
       .orderBy('bins.shelf_id')
       .orderBy('bins.bin')
       .execute();
-    return rows.map(toBinView);
+    const lowConfidence = this.counting.health.options.lowConfidence;
+    return rows.map((r) => toBinView(r, lowConfidence));
   }
 
   async alerts(siteId: string, status: 'open' | 'cleared' | 'all' = 'open'): Promise<Alert[]> {
@@ -271,22 +285,28 @@ export class Inventory {
   }
 }
 
-function toBinView(r: {
-  shelf_id: string;
-  bin: number;
-  sku: string | null;
-  name: string | null;
-  unit_weight_g: number | null;
-  tare_g: number;
-  count: number;
-  confidence: number;
-  weight_g: number | null;
-  align_pending: boolean;
-  low_stock_threshold: number | null;
-  lit_color: string | null;
-  lit_blink: string | null;
-  updated_at: Date;
-}): BinView {
+function toBinView(
+  r: {
+    online: boolean;
+    cell_fault: boolean;
+    weighed_at: Date | null;
+    shelf_id: string;
+    bin: number;
+    sku: string | null;
+    name: string | null;
+    unit_weight_g: number | null;
+    tare_g: number;
+    count: number;
+    confidence: number;
+    weight_g: number | null;
+    align_pending: boolean;
+    low_stock_threshold: number | null;
+    lit_color: string | null;
+    lit_blink: string | null;
+    updated_at: Date;
+  },
+  lowConfidence: number,
+): BinView {
   return {
     shelfId: r.shelf_id,
     bin: r.bin,
@@ -300,6 +320,11 @@ function toBinView(r: {
     weighed: !r.align_pending,
     lowStockThreshold: r.low_stock_threshold,
     lit: r.lit_color ? { color: r.lit_color, blink: r.lit_blink ?? 'steady' } : null,
+    health: binHealthOf(
+      { shelfOnline: r.online, cellFault: r.cell_fault, confidence: r.confidence, weighed: !r.align_pending },
+      lowConfidence,
+    ),
+    weighedAt: isoOrNull(r.weighed_at),
     updatedAt: iso(r.updated_at),
   };
 }

@@ -70,6 +70,7 @@ export async function applyCountChange(
       confidence: change.confidence,
       updated_at: new Date(),
       ...(change.weightG !== undefined ? { weight_g: change.weightG } : {}),
+      ...(change.reading ? { weighed_at: change.reading.time } : {}),
       ...(change.tareG !== undefined ? { tare_g: change.tareG } : {}),
     })
     .where('shelf_id', '=', change.shelfId)
@@ -208,6 +209,7 @@ export async function announceChanges(
       shelfId: e.shelfId,
       bin: e.bin,
       sku: e.sku,
+      kind: 'low_stock',
       status: a.status,
       message: a.message,
     });

@@ -33,8 +33,21 @@ export type LiveMessage =
       shelfId: string;
       bin: number;
       sku: string | null;
+      kind: 'low_stock' | 'cell_fault' | 'shelf_offline' | 'low_confidence';
       status: 'open' | 'cleared';
       message: string;
+    }
+  /**
+   * Whether a bin's count is current: `ok`, or why not (its shelf offline, its cell faulty, its
+   * count's confidence low), with the time it was last weighed.
+   */
+  | {
+      type: 'bin-health';
+      siteId: string;
+      shelfId: string;
+      bin: number;
+      health: 'ok' | 'shelf_offline' | 'cell_fault' | 'low_confidence';
+      weighedAt: string | null;
     }
   /** A bin's count was matched to its first settled weight, which fixed its tare. */
   | { type: 'weighed'; siteId: string; shelfId: string; bin: number; tareG: number }

@@ -16,6 +16,8 @@ export class DeviceStateTracker {
     private readonly db: CloudDb,
     private readonly hub: LiveHub,
     private readonly logger: Logger,
+    /** Told which shelves went offline or came back (the inventory's hardware alerts follow them). */
+    private readonly onShelfPresence?: (shelfIds: readonly string[], online: boolean) => Promise<void>,
   ) {}
 
   async apply(state: DeviceState, time: Date): Promise<void> {
@@ -81,6 +83,17 @@ export class DeviceStateTracker {
       return updated;
     });
     if (!row) return;
+    if (state.kind === 'NDEATH' && this.onShelfPresence) {
+      const shelves = await this.db
+        .selectFrom('shelves')
+        .select('id')
+        .where('gateway_id', '=', state.edgeNodeId)
+        .execute();
+      await this.onShelfPresence(
+        shelves.map((x) => x.id),
+        false,
+      );
+    }
     const g = toGateway(row);
     announceLights(this.hub, g.siteId, lights);
     this.hub.publish({
@@ -170,5 +183,6 @@ export class DeviceStateTracker {
       firmware: state.firmware ?? null,
     });
     announceLights(this.hub, siteId, lights);
+    await this.onShelfPresence?.([deviceId], online);
   }
 }
