@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '@bitv/shared';
 import type { EventLog } from '@bitv/shared/event-log';
-import { type CommandAction, type CommandResult, commandRequestedV1 } from '@bitv/shared/events';
+import {
+  type CommandAction,
+  type CommandResult,
+  commandRequestedV1,
+  commandTargetProblem,
+} from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
 import { iso } from '../db/time.js';
@@ -51,6 +56,16 @@ const toCommand = (r: CommandRow): Command => ({
   updatedAt: iso(r.updated_at),
 });
 
+/** [SL-BIN-1] bins are numbered from 0; 255 means every bin, for tare and set_led only. */
+const everyBin = 255;
+
+function binOutOfRange(command: CommandAction, shelfId: string, binCount: number): string | undefined {
+  if (!('bin' in command)) return undefined;
+  if (command.bin < binCount) return undefined;
+  if (command.bin === everyBin && command.action !== 'calibrate') return undefined;
+  return `shelf ${shelfId} has no bin ${command.bin} (its bins are 0 to ${binCount - 1})`;
+}
+
 export interface SendCommand {
   command: CommandAction;
   deviceId?: string;
@@ -72,6 +87,9 @@ export class Commands {
   ) {}
 
   async send(gatewayId: string, input: SendCommand): Promise<Command> {
+    // Refused here rather than failed at the edge later: the request names the wrong target.
+    const misdirected = commandTargetProblem(input.command.action, input.deviceId);
+    if (misdirected) throw new ValidationError(misdirected);
     const gateway = await this.db
       .selectFrom('gateways')
       .select(['id', 'site_id'])
@@ -81,12 +99,14 @@ export class Commands {
     if (input.deviceId) {
       const shelf = await this.db
         .selectFrom('shelves')
-        .select('id')
+        .select(['id', 'bin_count'])
         .where('id', '=', input.deviceId)
         .where('gateway_id', '=', gatewayId)
         .executeTakeFirst();
       if (!shelf)
         throw new ValidationError(`device ${input.deviceId} is not attached to gateway ${gatewayId}`);
+      const binProblem = binOutOfRange(input.command, shelf.id, shelf.bin_count);
+      if (binProblem) throw new ValidationError(binProblem);
     }
     const now = new Date();
     const row = await this.db
@@ -124,6 +144,9 @@ export class Commands {
     target: { siteId?: string; gatewayIds?: string[] },
     input: SendCommand,
   ): Promise<Command[]> {
+    // A group command has no device: only edge-node commands make sense (checked before any is sent).
+    const misdirected = commandTargetProblem(input.command.action, input.deviceId);
+    if (misdirected) throw new ValidationError(misdirected);
     let ids = target.gatewayIds ?? [];
     if (target.siteId) {
       const rows = await this.db
@@ -213,6 +236,8 @@ export class Commands {
       gatewayId: c.gatewayId,
       status: c.status,
       reason: c.reason,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
     });
   }
 }

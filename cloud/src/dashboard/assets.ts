@@ -41,7 +41,8 @@ th,td{text-align:left;padding:10px 12px;border-bottom:1px solid var(--line)}th{f
 tr:last-child td{border-bottom:0}td.num{font-variant-numeric:tabular-nums}
 .pill{display:inline-block;padding:2px 8px;border-radius:999px;font-size:12px;font-weight:600}.pill.on{background:#dcfce7;color:#166534}.pill.off{background:#fee2e2;color:#991b1b}
 .pill.sent{background:#e0e7ff;color:#3730a3}.pill.done{background:#dcfce7;color:#166534}.pill.failed{background:#fee2e2;color:#991b1b}.pill.expired{background:#f3f4f6;color:#4b5563}
-form.inline{display:flex;gap:6px;flex-wrap:wrap;align-items:center}
+form.inline{display:flex;gap:6px;flex-wrap:wrap;align-items:center}form.inline label{display:inline-flex;align-items:center;gap:6px;font-size:13px;color:var(--muted)}
+.sr{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 input,select,button{font:inherit;font-size:13px;padding:6px 9px;border:1px solid var(--line);border-radius:7px;background:#fff}
 button{background:var(--brand);color:#fff;border-color:var(--brand);cursor:pointer;font-weight:600}button:hover{filter:brightness(1.08)}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:20px;margin-top:20px}@media(max-width:1000px){.grid2{grid-template-columns:1fr}}
@@ -54,6 +55,7 @@ button{background:var(--brand);color:#fff;border-color:var(--brand);cursor:point
 
 export const liveScript = `
 (function(){
+  ${clientFormatTime}
   var root=document.body, site=root.getAttribute('data-site'), liveEl=document.getElementById('live');
   function q(s){return document.querySelector(s)}
   function setLive(on){if(liveEl){liveEl.classList.toggle('on',on);liveEl.querySelector('span:last-child').textContent=on?'live':'reconnecting';}}
@@ -75,9 +77,10 @@ export const liveScript = `
   function onGateway(m){var row=document.getElementById('gw-'+m.gatewayId);if(!row)return;
     var p=row.querySelector('[data-online]');p.textContent=m.online?'online':'offline';p.className='pill '+(m.online?'on':'off');
     row.querySelector('[data-queue]').textContent=m.queueDepth==null?'–':String(m.queueDepth);
-    row.querySelector('[data-seen]').textContent=m.lastSeenAt?new Date(m.lastSeenAt).toLocaleTimeString():'never';
+    row.querySelector('[data-seen]').textContent=bvTime(m.lastSeenAt);
     if(m.agentVersion)row.querySelector('[data-version]').textContent=m.agentVersion;}
   function onCommand(m){var el=document.getElementById('cmd-'+m.commandId);if(!el)return;var p=el.querySelector('.pill');p.textContent=m.status;p.className='pill '+m.status;
+    var done=el.querySelector('[data-finished]');if(done&&m.status!=='sent')done.textContent=bvTime(m.updatedAt);
     if(m.reason)el.querySelector('[data-reason]').textContent=m.reason;}
   var handlers={weighed:onWeighed,stock:onStock,weight:onWeight,alert:onAlert,light:onLight,shelf:onShelf,gateway:onGateway,command:onCommand};
   var delay=500, failures=0;
@@ -91,24 +94,5 @@ export const liveScript = `
 })();
 `;
 
-export const fleetScript = `
-(function(){
-  function v(f,n){var e=f.elements.namedItem(n);return e&&e.value}
-  document.querySelectorAll('form[data-command]').forEach(function(f){f.addEventListener('submit',function(ev){ev.preventDefault();
-    var action=v(f,'action'),cmd={action:action},body={command:cmd,ttlSeconds:60};var dev=v(f,'deviceId');
-    if(action==='identify')cmd.seconds=10;
-    if(action==='set_led'||action==='tare'){cmd.bin=Number(v(f,'bin')||0);if(dev)body.deviceId=dev}
-    if(action==='set_led'){cmd.color='#facc15';cmd.blink='steady'}
-    var out=f.querySelector('[data-out]');out.textContent='sending…';
-    window.bvPost('/api/v1/gateways/'+encodeURIComponent(f.getAttribute('data-command'))+'/commands',body).then(function(c){out.textContent='';
-      var list=document.getElementById('commands');var li=document.createElement('tr');li.id='cmd-'+c.id;
-      li.innerHTML='<td></td><td></td><td><span class="pill sent">sent</span></td><td data-reason></td>';li.children[0].textContent=c.gatewayId;
-      li.children[1].textContent=c.command.action+(c.deviceId?' → '+c.deviceId:'');list.prepend(li);var none=document.getElementById('no-commands');if(none)none.remove();
-    }).catch(function(e){out.textContent=e.message})})});
-  var claim=document.getElementById('claim-form');if(claim)claim.addEventListener('submit',function(ev){ev.preventDefault();
-    var out=document.getElementById('claim-out');out.textContent='creating…';
-    window.bvPost('/api/v1/claim-tokens',{siteId:v(claim,'siteId'),count:Number(v(claim,'count')||1),ttlSeconds:Math.round(Number(v(claim,'hours')||24)*3600)})
-      .then(function(r){out.textContent=r.tokens.map(function(t){return t.token+'  (expires '+new Date(t.expiresAt).toLocaleString()+')'}).join('\\n')})
-      .catch(function(e){out.textContent=e.message})});
-})();
-`;
+// The fleet page's script lives beside the fleet page.
+export { fleetScript } from './fleet-script.js';

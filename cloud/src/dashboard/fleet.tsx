@@ -1,6 +1,7 @@
 import type { Command } from '../commands/commands.js';
 import type { Gateway, Shelf, Site } from '../registry/registry.js';
 import type { TelemetryGapRecord } from '../registry/telemetry-gaps.js';
+import { formatTime, timeZoneLabel } from './time.js';
 
 export interface FleetData {
   sites: Site[];
@@ -18,7 +19,11 @@ const gapWhat: Record<TelemetryGapRecord['kind'], string> = {
   link: 'never received from the shelf',
 };
 
-const seen = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(11, 19) : 'never');
+/** How a command reads in the list; the fleet script's `cmdText` writes the same for rows it adds. */
+const commandText = (c: Command['command']): string => {
+  const what = c.action === 'set_led' ? (c.blink === 'off' ? 'light off' : 'light') : c.action;
+  return 'bin' in c ? `${what} bin ${c.bin}` : what;
+};
 
 export function FleetPage(props: { data: FleetData }) {
   const { sites, gateways, shelves, commands, lost, gaps, canOperate } = props.data;
@@ -27,7 +32,7 @@ export function FleetPage(props: { data: FleetData }) {
   return (
     <>
       <h1>Fleet</h1>
-      <div class="sub">Gateways, their health and commands</div>
+      <div class="sub">{`Gateways, their health and commands · times in ${timeZoneLabel}`}</div>
       <div class="stats">
         <div class="stat">
           <div class="v">{`${online}/${gateways.length}`}</div>
@@ -56,7 +61,7 @@ export function FleetPage(props: { data: FleetData }) {
             <th>State</th>
             <th>Queue depth</th>
             <th>Lost</th>
-            <th>Last seen (UTC)</th>
+            <th>{`Last seen (${timeZoneLabel})`}</th>
             <th>Agent</th>
             <th>Shelves</th>
             {canOperate ? <th>Command</th> : null}
@@ -89,36 +94,52 @@ export function FleetPage(props: { data: FleetData }) {
                   {String(lost.get(g.id) ?? 0)}
                 </td>
                 <td class="num" data-seen>
-                  {seen(g.lastSeenAt)}
+                  {formatTime(g.lastSeenAt)}
                 </td>
                 <td data-version>{g.agentVersion ?? '–'}</td>
                 <td>{String(own.length)}</td>
                 {canOperate ? (
                   <td>
-                    <form class="inline" data-command={g.id}>
-                      <select name="action">
-                        <option value="rebirth">rebirth</option>
-                        <option value="identify">identify</option>
-                        <option value="set_led">light bin</option>
-                        <option value="tare">tare bin</option>
-                        <option value="reboot">reboot</option>
-                      </select>
-                      <select name="deviceId">
-                        <option value="">(gateway)</option>
-                        {own.map((s) => (
-                          <option value={s.id}>{s.id}</option>
-                        ))}
-                      </select>
-                      <input
-                        name="bin"
-                        type="number"
-                        min="0"
-                        max="255"
-                        placeholder="bin"
-                        style="width:64px"
-                      />
-                      <button type="submit">Send</button>
-                      <span class="none" data-out />
+                    <form class="inline" data-command={g.id} data-testid={`command-form-${g.id}`}>
+                      <label>
+                        <span class="sr">Command</span>
+                        <select name="action" data-testid={`command-action-${g.id}`}>
+                          <option value="rebirth">rebirth (gateway)</option>
+                          <option value="identify">identify shelf</option>
+                          <option value="set_led">light bin</option>
+                          <option value="led_off">light off</option>
+                          <option value="tare">tare bin</option>
+                          <option value="reboot">reboot shelf</option>
+                        </select>
+                      </label>
+                      <label>
+                        <span class="sr">Target</span>
+                        <select name="deviceId" data-testid={`command-device-${g.id}`}>
+                          <option value="">(gateway)</option>
+                          {own.map((s) => (
+                            <option value={s.id} data-bins={String(s.binCount)}>
+                              {s.id}
+                            </option>
+                          ))}
+                        </select>
+                      </label>
+                      <label>
+                        <span class="sr">Bin</span>
+                        <input
+                          name="bin"
+                          type="number"
+                          min="0"
+                          max={String(Math.max(0, ...own.map((s) => s.binCount - 1)))}
+                          step="1"
+                          placeholder="bin"
+                          style="width:64px"
+                          data-testid={`command-bin-${g.id}`}
+                        />
+                      </label>
+                      <button type="submit" data-testid={`command-send-${g.id}`}>
+                        Send
+                      </button>
+                      <span class="none" data-out role="status" data-testid={`command-out-${g.id}`} />
                     </form>
                   </td>
                 ) : null}
@@ -130,22 +151,40 @@ export function FleetPage(props: { data: FleetData }) {
       <div class="grid2">
         <div class="card">
           <h2>Recent commands</h2>
-          <table>
+          <table data-testid="commands">
+            <thead>
+              <tr>
+                <th>Gateway</th>
+                <th>Command</th>
+                <th>Status</th>
+                <th>{`Requested (${timeZoneLabel})`}</th>
+                <th>{`Finished (${timeZoneLabel})`}</th>
+                <th>Reason</th>
+              </tr>
+            </thead>
             <tbody id="commands">
               {commands.length === 0 ? (
                 <tr id="no-commands">
-                  <td class="none">No commands yet.</td>
+                  <td class="none" colspan={6}>
+                    No commands yet.
+                  </td>
                 </tr>
               ) : null}
               {commands.map((c) => (
                 <tr id={`cmd-${c.id}`}>
                   <td>{c.gatewayId}</td>
                   <td>
-                    {c.command.action}
+                    {commandText(c.command)}
                     {c.deviceId ? ` → ${c.deviceId}` : ''}
                   </td>
                   <td>
                     <span class={`pill ${c.status}`}>{c.status}</span>
+                  </td>
+                  <td class="num" data-requested>
+                    {formatTime(c.createdAt)}
+                  </td>
+                  <td class="num" data-finished>
+                    {c.status === 'sent' ? '' : formatTime(c.updatedAt)}
                   </td>
                   <td data-reason>{c.reason ?? ''}</td>
                 </tr>
@@ -164,7 +203,7 @@ export function FleetPage(props: { data: FleetData }) {
               ) : null}
               {gaps.map((g) => (
                 <tr>
-                  <td>{seen(g.reportedAt)}</td>
+                  <td class="num">{formatTime(g.reportedAt)}</td>
                   <td>
                     {g.gatewayId}
                     <br />
@@ -187,29 +226,38 @@ export function FleetPage(props: { data: FleetData }) {
               One-time tokens for <code>bitv-edge provision --claim &lt;token&gt; --cloud &lt;url&gt;</code>.
             </div>
             <form class="inline" id="claim-form" style="margin-top:10px">
-              <select name="siteId">
-                {sites.map((s) => (
-                  <option value={s.id}>{s.name}</option>
-                ))}
-              </select>
-              <input
-                name="count"
-                type="number"
-                min="1"
-                max="500"
-                value="1"
-                style="width:70px"
-                title="how many"
-              />
-              <input
-                name="hours"
-                type="number"
-                min="1"
-                max="720"
-                value="24"
-                style="width:70px"
-                title="valid for hours"
-              />
+              <label>
+                Site
+                <select name="siteId" data-testid="claim-site">
+                  {sites.map((s) => (
+                    <option value={s.id}>{s.name}</option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                How many
+                <input
+                  name="count"
+                  type="number"
+                  min="1"
+                  max="500"
+                  value="1"
+                  style="width:70px"
+                  data-testid="claim-count"
+                />
+              </label>
+              <label>
+                Valid for (hours)
+                <input
+                  name="hours"
+                  type="number"
+                  min="1"
+                  max="720"
+                  value="24"
+                  style="width:70px"
+                  data-testid="claim-hours"
+                />
+              </label>
               <button type="submit" data-testid="create-claim-tokens">
                 Create
               </button>

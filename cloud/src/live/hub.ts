@@ -83,6 +83,9 @@ export type LiveMessage =
       gatewayId: string;
       status: string;
       reason: string | null;
+      /** When it was requested, and when its status last changed (ISO). */
+      createdAt: string;
+      updatedAt: string;
     };
 
 export interface LiveSubscriber {

@@ -1,3 +1,4 @@
+import { commandTargetProblem } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { type DeviceTopic, decodeCommands, type NodeTopic } from '@bitv/shared/sparkplug';
 import type { Driver } from '../drivers/driver.js';
@@ -96,11 +97,17 @@ export class CommandExecutor {
         this.finish(c.id, 'expired', `expired at ${new Date(c.expiresAt).toISOString()}`);
         continue;
       }
+      const misdirected = commandTargetProblem(c.action.action, device);
+      if (misdirected !== undefined) {
+        this.finish(c.id, 'failed', misdirected);
+        continue;
+      }
       if (device === null) {
+        // commandTargets lets only node commands through to here; rebirth is the one there is.
         if (c.action.action === 'rebirth') {
           this.deps.rebirth();
           this.finish(c.id, 'done');
-        } else this.finish(c.id, 'failed', `${c.action.action} is not an edge-node command`);
+        } else this.finish(c.id, 'failed', `${c.action.action} has no edge-node handler`);
         continue;
       }
       const driver = this.deps.drivers().find((d) => d.owns(device));

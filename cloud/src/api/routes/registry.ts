@@ -257,7 +257,8 @@ export function registryRoutes(s: Services) {
     route({
       method: 'post',
       path: '/api/v1/gateways/:id/commands',
-      summary: 'Send a command to a gateway (or one of its shelves with deviceId); expires after ttlSeconds',
+      summary:
+        'Send a command: rebirth to the gateway itself, any other action to one of its shelves (deviceId, required); 400 for the wrong target or a bin the shelf lacks; expires after ttlSeconds',
       tag: 'fleet',
       access: fleet,
       params: idParam,
@@ -285,7 +286,8 @@ export function registryRoutes(s: Services) {
     route({
       method: 'post',
       path: '/api/v1/commands',
-      summary: 'Send a command to a group of gateways: every provisioned gateway of a site, and/or a list',
+      summary:
+        'Send a gateway command (rebirth; shelf commands need a device and are refused) to every provisioned gateway of a site, and/or a list',
       tag: 'fleet',
       access: fleet,
       body: commandBody

@@ -55,5 +55,34 @@ export const commandResultV1 = defineEvent({
 });
 
 export type CommandAction = z.infer<typeof commandAction>;
+
+/**
+ * Who runs each action. The edge agent itself runs only `rebirth` (an NCMD, Sparkplug 3.0
+ * [tck-id-operational-behavior-data-commands-ncmd-rebirth-verb]); every other action is a shelf
+ * controller's COMMAND and travels as a DCMD to one device. The cloud refuses a request that
+ * names the wrong target, and the agent answers one that arrives anyway with `failed`.
+ */
+export const commandTargets = {
+  rebirth: 'node',
+  tare: 'device',
+  calibrate: 'device',
+  set_led: 'device',
+  set_sample_rate: 'device',
+  reboot: 'device',
+  identify: 'device',
+} as const satisfies Record<CommandAction['action'], 'node' | 'device'>;
+
+/** Why `action` cannot go to this target (`deviceId` absent = the edge node), or undefined if it can. */
+export function commandTargetProblem(
+  action: CommandAction['action'],
+  deviceId: string | null | undefined,
+): string | undefined {
+  const target = commandTargets[action];
+  if (target === 'device' && !deviceId)
+    return `${action} is a shelf command: name the shelf (deviceId) it is for`;
+  if (target === 'node' && deviceId)
+    return `${action} is an edge-node command: send it to the gateway without a deviceId`;
+  return undefined;
+}
 export type CommandRequested = z.infer<typeof commandRequestedV1.schema>;
 export type CommandResult = z.infer<typeof commandResultV1.schema>;
