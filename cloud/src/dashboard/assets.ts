@@ -35,7 +35,11 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 12px}.sub{color:va
 .bin.lit .lamp{background:var(--lit)}.bin.flash-down{background:#e8f0ff}.bin.flash-up{background:#e9f9ef}
 aside .panel{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:14px;margin-bottom:14px}
 .alerts{list-style:none;margin:0;padding:0}.alerts li{border-left:3px solid var(--warn);padding:6px 10px;margin-bottom:8px;background:#fff8eb;border-radius:0 6px 6px 0;font-size:13px}
-.alerts li small{display:block;color:var(--muted)}.none{color:var(--muted);font-size:13px}
+.alerts li small{display:block;color:var(--muted)}
+.alerts li.cell-fault,.alerts li.shelf-offline{border-left-color:var(--bad);background:#fef2f2}.alerts li.low-confidence{border-left-color:var(--bad);background:#fff7f7}
+.bin .health{font-size:11px;font-weight:700;color:var(--bad);text-transform:uppercase;letter-spacing:.4px;min-height:0}.bin .health:empty{display:none}
+.bin.stale{border-color:var(--bad);background:#fef2f2}.bin.stale .count{color:#9aa3b2;text-decoration:line-through dotted;text-decoration-thickness:1px}
+.bin.stale .conf i{background:var(--bad)}.bin.stale .weight{color:var(--bad)}.none{color:var(--muted);font-size:13px}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:var(--radius);overflow:hidden;font-size:14px}
 th,td{text-align:left;padding:10px 12px;border-bottom:1px solid var(--line)}th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.4px;background:#f8fafc}
 tr:last-child td{border-bottom:0}td.num{font-variant-numeric:tabular-nums}
@@ -65,12 +69,22 @@ export const liveScript = `
     var bar=el.querySelector('.conf i');if(bar)bar.style.width=Math.round(m.confidence*100)+'%';
     var cls=m.count<m.previousCount?'flash-down':'flash-up';el.classList.add(cls);setTimeout(function(){el.classList.remove(cls)},900);
     if(m.weightG!=null)setWeight(el,m.weightG);var t=q('#total-units');if(t)t.textContent=String(Number(t.textContent)+m.count-m.previousCount);}
-  function setWeight(el,w){var x=el.querySelector('[data-weight]');if(x)x.textContent=(w-Number(el.getAttribute('data-tare')||0)).toFixed(1)+' g net'}
+  function setWeight(el,w){el.setAttribute('data-weight-g',String(w));var x=el.querySelector('[data-weight]');if(x&&el.getAttribute('data-health')==='ok')x.textContent=(w-Number(el.getAttribute('data-tare')||0)).toFixed(1)+' g net'}
   function onWeight(m){var el=binEl(m.shelfId,m.bin);if(el)setWeight(el,m.weightG)}
   function onAlert(m){var list=q('#alerts');if(!list)return;var li=document.getElementById('alert-'+m.alertId);
     if(m.status==='open'&&!li){li=document.createElement('li');li.id='alert-'+m.alertId;li.setAttribute('data-testid','alert');li.textContent=m.message;
+      li.className='alert '+String(m.kind||'low_stock').replace('_','-');li.setAttribute('data-kind',m.kind||'low_stock');
       var s=document.createElement('small');s.textContent=m.shelfId+' · bin '+m.bin;li.appendChild(s);list.prepend(li);}
     if(m.status==='cleared'&&li)li.remove();var none=q('#no-alerts');if(none)none.hidden=list.children.length>0;var n=q('#open-alerts');if(n)n.textContent=String(list.children.length);}
+  var healthLabels={shelf_offline:'shelf offline',cell_fault:'cell fault',low_confidence:'low confidence'};
+  function onBinHealth(m){var el=binEl(m.shelfId,m.bin);if(!el)return;var was=el.getAttribute('data-health');
+    el.setAttribute('data-health',m.health);el.setAttribute('data-weighed-at',m.weighedAt||'');
+    ['shelf-offline','cell-fault','low-confidence'].forEach(function(c){el.classList.remove(c)});el.classList.toggle('stale',m.health!=='ok');
+    if(m.health!=='ok')el.classList.add(m.health.replace('_','-'));var l=el.querySelector('[data-health-label]');if(l)l.textContent=healthLabels[m.health]||'';
+    var w=el.querySelector('[data-weight]'),g=el.getAttribute('data-weight-g');if(m.health!=='ok'&&w)w.textContent='last weighed '+bvTime(m.weighedAt);
+    else if(g)setWeight(el,Number(g));
+    if(m.health==='shelf_offline')onShelf({shelfId:m.shelfId,online:false});
+    var n=q('#stale-bins');if(n&&was!==m.health)n.textContent=String(document.querySelectorAll('.bin.stale').length);}
   function onWeighed(m){var el=binEl(m.shelfId,m.bin);if(el){el.setAttribute('data-weighed','true');el.setAttribute('data-tare',String(m.tareG))}}
   function onLight(m){var el=binEl(m.shelfId,m.bin);if(el)el.classList.toggle('lit',m.color!==null)}
   function onShelf(m){var d=document.getElementById('shelf-dot-'+m.shelfId);if(d){d.classList.toggle('on',m.online);d.classList.toggle('off',!m.online)}}
@@ -82,7 +96,7 @@ export const liveScript = `
   function onCommand(m){var el=document.getElementById('cmd-'+m.commandId);if(!el)return;var p=el.querySelector('.pill');p.textContent=m.status;p.className='pill '+m.status;
     var done=el.querySelector('[data-finished]');if(done&&m.status!=='sent')done.textContent=bvTime(m.updatedAt);
     if(m.reason)el.querySelector('[data-reason]').textContent=m.reason;}
-  var handlers={weighed:onWeighed,stock:onStock,weight:onWeight,alert:onAlert,light:onLight,shelf:onShelf,gateway:onGateway,command:onCommand};
+  var handlers={'bin-health':onBinHealth,weighed:onWeighed,stock:onStock,weight:onWeight,alert:onAlert,light:onLight,shelf:onShelf,gateway:onGateway,command:onCommand};
   var delay=500, failures=0;
   function connect(){var proto=location.protocol==='https:'?'wss:':'ws:';
     var ws=new WebSocket(proto+'//'+location.host+'/api/v1/live'+(site?'?site='+encodeURIComponent(site):''));var greeted=false;

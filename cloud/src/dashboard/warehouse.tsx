@@ -1,5 +1,7 @@
+import type { BinHealth } from '../inventory/bin-health.js';
 import type { Alert, BinView } from '../inventory/inventory.js';
 import type { Aisle, Shelf, Site } from '../registry/registry.js';
+import { formatTime } from './time.js';
 
 export interface WarehouseData {
   site: Site;
@@ -10,10 +12,29 @@ export interface WarehouseData {
   alerts: Alert[];
 }
 
+/** What a bin whose count is not current says about it (the client script has the same words). */
+export const healthLabels: Record<Exclude<BinHealth, 'ok'>, string> = {
+  shelf_offline: 'shelf offline',
+  cell_fault: 'cell fault',
+  low_confidence: 'low confidence',
+};
+
+/** The weight line: live net weight, or when the count stopped being current. */
+function weightLine(b: BinView): string {
+  if (b.health !== 'ok') return `last weighed ${formatTime(b.weighedAt)}`;
+  return b.weightG === null ? 'no reading yet' : `${(b.weightG - b.tareG).toFixed(1)} g net`;
+}
+
 function BinTile(props: { bin: BinView }) {
   const b = props.bin;
   const low = b.lowStockThreshold !== null && b.count <= b.lowStockThreshold;
-  const classes = ['bin', low ? 'low' : '', b.count === 0 ? 'empty' : '', b.lit ? 'lit' : '']
+  const classes = [
+    'bin',
+    low ? 'low' : '',
+    b.count === 0 ? 'empty' : '',
+    b.lit ? 'lit' : '',
+    b.health === 'ok' ? '' : `stale ${b.health.replace('_', '-')}`,
+  ]
     .filter(Boolean)
     .join(' ');
   return (
@@ -24,11 +45,17 @@ function BinTile(props: { bin: BinView }) {
       data-threshold={b.lowStockThreshold === null ? '' : String(b.lowStockThreshold)}
       data-tare={String(b.tareG)}
       data-weighed={String(b.weighed)}
+      data-health={b.health}
+      data-weight-g={b.weightG === null ? '' : String(b.weightG)}
+      data-weighed-at={b.weighedAt ?? ''}
     >
       <span class="lamp" title="pick-to-light" data-testid={`bin-light-${b.shelfId}-${b.bin}`} />
       <div class="no">BIN {String(b.bin).padStart(2, '0')}</div>
       <div class="sku">{b.sku ?? 'unassigned'}</div>
       <div class="name">{b.productName ?? '—'}</div>
+      <div class="health" data-health-label data-testid={`bin-health-${b.shelfId}-${b.bin}`}>
+        {b.health === 'ok' ? '' : healthLabels[b.health]}
+      </div>
       <div class="count" data-count data-testid={`bin-count-${b.shelfId}-${b.bin}`}>
         {String(b.count)}
         <small>units</small>
@@ -36,8 +63,8 @@ function BinTile(props: { bin: BinView }) {
       <div class="conf" title={`confidence ${Math.round(b.confidence * 100)}%`}>
         <i style={`width:${Math.round(b.confidence * 100)}%`} />
       </div>
-      <div class="weight" data-weight>
-        {b.weightG === null ? 'no reading yet' : `${(b.weightG - b.tareG).toFixed(1)} g net`}
+      <div class="weight" data-weight data-testid={`bin-weight-${b.shelfId}-${b.bin}`}>
+        {weightLine(b)}
       </div>
     </div>
   );
@@ -76,6 +103,7 @@ export function WarehousePage(props: { data: WarehouseData }) {
   const units = bins.reduce((n, b) => n + b.count, 0);
   const online = shelves.filter((s) => s.online).length;
   const lit = bins.filter((b) => b.lit).length;
+  const stale = bins.filter((b) => b.health !== 'ok').length;
   return (
     <>
       <h1>{site.name}</h1>
@@ -92,6 +120,12 @@ export function WarehousePage(props: { data: WarehouseData }) {
         <div class="stat">
           <div class="v">{`${online}/${shelves.length}`}</div>
           <div class="k">shelves online</div>
+        </div>
+        <div class="stat">
+          <div class="v" id="stale-bins" data-testid="stale-bins">
+            {String(stale)}
+          </div>
+          <div class="k">bins not current</div>
         </div>
         <div class="stat">
           <div class="v" id="open-alerts">
@@ -122,7 +156,12 @@ export function WarehousePage(props: { data: WarehouseData }) {
             <h2>Alerts</h2>
             <ul class="alerts" id="alerts" data-testid="alerts">
               {alerts.map((a) => (
-                <li id={`alert-${a.id}`} data-testid="alert">
+                <li
+                  id={`alert-${a.id}`}
+                  class={`alert ${a.kind.replace('_', '-')}`}
+                  data-testid="alert"
+                  data-kind={a.kind}
+                >
                   {a.message}
                   <small>
                     {a.shelfId} · bin {a.bin}
@@ -131,14 +170,15 @@ export function WarehousePage(props: { data: WarehouseData }) {
               ))}
             </ul>
             <div class="none" id="no-alerts" hidden={alerts.length > 0}>
-              Nothing low. All good.
+              Nothing low, no faulty hardware. All good.
             </div>
           </div>
           <div class="panel">
             <h2>Legend</h2>
             <div class="none">
               Orange: at or below the low-stock threshold. Yellow glow: lit for picking. The bar under a count
-              is the confidence of the count from weight.
+              is the confidence of the count from weight. Red, count greyed: the count is not current (shelf
+              offline, load cell fault, or low confidence), with the time the bin was last weighed.
             </div>
           </div>
         </aside>
