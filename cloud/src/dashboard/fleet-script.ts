@@ -37,7 +37,7 @@ export const fleetScript = `
     if(c.status!=='sent')tr.querySelector('[data-finished]').textContent=bvTime(c.updatedAt);
     if(c.reason)tr.querySelector('[data-reason]').textContent=c.reason}
   function addRow(c){var list=document.getElementById('commands');var tr=document.createElement('tr');tr.id='cmd-'+c.id;
-    tr.innerHTML='<td></td><td></td><td><span class="pill"></span></td><td class="num" data-requested></td><td class="num" data-finished></td><td data-reason></td>';
+    tr.innerHTML='<td></td><td></td><td><span class="pill"></span></td><td class="num" style="white-space:nowrap" data-requested></td><td class="num" style="white-space:nowrap" data-finished></td><td data-reason></td>';
     tr.children[0].textContent=c.gatewayId;tr.children[1].textContent=cmdText(c.command)+(c.deviceId?' → '+c.deviceId:'');
     tr.querySelector('[data-requested]').textContent=bvTime(c.createdAt);show(tr,c);
     list.prepend(tr);var none=document.getElementById('no-commands');if(none)none.remove();

@@ -100,7 +100,13 @@ export function FleetPage(props: { data: FleetData }) {
                 <td>{String(own.length)}</td>
                 {canOperate ? (
                   <td>
-                    <form class="inline" data-command={g.id} data-testid={`command-form-${g.id}`}>
+                    <form
+                      class="inline"
+                      data-command={g.id}
+                      data-testid={`command-form-${g.id}`}
+                      // The script checks the bin against the chosen shelf and says what is wrong.
+                      novalidate
+                    >
                       <label>
                         <span class="sr">Command</span>
                         <select name="action" data-testid={`command-action-${g.id}`}>
@@ -180,10 +186,10 @@ export function FleetPage(props: { data: FleetData }) {
                   <td>
                     <span class={`pill ${c.status}`}>{c.status}</span>
                   </td>
-                  <td class="num" data-requested>
+                  <td class="num" style="white-space:nowrap" data-requested>
                     {formatTime(c.createdAt)}
                   </td>
-                  <td class="num" data-finished>
+                  <td class="num" style="white-space:nowrap" data-finished>
                     {c.status === 'sent' ? '' : formatTime(c.updatedAt)}
                   </td>
                   <td data-reason>{c.reason ?? ''}</td>
