@@ -52,6 +52,13 @@ async function main(): Promise<void> {
       brokerUrl: config.brokerUrl,
       primaryHostId: config.primaryHostId,
       stableWindowMs: config.stableWindowMs,
+      loginThrottle: {
+        accountFreeFailures: config.loginFreeFailures,
+        addressFreeFailures: config.loginAddressFreeFailures,
+        lockoutSeconds: config.loginLockoutSeconds,
+        maxLockoutSeconds: config.loginMaxLockoutSeconds,
+      },
+      trustProxy: config.trustProxy,
       admin: {
         email: config.adminEmail,
         ...(config.adminPassword ? { password: config.adminPassword } : {}),

@@ -1,4 +1,5 @@
 import { type ConfigOf, setting } from '@bitv/shared';
+import type { LoginThrottleSettings } from './auth/login-throttle.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
@@ -80,6 +81,31 @@ export const cloudConfigSpec = {
     default: 'false',
     description: 'seed a demo site (for a cloud started on its own)',
   }),
+  loginFreeFailures: setting.int('BV_LOGIN_FREE_FAILURES', {
+    default: '5',
+    min: 1,
+    description: 'wrong passwords in a row an account may have before logins to it are locked',
+  }),
+  loginAddressFreeFailures: setting.int('BV_LOGIN_ADDRESS_FREE_FAILURES', {
+    default: '20',
+    min: 1,
+    description: 'wrong passwords one client address may have (any accounts) before its logins are locked',
+  }),
+  loginLockoutSeconds: setting.int('BV_LOGIN_LOCKOUT_SECONDS', {
+    default: '15',
+    min: 1,
+    description: 'first login lockout (answered 429 with Retry-After); each further failure doubles it',
+  }),
+  loginMaxLockoutSeconds: setting.int('BV_LOGIN_MAX_LOCKOUT_SECONDS', {
+    default: '900',
+    min: 1,
+    description: 'longest login lockout',
+  }),
+  trustProxy: setting.boolean('BV_TRUST_PROXY', {
+    default: 'false',
+    description:
+      'behind our own reverse proxy: the client address (for login throttling) is the last X-Forwarded-For entry',
+  }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description: 'log level',
@@ -110,6 +136,10 @@ export interface CloudConfig {
   consumers?: { groupPrefix: string; fromBeginning: boolean };
   /** The first admin, created when the database has no users; without a password one is generated. */
   admin?: { email: string; password?: string };
+  /** Login throttling (defaults in `loginThrottleDefaults`). */
+  loginThrottle?: Partial<LoginThrottleSettings>;
+  /** Take the client address from X-Forwarded-For (only behind our own proxy). */
+  trustProxy?: boolean;
 }
 
 export const cloudDefaults: CloudConfig = {

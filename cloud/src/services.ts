@@ -5,6 +5,7 @@ import { counter, histogram, type Registry as MetricsRegistry } from '@bitv/shar
 import type { Services } from './api/services.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { loadKeyStore } from './auth/keys.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { Commands } from './commands/commands.js';
@@ -76,6 +77,13 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
     keys,
     tokens,
     users: new Users(db, tokens),
+    loginThrottle: new LoginThrottle(
+      config.loginThrottle ?? {},
+      counter(deps.registry, 'bv_cloud_login_throttled_total', 'Login attempts refused by the throttle', [
+        'by',
+      ]),
+    ),
+    trustProxy: config.trustProxy ?? false,
     apiKeys: new ApiKeys(db),
     registry: new Registry(db),
     gaps: new TelemetryGaps(

@@ -1,6 +1,7 @@
 import { NotFoundError } from '@bitv/shared';
 import { healthResponse, metricsResponse } from '@bitv/shared/ops';
 import { Hono } from 'hono';
+import { errorPageOf, notFoundPage, wantsPage } from '../dashboard/error-page.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
 import { authenticator } from './authenticate.js';
 import { errorJson, errorResponse } from './errors.js';
@@ -22,8 +23,15 @@ export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
   const app = new Hono();
   const routes = apiRoutes(s);
   const authenticate = authenticator(s);
-  app.onError((error, c) => errorResponse(c, error, s.logger));
-  app.notFound((c) => c.json(errorJson('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  // Browsers get pages in the dashboard's style; the API and scripts keep the JSON error shape.
+  app.onError((error, c) =>
+    wantsPage(c) ? errorPageOf(c, error, s.logger) : errorResponse(c, error, s.logger),
+  );
+  app.notFound((c) =>
+    wantsPage(c)
+      ? notFoundPage(c)
+      : c.json(errorJson('not_found', `no route ${c.req.method} ${c.req.path}`), 404),
+  );
   mountRoutes(app, routes, authenticate);
   const document = openApiDocument(routes, { version: apiVersion });
   app.get('/openapi.json', (c) => c.json(document));
@@ -48,7 +56,7 @@ export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
     }),
   );
   app.get('/metrics', () => metricsResponse(s.metrics));
-  app.route('/', dashboardRoutes(s));
+  app.route('/', dashboardRoutes(s, document));
   app.all('/api/*', () => {
     throw new NotFoundError('no such API route');
   });

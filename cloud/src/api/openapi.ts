@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorBody } from './errors.js';
+import { defaultMaxBodyBytes } from './middleware/body-limit.js';
 import type { AnyRoute } from './route.js';
 
 type Json = Record<string, unknown>;
@@ -44,6 +45,9 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
       responses['401'] = errorResponse('missing, expired or invalid credentials');
       responses['403'] = errorResponse('the caller’s role may not do this');
     }
+    for (const [status, description] of Object.entries(r.errors ?? {})) {
+      responses[status] = errorResponse(description);
+    }
     const operation: Json = {
       summary: r.summary,
       tags: [r.tag],
@@ -56,11 +60,18 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
     else if (r.access !== 'public') operation.security = [{ bearer: [] }, { apiKey: [] }];
     else operation.security = [];
     if (r.body) {
+      const maxBytes = r.maxBodyBytes ?? defaultMaxBodyBytes;
       operation.requestBody = {
         required: true,
+        description: `JSON, at most ${maxBytes} bytes`,
         content: { 'application/json': { schema: schemaOf(r.body, 'input') } },
       };
+      operation['x-bitv-max-body-bytes'] = maxBytes;
     }
+    // Every route refuses a body over its limit, whether or not it reads one.
+    responses['413'] = errorResponse(
+      `request body over ${r.maxBodyBytes ?? defaultMaxBodyBytes} bytes (code payload_too_large)`,
+    );
     paths[path] ??= {};
     (paths[path] as Record<string, Json>)[r.method] = operation;
   }

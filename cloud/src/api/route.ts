@@ -3,6 +3,7 @@ import { formatIssue } from '@bitv/shared/events';
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { defaultMaxBodyBytes, limitBody } from './middleware/body-limit.js';
 import type { Access, Principal } from './principal.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -32,6 +33,10 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown, R = unknown> {
   body?: z.ZodType<B>;
   response: z.ZodType<R>;
   status?: ContentfulStatusCode;
+  /** Largest body this route reads (default `defaultMaxBodyBytes`); larger ones get 413. */
+  maxBodyBytes?: number;
+  /** Error answers beyond the ones every route has (400, 401, 403, 413), for the OpenAPI entry. */
+  errors?: Partial<Record<'404' | '409' | '429', string>>;
   handler: (input: RouteInput<P, Q, B>) => Promise<R>;
 }
 
@@ -69,7 +74,7 @@ async function readBody(c: Context): Promise<unknown> {
 /** Registers the routes on `app`; `authenticate` resolves the caller (or throws 401). */
 export function mountRoutes(app: Hono, routes: readonly AnyRoute[], authenticate: Authenticate): void {
   for (const r of routes) {
-    app.on(r.method.toUpperCase(), r.path, async (c) => {
+    app.on(r.method.toUpperCase(), r.path, limitBody(r.maxBodyBytes ?? defaultMaxBodyBytes), async (c) => {
       const principal = await authenticate(c, r.access);
       if (r.access !== 'public' && !principal) throw new ForbiddenError('not allowed');
       const params = r.params ? parse(r.params, c.req.param(), 'path parameters') : {};

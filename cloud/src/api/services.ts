@@ -4,6 +4,7 @@ import type { Logger } from '@bitv/shared/log';
 import type { Registry as MetricsRegistry } from '@bitv/shared/metrics';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { KeyStore } from '../auth/keys.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { Users } from '../auth/users.js';
 import type { Commands } from '../commands/commands.js';
@@ -26,6 +27,9 @@ export interface Services {
   keys: KeyStore;
   tokens: Tokens;
   users: Users;
+  loginThrottle: LoginThrottle;
+  /** Client addresses come from X-Forwarded-For (set by our own reverse proxy). */
+  trustProxy: boolean;
   apiKeys: ApiKeys;
   registry: Registry;
   /** Readings the edge reported lost (bv.telemetry.gap.v1). */

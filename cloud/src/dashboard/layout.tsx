@@ -2,7 +2,7 @@ import type { Child } from 'hono/jsx';
 
 export function Layout(props: {
   title: string;
-  active?: 'warehouse' | 'fleet';
+  active?: 'warehouse' | 'fleet' | 'api';
   siteId?: string;
   user?: { email: string; role: string };
   scripts?: string[];
@@ -23,21 +23,33 @@ export function Layout(props: {
               Bit<span>Velocity</span>
             </div>
             <nav>
-              <a
-                href={props.siteId ? `/sites/${props.siteId}` : '/'}
-                class={props.active === 'warehouse' ? 'active' : ''}
-              >
-                Warehouse
-              </a>
-              <a href="/fleet" class={props.active === 'fleet' ? 'active' : ''}>
-                Fleet
-              </a>
+              {props.user.role === 'partner' ? null : (
+                <>
+                  <a
+                    href={props.siteId ? `/sites/${props.siteId}` : '/'}
+                    class={props.active === 'warehouse' ? 'active' : ''}
+                  >
+                    Warehouse
+                  </a>
+                  <a href="/fleet" class={props.active === 'fleet' ? 'active' : ''}>
+                    Fleet
+                  </a>
+                </>
+              )}
+              {props.user.role === 'partner' || props.user.role === 'admin' ? (
+                <a href="/partner" class={props.active === 'api' ? 'active' : ''} data-testid="nav-api">
+                  API
+                </a>
+              ) : null}
             </nav>
             <div class="right">
-              <span class="live" id="live" data-testid="live-status">
-                <span class="dot" />
-                <span>connecting</span>
-              </span>
+              {/* Only pages that follow the live WebSocket say whether it is connected. */}
+              {(props.scripts ?? []).includes('/assets/live.js') ? (
+                <span class="live" id="live" data-testid="live-status">
+                  <span class="dot" />
+                  <span>connecting</span>
+                </span>
+              ) : null}
               <span>
                 {props.user.email} · {props.user.role}
               </span>

@@ -96,6 +96,12 @@ export class Reservations {
     return outcome.reservation;
   }
 
+  async get(id: string): Promise<Reservation> {
+    const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`reservation ${id} not found`);
+    return toReservation(row);
+  }
+
   async release(id: string): Promise<Reservation> {
     const updated = await this.db
       .updateTable('reservations')

@@ -2,6 +2,7 @@ import { ForbiddenError } from '@bitv/shared';
 import { roles } from '@bitv/shared/auth';
 import { z } from 'zod';
 import type { Session } from '../../auth/users.js';
+import { throttledLogin } from '../login.js';
 import { ok, route } from '../route.js';
 import { sessionSchema, userSchema } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -39,7 +40,8 @@ export function authRoutes(s: Services) {
       access: 'public',
       body: z.object({ email: z.string().email(), password: z.string().min(1).max(200) }),
       response: sessionSchema,
-      handler: async ({ body }) => sessionBody(await s.users.login(body.email, body.password)),
+      errors: { '429': 'too many failed logins for this account or address (see Retry-After)' },
+      handler: async ({ body, c }) => sessionBody(await throttledLogin(s, c, body.email, body.password)),
     }),
     route({
       method: 'post',

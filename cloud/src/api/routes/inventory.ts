@@ -33,6 +33,17 @@ export function inventoryRoutes(s: Services) {
       handler: async () => ({ products: await s.inventory.listProducts() }),
     }),
     route({
+      method: 'get',
+      path: '/api/v1/products/:sku',
+      summary: 'One product',
+      tag: 'inventory',
+      access: readers,
+      params: z.object({ sku: z.string().min(1).max(64) }),
+      response: productSchema,
+      errors: { '404': 'no such product' },
+      handler: ({ params }) => s.inventory.getProduct(params.sku),
+    }),
+    route({
       method: 'put',
       path: '/api/v1/products/:sku',
       summary: 'Create or update a product',
@@ -143,8 +154,10 @@ export function inventoryRoutes(s: Services) {
       params: z.object({ id: z.string().min(1) }),
       query: z.object({ status: z.enum(['open', 'cleared', 'all']).default('open') }),
       response: z.object({ alerts: z.array(alertSchema) }),
+      errors: { '404': 'no such site' },
       handler: async ({ params, query, principal }) => {
         assertSite(principal, params.id);
+        await s.registry.getSite(params.id); // an unknown site is a 404, not an empty list
         return { alerts: await s.inventory.alerts(params.id, query.status) };
       },
     }),
@@ -157,8 +170,12 @@ export function inventoryRoutes(s: Services) {
       params: z.object({ sku: z.string().min(1).max(64) }),
       query: z.object({ siteId: z.string().min(1).optional() }),
       response: stockSchema,
+      errors: { '404': 'no such product, or no such site' },
       handler: async ({ params, query, principal }) => {
-        if (query.siteId) assertSite(principal, query.siteId);
+        if (query.siteId) {
+          assertSite(principal, query.siteId);
+          await s.registry.getSite(query.siteId);
+        }
         return s.inventory.stock(params.sku, query.siteId);
       },
     }),
@@ -179,6 +196,17 @@ export function inventoryRoutes(s: Services) {
       handler: ({ body }) => s.reservations.reserve(body),
     }),
     route({
+      method: 'get',
+      path: '/api/v1/reservations/:id',
+      summary: 'One reservation',
+      tag: 'inventory',
+      access: reservers,
+      params: z.object({ id: z.string().uuid() }),
+      response: reservationSchema,
+      errors: { '404': 'no such reservation' },
+      handler: ({ params }) => s.reservations.get(params.id),
+    }),
+    route({
       method: 'post',
       path: '/api/v1/reservations/:id/release',
       summary: 'Release a reservation (releasing twice is not an error)',
@@ -186,6 +214,7 @@ export function inventoryRoutes(s: Services) {
       access: reservers,
       params: z.object({ id: z.string().uuid() }),
       response: reservationSchema,
+      errors: { '404': 'no such reservation' },
       handler: ({ params }) => s.reservations.release(params.id),
     }),
   ];

@@ -106,7 +106,10 @@ export function registryRoutes(s: Services) {
       query: z.object({ siteId: z.string().optional() }),
       response: z.object({ gateways: z.array(gatewaySchema) }),
       handler: async ({ query, principal }) => {
-        if (query.siteId) assertSite(principal, query.siteId);
+        if (query.siteId) {
+          assertSite(principal, query.siteId);
+          await s.registry.getSite(query.siteId); // an unknown site is a 404, not an empty list
+        }
         const all = await s.registry.listGateways(query.siteId);
         return { gateways: all.filter((g) => canSeeSite(principal, g.siteId)) };
       },
@@ -174,6 +177,7 @@ export function registryRoutes(s: Services) {
       response: z.object({ shelves: z.array(shelfSchema) }),
       handler: async ({ query, principal }) => {
         assertSite(principal, query.siteId);
+        await s.registry.getSite(query.siteId); // an unknown site is a 404, not an empty list
         return { shelves: await s.registry.listShelves({ siteId: query.siteId }) };
       },
     }),
