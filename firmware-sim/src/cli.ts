@@ -15,6 +15,8 @@ Options (each overrides the environment variable below it):
   --seed <n>             random seed
   --speed <x>            virtual time per wall time (10 = ten times faster)
   --dir <path>           folder for the pty links: <dir>/<serialNumber>
+  --state-dir <path>     keep each shelf's goods, tare, calibration and sample rate in
+                         <path>/<serialNumber>.json across restarts (LEDs start off)
   --tcp                  TCP instead of pseudo-terminals (one port per shelf)
   --tcp-host <addr>      address TCP shelves listen on
   --serial-prefix <s>    serial numbers <s>0001, <s>0002, ...
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       speed: source.BV_SIM_SPEED || scenario?.speed === undefined ? config.speed : undefined,
       transport: config.transport,
       dir: config.dir,
+      ...(config.stateDir ? { stateDir: config.stateDir } : {}),
       tcpHost: config.tcpHost,
       serialPrefix: config.serialPrefix,
       firmata: config.firmata,

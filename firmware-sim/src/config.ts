@@ -33,6 +33,10 @@ export const simulatorConfig = {
     default: '/tmp/bitv-sim',
     description: 'Folder for the pty links; the host opens <dir>/<serialNumber> (and <dir>/firmata)',
   }),
+  stateDir: setting.optionalString('BV_SIM_STATE_DIR', {
+    description:
+      "Keep each shelf's goods, tare, calibration and sample rate in <dir>/<serialNumber>.json across restarts (LEDs always start off); unset = fresh shelves on every start",
+  }),
   tcpHost: setting.string('BV_SIM_TCP_HOST', {
     default: '127.0.0.1',
     description: 'Address the TCP shelves listen on',
@@ -69,6 +73,7 @@ export const flags: Record<string, { env: string; boolean?: boolean }> = {
   seed: { env: 'BV_SIM_SEED' },
   speed: { env: 'BV_SIM_SPEED' },
   dir: { env: 'BV_SIM_DIR' },
+  'state-dir': { env: 'BV_SIM_STATE_DIR' },
   tcp: { env: 'BV_SIM_TRANSPORT', boolean: true },
   'tcp-host': { env: 'BV_SIM_TCP_HOST' },
   'serial-prefix': { env: 'BV_SIM_SERIAL_PREFIX' },

@@ -10,6 +10,7 @@ import type { Scenario, ScenarioInput } from './scenario/schema.js';
 import { applyTimeline } from './scenario/timeline.js';
 import { shelfOptionsFrom } from './shelf/defaults.js';
 import { SimulatedShelf, type SimulatedShelfHandle } from './shelf/simulated-shelf.js';
+import { ShelfStateKeeper } from './shelf/state-keeper.js';
 import type { DeviceLink } from './transport/link.js';
 import { PtyLink } from './transport/pty-link.js';
 import { TcpLink } from './transport/tcp-link.js';
@@ -39,6 +40,12 @@ export interface SimulationOptions {
    * [SL-REPLAY-1]); a scenario shelf's own `replay` wins. Default true.
    */
   replay?: boolean;
+  /**
+   * Folder for the shelves' power-cycle state (`<stateDir>/<serialNumber>.json`: goods on the bins,
+   * tare, calibration, sample rate; never the LEDs). A restarted simulation continues from it;
+   * without one every start is a fresh set of shelves.
+   */
+  stateDir?: string;
 }
 
 export interface SimulationDeps {
@@ -95,12 +102,15 @@ export async function startSimulation(
   const shelves: SimulatedShelf[] = [];
   let firmata: (FirmataBoardHandle & { close(): Promise<void> }) | undefined;
   let control: { url: string; close(): Promise<void> } | undefined;
+  let keeper: ShelfStateKeeper | undefined;
   const close = async () => {
     scheduler.stop();
+    keeper?.close();
     await control?.close();
     await Promise.allSettled([...shelves.map((s) => s.close()), firmata?.close()]);
   };
   try {
+    if (o.stateDir) keeper = new ShelfStateKeeper(o.stateDir, logger);
     const seen = new Set<string>();
     for (const [i, spec] of scenario.shelves.entries()) {
       const random = Random.derive(seed, `shelf-${i}`);
@@ -117,6 +127,7 @@ export async function startSimulation(
             );
       const shelf = new SimulatedShelf(shelfOptions, link, scheduler, random, logger);
       shelves.push(shelf);
+      keeper?.attach(shelf);
       await shelf.start();
       logger.info({ shelf: shelf.serialNumber, path: shelf.path, bins: shelf.bins }, 'shelf simulated');
     }
@@ -131,6 +142,7 @@ export async function startSimulation(
     applyTimeline(scenario.timeline, shelves, scheduler, logger);
     if (deps.registry) registerSimulationMetrics(deps.registry, shelves, scheduler);
     scheduler.start();
+    keeper?.start();
     if (o.controlPort !== null) {
       control = await startControlServer({
         host: o.controlHost,

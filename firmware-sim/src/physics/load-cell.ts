@@ -99,6 +99,13 @@ export class LoadCell {
     return applied;
   }
 
+  /** Back to `count` items at rest, as found after a power cycle (no settling, no hand). */
+  restore(count: number): void {
+    this.items = Math.max(0, Math.round(count));
+    this.lastStep = undefined;
+    this.handUntil = -1;
+  }
+
   /** Puts an arbitrary extra load (a test weight, an item not in the catalogue). */
   setItems(now: number, count: number): void {
     this.change(now, count - this.items, 0);

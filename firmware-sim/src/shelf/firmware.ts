@@ -22,6 +22,7 @@ import type { Scheduler, Timer } from '../clock/scheduler.js';
 import { LoadCell } from '../physics/load-cell.js';
 import { FirmwareBin } from './firmware-bin.js';
 import { ReplayStore } from './replay-store.js';
+import type { ShelfState } from './state-file.js';
 import type { LedState, ShelfCounters, ShelfOptions, ShelfSnapshot } from './types.js';
 
 export interface FirmwareDeps {
@@ -31,6 +32,8 @@ export interface FirmwareDeps {
   transmit(bytes: Uint8Array): boolean;
   /** A fresh random nonzero u32 for each boot [SL-REPLAY-1]; default: crypto random. */
   newBootId?: () => number;
+  /** Told when something kept across a power cycle changed (tare, calibration, sample rate). */
+  onPersistentChange?: () => void;
 }
 
 interface PendingWait {
@@ -379,6 +382,7 @@ export class ShelfFirmware {
         this.sampleRateMilliHz = c.milliHz;
         this.sampleTimer?.cancel();
         this.scheduleSample(this.sampleInterval());
+        this.deps.onPersistentChange?.();
         return 'ack';
       case 'identify':
         if (c.seconds > 600) return 'invalid_argument';
@@ -406,8 +410,36 @@ export class ShelfFirmware {
     } else if (this.now >= p.deadline) result = 'not_stable';
     if (result === undefined) return;
     this.pending = undefined;
-    if (result === 'ack') this.ack(p.seq, opcode);
-    else this.nack(p.seq, opcode, result);
+    if (result === 'ack') {
+      this.ack(p.seq, opcode);
+      this.deps.onPersistentChange?.();
+    } else this.nack(p.seq, opcode, result);
+  }
+
+  /** What a power cycle keeps: the goods on the bins and the EEPROM settings; never the LEDs. */
+  persistentState(): ShelfState {
+    return {
+      version: 1,
+      serialNumber: this.options.serialNumber,
+      sampleRateMilliHz: this.sampleRateMilliHz,
+      bins: this.bins.map((b) => ({
+        count: b.cell.count,
+        tareCounts: b.tareCounts,
+        gramsPerCount: b.gramsPerCount,
+      })),
+    };
+  }
+
+  /** Takes back a saved state (before power-on); the caller checked that it is this shelf's. */
+  restore(state: ShelfState): void {
+    for (const [i, saved] of state.bins.entries()) {
+      const bin = this.bins[i];
+      if (!bin) break;
+      bin.cell.restore(saved.count);
+      bin.tareCounts = saved.tareCounts;
+      bin.gramsPerCount = saved.gramsPerCount;
+    }
+    this.sampleRateMilliHz = state.sampleRateMilliHz;
   }
 
   // --- scenario hooks ---

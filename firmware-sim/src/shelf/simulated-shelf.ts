@@ -5,6 +5,7 @@ import { encodeFrame } from '@bitv/shared/shelf-link';
 import type { Scheduler } from '../clock/scheduler.js';
 import type { DeviceLink } from '../transport/link.js';
 import { ShelfFirmware } from './firmware.js';
+import type { ShelfState } from './state-file.js';
 import type { LedState, ShelfOptions, ShelfSnapshot } from './types.js';
 
 /** What tests, the control API and the launcher get for each simulated shelf. */
@@ -35,6 +36,8 @@ export interface SimulatedShelfHandle {
 /** One simulated controller: firmware, physics and the link it talks over. */
 export class SimulatedShelf implements SimulatedShelfHandle {
   readonly firmware: ShelfFirmware;
+  /** Called when something a power cycle keeps changed (goods, tare, calibration, sample rate). */
+  onPersistentChange: (() => void) | undefined;
   private plugging: Promise<void> | undefined;
 
   constructor(
@@ -53,6 +56,7 @@ export class SimulatedShelf implements SimulatedShelfHandle {
       scheduler,
       random,
       transmit: (bytes) => link.write(bytes),
+      onPersistentChange: () => this.onPersistentChange?.(),
       ...(newBootId ? { newBootId } : {}),
     });
     link.onData((chunk) => this.firmware.receive(chunk));
@@ -89,11 +93,25 @@ export class SimulatedShelf implements SimulatedShelfHandle {
   }
 
   pick(bin: number, count: number, handMs = 600): number {
-    return -this.bin(bin).cell.change(this.scheduler.now(), -count, handMs);
+    const moved = -this.bin(bin).cell.change(this.scheduler.now(), -count, handMs);
+    this.onPersistentChange?.();
+    return moved;
   }
 
   restock(bin: number, count: number, handMs = 1200): number {
-    return this.bin(bin).cell.change(this.scheduler.now(), count, handMs);
+    const moved = this.bin(bin).cell.change(this.scheduler.now(), count, handMs);
+    this.onPersistentChange?.();
+    return moved;
+  }
+
+  /** What a power cycle keeps (for the simulation's state file). */
+  persistentState(): ShelfState {
+    return this.firmware.persistentState();
+  }
+
+  /** Takes back a saved state; call before `start()` (the controller boots with it). */
+  restore(state: ShelfState): void {
+    this.firmware.restore(state);
   }
 
   led(bin: number): LedState {

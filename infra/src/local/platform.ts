@@ -67,6 +67,8 @@ export async function startPlatform(
         seed: config.seed,
         transport: 'pty',
         dir: join(runDir, 'tty'),
+        // The shelves' goods and settings outlive a restart: an earlier pick must not come back.
+        stateDir: join(runDir, 'shelves'),
         controlHost: config.host,
         controlPort: config.simControlPort,
       },
