@@ -176,9 +176,11 @@ export function WarehousePage(props: { data: WarehouseData }) {
           <div class="panel">
             <h2>Legend</h2>
             <div class="none">
-              Orange: at or below the low-stock threshold. Yellow glow: lit for picking. The bar under a count
-              is the confidence of the count from weight. Red, count greyed: the count is not current (shelf
-              offline, load cell fault, or low confidence), with the time the bin was last weighed.
+              Orange: at or below the low-stock threshold. Yellow glow: lit for picking, as the shelf reports
+              it (a restarted shelf's lights are off; an offline shelf's are unknown and shown unlit). The bar
+              under a count is the confidence of the count from weight. Red, count greyed: the count is not
+              current (shelf offline, load cell fault, or low confidence), with the time the bin was last
+              weighed.
             </div>
           </div>
         </aside>
