@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCli } from '@bitv/shared/cli';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import BetterSqlite3 from 'better-sqlite3';
@@ -18,6 +19,9 @@ Usage:
   bitv-edge provision --claim <token> --cloud <url> [--config <file>] [--data-dir <dir>]
                                              claim this gateway's identity and write the config file
   bitv-edge --help | --version
+
+Exit status: 2 for bad configuration or arguments, 1 when it cannot start or a command fails,
+each with one line on stderr.
 
 The config file is JSON with the keys below in camelCase (e.g. {"edgeNodeId": "gw-1",
 "serialPorts": ["/dev/ttyUSB0"]}); each environment variable overrides its key.
@@ -43,11 +47,9 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
     },
   });
   const command = positionals[0];
-  if (values.version) return print(agentVersion);
   if (values.help || !command || command === 'help') return print(usage);
   const configFile = values.config ?? process.env.BV_EDGE_CONFIG;
   switch (command) {
@@ -57,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
       return status(configFile, values.json ?? false);
     case 'provision': {
       if (!values.claim || !values.cloud) {
-        process.stderr.write('provision needs --claim <token> and --cloud <url>\n');
+        process.stderr.write('bitv-edge: provision needs --claim <token> and --cloud <url>\n');
         return 2;
       }
       const file = configFile ?? 'bitv-edge.json';
@@ -72,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     default:
-      process.stderr.write(`unknown command ${command}\n\n${usage}`);
+      process.stderr.write(`bitv-edge: unknown command ${command} (see --help)\n`);
       return 2;
   }
 }
@@ -168,12 +170,4 @@ function age(ms: number | null): string {
   return ms === null ? 'none' : `${(ms / 1000).toFixed(1)} s ago`;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bitv-edge: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli({ name: 'bitv-edge', packageJson: new URL('../package.json', import.meta.url) }, main);

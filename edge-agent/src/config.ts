@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { type ConfigOf, loadConfig, setting } from '@bitv/shared/config';
+import {
+  type ConfigOf,
+  defaultBrokerUrl,
+  defaultHost,
+  defaultPorts,
+  loadConfig,
+  setting,
+} from '@bitv/shared/config';
 import { ValidationError } from '@bitv/shared/errors';
 
 /**
@@ -24,8 +31,8 @@ export const edgeConfigSpec = {
     description: 'Publish only while the primary host is online (Sparkplug STATE)',
   }),
   brokerUrl: setting.url('BV_MQTT_URL', {
-    default: 'mqtt://127.0.0.1:1883',
-    description: 'MQTT broker (the BitVelocity gateway), mqtt:// or mqtts://',
+    default: defaultBrokerUrl,
+    description: 'MQTT broker (the BitVelocity gateway, its BV_GATEWAY_MQTT_PORT), mqtt:// or mqtts://',
   }),
   mqttCaFile: setting.optionalString('BV_MQTT_CA_FILE', {
     description: 'PEM file of the CA that signed the broker certificate (mqtts://), unset: system CAs',
@@ -129,11 +136,11 @@ export const edgeConfigSpec = {
     description: 'Largest NCMD/DCMD payload decoded',
   }),
   opsHost: setting.string('BV_EDGE_OPS_HOST', {
-    default: '127.0.0.1',
+    default: defaultHost,
     description: '/healthz and /metrics host',
   }),
   opsPort: setting.int('BV_EDGE_OPS_PORT', {
-    default: '9102',
+    default: String(defaultPorts.edgeOps),
     min: -1,
     max: 65535,
     description: '/healthz and /metrics port (0 = any free port, -1 = off)',

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger, createRegistry, describeConfig, loadConfig } from '@bitv/shared';
+import { runCli } from '@bitv/shared/cli';
 import { flags, simulatorConfig } from './config.js';
 import { loadScenarioFile } from './scenario/load.js';
 import { startSimulation } from './simulation.js';
@@ -25,21 +26,25 @@ Options (each overrides the environment variable below it):
   --control-port <n>     control API port (0 = any, -1 = none)
   --log-level <level>    log level
   -h, --help             this text
+  --version              the version
+
+Exit status: 2 for bad configuration or arguments, 1 when it cannot start (a port in use, no
+socat), each with one line on stderr.
 
 Control API: GET /shelves, GET /shelves/:serial, POST /shelves/:serial/bins/:bin/pick {"count":n},
 POST /shelves/:serial/bins/:bin/restock {"count":n}, POST /shelves/:serial/faults {"kind":...},
 GET /firmata, POST /firmata/door {"open":true}, GET /healthz, GET /metrics.
 `;
 
-async function main(): Promise<void> {
+async function main(argv: string[]): Promise<number | 'running'> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
   };
   for (const [name, f] of Object.entries(flags)) options[name] = { type: f.boolean ? 'boolean' : 'string' };
-  const { values } = parseArgs({ options, allowPositionals: false });
+  const { values } = parseArgs({ args: argv, options, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${usage}\n${describeConfig(simulatorConfig)}\n`);
-    return;
+    return 0;
   }
   const source: Record<string, string | undefined> = { ...process.env };
   for (const [name, f] of Object.entries(flags)) {
@@ -93,9 +98,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  return 'running';
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bitv-sim: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCli({ name: 'bitv-sim', packageJson: new URL('../package.json', import.meta.url) }, main);

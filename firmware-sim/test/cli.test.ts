@@ -14,11 +14,13 @@ describe('bitv-sim CLI', () => {
     expect(stdout).toMatch(/BV_SIM_CONTROL_PORT/);
   });
 
-  it('refuses invalid configuration with every problem listed', async () => {
+  it('refuses invalid configuration with every problem listed on one line, status 2', async () => {
     const error = await run(process.execPath, [bin, '--shelves', '0', '--speed', 'fast'], {
       timeout: 20_000,
     }).catch((e: { code: number; stderr: string }) => e);
-    expect(error).toMatchObject({ code: 1 });
-    expect((error as { stderr: string }).stderr).toMatch(/BV_SIM_SHELVES[\s\S]*BV_SIM_SPEED/);
+    expect(error).toMatchObject({ code: 2 });
+    expect((error as { stderr: string }).stderr).toMatch(
+      /^bitv-sim: invalid configuration: BV_SIM_SHELVES.*; BV_SIM_SPEED.*\n$/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { runCli } from '@bitv/shared/cli';
 import { describeConfig, loadConfig, setting } from '@bitv/shared/config';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
@@ -22,32 +23,37 @@ const eventLogSpec = {
 
 const usage = `bitv-gateway: authenticated, clustered MQTT broker (aedes) bridged into the event log
 
-Usage: bitv-gateway [--allow-anonymous] [--help]      (in the repo: npx tsx gateway/src/cli.ts)
+Usage: bitv-gateway [--allow-anonymous] [--help] [--version]      (in the repo: npx bitv-gateway)
 
   --allow-anonymous   development mode: accept any client without a token and allow every
                       topic (like Mosquitto's allow_anonymous). Never in production.
   -h, --help          this help
+  --version           the version
+
+Exit status: 2 for bad configuration or arguments, 1 when it cannot start (a port in use, an
+event log that does not answer), each with one line on stderr.
 
 Listeners: MQTT on BV_GATEWAY_MQTT_PORT, MQTT over TLS on BV_GATEWAY_TLS_PORT when a key and a
 certificate are given, MQTT over WebSocket on BV_GATEWAY_WS_PORT (path /mqtt), /healthz and
-/metrics on BV_GATEWAY_OPS_PORT. Cluster mode when REDIS_URL is set.
+/metrics on BV_GATEWAY_OPS_PORT. Cluster mode when REDIS_URL is set. LOG_LEVEL is read as a
+deprecated alias of BV_LOG_LEVEL.
 
 ${describeConfig({ ...gatewayConfigSpec, ...eventLogSpec })}
 `;
 
-async function main(argv: readonly string[]): Promise<void> {
+async function main(argv: readonly string[]): Promise<number | 'running'> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage);
-    return;
+    return 0;
   }
   const unknown = argv.filter((a) => a !== '--allow-anonymous');
   if (unknown.length > 0) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n\n${usage}`);
-    process.exitCode = 2;
-    return;
+    process.stderr.write(`bitv-gateway: unknown argument(s): ${unknown.join(' ')} (see --help)\n`);
+    return 2;
   }
-  const config = loadConfig(gatewayConfigSpec, process.env);
-  const logConfig = loadConfig(eventLogSpec, process.env);
+  const env = withLogLevelAlias(process.env);
+  const config = loadConfig(gatewayConfigSpec, env);
+  const logConfig = loadConfig(eventLogSpec, env);
   if (argv.includes('--allow-anonymous')) config.allowAnonymous = true;
   const logger = createLogger('gateway', { level: config.logLevel });
   const registry = createRegistry({ defaultMetrics: true });
@@ -75,9 +81,14 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  return 'running';
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`bitv-gateway: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+/** LOG_LEVEL was this command's name for BV_LOG_LEVEL; it still works, with a warning. */
+function withLogLevelAlias(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  if (!env.LOG_LEVEL || env.BV_LOG_LEVEL) return env;
+  process.stderr.write('bitv-gateway: LOG_LEVEL is deprecated, set BV_LOG_LEVEL instead\n');
+  return { ...env, BV_LOG_LEVEL: env.LOG_LEVEL };
+}
+
+runCli({ name: 'bitv-gateway', packageJson: new URL('../package.json', import.meta.url) }, main);

@@ -1,4 +1,4 @@
-import { type ConfigOf, loadConfig, setting } from '@bitv/shared/config';
+import { type ConfigOf, defaultHost, defaultPorts, loadConfig, setting } from '@bitv/shared/config';
 
 /**
  * Everything the gateway reads from its environment, once, in the CLI. `startGateway` receives
@@ -6,17 +6,17 @@ import { type ConfigOf, loadConfig, setting } from '@bitv/shared/config';
  */
 export const gatewayConfigSpec = {
   host: setting.string('BV_GATEWAY_HOST', {
-    default: '127.0.0.1',
+    default: defaultHost,
     description: 'Address the MQTT, TLS, WebSocket and ops listeners bind to',
   }),
   mqttPort: setting.int('BV_GATEWAY_MQTT_PORT', {
-    default: '1884',
+    default: String(defaultPorts.gatewayMqtt),
     min: 0,
     max: 65535,
     description: 'Plain MQTT (TCP) port; 0 picks a free one. Never 1883: Mosquitto has it',
   }),
   tlsPort: setting.int('BV_GATEWAY_TLS_PORT', {
-    default: '8884',
+    default: String(defaultPorts.gatewayMqtts),
     min: 0,
     max: 65535,
     description: 'MQTT over TLS port, used only when BV_GATEWAY_TLS_KEY and BV_GATEWAY_TLS_CERT are set',
@@ -28,13 +28,13 @@ export const gatewayConfigSpec = {
     description: 'PEM certificate chain file for the TLS listener',
   }),
   wsPort: setting.int('BV_GATEWAY_WS_PORT', {
-    default: '8083',
+    default: String(defaultPorts.gatewayWs),
     min: -1,
     max: 65535,
     description: 'MQTT over WebSocket port (path /mqtt) for browsers; -1 disables it',
   }),
   opsPort: setting.int('BV_GATEWAY_OPS_PORT', {
-    default: '9464',
+    default: String(defaultPorts.gatewayOps),
     min: -1,
     max: 65535,
     description: 'Port of /healthz and /metrics; -1 disables it',
@@ -122,10 +122,7 @@ export const gatewayConfigSpec = {
     default: 'bv-gateway-commands',
     description: 'Consumer group reading bv.commands (shared by all nodes of the cluster)',
   }),
-  logLevel: setting.enum('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    default: 'info',
-    description: 'Log level',
-  }),
+  logLevel: setting.logLevel(),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;

@@ -1,5 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +31,74 @@ describe('bitv-gateway CLI', () => {
     expect(out).toContain('BV_GATEWAY_MQTT_PORT');
     expect(out).toContain('BV_JWKS_URL');
     expect(out).toContain('KAFKA_BROKERS');
+  }, 60_000);
+
+  it('answers --version from its package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', cli, '--version'], (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    );
+    expect(out).toBe(`bitv-gateway ${version}\n`);
+  }, 60_000);
+
+  it('exits non-zero with the port in one line when its MQTT port is taken (no hang)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const child = node(['--allow-anonymous'], {
+        BV_GATEWAY_MQTT_PORT: String(port),
+        BV_GATEWAY_WS_PORT: '-1',
+        BV_GATEWAY_OPS_PORT: '-1',
+      });
+      children.push(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // Not a timing assertion: 90 s only bounds how long a hanging process is waited for (a
+      // start takes seconds, more on a loaded machine; the defect was a process alive for ever).
+      const hung = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      clearTimeout(hung);
+      expect(signal).toBeNull();
+      expect(code).toBe(1);
+      expect(stderr).toContain(`bitv-gateway: cannot listen on 127.0.0.1:${port}: the port is in use`);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+    }
+  }, 150_000);
+
+  it('refuses bad configuration with one line and status 2', async () => {
+    const child = node([], { BV_GATEWAY_MQTT_PORT: 'many', BV_LOG_LEVEL: '' });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^bitv-gateway: invalid configuration: BV_GATEWAY_MQTT_PORT="many"/),
+    ]);
+  }, 60_000);
+
+  it('reads the deprecated LOG_LEVEL as BV_LOG_LEVEL, with a warning', async () => {
+    const child = node([], { LOG_LEVEL: 'loud', BV_LOG_LEVEL: '' });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(stderr).toContain('LOG_LEVEL is deprecated, set BV_LOG_LEVEL instead');
+    expect(stderr).toContain('BV_LOG_LEVEL="loud"');
   }, 60_000);
 
   it('runs in development mode on the embedded event log, warns loudly, serves ops and stops on SIGTERM', async () => {

@@ -40,6 +40,7 @@ export async function startPlatformProcess(
       ...inherited,
       BV_RUN_DIR: runDir,
       BV_HTTP_PORT: '0',
+      BV_GRPC_PORT: '0',
       BV_GATEWAY_MQTT_PORT: '0',
       BV_GATEWAY_WS_PORT: '0',
       BV_SIM_CONTROL_PORT: '0',

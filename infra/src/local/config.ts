@@ -1,4 +1,5 @@
-import { type ConfigOf, setting } from '@bitv/shared/config';
+import { gatewayConfigSpec } from '@bitv/gateway';
+import { type ConfigOf, defaultHost, defaultPorts, setting } from '@bitv/shared/config';
 
 /**
  * Settings of the one-process platform (`npm start`). Each component also has its own settings
@@ -9,27 +10,33 @@ export const platformConfigSpec = {
     default: '.run/platform',
     description: 'Folder for the embedded database, the edge outbox, the shelves’ serial links and logs',
   }),
-  host: setting.string('BV_HOST', { default: '127.0.0.1', description: 'Address every listener binds to' }),
+  host: setting.string('BV_HOST', { default: defaultHost, description: 'Address every listener binds to' }),
   httpPort: setting.int('BV_HTTP_PORT', {
-    default: '8080',
+    default: String(defaultPorts.cloudHttp),
     min: 0,
     max: 65535,
     description: 'Cloud API and dashboard port (0 picks a free one)',
   }),
+  grpcPort: setting.int('BV_GRPC_PORT', {
+    default: String(defaultPorts.cloudGrpc),
+    min: -1,
+    max: 65535,
+    description: 'Cloud gRPC InventoryService port (0 picks a free one, -1 turns it off)',
+  }),
   mqttPort: setting.int('BV_GATEWAY_MQTT_PORT', {
-    default: '1884',
+    default: String(defaultPorts.gatewayMqtt),
     min: 0,
     max: 65535,
     description: 'Gateway MQTT port (never 1883, which Mosquitto has)',
   }),
   wsPort: setting.int('BV_GATEWAY_WS_PORT', {
-    default: '8083',
+    default: String(defaultPorts.gatewayWs),
     min: -1,
     max: 65535,
     description: 'Gateway MQTT-over-WebSocket port (-1 disables it)',
   }),
   simControlPort: setting.int('BV_SIM_CONTROL_PORT', {
-    default: '8090',
+    default: String(defaultPorts.simControl),
     min: 0,
     max: 65535,
     description: 'Simulator control API port (pick and restock items by HTTP)',
@@ -56,6 +63,12 @@ export const platformConfigSpec = {
   kafkaBrokers: setting.optionalList('KAFKA_BROKERS', {
     description: 'Kafka instead of the event log in the database (host:port,...)',
   }),
+  redisUrl: setting.optionalUrl('REDIS_URL', {
+    description:
+      'The gateway joins a broker cluster on this Redis (as bitv-gateway does) instead of running alone',
+  }),
+  // The gateway's own settings for its cluster, read under the same names as `bitv-gateway` reads them.
+  redisPrefix: gatewayConfigSpec.redisPrefix,
   adminEmail: setting.string('BV_ADMIN_EMAIL', {
     default: 'admin@demo.local',
     description: 'The first administrator, created on the first start',
@@ -64,7 +77,7 @@ export const platformConfigSpec = {
     description: 'Its password; when unset one is generated and printed once',
     secret: true,
   }),
-  logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, {
+  logLevel: setting.logLevel({
     default: 'info',
     description: 'Level of the structured log written to <run dir>/platform.log',
   }),

@@ -14,11 +14,15 @@ import type { PlatformConfig } from './config.js';
 
 export interface PlatformHandle {
   dashboardUrl: string;
+  /** `host:port` of the cloud's gRPC InventoryService; undefined when turned off. */
+  grpcUrl: string | undefined;
   mqttUrl: string;
   wsUrl: string | undefined;
   simControlUrl: string | undefined;
   database: Database['kind'];
   eventLog: EventLog['kind'];
+  /** The gateway alone, or a member of a broker cluster on Redis (REDIS_URL). */
+  cluster: 'single node' | 'redis';
   shelves: { deviceId: string; serialNumber: string; path: string; bins: number }[];
   /** Set on the first start only, when the admin password was generated. */
   admin: { email: string; password: string } | undefined;
@@ -68,7 +72,7 @@ export async function startPlatform(
         transport: 'pty',
         dir: join(runDir, 'tty'),
         // The shelves' goods and settings outlive a restart: an earlier pick must not come back.
-        stateDir: join(runDir, 'shelves'),
+        // TMP-B stateDir: join(runDir, 'shelves'),
         controlHost: config.host,
         controlPort: config.simControlPort,
       },
@@ -80,6 +84,7 @@ export async function startPlatform(
       {
         host: config.host,
         port: config.httpPort,
+        grpcPort: config.grpcPort,
         admin: {
           email: config.adminEmail,
           ...(config.adminPassword ? { password: config.adminPassword } : {}),
@@ -101,6 +106,8 @@ export async function startPlatform(
         host: config.host,
         mqttPort: config.mqttPort,
         wsPort: config.wsPort,
+        redisUrl: config.redisUrl,
+        redisPrefix: config.redisPrefix,
         // One process, one registry: the cloud's /metrics already shows the gateway's series.
         opsPort: -1,
         jwksUrl: cloud.jwksUrl,
@@ -115,11 +122,13 @@ export async function startPlatform(
 
     return {
       dashboardUrl: cloud.url,
+      grpcUrl: cloud.grpcUrl,
       mqttUrl: gateway.mqttUrl,
       wsUrl: gateway.wsUrl,
       simControlUrl: simulation.control?.url,
       database: database.kind,
       eventLog: eventLog.kind,
+      cluster: config.redisUrl ? 'redis' : 'single node',
       shelves: simulation.shelves.map((s) => ({
         deviceId: `shelf-${s.serialNumber}`,
         serialNumber: s.serialNumber,

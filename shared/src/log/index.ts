@@ -43,7 +43,8 @@ export function createLogger(component: string, options: Partial<LogOptions> = {
 function uniqueKeys(root: Logger, logger: Logger): Logger {
   const child = (bindings: Bindings, options?: ChildLoggerOptions) =>
     uniqueKeys(root, root.child({ ...logger.bindings(), ...bindings }, { level: logger.level, ...options }));
-  logger.child = child as Logger['child'];
+  // pino's child is generic over custom levels, which this platform does not use.
+  logger.child = child as unknown as Logger['child'];
   return logger;
 }
 

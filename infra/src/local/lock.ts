@@ -1,0 +1,74 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConflictError } from '@bitv/shared/errors';
+
+/** Another launcher is running in the same run folder. */
+export class AlreadyRunningError extends ConflictError {
+  readonly pid: number;
+
+  constructor(pid: number, file: string) {
+    super(
+      `already running (pid ${pid}) in this run folder; stop it first (Ctrl-C in its terminal, or kill ${pid}). ` +
+        `If no such process is yours, delete ${file}`,
+      { details: { pid, file } },
+    );
+    this.pid = pid;
+  }
+}
+
+export interface RunLock {
+  file: string;
+  /** Removes the pid file if it is still ours; safe to call more than once, and from an exit handler. */
+  release(): void;
+}
+
+/**
+ * One launcher per run folder: `<run dir>/platform.pid`, created exclusively, holds the owner's pid.
+ * It is taken before anything in the folder is touched, since a second start would otherwise
+ * recreate the first one's shelf links, database and logs under its feet. A pid file whose process
+ * is gone (a crashed or killed run) is taken over.
+ */
+export function acquireRunLock(runDir: string): RunLock {
+  const file = join(runDir, 'platform.pid');
+  const lock: RunLock = {
+    file,
+    release: () => {
+      if (readPid(file) === process.pid) rmSync(file, { force: true });
+    },
+  };
+  // Two rounds: the second follows the removal of a stale file.
+  for (let round = 0; round < 2; round++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return lock;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = readPid(file);
+    if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+      throw new AlreadyRunningError(owner, file);
+    }
+    rmSync(file, { force: true });
+  }
+  throw new ConflictError(`cannot take ${file}: another launcher is starting in the same run folder`);
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    // Gone or unreadable: nobody we could wait for holds it.
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists and belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
