@@ -1,4 +1,5 @@
 import { describeConfig, loadConfig } from '@bitv/shared';
+import { runCli } from '@bitv/shared/cli';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
@@ -9,7 +10,10 @@ import { cloudConfigSpec } from './config.js';
 
 const usage = `bitv-cloud: registry, provisioning, inventory, REST/WebSocket/gRPC API and the dashboard
 
-Usage: npx tsx cloud/src/cli.ts [--help]
+Usage: npm start -w cloud -- [--help] [--version]      (or: npx tsx cloud/src/cli.ts)
+
+Exit status: 2 for bad configuration or arguments, 1 when it cannot start (a port in use, a
+database that does not answer), each with one line on stderr.
 
 Embedded by default (PGlite in memory or in BV_DATA_DIR, the event log in the same database);
 with DATABASE_URL and KAFKA_BROKERS the same code runs on PostgreSQL and Kafka.
@@ -17,10 +21,14 @@ with DATABASE_URL and KAFKA_BROKERS the same code runs on PostgreSQL and Kafka.
 ${describeConfig(cloudConfigSpec)}
 `;
 
-async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+async function main(argv: string[]): Promise<number | 'running'> {
+  if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage);
-    return;
+    return 0;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`bitv-cloud: unknown argument(s): ${argv.join(' ')} (see --help)\n`);
+    return 2;
   }
   const config = loadConfig(cloudConfigSpec, process.env);
   const logger = createLogger('cloud', { level: config.logLevel });
@@ -84,7 +92,9 @@ async function main(): Promise<void> {
     const token = await cloud.createClaimToken({ siteId: seeded.siteId, gatewayId: seeded.gatewayId });
     process.stderr.write(`Demo site ${seeded.siteId}; claim token for ${seeded.gatewayId}: ${token}\n`);
   }
-  process.stderr.write(`Dashboard: ${cloud.url}/   API: ${cloud.url}/openapi.json\n`);
+  process.stderr.write(
+    `Dashboard: ${cloud.url}/   API: ${cloud.url}/openapi.json   gRPC: ${cloud.grpcUrl ?? 'off'}\n`,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -97,11 +107,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  return 'running';
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bitv-cloud failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
-});
+runCli({ name: 'bitv-cloud', packageJson: new URL('../package.json', import.meta.url) }, main);

@@ -1,20 +1,21 @@
 import { type ConfigOf, setting } from '@bitv/shared';
+import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
   host: setting.string('BV_HTTP_HOST', {
-    default: '127.0.0.1',
+    default: defaultHost,
     description: 'address the HTTP API, dashboard and WebSocket listen on',
   }),
   port: setting.int('BV_HTTP_PORT', {
-    default: '8080',
+    default: String(defaultPorts.cloudHttp),
     min: 0,
     max: 65535,
     description: 'HTTP port (0 picks a free one)',
   }),
   grpcPort: setting.int('BV_GRPC_PORT', {
-    default: '50051',
+    default: String(defaultPorts.cloudGrpc),
     min: -1,
     max: 65535,
     description: 'gRPC InventoryService port (0 picks a free one, -1 turns it off)',
@@ -55,8 +56,9 @@ export const cloudConfigSpec = {
     description: 'lifetime of gateway credentials',
   }),
   brokerUrl: setting.string('BV_BROKER_URL', {
-    default: 'mqtt://127.0.0.1:8883',
-    description: 'MQTT broker URL handed to provisioned gateways',
+    default: defaultProvisionedBrokerUrl,
+    description:
+      'MQTT broker URL handed to provisioned gateways (default: the gateway’s TLS listener, BV_GATEWAY_TLS_PORT)',
   }),
   primaryHostId: setting.string('BV_PRIMARY_HOST_ID', {
     default: 'bv-cloud',
@@ -143,14 +145,14 @@ export interface CloudConfig {
 }
 
 export const cloudDefaults: CloudConfig = {
-  host: '127.0.0.1',
+  host: defaultHost,
   port: 0,
   issuer: 'bitvelocity',
   signingAlg: 'ES256',
   accessTtlSeconds: 900,
   refreshTtlSeconds: 30 * 86_400,
   deviceTtlSeconds: 90 * 86_400,
-  brokerUrl: 'mqtt://127.0.0.1:8883',
+  brokerUrl: defaultProvisionedBrokerUrl,
   primaryHostId: 'bv-cloud',
   stableWindowMs: 400,
 };

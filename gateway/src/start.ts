@@ -321,7 +321,10 @@ export async function startGateway(
     clearInterval(healthTimer);
     await Promise.all(listeners.map((l) => l.close()));
     await ops?.close();
+    // Consumers that already subscribed would keep polling the log of a gateway that never started.
+    await Promise.allSettled(subscriptions.map((s) => s.close()));
     await new Promise<void>((resolve) => b.close(() => resolve()));
+    await pipeline.close();
     await cluster?.close().catch(() => undefined);
     throw error;
   }
