@@ -11,8 +11,8 @@ import { Users } from './auth/users.js';
 import { Commands } from './commands/commands.js';
 import type { CloudConfig } from './config.js';
 import { cloudDb, migrateCloud } from './db/index.js';
-import { Counting } from './inventory/counting.js';
 import { BinHealthMonitor } from './inventory/bin-health.js';
+import { Counting } from './inventory/counting.js';
 import { Inventory } from './inventory/inventory.js';
 import { Reservations } from './inventory/reservations.js';
 import { LiveHub } from './live/hub.js';
@@ -60,13 +60,13 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
         'Time to apply one telemetry batch',
       ),
     },
-    { stability: { windowMs: config.stableWindowMs } },
     new BinHealthMonitor(
       db,
       hub,
       logger,
       counter(deps.registry, 'bv_cloud_hardware_alerts_total', 'Hardware alerts opened, by kind', ['kind']),
     ),
+    { stability: { windowMs: config.stableWindowMs } },
   );
   return {
     database: deps.database,
