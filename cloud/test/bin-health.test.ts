@@ -1,6 +1,7 @@
 import { createEvent, deviceStateV1, type Reading, topics } from '@bitv/shared/events';
 import { eventually } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessCookie } from '../src/api/authenticate.js';
 import type { Alert, BinView } from '../src/inventory/inventory.js';
 import type { LiveMessage } from '../src/live/hub.js';
 import { readingsEvent, startTestCloud, steadyReadings, type TestCloud } from './harness.js';
@@ -129,6 +130,48 @@ describe('bin health: dead cells, offline shelves, uncertain counts (PGlite)', (
       'cleared',
       'cleared',
     ]);
+  });
+
+  it('shows a gateway whose agent cannot open a serial port degraded, with why, until it can', async () => {
+    const node = (kind: 'NBIRTH' | 'NDATA', linksDown: number, linkError: string) =>
+      t.eventLog.publish(
+        topics.deviceState,
+        createEvent(deviceStateV1, {
+          source: '/test',
+          key: gw,
+          data: {
+            groupId: 'demo-site',
+            edgeNodeId: gw,
+            kind,
+            online: true,
+            ...(kind === 'NBIRTH' ? { bdSeq: 1 } : {}),
+            metrics: { 'links/down': linksDown, 'links/error': linkError },
+          },
+        }),
+      );
+    const staff = await t.token('staff');
+    const page = async (path: string) =>
+      (await t.cloud.app.request(path, { headers: { cookie: `${accessCookie}=${staff}` } })).text();
+    await node('NBIRTH', 1, 'serial:/dev/ttyNOPE: No such file or directory');
+    await eventually(
+      async () => (await t.cloud.services.registry.getGateway(gw)).linksDown === 1,
+      'degraded',
+    );
+    expect(await t.cloud.services.registry.getGateway(gw)).toMatchObject({
+      linksDown: 1,
+      linkError: 'serial:/dev/ttyNOPE: No such file or directory',
+    });
+    expect(live).toContainEqual(expect.objectContaining({ type: 'gateway', gatewayId: gw, linksDown: 1 }));
+    const warehouse = await page('/sites/demo-site');
+    expect(warehouse).toMatch(/data-testid="degraded-gw-demo-1"(?![^>]*hidden)/);
+    expect(warehouse).toContain('serial:/dev/ttyNOPE: No such file or directory');
+    const fleet = await page('/fleet');
+    expect(fleet).toMatch(/data-testid="gateway-degraded-gw-demo-1"(?![^>]*hidden)/);
+    // The port opens: the next health report says so.
+    await node('NDATA', 0, '');
+    await eventually(async () => (await t.cloud.services.registry.getGateway(gw)).linksDown === 0, 'healthy');
+    expect((await t.cloud.services.registry.getGateway(gw)).linkError).toBeNull();
+    expect(await page('/sites/demo-site')).toMatch(/data-testid="degraded-gw-demo-1"[^>]*hidden/);
   });
 
   it('flags a count whose settled weight lies between whole units, and clears it on a whole one', async () => {

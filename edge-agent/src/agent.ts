@@ -96,6 +96,8 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       metrics,
     },
   );
+  /** Links that cannot be opened, with why: reported upward as the NBIRTH/NDATA `links/*` health. */
+  const linkFaults = new Map<string, string>();
   uplink = new Uplink(
     {
       brokerUrl: config.brokerUrl,
@@ -122,6 +124,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       outbox,
       commands,
       devices,
+      linkFaults: () => linkFaults,
       logger: logger.child({ module: 'uplink' }),
       metrics,
       onCommand: (topic, payload) => guarded('handle a command', () => executor.handle(topic, payload)),
@@ -169,7 +172,15 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       guarded('remember the link sequence', () => outbox.setLinkSeq(device, linkSeq)),
     lastLinkSeq: (device) => outbox.device(device)?.linkSeq ?? null,
     badFrame: (reason) => metrics.badFrames.inc({ reason }),
-    linkState: (link, isUp) => metrics.linkState.set({ link }, isUp ? 1 : 0),
+    linkState: (link, isUp, openError) => {
+      metrics.linkState.set({ link }, isUp ? 1 : 0);
+      if (openError !== undefined) metrics.linkOpenFailures.inc({ link });
+      const known = linkFaults.get(link);
+      if (isUp) linkFaults.delete(link);
+      else if (openError !== undefined) linkFaults.set(link, openError);
+      // Tell the cloud now, not at the next periodic health report.
+      if (known !== linkFaults.get(link)) up.healthChanged();
+    },
   };
   for (const path of config.serialPorts) {
     drivers.push(

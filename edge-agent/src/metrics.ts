@@ -57,6 +57,12 @@ export function agentMetrics(registry: Registry) {
       'reason',
     ]),
     linkState: gauge(registry, 'bv_edge_link_up', 'Whether a driver link is up', ['link']),
+    linkOpenFailures: counter(
+      registry,
+      'bv_edge_link_open_failures_total',
+      'Attempts to open a driver link (serial port) that failed',
+      ['link'],
+    ),
     commands: counter(registry, 'bv_edge_commands_total', 'Commands by outcome', ['status']),
     commandsRejected: counter(registry, 'bv_edge_commands_rejected_total', 'NCMD/DCMD input refused', [
       'reason',

@@ -33,6 +33,8 @@ export const gatewaySchema: z.ZodType<Gateway> = z.object({
   agentVersion: z.string().nullable(),
   queueDepth: z.number().int().nullable(),
   oldestUnsentMs: z.number().nullable(),
+  linksDown: z.number().int().nullable().describe('device links (serial ports) the agent cannot open'),
+  linkError: z.string().nullable().describe('why, one `<link>: <reason>` per link'),
   lastBirthAt: nullableTime,
   lastSeenAt: nullableTime,
 });
@@ -108,6 +110,7 @@ export const reservationSchema: z.ZodType<Reservation> = z.object({
   reference: z.string(),
   status: z.enum(['active', 'released', 'expired']),
   expiresAt: isoTime,
+  ownerId: z.string().nullable().describe('the user who reserved (an API key acts for its owner)'),
 });
 export const commandSchema: z.ZodType<Command> = z.object({
   id: z.string(),

@@ -37,6 +37,8 @@ aside .panel{background:var(--card);border:1px solid var(--line);border-radius:v
 .alerts{list-style:none;margin:0;padding:0}.alerts li{border-left:3px solid var(--warn);padding:6px 10px;margin-bottom:8px;background:#fff8eb;border-radius:0 6px 6px 0;font-size:13px}
 .alerts li small{display:block;color:var(--muted)}
 .alerts li.cell-fault,.alerts li.shelf-offline{border-left-color:var(--bad);background:#fef2f2}.alerts li.low-confidence{border-left-color:var(--bad);background:#fff7f7}
+.banner{background:#fef2f2;border:1px solid var(--bad);color:#7f1d1d;border-radius:var(--radius);padding:10px 14px;margin-bottom:14px;font-size:14px}.banner small{display:block;color:var(--muted)}
+.degraded small{display:block;max-width:260px}
 .bin .health{font-size:11px;font-weight:700;color:var(--bad);text-transform:uppercase;letter-spacing:.4px;min-height:0}.bin .health:empty{display:none}
 .bin.stale{border-color:var(--bad);background:#fef2f2}.bin.stale .count{color:#9aa3b2;text-decoration:line-through dotted;text-decoration-thickness:1px}
 .bin.stale .conf i{background:var(--bad)}.bin.stale .weight{color:var(--bad)}.none{color:var(--muted);font-size:13px}
@@ -88,11 +90,13 @@ export const liveScript = `
   function onWeighed(m){var el=binEl(m.shelfId,m.bin);if(el){el.setAttribute('data-weighed','true');el.setAttribute('data-tare',String(m.tareG))}}
   function onLight(m){var el=binEl(m.shelfId,m.bin);if(el)el.classList.toggle('lit',m.color!==null)}
   function onShelf(m){var d=document.getElementById('shelf-dot-'+m.shelfId);if(d){d.classList.toggle('on',m.online);d.classList.toggle('off',!m.online)}}
-  function onGateway(m){var row=document.getElementById('gw-'+m.gatewayId);if(!row)return;
+  function onGateway(m){onDegraded(m);var row=document.getElementById('gw-'+m.gatewayId);if(!row)return;
     var p=row.querySelector('[data-online]');p.textContent=m.online?'online':'offline';p.className='pill '+(m.online?'on':'off');
     row.querySelector('[data-queue]').textContent=m.queueDepth==null?'–':String(m.queueDepth);
     row.querySelector('[data-seen]').textContent=bvTime(m.lastSeenAt);
     if(m.agentVersion)row.querySelector('[data-version]').textContent=m.agentVersion;}
+  function onDegraded(m){if(m.linksDown==null)return;['degraded-'+m.gatewayId,'gw-'+m.gatewayId].forEach(function(id){var el=document.getElementById(id);if(!el)return;
+    var box=id.indexOf('gw-')===0?el.querySelector('[data-degraded]'):el;if(!box)return;box.hidden=!m.linksDown;var e=box.querySelector('[data-link-error]');if(e)e.textContent=m.linkError||''})}
   function onCommand(m){var el=document.getElementById('cmd-'+m.commandId);if(!el)return;var p=el.querySelector('.pill');p.textContent=m.status;p.className='pill '+m.status;
     var done=el.querySelector('[data-finished]');if(done&&m.status!=='sent')done.textContent=bvTime(m.updatedAt);
     if(m.reason)el.querySelector('[data-reason]').textContent=m.reason;}

@@ -86,6 +86,7 @@ export function FleetPage(props: { data: FleetData }) {
                   >
                     {g.status === 'unclaimed' ? 'unclaimed' : g.online ? 'online' : 'offline'}
                   </span>
+                  <DegradedNote gateway={g} />
                 </td>
                 <td class="num" data-queue>
                   {g.queueDepth === null ? '–' : String(g.queueDepth)}
@@ -273,5 +274,19 @@ export function FleetPage(props: { data: FleetData }) {
         ) : null}
       </div>
     </>
+  );
+}
+
+/** A gateway whose agent cannot open a device link (a serial port): degraded, with why. */
+export function DegradedNote(props: { gateway: Gateway }) {
+  const g = props.gateway;
+  return (
+    <span class="degraded" data-degraded data-testid={`gateway-degraded-${g.id}`} hidden={!g.linksDown}>
+      {' '}
+      <span class="pill failed">degraded</span>
+      <small class="none" data-link-error>
+        {g.linkError ?? ''}
+      </small>
+    </span>
   );
 }

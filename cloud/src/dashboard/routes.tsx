@@ -176,18 +176,27 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
     if (!user) return toLogin(c);
     const id = c.req.param('id');
     if (!staffRoles.has(user.role) || !canSeeSite(user, id)) return forbidden(c);
-    const [site, sites, aisles, shelves, bins, alerts] = await Promise.all([
+    const [site, sites, aisles, shelves, bins, alerts, gateways] = await Promise.all([
       s.registry.getSite(id),
       s.registry.listSites(),
       s.registry.listAisles(id),
       s.registry.listShelves({ siteId: id }),
       s.inventory.binsOfSite(id),
       s.inventory.alerts(id, 'open'),
+      s.registry.listGateways(id),
     ]);
     return c.html(
       <Layout title={site.name} active="warehouse" siteId={id} user={user} scripts={['/assets/live.js']}>
         <WarehousePage
-          data={{ site, sites: sites.filter((x) => canSeeSite(user, x.id)), aisles, shelves, bins, alerts }}
+          data={{
+            site,
+            sites: sites.filter((x) => canSeeSite(user, x.id)),
+            aisles,
+            shelves,
+            bins,
+            alerts,
+            gateways,
+          }}
         />
       </Layout>,
     );

@@ -1,6 +1,6 @@
 import type { BinHealth } from '../inventory/bin-health.js';
 import type { Alert, BinView } from '../inventory/inventory.js';
-import type { Aisle, Shelf, Site } from '../registry/registry.js';
+import type { Aisle, Gateway, Shelf, Site } from '../registry/registry.js';
 import { formatTime } from './time.js';
 
 export interface WarehouseData {
@@ -10,6 +10,8 @@ export interface WarehouseData {
   shelves: Shelf[];
   bins: BinView[];
   alerts: Alert[];
+  /** The site's gateways (a degraded one, with a device link it cannot open, is shown at the top). */
+  gateways?: Gateway[];
 }
 
 /** What a bin whose count is not current says about it (the client script has the same words). */
@@ -110,6 +112,12 @@ export function WarehousePage(props: { data: WarehouseData }) {
       <div class="sub">
         Site <code>{site.id}</code> · counts come from shelf weight and update live
       </div>
+      {(props.data.gateways ?? []).map((g) => (
+        <div class="banner" id={`degraded-${g.id}`} data-testid={`degraded-${g.id}`} hidden={!g.linksDown}>
+          <b>{`Gateway ${g.name} (${g.id}) degraded:`}</b> <span data-link-error>{g.linkError ?? ''}</span>
+          <small> The shelves on these links are not counted until the gateway can open them.</small>
+        </div>
+      ))}
       <div class="stats">
         <div class="stat">
           <div class="v" id="total-units" data-testid="total-units">

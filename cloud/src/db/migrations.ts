@@ -246,10 +246,38 @@ const binHealth: Migration = {
   },
 };
 
+/**
+ * Device links a gateway's agent cannot open (its `links/down` and `links/error` health metrics):
+ * the fleet and warehouse pages show the gateway degraded, with why.
+ */
+const gatewayLinks: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('gateways').addColumn('links_down', 'integer').execute();
+    await db.schema.alterTable('gateways').addColumn('link_error', 'text').execute();
+  },
+};
+
+/**
+ * Who made a reservation (the partner user, also when through one of their API keys), so partners
+ * see and release only their own. Older reservations have none: operators and admins see them.
+ */
+const reservationOwner: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('reservations').addColumn('owner_id', 'text').execute();
+    await db.schema
+      .createIndex('reservations_owner_idx')
+      .on('reservations')
+      .columns(['owner_id', 'created_at'])
+      .execute();
+  },
+};
+
 export const cloudMigrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_telemetry_gaps': telemetryGaps,
   '0003_bin_health': binHealth,
+  '0004_gateway_links': gatewayLinks,
+  '0005_reservation_owner': reservationOwner,
 };
 
 export function migrateCloud(database: Database): Promise<string[]> {

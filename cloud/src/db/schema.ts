@@ -68,6 +68,9 @@ export interface CloudTables {
     bd_seq: number | null;
     queue_depth: number | null;
     oldest_unsent_ms: number | null;
+    /** Device links (serial ports) the agent reports it cannot open; null: never reported. */
+    links_down: number | null;
+    link_error: string | null;
     last_birth_at: Timestamp | null;
     last_seen_at: Timestamp | null;
     created_at: CreatedAt;
@@ -168,6 +171,8 @@ export interface CloudTables {
     reference: string;
     status: 'active' | 'released' | 'expired';
     expires_at: Timestamp;
+    /** The user who reserved (a key's owner for an API key); null: made before owners were kept, or over gRPC. */
+    owner_id: string | null;
     created_at: CreatedAt;
   };
   alerts: {

@@ -67,6 +67,9 @@ export type LiveMessage =
       queueDepth: number | null;
       agentVersion: string | null;
       lastSeenAt: string | null;
+      /** Device links the agent cannot open (> 0: degraded), and why. */
+      linksDown?: number | null;
+      linkError?: string | null;
     }
   | {
       type: 'shelf';

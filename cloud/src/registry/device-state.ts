@@ -63,6 +63,12 @@ export class DeviceStateTracker {
           ...(typeof state.metrics?.['agent/version'] === 'string'
             ? { agent_version: state.metrics['agent/version'] }
             : {}),
+          ...(typeof state.metrics?.['links/down'] === 'number'
+            ? { links_down: state.metrics['links/down'] }
+            : {}),
+          ...(typeof state.metrics?.['links/error'] === 'string'
+            ? { link_error: state.metrics['links/error'] }
+            : {}),
         })
         .where('id', '=', state.edgeNodeId)
         // Sparkplug 3.0: a host matches an NDEATH's bdSeq to the one of the NBIRTH it ends; an NDEATH
@@ -104,6 +110,8 @@ export class DeviceStateTracker {
       queueDepth: g.queueDepth,
       agentVersion: g.agentVersion,
       lastSeenAt: g.lastSeenAt,
+      linksDown: g.linksDown,
+      linkError: g.linkError,
     });
   }
 

@@ -24,6 +24,10 @@ export interface Gateway {
   agentVersion: string | null;
   queueDepth: number | null;
   oldestUnsentMs: number | null;
+  /** Device links (serial ports) the agent cannot open: > 0 means the gateway is degraded. */
+  linksDown: number | null;
+  /** Why, one `<link>: <reason>` per link. */
+  linkError: string | null;
   lastBirthAt: string | null;
   lastSeenAt: string | null;
 }
@@ -56,6 +60,8 @@ type GatewayRow = {
   agent_version: string | null;
   queue_depth: number | null;
   oldest_unsent_ms: number | null;
+  links_down: number | null;
+  link_error: string | null;
   last_birth_at: Date | null;
   last_seen_at: Date | null;
 };
@@ -71,6 +77,8 @@ export const toGateway = (r: GatewayRow): Gateway => ({
   agentVersion: r.agent_version,
   queueDepth: r.queue_depth,
   oldestUnsentMs: r.oldest_unsent_ms === null ? null : Number(r.oldest_unsent_ms),
+  linksDown: r.links_down,
+  linkError: r.link_error || null,
   lastBirthAt: isoOrNull(r.last_birth_at),
   lastSeenAt: isoOrNull(r.last_seen_at),
 });

@@ -38,7 +38,11 @@ export interface DriverSink {
   /** The link sequence last committed for the device (null when none yet). */
   lastLinkSeq(device: string): number | null;
   badFrame(reason: string): void;
-  linkState(link: string, up: boolean): void;
+  /**
+   * A link opened (`up`), was lost, or could not be opened: then `openError` says why (called at
+   * every failed attempt; the agent counts them and reports the link down).
+   */
+  linkState(link: string, up: boolean, openError?: string): void;
 }
 
 export interface DriverStatus {

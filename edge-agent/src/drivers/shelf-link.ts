@@ -79,6 +79,9 @@ export class ShelfLinkDriver implements Driver {
   private clockOffset: number | undefined;
   private closed = false;
   private opens = 0;
+  /** Why the port cannot be opened, while it cannot (warned once per outage, not per retry). */
+  private openError: string | undefined;
+  private failedOpens = 0;
 
   constructor(
     options: Partial<ShelfLinkOptions> & { path: string },
@@ -111,6 +114,7 @@ export class ShelfLinkDriver implements Driver {
         firmware: this.device?.firmware,
         badFrames: this.decoder.badFramesTotal,
         lostFrames: this.decoder.stats.lostFrames,
+        ...(this.openError !== undefined ? { openError: this.openError, failedOpens: this.failedOpens } : {}),
       },
     };
   }
@@ -130,15 +134,46 @@ export class ShelfLinkDriver implements Driver {
       this.clockOffset = undefined;
       this.lastFrameAt = Date.now();
       this.sink.linkState(this.link, true);
-      this.logger.info({ path: this.opts.path }, 'shelf link open');
+      if (this.openError !== undefined) {
+        this.logger.info({ path: this.opts.path, failedOpens: this.failedOpens }, 'shelf link open again');
+        this.openError = undefined;
+        this.failedOpens = 0;
+      } else this.logger.info({ path: this.opts.path }, 'shelf link open');
       t.stream.on('data', (chunk: Buffer) => this.onData(chunk));
       t.stream.once('close', () => this.onClosed(t, 'closed'));
       t.stream.on('error', (error: Error) => this.onClosed(t, error.message));
       this.requestHello();
     } catch (error) {
-      this.logger.debug({ err: String(error), path: this.opts.path }, 'shelf link open failed');
+      this.openFailed(error instanceof Error ? error.message : String(error));
       this.scheduleReopen();
     }
+  }
+
+  /**
+   * A port that cannot be opened (missing, no permission, busy) is a fault someone has to fix:
+   * warned once per outage with the reason, every attempt counted, and reported upward (the
+   * agent's `links/down` health metric) so the cloud shows the gateway degraded.
+   */
+  private openFailed(reason: string): void {
+    this.failedOpens++;
+    if (this.openError === undefined) {
+      this.logger.warn(
+        { path: this.opts.path, reason },
+        'shelf link cannot be opened; retrying with backoff (next warning when it opens again)',
+      );
+    } else if (reason !== this.openError) {
+      this.logger.warn(
+        { path: this.opts.path, reason, was: this.openError },
+        'shelf link still cannot be opened',
+      );
+    } else {
+      this.logger.debug(
+        { path: this.opts.path, reason, failedOpens: this.failedOpens },
+        'shelf link open failed',
+      );
+    }
+    this.openError = reason;
+    this.sink.linkState(this.link, false, reason);
   }
 
   private scheduleReopen(): void {

@@ -1,9 +1,15 @@
 import { deviceBirthMetrics, encodeNodeBirth, encodePayload } from '@bitv/shared/sparkplug';
 import type { DeviceDirectory } from '../devices.js';
 import type { Outbox } from '../outbox/index.js';
+import { linkHealth } from './reports.js';
 
 /** NBIRTH: seq 0, the session's bdSeq, rebirth=false, agent version and outbox health. */
-export function nodeBirthPayload(outbox: Outbox, bdSeq: number, agentVersion: string): Uint8Array {
+export function nodeBirthPayload(
+  outbox: Outbox,
+  bdSeq: number,
+  agentVersion: string,
+  links: ReadonlyMap<string, string> = new Map(),
+): Uint8Array {
   const stats = outbox.stats();
   const now = Date.now();
   return encodeNodeBirth(
@@ -12,6 +18,7 @@ export function nodeBirthPayload(outbox: Outbox, bdSeq: number, agentVersion: st
       agentVersion,
       outboxDepth: stats.depth,
       oldestUnsentMs: stats.oldestTimeMs === null ? 0 : Math.max(0, now - stats.oldestTimeMs),
+      ...linkHealth(links),
     },
     now,
   );

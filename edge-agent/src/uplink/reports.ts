@@ -21,14 +21,23 @@ export interface ReportContext {
   publish(topic: string, payload: Uint8Array, type: string, onAck: () => void): void;
 }
 
-/** The outbox health metrics of NBIRTH/NDATA. */
-export function healthMetrics(outbox: Outbox): Metric[] {
+/** The outbox health metrics of NBIRTH/NDATA, and the links down when `links` is given. */
+export function healthMetrics(outbox: Outbox, links?: ReadonlyMap<string, string>): Metric[] {
   const st = outbox.stats();
   return nodeHealthMetrics({
     outboxDepth: st.depth,
     oldestUnsentMs: st.oldestTimeMs === null ? 0 : Math.max(0, Date.now() - st.oldestTimeMs),
     droppedTotal: st.droppedTotal,
+    ...(links ? linkHealth(links) : {}),
   });
+}
+
+/** `links/down` and `links/error` (`<link>: <reason>; ...`, '' when every link is up). */
+export function linkHealth(links: ReadonlyMap<string, string>): { linksDown: number; linkError: string } {
+  return {
+    linksDown: links.size,
+    linkError: [...links].map(([link, reason]) => `${link}: ${reason}`).join('; '),
+  };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface UplinkDeps {
   logger: Logger;
   metrics: AgentMetrics;
   onCommand: (topic: NodeTopic | DeviceTopic, payload: Buffer) => void;
+  /** Links the agent cannot open, with why (health metrics `links/down`, `links/error`). */
+  linkFaults?: () => ReadonlyMap<string, string>;
 }
 
 export type UplinkState = 'connecting' | 'waiting-for-host' | 'online' | 'disconnected' | 'closed';

@@ -282,7 +282,9 @@ export class Uplink {
     // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]
     s.client.publish(
       nodeTopic('NBIRTH', groupId, edgeNodeId),
-      Buffer.from(nodeBirthPayload(this.deps.outbox, s.bdSeq, this.opts.agentVersion)),
+      Buffer.from(
+        nodeBirthPayload(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.()),
+      ),
       { qos: 0, retain: false },
     );
     this.deps.metrics.messagesPublished.inc({ type: 'NBIRTH' });
@@ -400,13 +402,18 @@ export class Uplink {
     });
   }
 
+  /** The agent's health changed (a link went down or came back): NDATA now, not at the next period. */
+  healthChanged(): void {
+    this.publishHealth();
+  }
+
   private publishHealth(): void {
     const s = this.session;
     if (!s || this.state !== 'online') return;
     const payload = encodePayload({
       timestamp: Date.now(),
       seq: s.seq.next(),
-      metrics: healthMetrics(this.deps.outbox),
+      metrics: healthMetrics(this.deps.outbox, this.deps.linkFaults?.()),
     });
     s.client.publish(nodeTopic('NDATA', this.opts.groupId, this.opts.edgeNodeId), Buffer.from(payload), {
       qos: 0,

@@ -24,6 +24,7 @@ import {
   decodePayload,
   decodeReadings,
   formatLight,
+  metricNames,
   type NodeTopic,
   type Payload,
 } from '@bitv/shared/sparkplug';
@@ -72,7 +73,10 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
         bdSeq: b.bdSeq,
         queueDepth: b.outboxDepth,
         oldestUnsentMs: b.oldestUnsentMs,
-        ...(b.agentVersion ? { metrics: { 'agent/version': b.agentVersion } } : {}),
+        metrics: {
+          ...(b.agentVersion ? { 'agent/version': b.agentVersion } : {}),
+          ...linkMetrics(b),
+        },
       });
       break;
     }
@@ -81,13 +85,21 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
     case 'NDATA': {
       const h = decodeNodeHealth(payload);
-      if (h.outboxDepth !== undefined || h.oldestUnsentMs !== undefined || h.droppedTotal !== undefined) {
+      if (
+        h.outboxDepth !== undefined ||
+        h.oldestUnsentMs !== undefined ||
+        h.droppedTotal !== undefined ||
+        h.linksDown !== undefined
+      ) {
         m.state({
           kind: 'NDATA',
           online: true,
           ...(h.outboxDepth !== undefined ? { queueDepth: h.outboxDepth } : {}),
           ...(h.oldestUnsentMs !== undefined ? { oldestUnsentMs: h.oldestUnsentMs } : {}),
-          ...(h.droppedTotal !== undefined ? { metrics: { 'outbox/dropped_total': h.droppedTotal } } : {}),
+          metrics: {
+            ...(h.droppedTotal !== undefined ? { 'outbox/dropped_total': h.droppedTotal } : {}),
+            ...linkMetrics(h),
+          },
         });
       }
       m.commandResults(payload, undefined);
@@ -272,4 +284,16 @@ class MessageEvents {
 
 function topicText(t: UplinkTopic): string {
   return `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
+}
+
+/** The agent's device links that are down (`links/down`, `links/error`), for the cloud's fleet view. */
+function linkMetrics(h: {
+  linksDown?: number | undefined;
+  linkError?: string | undefined;
+}): Record<string, number | string> {
+  return {
+    ...(h.linksDown !== undefined ? { [metricNames.linksDown]: h.linksDown } : {}),
+    // The event schema bounds nothing here, but a record value should stay a sentence, not a log.
+    ...(h.linkError !== undefined ? { [metricNames.linkError]: h.linkError.slice(0, 500) } : {}),
+  };
 }

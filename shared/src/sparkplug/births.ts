@@ -17,6 +17,8 @@ export interface NodeHealth {
   outboxDepth?: number | undefined;
   oldestUnsentMs?: number | undefined;
   droppedTotal?: number | undefined;
+  linksDown?: number | undefined;
+  linkError?: string | undefined;
 }
 
 export interface NodeBirth {
@@ -24,6 +26,9 @@ export interface NodeBirth {
   agentVersion: string;
   outboxDepth: number;
   oldestUnsentMs: number;
+  /** Declared in every NBIRTH (0, '' when all links are up), as NDATA may carry them [tck-id-payloads-nbirth-metrics]. */
+  linksDown?: number | undefined;
+  linkError?: string | undefined;
 }
 
 export interface DeviceBirth {
@@ -57,6 +62,8 @@ export function encodeNodeBirth(birth: NodeBirth, timestamp = Date.now()): Uint8
       { name: metricNames.agentVersion, type: 'String', value: birth.agentVersion, timestamp },
       { name: metricNames.outboxDepth, type: 'UInt64', value: birth.outboxDepth, timestamp },
       { name: metricNames.outboxOldestUnsentMs, type: 'UInt64', value: birth.oldestUnsentMs, timestamp },
+      { name: metricNames.linksDown, type: 'UInt64', value: birth.linksDown ?? 0, timestamp },
+      { name: metricNames.linkError, type: 'String', value: birth.linkError ?? '', timestamp },
     ],
   });
 }
@@ -69,6 +76,8 @@ export function decodeNodeBirth(input: Uint8Array | Payload, options?: DecodeOpt
     agentVersion: optionalString(p, metricNames.agentVersion) ?? '',
     outboxDepth: optionalNumber(p, metricNames.outboxDepth) ?? 0,
     oldestUnsentMs: optionalNumber(p, metricNames.outboxOldestUnsentMs) ?? 0,
+    linksDown: optionalNumber(p, metricNames.linksDown),
+    linkError: optionalString(p, metricNames.linkError),
   };
 }
 
@@ -93,6 +102,9 @@ export function nodeHealthMetrics(health: NodeHealth, timestamp = Date.now()): M
   add(metricNames.outboxDepth, health.outboxDepth);
   add(metricNames.outboxOldestUnsentMs, health.oldestUnsentMs);
   add(metricNames.outboxDroppedTotal, health.droppedTotal);
+  add(metricNames.linksDown, health.linksDown);
+  if (health.linkError !== undefined)
+    metrics.push({ name: metricNames.linkError, type: 'String', value: health.linkError, timestamp });
   return metrics;
 }
 
@@ -103,6 +115,8 @@ export function decodeNodeHealth(input: Uint8Array | Payload, options?: DecodeOp
     outboxDepth: optionalNumber(p, metricNames.outboxDepth),
     oldestUnsentMs: optionalNumber(p, metricNames.outboxOldestUnsentMs),
     droppedTotal: optionalNumber(p, metricNames.outboxDroppedTotal),
+    linksDown: optionalNumber(p, metricNames.linksDown),
+    linkError: optionalString(p, metricNames.linkError),
   };
 }
 

@@ -12,6 +12,10 @@ export const metricNames = {
   outboxDepth: 'outbox/depth',
   outboxOldestUnsentMs: 'outbox/oldest_unsent_ms',
   outboxDroppedTotal: 'outbox/dropped_total',
+  /** Device links (serial ports) the agent is configured for and cannot open or lost. */
+  linksDown: 'links/down',
+  /** Why, one `<link>: <reason>` per link, `; `-separated ('' when every link is up). */
+  linkError: 'links/error',
   commandId: 'command/id',
   commandJson: 'command/json',
   commandExpiresAt: 'command/expires_at',

@@ -189,14 +189,30 @@ describe('readings in DDATA', () => {
 });
 
 describe('births and deaths', () => {
-  it('NBIRTH carries seq 0, bdSeq, rebirth=false and outbox health', () => {
+  it('NBIRTH carries seq 0, bdSeq, rebirth=false, outbox health and the links down', () => {
     const bytes = encodeNodeBirth({ bdSeq: 9, agentVersion: '0.1.0', outboxDepth: 5, oldestUnsentMs: 1200 });
+    // The links metrics are declared even when none is down: NDATA may carry them later.
     expect(decodeNodeBirth(bytes)).toEqual({
       bdSeq: 9,
       agentVersion: '0.1.0',
       outboxDepth: 5,
       oldestUnsentMs: 1200,
+      linksDown: 0,
+      linkError: '',
     });
+    const degraded = encodeNodeBirth({
+      bdSeq: 9,
+      agentVersion: '0.1.0',
+      outboxDepth: 0,
+      oldestUnsentMs: 0,
+      linksDown: 1,
+      linkError: 'serial:/dev/ttyNOPE: No such file or directory',
+    });
+    expect(decodeNodeBirth(degraded)).toMatchObject({
+      linksDown: 1,
+      linkError: 'serial:/dev/ttyNOPE: No such file or directory',
+    });
+    expect(tahu.decodePayload(degraded).metrics!.find((m) => m.name === 'links/error')?.type).toBe('String');
     const raw = tahu.decodePayload(bytes);
     expect(Number(raw.seq)).toBe(0);
     const rebirth = raw.metrics!.find((m) => m.name === 'Node Control/Rebirth');
