@@ -5,9 +5,11 @@ import {
   defaultHost,
   defaultPorts,
   loadConfig,
+  type Setting,
   setting,
 } from '@bitv/shared/config';
 import { ValidationError } from '@bitv/shared/errors';
+import { z } from 'zod';
 
 /**
  * Every setting of the edge agent. A JSON config file (`bitv-edge run --config <file>`) gives
@@ -77,9 +79,10 @@ export const edgeConfigSpec = {
     default: 'drop-oldest',
     description: 'What to do when the outbox is full',
   }),
-  serialPorts: setting.list('BV_EDGE_SERIAL_PORTS', {
+  serialPorts: portList('BV_EDGE_SERIAL_PORTS', {
     default: '',
-    description: 'Shelf controller ports, comma separated (/dev/ttyUSB0, pty paths, tcp://host:port)',
+    description:
+      'Shelf controller ports: a comma list or a JSON array (/dev/ttyUSB0, pty paths, tcp://host:port)',
   }),
   baudRate: setting.int('BV_EDGE_BAUD_RATE', { default: '115200', min: 1, description: 'Serial baud rate' }),
   firmataPort: setting.optionalString('BV_EDGE_FIRMATA_PORT', {
@@ -156,6 +159,60 @@ export const edgeConfigSpec = {
 };
 
 export type EdgeConfig = ConfigOf<typeof edgeConfigSpec>;
+
+/** Characters no port path holds; seeing one means a list was written in some other syntax. */
+const notInPortName = /["'[\]{}\p{Cc}]/u;
+
+const portName = z
+  .string()
+  .trim()
+  .min(1, 'an empty port name')
+  .refine((p) => !notInPortName.test(p), {
+    message: 'a port name holds a quote, bracket or control character',
+  });
+
+/**
+ * A list of port names, given the way the docs show it (a JSON array, also what a config file's
+ * array becomes) or as a comma list. Anything else is refused whole: a half-parsed list would open
+ * ports named `["/dev/ttyUSB0"`.
+ */
+function portList(env: string, o: { default: string; description: string }): Setting<string[]> {
+  const schema = z.string().transform((text, ctx) => {
+    const trimmed = text.trim();
+    let items: unknown[];
+    if (trimmed.startsWith('[')) {
+      let json: unknown;
+      try {
+        json = JSON.parse(trimmed);
+      } catch {
+        // reported as a configuration error below, with the text
+        json = undefined;
+      }
+      if (!Array.isArray(json)) {
+        ctx.addIssue({ code: 'custom', message: 'not a JSON array of port names' });
+        return z.NEVER;
+      }
+      items = json;
+    } else {
+      // as before: blanks between commas (a trailing comma) are not ports
+      items = trimmed.split(',').filter((p) => p.trim() !== '');
+    }
+    const ports: string[] = [];
+    for (const item of items) {
+      const parsed = portName.safeParse(item);
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(item)}: ${parsed.error.issues[0]?.message}`,
+        });
+        return z.NEVER;
+      }
+      ports.push(parsed.data);
+    }
+    return ports;
+  });
+  return { env, schema, default: o.default, description: o.description, secret: false };
+}
 
 /**
  * Reads the config file (if any) and lets `env` override it. File values are given by config
