@@ -5,6 +5,7 @@ import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
+import pkg from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec } from './config.js';
 
@@ -110,4 +111,4 @@ async function main(argv: string[]): Promise<number | 'running'> {
   return 'running';
 }
 
-runCli({ name: 'bitv-cloud', packageJson: new URL('../package.json', import.meta.url) }, main);
+runCli({ name: 'bitv-cloud', version: pkg.version }, main);

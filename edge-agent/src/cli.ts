@@ -170,4 +170,4 @@ function age(ms: number | null): string {
   return ms === null ? 'none' : `${(ms / 1000).toFixed(1)} s ago`;
 }
 
-runCli({ name: 'bitv-edge', packageJson: new URL('../package.json', import.meta.url) }, main);
+runCli({ name: 'bitv-edge', version: agentVersion }, main);

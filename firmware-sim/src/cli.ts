@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, createRegistry, describeConfig, loadConfig } from '@bitv/shared';
 import { runCli } from '@bitv/shared/cli';
+import pkg from '../package.json' with { type: 'json' };
 import { flags, simulatorConfig } from './config.js';
 import { loadScenarioFile } from './scenario/load.js';
 import { startSimulation } from './simulation.js';
@@ -101,4 +102,4 @@ async function main(argv: string[]): Promise<number | 'running'> {
   return 'running';
 }
 
-runCli({ name: 'bitv-sim', packageJson: new URL('../package.json', import.meta.url) }, main);
+runCli({ name: 'bitv-sim', version: pkg.version }, main);

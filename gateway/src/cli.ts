@@ -5,6 +5,7 @@ import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
+import pkg from '../package.json' with { type: 'json' };
 import { gatewayConfigSpec } from './config.js';
 import { startGateway } from './start.js';
 
@@ -91,4 +92,4 @@ function withLogLevelAlias(env: NodeJS.ProcessEnv): Record<string, string | unde
   return { ...env, BV_LOG_LEVEL: env.LOG_LEVEL };
 }
 
-runCli({ name: 'bitv-gateway', packageJson: new URL('../package.json', import.meta.url) }, main);
+runCli({ name: 'bitv-gateway', version: pkg.version }, main);

@@ -5,6 +5,7 @@ import { runCli } from '@bitv/shared/cli';
 import { describeConfig, loadConfig, redactUrl } from '@bitv/shared/config';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
+import pkg from '../../../package.json' with { type: 'json' };
 import { platformConfigSpec } from './config.js';
 import { acquireRunLock } from './lock.js';
 import { startPlatform, writePlatformFile } from './platform.js';
@@ -107,4 +108,4 @@ async function main(argv: string[]): Promise<number | 'running'> {
   return 'running';
 }
 
-runCli({ name: 'bitvelocity', packageJson: new URL('../../../package.json', import.meta.url) }, main);
+runCli({ name: 'bitvelocity', version: pkg.version }, main);

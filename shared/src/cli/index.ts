@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { errorText } from '../config/redact.js';
 import { ValidationError } from '../errors/index.js';
 
 /**
  * How every BitVelocity command starts and ends, so they all behave alike:
- * - `--version` prints `<name> <version>` from the workspace's package.json;
+ * - `--version` prints `<name> <version>`, the version of the workspace's package.json;
  * - bad configuration or arguments: one line on stderr, exit status 2;
  * - any other failure to start (a port in use, a database that does not answer): one line, status 1;
  * - the process exits when it says it does: a failed start leaves nothing running behind it.
@@ -12,18 +11,15 @@ import { ValidationError } from '../errors/index.js';
 export interface CliDefinition {
   /** The command as a person types it, e.g. `bitv-gateway`. */
   name: string;
-  /** The workspace's package.json (`new URL('../package.json', import.meta.url)`). */
-  packageJson: URL;
+  /**
+   * The workspace's package.json version, imported (`import pkg from '../package.json' with
+   * { type: 'json' }`) so that a bundled command (the edge agent's) carries it inside.
+   */
+  version: string;
 }
 
 /** Status of a command that was given bad configuration or arguments. */
 export const exitUsage = 2;
-
-/** The `version` of a package.json. */
-export function packageVersion(packageJson: URL): string {
-  const parsed = JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: unknown };
-  return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
-}
 
 /**
  * Runs `main` with the arguments. `main` returns a status to exit with once it is done, or
@@ -35,7 +31,7 @@ export function runCli(
   argv: string[] = process.argv.slice(2),
 ): void {
   if (argv.includes('--version')) {
-    process.stdout.write(`${cli.name} ${packageVersion(cli.packageJson)}\n`);
+    process.stdout.write(`${cli.name} ${cli.version}\n`);
     process.exit(0);
   }
   main(argv).then(
