@@ -135,6 +135,41 @@ describe('pick-to-light state follows what the shelf reports (PGlite)', () => {
     await eventually(async () => (await lit(1)) === null, 'lights unknown after NDEATH');
   });
 
+  it('a set_led result handled after a later birth of the shelf does not light the bin again', async () => {
+    await state({ kind: 'DBIRTH', deviceId: shelf, online: true, binCount: 2 });
+    const c = await t.cloud.services.commands.send(gw, {
+      command: { action: 'set_led', bin: 0, color: '#ff0000', blink: 'fast' },
+      deviceId: shelf,
+      ttlSeconds: 30,
+      requestedBy: 'test',
+    });
+    // The shelf rebooted after the request (its birth says every LED is off) and the result of the
+    // set_led is only handled now: it may be from before the reboot, so the birth stands.
+    await state({
+      kind: 'DBIRTH',
+      deviceId: shelf,
+      online: true,
+      binCount: 2,
+      metrics: { 'bin/00/led': 'off', 'bin/01/led': 'off' },
+    });
+    await eventually(async () => {
+      const seen = (await t.cloud.services.registry.getShelf(shelf)).lastSeenAt;
+      return seen !== null && seen >= c.createdAt;
+    }, 'the later birth handled');
+    await t.cloud.services.commands.applyResult({
+      commandId: c.id,
+      groupId: 'demo-site',
+      edgeNodeId: gw,
+      deviceId: shelf,
+      status: 'done',
+    });
+    expect((await t.cloud.services.commands.get(c.id)).status).toBe('done');
+    expect(await lit(0)).toBeNull();
+    // A set_led requested after the birth lights the bin as usual.
+    await light(0);
+    expect(await lit(0)).toEqual({ color: '#ffcc00', blink: 'steady' });
+  });
+
   it('a set_led for bin 255 lights (and turns off) every bin of the shelf', async () => {
     await light(255);
     expect([await lit(0), await lit(1)]).toEqual([

@@ -12,7 +12,7 @@ import type { CloudDb } from '../db/index.js';
 import { iso } from '../db/time.js';
 import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
-import { announceLights, setLight } from './lights.js';
+import { announceLights, setLightFromCommand } from './lights.js';
 
 export interface Command {
   id: string;
@@ -201,11 +201,12 @@ export class Commands {
         return { command, lights: [] };
       // ACK means carried out [SL-CMD-2]; bin 255 is every bin [SL-BIN-1].
       const on = c.blink !== 'off';
-      const lights = await setLight(
+      const lights = await setLightFromCommand(
         trx,
         command.deviceId,
         c.bin,
         on ? { color: c.color.toLowerCase(), blink: c.blink } : null,
+        row.created_at,
       );
       return { command, lights };
     });

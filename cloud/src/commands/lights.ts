@@ -39,6 +39,28 @@ export async function setLight(
 }
 
 /**
+ * The light an ACKed `set_led` leaves [SL-CMD-2], unless the shelf was born or went offline after
+ * the command was requested. Births and command results travel on different topics, so a result
+ * can be handled after a birth that happened later (a reboot right after the ACK); the birth then
+ * says what the LEDs show, and a result that may be older than it must not light the bin again.
+ */
+export async function setLightFromCommand(
+  trx: CloudDb,
+  shelfId: string,
+  bin: number,
+  light: { color: string; blink: string } | null,
+  requestedAt: Date,
+): Promise<BinLight[]> {
+  const shelf = await trx
+    .selectFrom('shelves')
+    .select('last_seen_at')
+    .where('id', '=', shelfId)
+    .executeTakeFirst();
+  if (shelf?.last_seen_at && new Date(shelf.last_seen_at) >= requestedAt) return [];
+  return setLight(trx, shelfId, bin, light);
+}
+
+/**
  * Applies the lights a shelf's DBIRTH reports (`bin/NN/led` = `off` or `#rrggbb <blink>`): the
  * shelf is the truth about its LEDs (docs/sparkplug.md, "Pick-to-light"). Bins the birth says
  * nothing about (an unknown light, an agent that does not report lights) keep their state.
