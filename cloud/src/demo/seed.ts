@@ -1,8 +1,12 @@
+import { productOfWeight } from '@bitv/shared/catalogue';
 import type { Services } from '../api/services.js';
 import { deviceIdOf } from '../registry/registry.js';
 
 export interface DemoBin {
-  /** Defaults to `DEMO-<serial>-<bin>`. */
+  /**
+   * Defaults to the demo catalogue's product of this unit weight (the simulator stocks from the
+   * same catalogue), else `DEMO-<weight>G`: one product per unit weight, wherever it sits.
+   */
   sku?: string;
   name?: string;
   unitWeightG: number;
@@ -39,21 +43,11 @@ export interface DemoSeeded {
   shelves: { shelfId: string; serialNumber: string; bins: number }[];
 }
 
-const demoNames = [
-  'M6 hex bolts',
-  'Cable ties',
-  'Wood screws',
-  'Washers',
-  'Wall plugs',
-  'Hinges',
-  'Brackets',
-  'Nuts',
-];
-
 /**
  * A demo warehouse matching the simulated shelves: one site, one aisle, one gateway (not yet
- * claimed; `createClaimToken` gives the agent its token), and one product per bin with the
- * simulator's unit weight and item count. Running it twice is harmless.
+ * claimed; `createClaimToken` gives the agent its token), and each bin stocked with the demo
+ * catalogue's product of its unit weight (`@bitv/shared/catalogue`, which the simulator stocks
+ * from) and the simulator's item count. Running it twice is harmless.
  */
 export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeeded> {
   const siteId = input.siteId ?? 'demo-site';
@@ -81,10 +75,11 @@ export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeede
         position,
       });
       for (const [bin, b] of shelf.bins.entries()) {
-        const sku = b.sku ?? `DEMO-${shelf.serialNumber}-${bin}`;
+        const known = productOfWeight(b.unitWeightG);
+        const sku = b.sku ?? known?.sku ?? `DEMO-${b.unitWeightG}G`;
         await s.inventory.upsertProduct({
           sku,
-          name: b.name ?? demoNames[(position * shelf.bins.length + bin) % demoNames.length] ?? sku,
+          name: b.name ?? known?.name ?? `Demo item, ${b.unitWeightG} g`,
           unitWeightG: b.unitWeightG,
           toleranceG: b.toleranceG ?? Math.max(1, Math.min(b.unitWeightG / 4, 20)),
         });

@@ -1,10 +1,11 @@
+import { demoCatalogue } from '@bitv/shared/catalogue';
 import type { Random } from '@bitv/shared/random';
 import type { LoadCellOptions } from '../physics/load-cell.js';
 import type { ShelfSpec } from '../scenario/schema.js';
 import type { ShelfOptions } from './types.js';
 
-/** Typical goods on a warehouse shelf, grams per unit: the seed picks from these. */
-const CATALOGUE_G = [18.5, 35, 62.5, 120, 250, 340, 480, 750, 1000, 1500];
+/** Typical goods on a warehouse shelf, grams per unit (the cloud's demo seed names them): the seed picks from these. */
+const CATALOGUE_G = demoCatalogue.map((p) => p.unitWeightG);
 
 export const FIRMWARE_VERSION = '1.4.2';
 
