@@ -71,6 +71,15 @@ async function openTcp(path: string): Promise<Transport> {
   return {
     stream: socket,
     kind: 'tcp',
-    close: () => new Promise((resolve) => socket.end(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        if (socket.destroyed) return resolve();
+        socket.once('close', () => resolve());
+        // `end()` alone only half-closes: a shelf that says nothing keeps the read side (and the
+        // process) open, and what it sends later would reach an agent that closed its outbox.
+        // Flush what we wrote, then close both directions; a peer that never reads gets 1 s.
+        socket.end(() => socket.destroy());
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }),
   };
 }

@@ -9,6 +9,8 @@ export class AgentProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   log = '';
+  /** How the last run ended: its exit code, or the signal that ended it. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   /**
    * `bundle`: a file built by `buildAgentBundle`, run with the systemd unit's node flags as
@@ -31,7 +33,13 @@ export class AgentProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exit = undefined;
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve();
+      }),
+    );
   }
 
   get running(): boolean {
