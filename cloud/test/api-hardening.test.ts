@@ -228,6 +228,51 @@ describe('site-scoped routes and single resources', () => {
   });
 });
 
+describe('reservations belong to whoever made them', () => {
+  it('shows and releases a partner’s reservations to them (and their keys) only; operators see all', async () => {
+    const other = await t.token('partner');
+    const operator = await t.token('operator');
+    const made = await json(
+      await request(
+        '/api/v1/reservations',
+        authed(partner, { sku: 'BOLT', quantity: 1, reference: 'own-1' }),
+      ),
+    );
+    const key = (await json(await request('/api/v1/api-keys', authed(partner, { name: 'k' })))).key as string;
+    const byKey = { headers: { 'x-api-key': key } };
+    const list = async (init: RequestInit) =>
+      ((await json(await request('/api/v1/reservations', init))).reservations as { id: string }[]).map(
+        (r) => r.id,
+      );
+
+    expect(await list(authed(partner, undefined, 'GET'))).toContain(made.id);
+    expect(await list(byKey)).toContain(made.id);
+    expect(await list(authed(operator, undefined, 'GET'))).toContain(made.id);
+    expect(await list(authed(other, undefined, 'GET'))).not.toContain(made.id);
+    expect((await request(`/api/v1/reservations/${made.id}`, byKey)).status).toBe(200);
+    expect((await request(`/api/v1/reservations/${made.id}`, authed(other, undefined, 'GET'))).status).toBe(
+      404,
+    );
+    expect((await request(`/api/v1/reservations/${made.id}/release`, authed(other))).status).toBe(404);
+    // Another partner cannot retry (or learn about) someone else's reference.
+    const taken = await request(
+      '/api/v1/reservations',
+      authed(other, { sku: 'BOLT', quantity: 1, reference: 'own-1' }),
+    );
+    expect(taken.status).toBe(409);
+    // The owner's retry is still idempotent, through a key as through the token.
+    const retried = await request('/api/v1/reservations', {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ sku: 'BOLT', quantity: 1, reference: 'own-1' }),
+    });
+    expect(retried.status).toBe(201);
+    expect((await json(retried)).id).toBe(made.id);
+    const released = await request(`/api/v1/reservations/${made.id}/release`, authed(partner));
+    expect(await json(released)).toMatchObject({ id: made.id, status: 'released' });
+  });
+});
+
 describe('error pages and the partner page', () => {
   const page = (path: string, init: RequestInit = {}) =>
     request(path, { ...init, headers: { accept: 'text/html,*/*;q=0.8', ...(init.headers ?? {}) } });
@@ -250,7 +295,9 @@ describe('error pages and the partner page', () => {
   it('shows an error page for a page whose data is missing', async () => {
     const res = await page('/sites/nope', { headers: { cookie: `bv_access=${staff}` } });
     expect(res.status).toBe(404);
-    expect(await res.text()).toContain('site nope not found');
+    const html = await res.text();
+    expect(html).toContain('data-testid="error-page"');
+    expect(html).toContain('site nope not found');
   });
 
   it('sends a partner to an API page: keys (create, revoke) and the API reference', async () => {
@@ -268,8 +315,10 @@ describe('error pages and the partner page', () => {
     expect(key).toBeDefined();
     expect(html).toContain('shop backend');
     expect(html).toContain('/api/v1/reservations/{id}'); // the reference, from the OpenAPI document
+    expect(html).toContain('data-testid="reservation-row"'); // made in the tests above
     expect((await request('/api/v1/products', { headers: { 'x-api-key': key } })).status).toBe(200);
-    const id = /data-key-id="([^"]+)"/.exec(html)?.[1] as string;
+    const id = /data-key-id="([^"]+)"><td>shop backend</.exec(html)?.[1] as string;
+    expect(id).toBeDefined();
     const revoked = await page(`/partner/api-keys/${id}/revoke`, {
       method: 'POST',
       headers: { cookie: `bv_access=${partner}` },

@@ -29,8 +29,9 @@ async function post(url: string, body: unknown, token?: string): Promise<Record<
 
 /**
  * A partner in a real browser against a real cloud over HTTP (no shelves needed): after login they
- * land on their API page, create a key that works, revoke it; an unknown address shows the
- * dashboard's 404 page; too many wrong passwords show on the login page.
+ * land on their API page, create a key that works, see the reservation made with it, revoke the
+ * key; an unknown address shows the dashboard's 404 page; too many wrong passwords show on the
+ * login page.
  */
 describe('end to end: the partner API page and the error pages in a browser', () => {
   let database: Database;
@@ -59,6 +60,10 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     await post(`${cloud.url}/api/v1/auth/register`, {
       inviteToken: invited.inviteToken,
       password: partnerPassword,
+    });
+    // Stock to reserve (registered bins with counts; no shelf needs to run for this page).
+    await cloud.seedDemo({
+      shelves: [{ serialNumber: 'P1', bins: [{ sku: 'WIDGET', unitWeightG: 40, count: 12, toleranceG: 4 }] }],
     });
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -103,6 +108,17 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     expect(key).toMatch(/^bvk_/);
     const products = await fetch(`${cloud.url}/api/v1/products`, { headers: { 'x-api-key': key } });
     expect(products.status).toBe(200);
+    // A reservation made with the key is the partner's: it shows on their page.
+    const reserved = await fetch(`${cloud.url}/api/v1/reservations`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ sku: 'WIDGET', quantity: 3, reference: 'shop-order-17' }),
+    });
+    expect(reserved.status).toBe(201);
+    const reservation = (await reserved.json()) as { id: string };
+    await page.goto(`${cloud.url}/partner`); // not a reload: that would post the key form again
+    const row = page.locator(`[data-reservation-id="${reservation.id}"]`);
+    expect(await row.textContent()).toContain('shop-order-17');
     await mkdir(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'e2e-partner.png'), fullPage: false });
 

@@ -19,6 +19,12 @@ export function assertSite(principal: Principal, siteId: string): void {
   if (!canSeeSite(principal, siteId)) throw new ForbiddenError(`no access to site ${siteId}`);
 }
 
+/** The person a caller acts for: a user themselves, an API key's owner; none for a gateway. */
+export function personOf(principal: Principal): string | null {
+  if (principal.kind === 'gateway') return null;
+  return principal.kind === 'api-key' ? principal.ownerId : principal.id;
+}
+
 export function actorOf(principal: Principal): string {
   return `${principal.kind}:${principal.id}`;
 }

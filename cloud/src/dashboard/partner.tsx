@@ -1,10 +1,13 @@
 import type { ApiKey } from '../auth/api-keys.js';
+import type { Reservation } from '../inventory/reservations.js';
 import { ApiDocs } from './api-docs.js';
 import { formatTime, timeZoneLabel } from './time.js';
 
 export interface PartnerData {
   baseUrl: string;
   keys: ApiKey[];
+  /** Their newest reservations (made with their keys or their token). */
+  reservations: Reservation[];
   /** A key just created: its secret is shown this once and never stored in clear. */
   created?: { key: string; name: string };
   document: Record<string, unknown>;
@@ -12,7 +15,7 @@ export interface PartnerData {
 
 /** What a partner needs to use the API: their keys, how to call it, and the reference. */
 export function PartnerPage(props: { data: PartnerData }) {
-  const { baseUrl, keys, created, document } = props.data;
+  const { baseUrl, keys, reservations, created, document } = props.data;
   const active = keys.filter((k) => k.revokedAt === null);
   return (
     <>
@@ -92,6 +95,41 @@ export function PartnerPage(props: { data: PartnerData }) {
                       </button>
                     </form>
                   )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2 style="margin-top:20px">Your reservations</h2>
+      {reservations.length === 0 ? (
+        <p class="none" data-testid="reservations-none">
+          None yet: <code>POST /api/v1/reservations</code> holds units of a SKU for an order.
+        </p>
+      ) : (
+        <table data-testid="reservations">
+          <thead>
+            <tr>
+              <th>Reference</th>
+              <th>SKU</th>
+              <th>Quantity</th>
+              <th>Status</th>
+              <th>Expires</th>
+              <th>Id</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reservations.map((r) => (
+              <tr data-testid="reservation-row" data-reservation-id={r.id}>
+                <td>{r.reference}</td>
+                <td>{r.sku}</td>
+                <td class="num">{r.quantity}</td>
+                <td>
+                  <span class={`pill ${r.status === 'active' ? 'on' : 'expired'}`}>{r.status}</span>
+                </td>
+                <td class="num">{formatTime(r.expiresAt)}</td>
+                <td>
+                  <code style="font-size:12px">{r.id}</code>
                 </td>
               </tr>
             ))}

@@ -225,13 +225,17 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
   });
 
   const partnerPage = async (c: Context, user: UserPrincipal, created?: PartnerData['created']) => {
-    const keys = await s.apiKeys.list(user.id);
+    const [keys, reservations] = await Promise.all([
+      s.apiKeys.list(user.id),
+      s.reservations.list({ owner: user.id, limit: 50 }),
+    ]);
     return c.html(
       <Layout title="API access" active="api" user={user}>
         <PartnerPage
           data={{
             baseUrl: new URL(c.req.url).origin,
             keys,
+            reservations,
             document: openApi,
             ...(created ? { created } : {}),
           }}

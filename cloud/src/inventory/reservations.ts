@@ -14,7 +14,12 @@ export interface Reservation {
   reference: string;
   status: 'active' | 'released' | 'expired';
   expiresAt: string;
+  /** The user who reserved (for a partner API key, the key's owner); null when not known. */
+  ownerId: string | null;
 }
+
+/** Whose reservations a caller may touch: one owner's only, or (undefined) every one. */
+export type OwnerScope = string | undefined;
 
 /** Units of a SKU held by active, unexpired reservations. */
 export async function reservedUnits(db: CloudDb, sku: string): Promise<number> {
@@ -49,7 +54,9 @@ export class Reservations {
     quantity: number;
     reference: string;
     ttlSeconds: number;
+    ownerId?: string | null;
   }): Promise<Reservation> {
+    const ownerId = input.ownerId ?? null;
     await this.productExists(input.sku);
     const outcome = await this.db.transaction().execute(async (trx) => {
       const existing = await trx
@@ -58,6 +65,10 @@ export class Reservations {
         .where('reference', '=', input.reference)
         .executeTakeFirst();
       if (existing) {
+        // Another owner's reference is not theirs to retry (nor to learn about beyond "taken").
+        if (existing.owner_id !== ownerId) {
+          throw new ConflictError(`reference ${input.reference} is already used`);
+        }
         if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
           throw new ConflictError(
             `reference ${input.reference} already reserves ${existing.quantity} of ${existing.sku}`,
@@ -87,6 +98,7 @@ export class Reservations {
           reference: input.reference,
           status: 'active',
           expires_at: new Date(Date.now() + input.ttlSeconds * 1000),
+          owner_id: ownerId,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -96,13 +108,34 @@ export class Reservations {
     return outcome.reservation;
   }
 
-  async get(id: string): Promise<Reservation> {
-    const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
+  /** One reservation; another owner's is "not found", like one that does not exist. */
+  async get(id: string, owner?: OwnerScope): Promise<Reservation> {
+    let q = this.db.selectFrom('reservations').selectAll().where('id', '=', id);
+    if (owner !== undefined) q = q.where('owner_id', '=', owner);
+    const row = await q.executeTakeFirst();
     if (!row) throw new NotFoundError(`reservation ${id} not found`);
     return toReservation(row);
   }
 
-  async release(id: string): Promise<Reservation> {
+  /** The newest reservations first (at most `limit`), of one owner or of everyone. */
+  async list(filter: {
+    owner?: OwnerScope;
+    status?: Reservation['status'];
+    limit?: number;
+  }): Promise<Reservation[]> {
+    let q = this.db
+      .selectFrom('reservations')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(filter.limit ?? 200);
+    if (filter.owner !== undefined) q = q.where('owner_id', '=', filter.owner);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    return (await q.execute()).map(toReservation);
+  }
+
+  async release(id: string, owner?: OwnerScope): Promise<Reservation> {
+    await this.get(id, owner);
     const updated = await this.db
       .updateTable('reservations')
       .set({ status: 'released' })
@@ -150,6 +183,7 @@ function toReservation(r: {
   reference: string;
   status: Reservation['status'];
   expires_at: Date;
+  owner_id: string | null;
 }): Reservation {
   return {
     id: r.id,
@@ -158,5 +192,6 @@ function toReservation(r: {
     reference: r.reference,
     status: r.status,
     expiresAt: iso(r.expires_at),
+    ownerId: r.owner_id,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { actorOf, assertSite } from '../principal.js';
+import type { OwnerScope } from '../../inventory/reservations.js';
+import { actorOf, assertSite, type Principal, personOf } from '../principal.js';
 import { route } from '../route.js';
 import {
   alertSchema,
@@ -17,6 +18,13 @@ const floor = ['staff', 'operator', 'admin'] as const;
 const managers = ['operator', 'admin'] as const;
 const readers = ['staff', 'operator', 'partner', 'admin'] as const;
 const reservers = ['partner', 'operator', 'admin'] as const;
+
+/** Partners see and release their own reservations only; operators and admins everyone's. */
+function ownerScope(principal: Principal): OwnerScope {
+  const person = personOf(principal);
+  if (principal.kind === 'gateway' || principal.role === 'partner' || person === null) return person ?? '';
+  return undefined;
+}
 
 const binParams = z.object({ id: z.string().min(1).max(128), bin: z.coerce.number().int().min(0).max(255) });
 
@@ -193,29 +201,45 @@ export function inventoryRoutes(s: Services) {
       }),
       response: reservationSchema,
       status: 201,
-      handler: ({ body }) => s.reservations.reserve(body),
+      errors: { '409': 'fewer units available, or the reference is used by another reservation' },
+      handler: ({ body, principal }) => s.reservations.reserve({ ...body, ownerId: personOf(principal) }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/reservations',
+      summary: "Reservations, newest first: a partner's own, everyone's for operators and admins",
+      tag: 'inventory',
+      access: reservers,
+      query: z.object({
+        status: z.enum(['active', 'released', 'expired']).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+      response: z.object({ reservations: z.array(reservationSchema) }),
+      handler: async ({ query, principal }) => ({
+        reservations: await s.reservations.list({ ...query, owner: ownerScope(principal) }),
+      }),
     }),
     route({
       method: 'get',
       path: '/api/v1/reservations/:id',
-      summary: 'One reservation',
+      summary: "One reservation (a partner's own; any for operators and admins)",
       tag: 'inventory',
       access: reservers,
       params: z.object({ id: z.string().uuid() }),
       response: reservationSchema,
-      errors: { '404': 'no such reservation' },
-      handler: ({ params }) => s.reservations.get(params.id),
+      errors: { '404': 'no such reservation (or another partner’s)' },
+      handler: ({ params, principal }) => s.reservations.get(params.id, ownerScope(principal)),
     }),
     route({
       method: 'post',
       path: '/api/v1/reservations/:id/release',
-      summary: 'Release a reservation (releasing twice is not an error)',
+      summary: "Release a reservation (a partner's own; releasing twice is not an error)",
       tag: 'inventory',
       access: reservers,
       params: z.object({ id: z.string().uuid() }),
       response: reservationSchema,
-      errors: { '404': 'no such reservation' },
-      handler: ({ params }) => s.reservations.release(params.id),
+      errors: { '404': 'no such reservation (or another partner’s)' },
+      handler: ({ params, principal }) => s.reservations.release(params.id, ownerScope(principal)),
     }),
   ];
 }
