@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@bitv/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,6 +46,24 @@ describe('acquireRunLock', () => {
     writeFileSync(file, `${await deadPid()}\n`);
     acquireRunLock(dir.path).release();
     writeFileSync(file, 'garbage');
+    const lock = acquireRunLock(dir.path);
+    expect(readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
+    lock.release();
+  });
+
+  it('takes over a pid file whose pid now belongs to a process started after it was written', async () => {
+    const dir = await tempDir('bv-lock-');
+    cleanups.push(dir.remove);
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    cleanups.push(async () => {
+      other.kill('SIGKILL');
+    });
+    await once(other, 'spawn');
+    const file = join(dir.path, 'platform.pid');
+    writeFileSync(file, `${other.pid}\n`);
+    // Written an hour ago, by a run before a reboot that has since handed the number to `other`.
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(file, anHourAgo, anHourAgo);
     const lock = acquireRunLock(dir.path);
     expect(readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
     lock.release();

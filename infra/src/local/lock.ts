@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '@bitv/shared/errors';
 
@@ -26,7 +26,8 @@ export interface RunLock {
  * One launcher per run folder: `<run dir>/platform.pid`, created exclusively, holds the owner's pid.
  * It is taken before anything in the folder is touched, since a second start would otherwise
  * recreate the first one's shelf links, database and logs under its feet. A pid file whose process
- * is gone (a crashed or killed run) is taken over.
+ * is gone (a crashed or killed run) is taken over, and so is one whose pid now belongs to a process
+ * started after the file was written (the number was reused, e.g. after a reboot).
  */
 export function acquireRunLock(runDir: string): RunLock {
   const file = join(runDir, 'platform.pid');
@@ -45,7 +46,7 @@ export function acquireRunLock(runDir: string): RunLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = readPid(file);
-    if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+    if (owner !== undefined && owner !== process.pid && isAlive(owner) && !startedAfter(owner, file)) {
       throw new AlreadyRunningError(owner, file);
     }
     rmSync(file, { force: true });
@@ -60,6 +61,26 @@ function readPid(file: string): number | undefined {
   } catch {
     // Gone or unreadable: nobody we could wait for holds it.
     return undefined;
+  }
+}
+
+/**
+ * Whether `pid`'s process started after `file` was last written, so it cannot be the writer. Read
+ * from /proc (Linux); elsewhere unknown, and the pid is trusted.
+ */
+function startedAfter(pid: number, file: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, starttime field 22.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return false;
+    // starttime counts clock ticks since boot; USER_HZ is 100 on every Linux. btime has whole seconds.
+    const startedMs = bootSeconds * 1000 + ticks * 10;
+    return startedMs > statSync(file).mtimeMs + 2000;
+  } catch {
+    // No /proc (not Linux) or the process just ended: nothing says the pid was reused.
+    return false;
   }
 }
 
