@@ -63,6 +63,7 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
     new BinHealthMonitor(
       db,
       hub,
+      deps.eventLog,
       logger,
       counter(deps.registry, 'bv_cloud_hardware_alerts_total', 'Hardware alerts opened, by kind', ['kind']),
     ),

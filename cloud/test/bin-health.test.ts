@@ -107,6 +107,16 @@ describe('bin health: dead cells, offline shelves, uncertain counts (PGlite)', (
     );
     const all = await t.cloud.services.inventory.alerts('demo-site', 'all');
     expect(all.filter((a) => a.kind === 'cell_fault')).toHaveLength(1);
+    // Other services (webhooks, analytics) learn it from bv.inventory.
+    await eventually(
+      () =>
+        t
+          .published(topics.inventory)
+          .filter((e) => e.type === 'bv.inventory.hardware-alert.v1')
+          .map((e) => `${(e.data as { kind: string }).kind} ${(e.data as { status: string }).status}`)
+          .join(',') === 'cell_fault open,cell_fault cleared',
+      'hardware alert events',
+    );
   });
 
   it('shows an unplugged shelf offline on every bin, with alerts, until it is born again', async () => {

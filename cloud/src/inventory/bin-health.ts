@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { EventLog } from '@bitv/shared/event-log';
+import { createEvent, hardwareAlertV1, topics } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Counter } from '@bitv/shared/metrics';
 import type { AlertKind, CloudDb } from '../db/index.js';
 import { isoOrNull } from '../db/time.js';
+import { eventSource } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
 
 /** Whether a bin's count is current, or the first reason it is not (most severe first). */
@@ -67,6 +70,7 @@ export class BinHealthMonitor {
   constructor(
     private readonly db: CloudDb,
     private readonly hub: LiveHub,
+    private readonly eventLog: EventLog,
     private readonly logger: Logger,
     private readonly alertsRaised: Counter<'kind'>,
     options: Partial<BinHealthOptions> = {},
@@ -92,7 +96,7 @@ export class BinHealthMonitor {
       }
       return out;
     });
-    this.announce(alerts);
+    await this.announce(alerts);
     await this.publishHealth(
       shelfId,
       changes.map((c) => c.bin),
@@ -121,7 +125,7 @@ export class BinHealthMonitor {
       }
       return out;
     });
-    this.announce(alerts);
+    await this.announce(alerts);
     await this.publishHealth(
       shelfId,
       changes.map((c) => c.bin),
@@ -143,12 +147,17 @@ export class BinHealthMonitor {
         }
         return out;
       });
-      this.announce(alerts);
+      await this.announce(alerts);
       await this.publishHealth(shelfId);
     }
   }
 
-  private announce(alerts: readonly AlertChange[]): void {
+  /**
+   * After commit: live first, then `bv.inventory` (hardware-alert.v1), as stock changes are
+   * announced (`announceChanges`, with the same caveat: a crash in between loses the events).
+   */
+  private async announce(alerts: readonly AlertChange[]): Promise<void> {
+    if (alerts.length === 0) return;
     for (const a of alerts) {
       if (a.status === 'open') this.alertsRaised.inc({ kind: a.kind });
       this.logger.info(
@@ -167,6 +176,25 @@ export class BinHealthMonitor {
         message: a.message,
       });
     }
+    await this.eventLog.publish(
+      topics.inventory,
+      alerts.map((a) =>
+        createEvent(hardwareAlertV1, {
+          source: eventSource,
+          key: a.row.shelfId,
+          data: {
+            alertId: a.alertId,
+            siteId: a.row.siteId,
+            shelfId: a.row.shelfId,
+            bin: a.row.bin,
+            sku: a.row.sku,
+            kind: a.kind,
+            status: a.status,
+            message: a.message,
+          },
+        }),
+      ),
+    );
   }
 
   /** Sends the current health of a shelf's bins (all, or the ones named) to the live channel. */

@@ -11,7 +11,7 @@ export * from './types/topics.js';
 import { EventRegistry } from './registry.js';
 import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
-import { reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
+import { hardwareAlertV1, reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
 import { credentialRevokedV1 } from './types/registry.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
 import { telemetryGapV1 } from './types/telemetry-gap.js';
@@ -26,6 +26,7 @@ export function platformEvents(): EventRegistry {
     credentialRevokedV1,
     stockChangedV1,
     stockAlertV1,
+    hardwareAlertV1,
     reservationChangedV1,
     telemetryGapV1,
   ]);

@@ -43,6 +43,23 @@ export const stockAlertV1 = defineEvent({
   }),
 });
 
+export const hardwareAlertV1 = defineEvent({
+  type: 'bv.inventory.hardware-alert.v1',
+  topic: topics.inventory,
+  description:
+    "A bin's count stopped or started being current: its shelf offline, its load cell faulty, or its count's confidence low (raised or cleared)",
+  schema: z.object({
+    alertId: z.string().uuid(),
+    siteId: id,
+    shelfId: id,
+    bin: z.number().int().min(0).max(255),
+    sku: id.nullable(),
+    kind: z.enum(['cell_fault', 'shelf_offline', 'low_confidence']),
+    status: z.enum(['open', 'cleared']),
+    message: z.string().max(500),
+  }),
+});
+
 export const reservationChangedV1 = defineEvent({
   type: 'bv.inventory.reservation-changed.v1',
   topic: topics.inventory,
@@ -58,4 +75,5 @@ export const reservationChangedV1 = defineEvent({
 
 export type StockChanged = z.infer<typeof stockChangedV1.schema>;
 export type StockAlert = z.infer<typeof stockAlertV1.schema>;
+export type HardwareAlert = z.infer<typeof hardwareAlertV1.schema>;
 export type ReservationChanged = z.infer<typeof reservationChangedV1.schema>;
