@@ -99,6 +99,21 @@ describe('request body limit', () => {
       body: JSON.stringify({ email: adminEmail, password: adminPassword }),
     });
     expect(res.status).toBe(200);
+    // The same login chunked (no Content-Length): counted, then handed on whole.
+    const bytes = new TextEncoder().encode(JSON.stringify({ email: adminEmail, password: adminPassword }));
+    const chunked = await request('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.0.0.1' },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.subarray(0, 10));
+          controller.enqueue(bytes.subarray(10));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(200);
   });
 
   it('documents the limit in the OpenAPI document', async () => {
