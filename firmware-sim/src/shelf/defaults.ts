@@ -17,10 +17,14 @@ export function shelfOptionsFrom(
   serialPrefix: string,
   replay = true,
 ): ShelfOptions {
+  // Drawn only for seeded bins, so a scenario that lists its bins keeps its random sequence.
+  const start = typeof spec.bins === 'number' ? random.int(0, CATALOGUE_G.length - 1) : 0;
   const bins: Partial<LoadCellOptions>[] =
     typeof spec.bins === 'number'
-      ? Array.from({ length: spec.bins }, () => {
-          const unitWeightG = CATALOGUE_G[random.int(0, CATALOGUE_G.length - 1)]!;
+      ? Array.from({ length: spec.bins }, (_, bin) => {
+          // Neighbouring bins hold different goods (a run of the catalogue from a random start);
+          // another shelf may hold the same product, with the same unit weight.
+          const unitWeightG = CATALOGUE_G[(start + bin) % CATALOGUE_G.length]!;
           return { unitWeightG, count: random.int(5, Math.max(6, Math.floor(12_000 / unitWeightG))) };
         })
       : spec.bins.map((b) => ({ ...b }));
