@@ -114,3 +114,23 @@ describe.each(commands)('$name', ({ name, args, pkg, portEnv }) => {
     }
   }, 150_000);
 });
+
+describe('bitv-cloud', () => {
+  it('names a taken gRPC port like any other (one line, status 1)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const r = await outcome(['--import', 'tsx', join(repoRoot, 'cloud/src/cli.ts')], {
+        BV_HTTP_PORT: '0',
+        BV_GRPC_PORT: String(port),
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`(^|\\n)bitv-cloud: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use.*\\n$`),
+      );
+    } finally {
+      holder.close();
+    }
+  }, 150_000);
+});

@@ -102,7 +102,7 @@ export async function startGrpcServer(
   server.addService(service, handlers);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
+      error ? reject(asListenError(error, host, port)) : resolve(p),
     ),
   );
   return {
@@ -116,4 +116,20 @@ export async function startGrpcServer(
         });
       }),
   };
+}
+
+/**
+ * grpc-js reports a port it could not take as "No address added out of total 1 resolved errors:
+ * [listen EADDRINUSE ...]"; shaped like Node's own listen error, it gets the same one-line message
+ * as every other listener (`cannot listen on host:port: ...`).
+ */
+function asListenError(error: Error, host: string, port: number): Error {
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(error.message)?.[1];
+  if (!code) return error;
+  return Object.assign(new Error(`gRPC: ${error.message}`, { cause: error }), {
+    syscall: 'listen',
+    code,
+    address: host,
+    port,
+  });
 }
