@@ -302,12 +302,16 @@ export class ShelfLinkDriver implements Driver {
             m.type === 'ack' ? { status: 'done' } : { status: 'failed', reason: `NACK ${m.reason}` },
           );
           break;
-        case 'event':
-          this.logger.info(
+        case 'event': {
+          // A fault is someone's job to fix (the bin is left out of readings meanwhile, [SL-READ-2]):
+          // a warning; a recovery is news.
+          const level = m.kind === 'cell_recovered' ? 'info' : 'warn';
+          this.logger[level](
             { device: this.device?.name, kind: m.kind, bin: m.bin, value: m.value },
             'shelf event',
           );
           break;
+        }
         case 'heartbeat':
           if (!this.online) this.maybeRequestHello();
           // [SL-REPLAY-3] a replay controller's clock, sent before its kept readings: date them by it.
