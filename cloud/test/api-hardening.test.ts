@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultMaxBodyBytes } from '../src/api/middleware/body-limit.js';
 import { authed, json, startTestCloud, type TestCloud } from './harness.js';
@@ -79,6 +80,45 @@ describe('request body limit', () => {
     expect(res.status).toBe(413);
     expect(((await json(res)).error as { code: string }).code).toBe('payload_too_large');
     expect(pulled()).toBeLessThan(1024 * 1024);
+  });
+
+  it('holds over a real socket for a chunked upload, and closes the connection on it', async () => {
+    const url = new URL('/api/v1/auth/login', t.cloud.url);
+    const answer = await new Promise<{ status: number; connection?: string; body: string }>((resolve) => {
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+          );
+        },
+      );
+      // The server answers, then hangs up mid-upload: the upload fails (EPIPE, ECONNRESET), which
+      // is the point; the answer has arrived by then. No answer at all fails on the test's timeout.
+      req.on('error', () => undefined);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let written = 0;
+      const pump = (): void => {
+        while (written < tenMegabytes) {
+          written += chunk.length;
+          if (!req.write(chunk)) {
+            req.once('drain', pump);
+            return;
+          }
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.connection).toBe('close');
+    expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
   it('limits the dashboard forms too', async () => {

@@ -23,6 +23,9 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
       c.json(
         errorJson('payload_too_large', `request body is larger than ${maxBytes} bytes`, { maxBytes }),
         413,
+        // The rest of the body is still on its way: closing the connection stops it, where keeping
+        // it alive would mean reading it all to find the next request.
+        { connection: 'close' },
       ),
   });
 }
