@@ -1,4 +1,4 @@
-import type { EventLog, Subscription } from '@bitv/shared/event-log';
+import type { ConsumerStatus, EventLog, Subscription } from '@bitv/shared/event-log';
 
 /**
  * For the benchmark only: an event log that acknowledges every publish at once and keeps
@@ -12,5 +12,8 @@ export class DiscardingEventLog implements EventLog {
     return { close: async () => {} };
   }
   async ping(): Promise<void> {}
+  consumers(): ConsumerStatus[] {
+    return []; // its subscriptions deliver nothing and never fail
+  }
   async close(): Promise<void> {}
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ValidationError } from '@bitv/shared/errors';
-import type { EventLog, Subscription } from '@bitv/shared/event-log';
+import { consumersHealth, type EventLog, type Subscription } from '@bitv/shared/event-log';
 import { type Logger, silentLogger } from '@bitv/shared/log';
 import { createRegistry, type Registry } from '@bitv/shared/metrics';
 import { type OpsServer, startOpsServer } from '@bitv/shared/ops';
@@ -199,13 +199,17 @@ export async function startGateway(
 
   // Consumers: started in the background so a log that is down at start does not stop the broker.
   const subscriptions: Subscription[] = [];
+  // Consumers not subscribed yet: without them commands and revocations do not arrive (unhealthy).
+  const notStarted = new Set<string>();
   const consume = (what: string, start: () => Promise<Subscription>) => {
+    notStarted.add(what);
     void retry(
       async () => {
         if (closing) return;
         const s = await start();
         if (closing) await s.close();
         else subscriptions.push(s);
+        notStarted.delete(what);
       },
       {
         retries: Number.POSITIVE_INFINITY,
@@ -261,19 +265,27 @@ export async function startGateway(
         host: cfg.host,
         port: cfg.opsPort,
         registry,
-        health: () => ({
-          ok: pipeline.healthy && !b.closed,
-          checks: {
-            node: nodeId,
-            broker: b.closed ? 'closed' : 'listening',
-            bridge: pipeline.healthy ? 'healthy' : 'event log unreachable',
-            eventLog: eventLog.kind,
-            inflight: pipeline.inflight,
-            cluster: cfg.redisUrl ? 'redis' : 'single node',
-            connections: b.connectedClients,
-            anonymous: cfg.allowAnonymous,
-          },
-        }),
+        health: () => {
+          // A crashed consumer (restarting) or one never started means commands or revocations
+          // stop reaching this node: unhealthy, with the reason, until it is back.
+          const consumers = consumersHealth(eventLog.consumers());
+          for (const what of notStarted) consumers.down[what] = 'not subscribed yet';
+          const consumersOk = consumers.ok && notStarted.size === 0;
+          return {
+            ok: pipeline.healthy && !b.closed && consumersOk,
+            checks: {
+              node: nodeId,
+              broker: b.closed ? 'closed' : 'listening',
+              bridge: pipeline.healthy ? 'healthy' : 'event log unreachable',
+              consumers: consumersOk ? 'running' : consumers.down,
+              eventLog: eventLog.kind,
+              inflight: pipeline.inflight,
+              cluster: cfg.redisUrl ? 'redis' : 'single node',
+              connections: b.connectedClients,
+              anonymous: cfg.allowAnonymous,
+            },
+          };
+        },
       });
     }
     logger.info(

@@ -1,4 +1,5 @@
 import { NotFoundError } from '@bitv/shared';
+import { consumersHealth } from '@bitv/shared/event-log';
 import { healthResponse, metricsResponse } from '@bitv/shared/ops';
 import { Hono } from 'hono';
 import { errorPageOf, notFoundPage, wantsPage } from '../dashboard/error-page.js';
@@ -51,6 +52,10 @@ export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
           checks[name] = String(error);
         }
       }
+      // A crashed consumer (restarting after a Kafka outage) means stock stops counting.
+      const consumers = consumersHealth(s.eventLog.consumers());
+      checks.consumers = consumers.ok ? 'running' : consumers.down;
+      ok &&= consumers.ok;
       checks.liveClients = s.hub.size;
       return { ok, checks };
     }),

@@ -1,5 +1,11 @@
 import { UnavailableError } from '@bitv/shared/errors';
-import type { DeliveryContext, EventLog, SubscribeOptions, Subscription } from '@bitv/shared/event-log';
+import type {
+  ConsumerStatus,
+  DeliveryContext,
+  EventLog,
+  SubscribeOptions,
+  Subscription,
+} from '@bitv/shared/event-log';
 import type { BvEvent } from '@bitv/shared/events';
 
 /**
@@ -13,6 +19,8 @@ export class ControlledEventLog implements EventLog {
   /** While true, publish and ping reject as an unreachable log does. */
   down = false;
   publishCalls = 0;
+  /** While true, `consumers()` reports every subscription crashed and restarting. */
+  consumersCrashed = false;
   #held: (() => void)[] = [];
   #hold = false;
   #holdTopic: string | undefined;
@@ -54,6 +62,16 @@ export class ControlledEventLog implements EventLog {
         await s.handler(event, ctx);
       }
     }
+  }
+
+  consumers(): ConsumerStatus[] {
+    return this.#subscribers.map((s) => ({
+      group: s.group,
+      topics: s.topics,
+      state: this.consumersCrashed ? 'restarting' : 'running',
+      restarts: 0,
+      ...(this.consumersCrashed ? { error: 'KafkaJSGroupCoordinatorNotFound: simulated' } : {}),
+    }));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

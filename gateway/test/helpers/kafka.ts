@@ -1,12 +1,7 @@
-import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createEventLog, type EventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { createRegistry } from '@bitv/shared/metrics';
 import { Kafka, logLevel } from 'kafkajs';
-
-const kafkaScript = fileURLToPath(new URL('../../../infra/kafka/kafka.sh', import.meta.url));
 
 /** The Kafka event log with test-sized timeouts. */
 export function kafkaEventLog(brokers: string[]): Promise<EventLog> {
@@ -26,43 +21,8 @@ export function kafkaEventLog(brokers: string[]): Promise<EventLog> {
   });
 }
 
-/**
- * A private single-node Kafka in its own folder and port (never the shared one, which other
- * tests use), managed with infra/kafka/kafka.sh; `stop` and `start` again keep its data.
- */
-export async function privateKafka(dir: string) {
-  const port = await freePort();
-  const run = (...args: string[]) =>
-    new Promise<string>((resolve, reject) =>
-      execFile(
-        'bash',
-        [kafkaScript, ...args],
-        {
-          env: { ...process.env, BV_KAFKA_DIR: dir, KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m' },
-          timeout: 150_000,
-        },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`kafka.sh ${args[0]}: ${stderr}`)) : resolve(stdout),
-      ),
-    );
-  await run('start', '--port', String(port));
-  return {
-    brokers: [`127.0.0.1:${port}`],
-    stop: () => run('stop'),
-    start: () => run('start', '--port', String(port)),
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A private single-node Kafka (own folder and port) that a test may stop and start. */
+export { privateKafka } from '@bitv/shared/testing';
 
 export interface KafkaRecord {
   key: string;

@@ -10,7 +10,8 @@
  * Metrics (same names on both): bv_event_log_published_total{topic},
  * bv_event_log_consumed_total{topic,group}, bv_event_log_handler_failures_total{topic,group},
  * bv_event_log_dead_letters_total{topic,group}, bv_event_log_invalid_records_total{topic,group},
- * bv_event_log_handler_seconds{topic,group}, bv_event_log_consumer_lag{topic,group,partition}.
+ * bv_event_log_handler_seconds{topic,group}, bv_event_log_consumer_lag{topic,group,partition},
+ * bv_event_log_consumer_restarts_total{group}, bv_event_log_consumer_up{group}.
  */
 
 export { createEventLog, type EventLogOptions } from './create.js';

@@ -13,6 +13,8 @@ export interface EventLogMetrics {
   invalidRecords: Counter<'topic' | 'group'>;
   handlerSeconds: Histogram<'topic' | 'group'>;
   lag: Gauge<'topic' | 'group' | 'partition'>;
+  consumerRestarts: Counter<'group'>;
+  consumerUp: Gauge<'group'>;
 }
 
 export function eventLogMetrics(registry: Registry): EventLogMetrics {
@@ -51,6 +53,18 @@ export function eventLogMetrics(registry: Registry): EventLogMetrics {
       'bv_event_log_consumer_lag',
       'Events in a partition after the last one this consumer handled, seen at its last fetch',
       ['topic', 'group', 'partition'],
+    ),
+    consumerRestarts: counter(
+      registry,
+      'bv_event_log_consumer_restarts_total',
+      'Times a consumer crashed (lost its group coordinator, its broker, ...) and was restarted',
+      ['group'],
+    ),
+    consumerUp: gauge(
+      registry,
+      'bv_event_log_consumer_up',
+      '1 while a consumer is in its group and fetching, 0 while it starts or restarts after a crash',
+      ['group'],
     ),
   };
 }

@@ -29,6 +29,11 @@ export interface EventLog {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Whether the log's server answers; for health reports. */
   ping(): Promise<void>;
+  /**
+   * The state of this log's open subscriptions, for health reports: a consumer that crashed is
+   * `restarting` (with the error) until it is back in its group and fetching.
+   */
+  consumers(): ConsumerStatus[];
   /** Closes this log's subscriptions and clients; a `Database` passed in stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -54,6 +59,30 @@ export interface SubscribeOptions {
   maxAttempts?: number;
   /** First delay between attempts; doubles each time with jitter. */
   retryDelayMs?: number;
+}
+
+export interface ConsumerStatus {
+  group: string;
+  topics: readonly string[];
+  /** `starting`: joining its group; `running`: fetching; `restarting`: crashed, being restarted with backoff. */
+  state: 'starting' | 'running' | 'restarting';
+  /** Restarts after a crash since `subscribe`. */
+  restarts: number;
+  /** Why it last crashed, while it is `restarting`. */
+  error?: string;
+}
+
+/** Whether every consumer is fetching, with a line per consumer that is not (for `/healthz`). */
+export function consumersHealth(consumers: readonly ConsumerStatus[]): {
+  ok: boolean;
+  down: Record<string, string>;
+} {
+  const down: Record<string, string> = {};
+  for (const c of consumers) {
+    if (c.state === 'running') continue;
+    down[c.group] = c.error ? `${c.state}: ${c.error}` : c.state;
+  }
+  return { ok: Object.keys(down).length === 0, down };
 }
 
 export interface Subscription {

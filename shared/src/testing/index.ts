@@ -1,2 +1,3 @@
+export * from './kafka.js';
 export * from './servers.js';
 export * from './temp.js';

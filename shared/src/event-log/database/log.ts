@@ -6,7 +6,7 @@ import { UnavailableError } from '../../errors/index.js';
 import { type BvEvent, type EventRegistry, eventToJson } from '../../events/index.js';
 import { resolveSubscribeOptions, validateForPublish } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
-import type { EventLog, SubscribeOptions, Subscription } from '../port.js';
+import type { ConsumerStatus, EventLog, SubscribeOptions, Subscription } from '../port.js';
 import { type ConsumerHost, DatabaseSubscription } from './consumer.js';
 import { type EventLogTables, eventLogMigrations } from './schema.js';
 import { appendRecords, ensureTopic } from './store.js';
@@ -48,7 +48,11 @@ export class DatabaseEventLog implements EventLog {
   private readonly db: Kysely<EventLogTables>;
   private readonly signal: EventEmitter;
   private readonly partitions = new Map<string, Promise<number>>();
-  private readonly subscriptions = new Set<DatabaseSubscription>();
+  /** Open subscriptions and what they read (for `consumers()`). */
+  private readonly subscriptions = new Map<
+    DatabaseSubscription,
+    { group: string; topics: readonly string[] }
+  >();
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -101,7 +105,7 @@ export class DatabaseEventLog implements EventLog {
     };
     const subscription = new DatabaseSubscription(host, options);
     await subscription.start();
-    this.subscriptions.add(subscription);
+    this.subscriptions.set(subscription, { group: options.group, topics: options.topics });
     return {
       close: async () => {
         this.subscriptions.delete(subscription);
@@ -114,11 +118,21 @@ export class DatabaseEventLog implements EventLog {
     return this.deps.database.ping();
   }
 
+  /** A database consumer never dies: its loop retries a failed poll with backoff until closed. */
+  consumers(): ConsumerStatus[] {
+    return [...this.subscriptions.values()].map(({ group, topics }) => ({
+      group,
+      topics,
+      state: 'running',
+      restarts: 0,
+    }));
+  }
+
   /** Stops this log's consumers (each finishes its current handler) and the clean-up timer. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.retentionTimer);
-    const subscriptions = [...this.subscriptions];
+    const subscriptions = [...this.subscriptions.keys()];
     this.subscriptions.clear();
     await Promise.all(subscriptions.map((s) => s.close()));
   }

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'k
 import type { Logger } from 'pino';
 import { withTimeout } from '../../errors/index.js';
 import { type BvEvent, deadLetterTopic, type EventRegistry } from '../../events/index.js';
+import { retry } from '../../retry/index.js';
 import {
   deadLetterAttributes,
   deadLetterEvent,
@@ -11,7 +12,7 @@ import {
   validateConsumed,
 } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
-import type { EventHandler, Subscription } from '../port.js';
+import type { ConsumerStatus, EventHandler, Subscription } from '../port.js';
 import { fromKafkaMessage, toKafkaMessage } from './codec.js';
 import type { KafkaLogOptions } from './options.js';
 
@@ -49,26 +50,38 @@ export interface KafkaConsumerOptions {
  *
  * `fromBeginning: false` is Kafka's `auto.offset.reset=latest`, resolved when the group first
  * fetches a partition (`subscribe` waits for that first fetch).
+ *
+ * A kafkajs consumer that crashes stays dead unless kafkajs restarts it itself, which it does
+ * only for errors it deems retriable: a broker restart can end one with "Failed to find group
+ * coordinator" (non-retriable), and commands or revocations would stop for good. So kafkajs never
+ * restarts ours (`restartOnFailure` says no) and every crash goes one way: the crashed consumer is
+ * replaced by a new one, joined with backoff until it fetches again, counted in
+ * `bv_event_log_consumer_restarts_total`, and reported `restarting` (unhealthy) meanwhile.
  */
 export class KafkaSubscription implements Subscription {
   private readonly abort = new AbortController();
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   /** Aborts of the background retries in progress (one per paused partition). */
   private readonly retrying = new Set<() => void>();
+  private state: ConsumerStatus['state'] = 'starting';
+  private restarts = 0;
+  private lastError: string | undefined;
 
   constructor(
     private readonly host: KafkaConsumerHost,
     private readonly options: KafkaConsumerOptions,
   ) {
-    const o = host.options;
-    this.consumer = host.kafka.consumer({
-      groupId: options.group,
-      sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      maxWaitTimeInMs: o.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = this.createConsumer();
+  }
+
+  status(): ConsumerStatus {
+    return {
+      group: this.options.group,
+      topics: this.options.topics,
+      state: this.state,
+      restarts: this.restarts,
+      ...(this.state === 'restarting' && this.lastError ? { error: this.lastError } : {}),
+    };
   }
 
   /**
@@ -77,50 +90,149 @@ export class KafkaSubscription implements Subscription {
    * the log), so an event published after `subscribe` resolves is delivered.
    */
   async start(): Promise<void> {
-    const { options } = this.host;
-    const ready = new Promise<void>((resolve) => {
-      const removeJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        removeJoin();
-        const removeFetch = this.consumer.on(this.consumer.events.FETCH, () => {
-          removeFetch();
-          resolve();
-        });
-      });
-    });
+    this.setUp(false);
     try {
-      // A rebalance may hand a paused partition to another member: stop its retries uncommitted.
-      const handBack = () => {
-        for (const stop of [...this.retrying]) stop();
-      };
-      this.consumer.on(this.consumer.events.REBALANCING, handBack);
-      this.consumer.on(this.consumer.events.GROUP_JOIN, handBack);
-      this.consumer.on(this.consumer.events.CRASH, (e) => {
-        const { error, restart } = e.payload;
-        this.host.logger.error({ err: error, restart }, 'Kafka consumer crashed');
-      });
-      await withTimeout(this.consumer.connect(), options.sendTimeoutMs, 'Kafka consumer connect');
-      await this.consumer.subscribe({
-        topics: [...this.options.topics],
-        fromBeginning: this.options.fromBeginning,
-      });
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
-      await withTimeout(ready, options.joinTimeoutMs, `join of consumer group ${this.options.group}`);
+      // A broker just started answers "coordinator loading" for a while: retried like a restart.
+      await this.runUntilUp({ current: true, deadline: Date.now() + this.host.options.joinTimeoutMs });
     } catch (error) {
       await this.close();
       throw error;
     }
+    this.setUp(true);
   }
 
   /** Stops fetching; kafkajs waits for the batch in progress, then leaves the group. */
   async close(): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort(new Error('subscription closed'));
+    this.host.metrics.consumerUp.remove({ group: this.options.group });
     await this.consumer.disconnect();
+  }
+
+  private createConsumer(): Consumer {
+    const o = this.host.options;
+    const consumer = this.host.kafka.consumer({
+      groupId: this.options.group,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      maxWaitTimeInMs: o.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      // Every crash is handled by `restart` below, the same way whatever kafkajs thinks of it.
+      retry: {
+        retries: o.consumerRetries,
+        initialRetryTime: 100,
+        maxRetryTime: o.consumerMaxRetryMs,
+        restartOnFailure: async () => false,
+      },
+    });
+    // A rebalance may hand a paused partition to another member: stop its retries uncommitted.
+    const handBack = () => this.handBack();
+    consumer.on(consumer.events.REBALANCING, handBack);
+    consumer.on(consumer.events.GROUP_JOIN, handBack);
+    consumer.on(consumer.events.CRASH, (e) => this.onCrash(consumer, e.payload.error));
+    return consumer;
+  }
+
+  /**
+   * Connects, subscribes and runs `consumer`; resolves after its first fetch, rejects when it
+   * crashes or times out before that.
+   */
+  private async run(consumer: Consumer): Promise<void> {
+    const { options } = this.host;
+    const removers: (() => void)[] = [];
+    const ready = new Promise<void>((resolve, reject) => {
+      removers.push(
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          removers.push(consumer.on(consumer.events.FETCH, () => resolve()));
+        }),
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error)),
+      );
+    });
+    ready.catch(() => undefined); // observed below; a crash before `run` resolved must not go unhandled
+    try {
+      await withTimeout(consumer.connect(), options.sendTimeoutMs, 'Kafka consumer connect');
+      await consumer.subscribe({
+        topics: [...this.options.topics],
+        fromBeginning: this.options.fromBeginning,
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+      await withTimeout(ready, options.joinTimeoutMs, `join of consumer group ${this.options.group}`);
+    } finally {
+      for (const remove of removers) remove();
+    }
+  }
+
+  private onCrash(consumer: Consumer, error: Error): void {
+    // Crashes while starting reject `run`, whose caller decides; later ones restart the consumer.
+    if (consumer !== this.consumer || this.state !== 'running' || this.abort.signal.aborted) return;
+    this.lastError = describeError(error);
+    this.host.logger.error({ err: error }, 'Kafka consumer crashed: restarting it');
+    this.restarts++;
+    this.host.metrics.consumerRestarts.inc({ group: this.options.group });
+    this.state = 'restarting';
+    this.host.metrics.consumerUp.set({ group: this.options.group }, 0);
+    this.handBack();
+    this.runUntilUp({ current: false })
+      .then(() => {
+        if (this.abort.signal.aborted) return;
+        this.host.logger.info({ restarts: this.restarts }, 'Kafka consumer restarted');
+        this.setUp(true);
+      })
+      .catch((failure: unknown) => {
+        // Only closing stops the retries (no deadline after a crash).
+        this.host.logger.debug({ err: failure }, 'consumer restart stopped');
+      });
+  }
+
+  /**
+   * Runs a consumer (`current`: the one already made, first), replacing it by a new one after
+   * each failed attempt (with backoff), until one is in the group and fetching; gives up at
+   * `deadline` (ms since the epoch), if given.
+   */
+  private async runUntilUp({ current, deadline }: { current: boolean; deadline?: number }): Promise<void> {
+    const { options, logger } = this.host;
+    let first = current;
+    await retry(
+      async () => {
+        this.abort.signal.throwIfAborted();
+        if (!first) {
+          // kafkajs disconnected a crashed consumer; one that failed otherwise is disconnected here.
+          await this.consumer.disconnect().catch((error: unknown) => {
+            logger.debug({ err: error }, 'disconnect of a failed consumer'); // it holds nothing any more
+          });
+          this.abort.signal.throwIfAborted();
+          this.consumer = this.createConsumer();
+        }
+        first = false;
+        await this.run(this.consumer);
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        initialDelayMs: options.restartInitialDelayMs,
+        maxDelayMs: options.restartMaxDelayMs,
+        signal: this.abort.signal,
+        shouldRetry: () => !this.abort.signal.aborted && (deadline === undefined || Date.now() < deadline),
+        onRetry: ({ error, attempt, delayMs }) => {
+          this.lastError = describeError(error);
+          logger.warn({ err: error, attempt, delayMs }, 'Kafka consumer (re)start failed, retrying');
+        },
+      },
+    );
+  }
+
+  private setUp(up: boolean): void {
+    this.state = up ? 'running' : 'starting';
+    this.host.metrics.consumerUp.set({ group: this.options.group }, up ? 1 : 0);
+  }
+
+  private handBack(): void {
+    for (const stop of [...this.retrying]) stop();
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {

@@ -4,7 +4,7 @@ import { UnavailableError, withTimeout } from '../../errors/index.js';
 import type { BvEvent, EventRegistry } from '../../events/index.js';
 import { resolveSubscribeOptions, validateForPublish } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
-import type { EventLog, SubscribeOptions, Subscription } from '../port.js';
+import type { ConsumerStatus, EventLog, SubscribeOptions, Subscription } from '../port.js';
 import { toKafkaMessage } from './codec.js';
 import { KafkaSubscription } from './consumer.js';
 import { kafkaLogLevel, pinoLogCreator } from './logging.js';
@@ -111,6 +111,10 @@ export class KafkaEventLog implements EventLog {
         await subscription.close();
       },
     };
+  }
+
+  consumers(): ConsumerStatus[] {
+    return [...this.subscriptions].map((s) => s.status());
   }
 
   async ping(): Promise<void> {
