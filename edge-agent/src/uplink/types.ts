@@ -66,4 +66,9 @@ export interface Session {
   inFlightByDevice: Map<string, number>;
   resultsInFlight: Set<string>;
   gapsInFlight: Set<number>;
+  /**
+   * Its NDEATH was published (the primary host went offline) and the session ends when that is
+   * acknowledged: it never goes online again, even if the host is back before the acknowledgement.
+   */
+  ending: boolean;
 }

@@ -161,6 +161,7 @@ export class Uplink {
       inFlightByDevice: new Map(),
       resultsInFlight: new Set(),
       gapsInFlight: new Set(),
+      ending: false,
     };
     if (session.id > 1) this.deps.metrics.reconnects.inc();
     this.session = session;
@@ -244,10 +245,15 @@ export class Uplink {
       if (!isNewerState(this.host, next)) return;
       this.host = next;
       this.deps.logger.info({ online: next.online }, 'primary host state');
-      if (next.online && this.state === 'waiting-for-host') this.goOnline(session);
+      // A session whose NDEATH is out is over for the host, whatever STATE says now: going online
+      // in it would be undone when the NDEATH is acknowledged (after an event-log outage the
+      // gateway reports the host online before it acknowledges the NDEATH), dropping a live session
+      // with messages in flight. The next session births once, after that acknowledgement.
+      if (next.online && this.state === 'waiting-for-host' && !session.ending) this.goOnline(session);
       if (!next.online && this.state === 'online') {
         // The host cannot follow our session: end it with an explicit NDEATH, then wait
         // (connected) in a new session for the host to return; readings keep being stored.
+        session.ending = true;
         session.client.publish(
           nodeTopic('NDEATH', this.opts.groupId, this.opts.edgeNodeId),
           Buffer.from(encodeNodeDeath(session.bdSeq)),
