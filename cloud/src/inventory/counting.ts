@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
 import type { LiveHub } from '../live/hub.js';
 import type { BinHealthMonitor, CellFaultChange } from './bin-health.js';
+import { SeqHoles } from './seq-holes.js';
 import { countSettled, StabilityDetector, type StabilityOptions } from './stability.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
 
@@ -71,11 +72,11 @@ export interface CountingMetrics {
 }
 
 /**
- * Turns shelf weight into stock. Readings at or below the device's last seen seq are dropped as
- * replays or duplicates; the rest go through the stability detector in memory. Only when a settled
- * weight means a different count does the database get a transaction: it moves the device's
- * reading watermark past the batch, guarded by "no delivery got there first", and writes the new
- * counts in the same commit, so a replayed or duplicated reading can never change a count twice.
+ * Turns shelf weight into stock. Readings at or below the device's last seen seq are not weighed
+ * (late backlog readings and duplicates, counted apart: see `classifyOlder`); the rest go through
+ * the stability detector in memory. Only when a settled weight means a different count does the
+ * database get a transaction: it moves the device's reading watermark past the batch, guarded by
+ * "no delivery got there first", and writes the new counts in the same commit, so a replayed or duplicated reading can never change a count twice.
  * Batches that change nothing cost no database work (the dashboard's latency budget); a replay of
  * such readings is harmless, since they are newer than the last change the database holds.
  */
@@ -85,6 +86,8 @@ export class Counting {
   private readonly lastLiveWeight = new Map<string, number>();
   /** Highest reading seq seen per device; the database watermark is the authority (see `apply`). */
   private readonly marks = new Map<string, number>();
+  /** Seqs jumped over per device, to count a late backlog reading as late, not as a duplicate. */
+  private readonly holes = new SeqHoles();
   /** When each shelf's `weighed_at` times were last written (wall clock, ms). */
   private readonly weighedWritten = new Map<string, number>();
   private readonly options: CountingOptions;
@@ -101,6 +104,34 @@ export class Counting {
   ) {
     this.options = { ...countingDefaults, ...options };
     this.detector = new StabilityDetector(this.options.stability);
+  }
+
+  /**
+   * Readings at or below the watermark are never weighed (the stability detector runs forward in
+   * the shelf's time, and the count already reflects newer weight), but they are told apart in
+   * `bv_cloud_readings_total`: `late` for a backlog reading sent after newer live ones (the agent
+   * does that on purpose), `duplicate` for one seen before. Seqs jumped over are remembered.
+   */
+  private classifyOlder(
+    key: string,
+    mark: number,
+    readings: TelemetryReadings['readings'],
+    fresh: number,
+  ): void {
+    let late = 0;
+    let previous = mark;
+    for (const r of readings) {
+      if (r.seq <= mark) {
+        if (this.holes.fill(key, r.seq)) late++;
+        continue;
+      }
+      // No watermark yet (-1): what came before the cloud knew the device is not a hole.
+      if (previous >= 0 && r.seq > previous + 1) this.holes.skip(key, previous + 1, r.seq - 1);
+      previous = Math.max(previous, r.seq);
+    }
+    const older = readings.length - fresh;
+    if (late > 0) this.metrics.readings.inc({ outcome: 'late' }, late);
+    if (older > late) this.metrics.readings.inc({ outcome: 'duplicate' }, older - late);
   }
 
   /** Drops cached bin settings after an assignment, adjustment or cycle count. */
@@ -128,7 +159,7 @@ export class Counting {
     const markKey = `${batch.edgeNodeId}/${batch.deviceId}`;
     const mark = this.marks.get(markKey) ?? (await this.loadMark(batch.edgeNodeId, batch.deviceId));
     const fresh = batch.readings.filter((r) => r.seq > mark);
-    this.metrics.readings.inc({ outcome: 'duplicate' }, batch.readings.length - fresh.length);
+    this.classifyOlder(markKey, mark, batch.readings, fresh.length);
     if (fresh.length === 0) return;
     this.marks.set(markKey, (fresh[fresh.length - 1] as (typeof fresh)[number]).seq);
     this.metrics.readings.inc({ outcome: 'counted' }, fresh.length);
