@@ -146,6 +146,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
       .toBe(unplugged.bins);
     await expect.poll(() => alerts('shelf_offline').count(), { timeout: 10_000 }).toBe(unplugged.bins);
     expect(await page.locator(`#shelf-dot-${unplugged.deviceId}`).getAttribute('class')).toContain('off');
+    expect(await page.getByTestId('shelves-online').textContent()).toBe('1/2');
     // A reload shows the same (it is the database's state, not only the live messages').
     await page.reload();
     expect(await tile(unplugged.deviceId, 0).getAttribute('data-health')).toBe('shelf_offline');

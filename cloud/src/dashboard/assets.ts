@@ -89,7 +89,8 @@ export const liveScript = `
     var n=q('#stale-bins');if(n&&was!==m.health)n.textContent=String(document.querySelectorAll('.bin.stale').length);}
   function onWeighed(m){var el=binEl(m.shelfId,m.bin);if(el){el.setAttribute('data-weighed','true');el.setAttribute('data-tare',String(m.tareG))}}
   function onLight(m){var el=binEl(m.shelfId,m.bin);if(el)el.classList.toggle('lit',m.color!==null)}
-  function onShelf(m){var d=document.getElementById('shelf-dot-'+m.shelfId);if(d){d.classList.toggle('on',m.online);d.classList.toggle('off',!m.online)}}
+  function onShelf(m){var d=document.getElementById('shelf-dot-'+m.shelfId);if(d){d.classList.toggle('on',m.online);d.classList.toggle('off',!m.online)}
+    var n=q('#shelves-online');if(n)n.textContent=document.querySelectorAll('[id^="shelf-dot-"].on').length+'/'+document.querySelectorAll('[id^="shelf-dot-"]').length;}
   function onGateway(m){onDegraded(m);var row=document.getElementById('gw-'+m.gatewayId);if(!row)return;
     var p=row.querySelector('[data-online]');p.textContent=m.online?'online':'offline';p.className='pill '+(m.online?'on':'off');
     row.querySelector('[data-queue]').textContent=m.queueDepth==null?'–':String(m.queueDepth);

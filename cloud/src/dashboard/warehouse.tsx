@@ -126,7 +126,11 @@ export function WarehousePage(props: { data: WarehouseData }) {
           <div class="k">units on shelves</div>
         </div>
         <div class="stat">
-          <div class="v">{`${online}/${shelves.length}`}</div>
+          <div
+            class="v"
+            id="shelves-online"
+            data-testid="shelves-online"
+          >{`${online}/${shelves.length}`}</div>
           <div class="k">shelves online</div>
         </div>
         <div class="stat">
