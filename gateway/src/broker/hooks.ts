@@ -7,6 +7,8 @@ import { type Authenticate, AuthFailure, connackCode } from '../auth/authenticat
 import type { PrincipalKind } from '../auth/principal.js';
 import { isUplink, type UplinkTopic } from '../bridge/translate.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { isRefused } from './connection.js';
+import { isSessionMarker } from './session-marker.js';
 import type { Sessions } from './sessions.js';
 
 /** Hands a Sparkplug uplink message to the bridge; `done` is aedes' callback (PUBACK after it). */
@@ -45,9 +47,12 @@ type Hooks = Required<
  */
 export function createHooks(ctx: HookContext): Hooks {
   const { sessions, metrics, logger } = ctx;
-  /** From the CONNECT, kept by preConnect for authentication: the will (checked against the ACL)
-   * and whether the client left its id to the broker. */
-  const connects = new WeakMap<Client, { will: PublishPacket | undefined; idAssigned: boolean }>();
+  /** From the CONNECT, kept by preConnect for authentication: the will (checked against the ACL),
+   * whether the client left its id to the broker, and whether it asked for a clean session. */
+  const connects = new WeakMap<
+    Client,
+    { will: PublishPacket | undefined; idAssigned: boolean; clean: boolean }
+  >();
 
   const refuse = (reason: string, message: string, code: number): AuthenticateError => {
     metrics.authFailures.inc({ reason });
@@ -57,8 +62,10 @@ export function createHooks(ctx: HookContext): Hooks {
 
   return {
     preConnect(client, packet, done) {
+      // a CONNECT the byte checks refused (wire-rules.ts) is parsed all the same: it goes no further
+      if (isRefused(client.conn)) return done(new Error('malformed CONNECT'), false);
       const will = packet.will ? ({ cmd: 'publish', ...packet.will } as PublishPacket) : undefined;
-      connects.set(client, { will, idAssigned: !packet.clientId });
+      connects.set(client, { will, idAssigned: !packet.clientId, clean: packet.clean !== false });
       done(null, true);
     },
 
@@ -66,6 +73,14 @@ export function createHooks(ctx: HookContext): Hooks {
       const connect = connects.get(client);
       connects.delete(client);
       const will = connect?.will;
+      // [MQTT-3.1.3-8] an empty client id with CleanSession 0 is refused with 0x02, whatever the
+      // credentials: there is no id to keep the session under
+      if (connect?.idAssigned && !connect.clean) {
+        return done(
+          refuse('client_id', 'empty client id needs CleanSession 1', connackCode.identifierRejected),
+          false,
+        );
+      }
       if (ctx.allowAnonymous || !ctx.authenticate) {
         sessions.set(client, { principal: { kind: 'anonymous' }, acl: allowAll });
         metrics.connects.inc({ result: 'anonymous' });
@@ -113,9 +128,9 @@ export function createHooks(ctx: HookContext): Hooks {
         return uplink ? ctx.uplink(client, packet, uplink, done) : done(null);
       }
       const session = sessions.get(client);
-      if (!session) {
+      if (!session || isRefused(client.conn)) {
         metrics.messagesIn.inc({ type: messageType(topic) });
-        return done(new Error('no session'));
+        return done(new Error(session ? 'malformed PUBLISH' : 'no session'));
       }
       // a device publishes to the same few topics all day: the checks of its last one are kept
       let last = session.lastPublish;
@@ -137,6 +152,9 @@ export function createHooks(ctx: HookContext): Hooks {
     },
 
     authorizeSubscribe(client, subscription, done) {
+      // the persistent session's marker, restored with the subscriptions: never a real one
+      if (isSessionMarker(subscription.topic)) return done(null, null);
+      if (isRefused(client.conn)) return done(new Error('malformed SUBSCRIBE'), null);
       const session = sessions.get(client);
       const allowed =
         session !== undefined &&

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { gatewayTarget, mosquittoTarget, type Target } from './targets.js';
+
+/** Statement id -> the brokers that met it in this run. */
+const met = new Map<string, Set<string>>();
+
+/**
+ * Runs `register` once per broker: our gateway and, where the statements bind every broker,
+ * Mosquitto as the reference, so a difference between the two shows as a failure on one side.
+ * Each test is named by the normative statement it checks (`[MQTT-3.1.3-8]`).
+ */
+export function conformanceSuite(
+  chapter: string,
+  register: (statement: Statement, target: () => Target) => void,
+  options: { gatewayOnly?: boolean; start?: () => Promise<Target> } = {},
+): void {
+  const starts: [string, () => Promise<Target | undefined>][] = [['gateway', options.start ?? gatewayTarget]];
+  if (!options.gatewayOnly) starts.push(['mosquitto', () => mosquittoTarget()]);
+  for (const [name, start] of starts) {
+    describe(`MQTT 3.1.1 ${chapter} on ${name}`, () => {
+      let target: Target | undefined;
+      beforeAll(async () => {
+        target = await start();
+      });
+      afterAll(async () => {
+        await target?.close();
+      });
+      const statement: Statement = (id, title, body) =>
+        it(`${id} ${title}`, async (ctx) => {
+          // no mosquitto binary on this machine: the reference run is skipped, not failed
+          if (!target) return ctx.skip();
+          await body(target);
+          const brokers = met.get(id) ?? new Set<string>();
+          brokers.add(name);
+          met.set(id, brokers);
+          // a broker that keeps a connection it must close fails here, not after the default minute
+        }, 15_000);
+      register(statement, () => target!);
+    });
+  }
+  afterAll(() => {
+    const ids = [...met.keys()].sort();
+    const on = (broker: string) => ids.filter((id) => met.get(id)!.has(broker)).length;
+    console.log(
+      `MQTT 3.1.1 conformance (${chapter}): ${ids.length} statements covered; met by the gateway: ${on('gateway')}, by mosquitto: ${on('mosquitto')}\n  ${ids.join(' ')}`,
+    );
+  });
+}
+
+export type Statement = (id: string, title: string, body: (target: Target) => Promise<void>) => void;
