@@ -69,6 +69,24 @@ describe('acquireRunLock', () => {
     lock.release();
   });
 
+  it('does not take over while another launcher is taking over, and ignores a marker a dead one left', async () => {
+    const dir = await tempDir('bv-lock-');
+    cleanups.push(dir.remove);
+    const file = join(dir.path, 'platform.pid');
+    writeFileSync(file, `${await deadPid()}\n`);
+    const marker = `${file}.takeover`;
+    writeFileSync(marker, '1\n');
+    expect(() => acquireRunLock(dir.path)).toThrow(/another launcher is starting in this run folder/);
+    expect(existsSync(file)).toBe(true);
+
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    utimesSync(marker, twoMinutesAgo, twoMinutesAgo);
+    const lock = acquireRunLock(dir.path);
+    expect(readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
+    expect(existsSync(marker)).toBe(false);
+    lock.release();
+  });
+
   it('release leaves a pid file that is not its own', async () => {
     const dir = await tempDir('bv-lock-');
     cleanups.push(dir.remove);

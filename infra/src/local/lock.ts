@@ -37,21 +37,65 @@ export function acquireRunLock(runDir: string): RunLock {
       if (readPid(file) === process.pid) rmSync(file, { force: true });
     },
   };
-  // Two rounds: the second follows the removal of a stale file.
-  for (let round = 0; round < 2; round++) {
+  // A stale file costs a round: removed in one, created in the next.
+  for (let round = 0; round < 3; round++) {
     try {
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
       return lock;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+    const seen = readText(file);
     const owner = readPid(file);
     if (owner !== undefined && owner !== process.pid && isAlive(owner) && !startedAfter(owner, file)) {
       throw new AlreadyRunningError(owner, file);
     }
-    rmSync(file, { force: true });
+    removeStale(file, seen);
   }
   throw new ConflictError(`cannot take ${file}: another launcher is starting in the same run folder`);
+}
+
+/**
+ * Removes the pid file if it still holds what was judged stale, under `<file>.takeover` (created
+ * exclusively): two launchers that found the same stale file cannot both remove it and then each
+ * remove the other's fresh one. A marker left by a launcher that died mid-takeover is ignored
+ * after a minute.
+ */
+function removeStale(file: string, seen: string | undefined): void {
+  const marker = `${file}.takeover`;
+  try {
+    writeFileSync(marker, `${process.pid}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (ageMs(marker) < 60_000) {
+      throw new ConflictError(`another launcher is starting in this run folder (${marker})`);
+    }
+    rmSync(marker, { force: true });
+    return;
+  }
+  try {
+    if (readText(file) === seen) rmSync(file, { force: true });
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    // Gone: there is nothing to compare.
+    return undefined;
+  }
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    // Gone meanwhile: as good as old.
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 function readPid(file: string): number | undefined {
