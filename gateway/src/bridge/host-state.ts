@@ -23,6 +23,17 @@ export class HostState {
     readonly logger: Logger,
   ) {
     this.topic = stateTopic(hostId);
+    // STATE is the host's alone. With authentication only the gateway itself may publish it (no
+    // principal's ACL allows it); in anonymous mode any client can, and a retained empty or
+    // "offline" STATE from someone else would keep every edge node storing instead of sending.
+    // Whoever publishes it, the host puts its own back at once (retained), so the store always
+    // ends on the host's word; live deliveries are rewritten by forward().
+    broker.on('publish', (packet, client) => {
+      if (client && packet.topic === this.topic) {
+        this.logger.warn({ clientId: client.id }, 'a client published the primary host STATE: re-asserted');
+        void this.#publish();
+      }
+    });
   }
 
   get online(): boolean {
@@ -35,6 +46,10 @@ export class HostState {
     this.#online = online;
     this.#since = Date.now();
     this.logger.info({ topic: this.topic, online }, 'primary host STATE');
+    return this.#publish();
+  }
+
+  #publish(): Promise<void> {
     return new Promise((resolve) => {
       this.broker.publish(
         { cmd: 'publish', topic: this.topic, payload: this.payload(), qos: 1, retain: true, dup: false },
