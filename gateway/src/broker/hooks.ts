@@ -128,7 +128,10 @@ export function createHooks(ctx: HookContext): Hooks {
         return uplink ? ctx.uplink(client, packet, uplink, done) : done(null);
       }
       const session = sessions.get(client);
-      if (!session || isRefused(client.conn)) {
+      // the client's will, published as its refused connection closes, is not the refused packet:
+      // a protocol error is one of the closes that publish it [MQTT-3.1.2-8]
+      const isWill = packet === (client as Client & { will?: unknown }).will;
+      if (!session || (isRefused(client.conn) && !isWill)) {
         metrics.messagesIn.inc({ type: messageType(topic) });
         return done(new Error(session ? 'malformed PUBLISH' : 'no session'));
       }

@@ -243,6 +243,22 @@ conformanceSuite('PUBLISH, SUBSCRIBE, UNSUBSCRIBE, wills (3.3-3.14, 4.7)', (stat
 
   statement(
     '[MQTT-3.1.2-8]',
+    'the will is published when a protocol error closes the connection',
+    async ({ port }) => {
+      const sub = await subscriber(port, 'conf-will-error-sub', 'conf/will/error');
+      const faulty = await connected(port, {
+        clientId: 'conf-will-error',
+        will: { topic: 'conf/will/error', payload: Buffer.from('broken'), qos: 1, retain: false },
+      });
+      faulty.client.send(rawPacket(0x30, mqttString(badUtf8.continuation), Buffer.from('x')));
+      await faulty.client.untilClosed();
+      expect((await sub.nextOf('publish'))?.payload.toString()).toBe('broken');
+      await sub.disconnect();
+    },
+  );
+
+  statement(
+    '[MQTT-3.1.2-8]',
     'a QoS 1 retained will reaches a client also subscribed to $SYS/+/disconnect/clients',
     async ({ port }) => {
       // aedes lost it: its own disconnect notice overtook the will (moscajs/aedes#955)
