@@ -1,5 +1,8 @@
+import { serverAvailable } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { gatewayTarget, mosquittoTarget, type Target } from './targets.js';
+import { clusteredGatewayTarget, gatewayTarget, mosquittoTarget, type Target } from './targets.js';
+
+const redisRuns = await serverAvailable('redis');
 
 /** Statement id -> the brokers that met it in this run. */
 const met = new Map<string, Set<string>>();
@@ -12,9 +15,11 @@ const met = new Map<string, Set<string>>();
 export function conformanceSuite(
   chapter: string,
   register: (statement: Statement, target: () => Target) => void,
-  options: { gatewayOnly?: boolean; start?: () => Promise<Target> } = {},
+  options: { gatewayOnly?: boolean; clustered?: boolean; start?: () => Promise<Target> } = {},
 ): void {
   const starts: [string, () => Promise<Target | undefined>][] = [['gateway', options.start ?? gatewayTarget]];
+  // the same statements with the cluster's persistence (sessions in Redis), where Redis runs
+  if (options.clustered && redisRuns) starts.push(['gateway on Redis', clusteredGatewayTarget]);
   if (!options.gatewayOnly) starts.push(['mosquitto', () => mosquittoTarget()]);
   for (const [name, start] of starts) {
     describe(`MQTT 3.1.1 ${chapter} on ${name}`, () => {
@@ -45,8 +50,9 @@ export function conformanceSuite(
   afterAll(() => {
     const ids = [...met.keys()].sort();
     const on = (broker: string) => ids.filter((id) => met.get(id)!.has(broker)).length;
+    const brokers = starts.map(([name]) => `${name}: ${on(name)}`).join(', ');
     console.log(
-      `MQTT 3.1.1 conformance (${chapter}): ${ids.length} statements covered; met by the gateway: ${on('gateway')}, by mosquitto: ${on('mosquitto')}\n  ${ids.join(' ')}`,
+      `MQTT 3.1.1 conformance (${chapter}): ${ids.length} statements covered; met by ${brokers}\n  ${ids.join(' ')}`,
     );
   });
 }

@@ -3,12 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisUrl, uniqueName } from '@bitv/shared/testing';
+import { Redis } from 'ioredis';
 import { ControlledEventLog } from '../helpers/event-log.js';
 import { testGateway } from '../helpers/gateway.js';
 
 /** A broker the suite runs against: our gateway, or Mosquitto as the reference. */
 export interface Target {
-  name: 'gateway' | 'mosquitto';
+  name: 'gateway' | 'gateway on Redis' | 'mosquitto';
   port: number;
   close(): Promise<void>;
 }
@@ -17,6 +19,29 @@ export interface Target {
 export async function gatewayTarget(): Promise<Target> {
   const t = await testGateway({ allowAnonymous: true }, { eventLog: new ControlledEventLog() });
   return { name: 'gateway', port: Number(new URL(t.gw.mqttUrl).port), close: () => t.close() };
+}
+
+/**
+ * The gateway as a cluster node: sessions, subscriptions, retained messages and wills in Redis
+ * (aedes-persistence-redis) instead of memory, under a prefix of its own removed at the end.
+ */
+export async function clusteredGatewayTarget(): Promise<Target> {
+  const prefix = `${uniqueName('bvconf')}:`;
+  const t = await testGateway(
+    { allowAnonymous: true, redisUrl: redisUrl(), redisPrefix: prefix },
+    { eventLog: new ControlledEventLog() },
+  );
+  return {
+    name: 'gateway on Redis',
+    port: Number(new URL(t.gw.mqttUrl).port),
+    async close() {
+      await t.close();
+      const redis = new Redis(redisUrl());
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
 }
 
 function freePort(): Promise<number> {
