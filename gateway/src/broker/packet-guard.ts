@@ -77,6 +77,15 @@ export class PacketSizeGuard {
       this.#head = [];
       this.#headBytes = 0;
       this.#need = this.#needed();
+      if (this.#need > 0 && this.#type === packetType.publish) {
+        // the usual case, a PUBLISH topic whole in this chunk: checked in place, nothing kept
+        const end = i + 2 <= chunk.length ? 2 + chunk.readUInt16BE(i) : Number.POSITIVE_INFINITY;
+        if (end <= this.#length && i + end <= chunk.length) {
+          const problem = checkPublishTopic(chunk.subarray(i + 2, i + end));
+          if (problem) return problem;
+          this.#need = 0;
+        }
+      }
       if (this.#need === 0 && this.#checked()) {
         const problem = this.#check();
         if (problem) return problem;
