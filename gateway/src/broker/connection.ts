@@ -4,7 +4,7 @@ import type { Logger } from '@bitv/shared/log';
 import type { Aedes } from 'aedes';
 import type { GatewayMetrics } from '../metrics.js';
 import { type PacketProblem, PacketSizeGuard } from './packet-guard.js';
-import { markSession } from './session-marker.js';
+import { markSessionsOnConnect } from './session-marker.js';
 import { connackUnacceptableProtocol } from './wire-rules.js';
 
 const dropReason: Record<PacketProblem, string> = {
@@ -33,11 +33,7 @@ export function connectionHandler(
   logger: Logger,
 ) {
   // [MQTT-3.2.2-2] the stored session of a CleanSession 0 connection is marked (session-marker.ts)
-  broker.on('clientReady', (client) => {
-    markSession(broker, client).catch((error: unknown) =>
-      logger.warn({ err: String(error), clientId: client.id }, 'cannot mark the stored session'),
-    );
-  });
+  markSessionsOnConnect(broker);
   return (stream: Duplex, request?: IncomingMessage) => {
     broker.handle(stream, request);
     const guard = new PacketSizeGuard(maxPacketBytes);

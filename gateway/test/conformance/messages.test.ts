@@ -128,6 +128,50 @@ conformanceSuite(
       },
     );
 
+    for (const [what, bytes, mosquitto] of [
+      ['PINGREQ', [0xc1, 0x00], 'answers PINGRESP and keeps the connection (mosquitto 2.0.11)'],
+      ['PUBACK', [0x42, 0x02, 0x00, 0x01], 'ignores them and keeps the connection (mosquitto 2.0.11)'],
+      ['DISCONNECT', [0xe4, 0x00], undefined],
+    ] as const) {
+      statement(
+        '[MQTT-2.2.2-2]',
+        `reserved flags set on ${what} close the connection`,
+        async ({ port }) => {
+          const { client } = await connected(port, { clientId: `conf-flags-${what}` });
+          // then a good PINGREQ: a broker that kept the connection answers it, one that closed
+          // it does not, so both outcomes are events
+          client.send(Buffer.concat([Buffer.from(bytes), Buffer.from([0xc0, 0x00])]));
+          const answer = await client.next();
+          await client.drop();
+          expect(answer).toBeUndefined();
+        },
+        mosquitto ? { mosquitto } : {},
+      );
+    }
+
+    statement(
+      '[MQTT-4.7.2-1]',
+      "wildcard subscriptions do not match topics starting with '$'",
+      async ({ port }) => {
+        const sub = await subscriber(port, 'conf-dollar-sub', '#', '+/+/+/+');
+        // a new connection makes aedes publish $SYS/<id>/new/clients
+        const { client: pub } = await connected(port, { clientId: 'conf-dollar-pub' });
+        pub.send(publish('conf/dollar/marker', 'x', 0));
+        const topics: string[] = [];
+        for (
+          let m = await sub.nextOf('publish');
+          m && m.topic !== 'conf/dollar/marker';
+          m = await sub.nextOf('publish')
+        ) {
+          topics.push(m.topic);
+          if (m.messageId !== undefined) sub.send({ cmd: 'puback', messageId: m.messageId });
+        }
+        expect(topics.filter((t) => t.startsWith('$'))).toEqual([]);
+        await pub.disconnect();
+        await sub.disconnect();
+      },
+    );
+
     statement(
       '[MQTT-3.10.3-2]',
       'UNSUBSCRIBE with no topic filter closes the connection',

@@ -6,6 +6,10 @@ const redisRuns = await serverAvailable('redis');
 
 /** Statement id -> the brokers that met it in this run. */
 const met = new Map<string, Set<string>>();
+/** Known differences of a broker, shown in the summary. */
+const differences: string[] = [];
+/** `<broker> <id>`: the broker failed one of the statement's tests (a known difference). */
+const deviated = new Set<string>();
 
 /**
  * Runs `register` once per broker: our gateway and, where the statements bind every broker,
@@ -30,13 +34,26 @@ export function conformanceSuite(
       afterAll(async () => {
         await target?.close();
       });
-      const statement: Statement = (id, title, body) =>
+      const statement: Statement = (id, title, body, deviations = {}) =>
         it(`${id} ${title}`, async (ctx) => {
           // no mosquitto binary on a developer's machine: the reference run is skipped; CI
           // installs it (.ci/run), so there a missing reference fails
           if (!target) {
             if (process.env.CI) throw new Error(`${name} did not start: the reference run is required in CI`);
             return ctx.skip();
+          }
+          const deviation = deviations[target.name];
+          if (deviation) {
+            // a known difference of this broker: the test must fail on it, fast (no waiting for
+            // a close that never comes); once it passes, the deviation is gone and must go here too
+            const failed = await body(target).then(
+              () => false,
+              () => true,
+            );
+            if (!failed) throw new Error(`${name} now meets ${id}: remove the deviation "${deviation}"`);
+            differences.push(`${name} differs on ${id} ${title}: ${deviation}`);
+            deviated.add(`${name} ${id}`);
+            return;
           }
           await body(target);
           const brokers = met.get(id) ?? new Set<string>();
@@ -49,12 +66,19 @@ export function conformanceSuite(
   }
   afterAll(() => {
     const ids = [...met.keys()].sort();
-    const on = (broker: string) => ids.filter((id) => met.get(id)!.has(broker)).length;
+    const on = (broker: string) =>
+      ids.filter((id) => met.get(id)!.has(broker) && !deviated.has(`${broker} ${id}`)).length;
     const brokers = starts.map(([name]) => `${name}: ${on(name)}`).join(', ');
     console.log(
-      `MQTT 3.1.1 conformance (${chapter}): ${ids.length} statements covered; met by ${brokers}\n  ${ids.join(' ')}`,
+      `MQTT 3.1.1 conformance (${chapter}): ${ids.length} statements covered; met by ${brokers}\n  ${ids.join(' ')}${differences.map((d) => `\n  ${d}`).join('')}`,
     );
   });
 }
 
-export type Statement = (id: string, title: string, body: (target: Target) => Promise<void>) => void;
+export type Statement = (
+  id: string,
+  title: string,
+  body: (target: Target) => Promise<void>,
+  /** Brokers known to break this statement, with what they do instead. */
+  deviations?: Partial<Record<Target['name'], string>>,
+) => void;
