@@ -72,7 +72,7 @@ export async function startPlatform(
         transport: 'pty',
         dir: join(runDir, 'tty'),
         // The shelves' goods and settings outlive a restart: an earlier pick must not come back.
-        // TMP-B stateDir: join(runDir, 'shelves'),
+        stateDir: join(runDir, 'shelves'),
         controlHost: config.host,
         controlPort: config.simControlPort,
       },
