@@ -1,14 +1,10 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { eventually, tempDir } from '@bitv/shared/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningPlatform, repoRoot, startPlatformProcess } from './platform-process.js';
+import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
+import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
 
-const chromiumPath = process.env.BV_CHROMIUM ?? '/usr/bin/chromium';
-const adminEmail = 'admin@e2e.local';
-const adminPassword = 'e2e-password-1234';
-const screenshotDir = join(repoRoot, 'test-results');
+const { email: adminEmail, password: adminPassword } = e2eAdmin;
 /** What the fleet page shows for a time, whatever the browser's zone (issue #12, defect 6). */
 const utcTime = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -37,18 +33,7 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
       BV_DEMO_SHELVES: '1',
       BV_DEMO_BINS: '4',
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
     // UTC+14 and a German locale: a time formatted by the browser's defaults cannot pass for UTC.
     const context = await browser.newContext({
       viewport: { width: 1400, height: 1000 },
@@ -57,9 +42,7 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
     });
     page = await context.newPage();
     await page.goto(`${platform.info.dashboardUrl}/login?next=/fleet`);
-    await page.getByTestId('login-email').fill(adminEmail);
-    await page.getByTestId('login-password').fill(adminPassword);
-    await page.getByTestId('login-submit').click();
+    await fillLogin(page, adminEmail, adminPassword);
     await page.waitForURL((url) => url.pathname === '/fleet');
     gateway = (await page.locator('form[data-command]').first().getAttribute('data-command')) ?? '';
     expect(gateway).not.toBe('');
@@ -155,14 +138,13 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
     const lit = await sendFromPage('set_led', shelf.deviceId, String(bin));
     await doneOnPage(lit.id);
     expect((await shelfState(shelf.serialNumber)).bins[bin]?.led.blink).toBe('steady');
-    await mkdir(screenshotDir, { recursive: true });
-    await page.screenshot({ path: join(screenshotDir, 'e2e-fleet-lit.png'), fullPage: true });
+    await screenshot(page, 'e2e-fleet-lit');
 
     const off = await sendFromPage('led_off', shelf.deviceId, String(bin));
     const row = await doneOnPage(off.id);
     expect(await row.textContent()).toContain(`light off bin ${bin} → ${shelf.deviceId}`);
     expect((await shelfState(shelf.serialNumber)).bins[bin]?.led.blink).toBe('off');
-    await page.screenshot({ path: join(screenshotDir, 'e2e-fleet-off.png'), fullPage: true });
+    await screenshot(page, 'e2e-fleet-off');
   }, 90_000);
 
   it('keeps "last seen" in UTC after a live update', async () => {
@@ -178,6 +160,6 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
     await page.getByTestId(`command-send-${gateway}`).click();
     await expect.poll(() => seen.textContent(), { timeout: 30_000 }).not.toBe('waiting for a live update');
     expect(await seen.textContent()).toMatch(utcTime);
-    await page.screenshot({ path: join(screenshotDir, 'e2e-fleet.png'), fullPage: true });
+    await screenshot(page, 'e2e-fleet');
   }, 60_000);
 });

@@ -1,21 +1,16 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type CloudHandle, startCloud } from '@bitv/cloud';
 import { type Database, openDatabase } from '@bitv/shared/db';
 import { createEventLog, type EventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './platform-process.js';
+import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
 
-const chromiumPath = process.env.BV_CHROMIUM ?? '/usr/bin/chromium';
-const adminEmail = 'admin@e2e.local';
-const adminPassword = 'e2e-password-1234';
+const { email: adminEmail, password: adminPassword } = e2eAdmin;
 const partnerEmail = 'partner@e2e.local';
 const partnerPassword = 'partner-password-1234';
-const screenshotDir = join(repoRoot, 'test-results');
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
@@ -65,18 +60,7 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     await cloud.seedDemo({
       shelves: [{ serialNumber: 'P1', bins: [{ sku: 'WIDGET', unitWeightG: 40, count: 12, toleranceG: 4 }] }],
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   }, 120_000);
 
   afterAll(async () => {
@@ -89,9 +73,7 @@ describe('end to end: the partner API page and the error pages in a browser', ()
   it('lands a partner on the API page: key created, used, revoked; the reference rendered', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(`${cloud.url}/login`);
-    await page.getByTestId('login-email').fill(partnerEmail);
-    await page.getByTestId('login-password').fill(partnerPassword);
-    await page.getByTestId('login-submit').click();
+    await fillLogin(page, partnerEmail, partnerPassword);
     await page.waitForURL((url) => url.pathname === '/partner');
     await expect.poll(() => page.getByRole('heading', { name: 'API access' }).count()).toBe(1);
     expect(await page.getByTestId('nav-api').count()).toBe(1);
@@ -119,8 +101,7 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     await page.goto(`${cloud.url}/partner`); // not a reload: that would post the key form again
     const row = page.locator(`[data-reservation-id="${reservation.id}"]`);
     expect(await row.textContent()).toContain('shop-order-17');
-    await mkdir(screenshotDir, { recursive: true });
-    await page.screenshot({ path: join(screenshotDir, 'e2e-partner.png'), fullPage: false });
+    await screenshot(page, 'e2e-partner', false);
 
     await page.getByTestId('api-key-revoke').click();
     await page.waitForURL((url) => url.pathname === '/partner');
@@ -137,7 +118,7 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     expect(response?.status()).toBe(404);
     await expect.poll(() => page.getByTestId('error-page').count()).toBe(1);
     expect(await page.getByTestId('error-status').textContent()).toContain('404');
-    await page.screenshot({ path: join(screenshotDir, 'e2e-not-found.png') });
+    await screenshot(page, 'e2e-not-found', false);
     await page.getByTestId('error-home').click();
     await page.waitForURL((url) => url.pathname === '/login');
     await page.close();
@@ -147,9 +128,7 @@ describe('end to end: the partner API page and the error pages in a browser', ()
     const page = await browser.newPage();
     for (let i = 0; i < 6; i++) {
       await page.goto(`${cloud.url}/login`);
-      await page.getByTestId('login-email').fill(partnerEmail);
-      await page.getByTestId('login-password').fill(`wrong-password-${i}`);
-      await page.getByTestId('login-submit').click();
+      await fillLogin(page, partnerEmail, `wrong-password-${i}`);
       await page.waitForLoadState();
     }
     expect(await page.getByTestId('login-throttled').textContent()).toMatch(/Try again in \d+ s/);

@@ -1,16 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { tempDir } from '@bitv/shared/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningPlatform, repoRoot, startPlatformProcess } from './platform-process.js';
+import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
+import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
 
 type PlatformShelf = RunningPlatform['info']['shelves'][number];
 
-const chromiumPath = process.env.BV_CHROMIUM ?? '/usr/bin/chromium';
-const adminEmail = 'admin@e2e.local';
-const adminPassword = 'e2e-password-1234';
-const screenshotDir = join(repoRoot, 'test-results');
+const { email: adminEmail, password: adminPassword } = e2eAdmin;
 
 describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashboard', () => {
   let platform: RunningPlatform;
@@ -26,18 +22,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
       BV_DEMO_SHELVES: '2',
       BV_DEMO_BINS: '4',
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   }, 120_000);
 
   afterAll(async () => {
@@ -52,9 +37,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     const { info } = platform;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${info.dashboardUrl}/login`);
-    await page.getByTestId('login-email').fill(adminEmail);
-    await page.getByTestId('login-password').fill(adminPassword);
-    await page.getByTestId('login-submit').click();
+    await fillLogin(page, adminEmail, adminPassword);
     await page.waitForURL((url) => !url.pathname.startsWith('/login'));
     if (!page.url().includes('/sites/')) await page.goto(`${info.dashboardUrl}/sites/demo-site`);
     return page;
@@ -106,15 +89,13 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     await expect
       .poll(async () => Number.parseInt((await count.textContent()) ?? '', 10), { timeout: 15_000 })
       .toBe(before - 3);
-    await mkdir(screenshotDir, { recursive: true });
-    await page.screenshot({ path: join(screenshotDir, 'e2e-dashboard.png'), fullPage: true });
+    await screenshot(page, 'e2e-dashboard');
   }, 90_000);
 
   it('shows a dead load cell and an unplugged shelf on the page, live, with alerts, until they are fixed', async () => {
     const [unplugged, faulty] = platform.info.shelves as [PlatformShelf, PlatformShelf];
     const deadBin = 2;
     const page = await warehousePage();
-    await mkdir(screenshotDir, { recursive: true });
     const tile = (shelfId: string, bin: number) => page.getByTestId(`bin-${shelfId}-${bin}`);
     const alerts = (kind: string) => page.locator(`[data-testid="alert"][data-kind="${kind}"]`);
     // Every bin current before the faults (the first test waited for the weights).
@@ -133,7 +114,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     );
     await expect.poll(() => alerts('cell_fault').count(), { timeout: 10_000 }).toBe(1);
     expect(await alerts('cell_fault').textContent()).toContain(`${faulty.deviceId} · bin ${deadBin}`);
-    await page.screenshot({ path: join(screenshotDir, 'e2e-cell-fault.png'), fullPage: true });
+    await screenshot(page, 'e2e-cell-fault');
 
     // An unplugged shelf: every bin of it offline, one alert per stocked bin.
     await fault(unplugged.serialNumber, { kind: 'unplug' });
@@ -153,7 +134,7 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
     expect(await page.getByTestId(`bin-health-${unplugged.deviceId}-0`).textContent()).toBe('shelf offline');
     expect(await tile(faulty.deviceId, deadBin).getAttribute('data-health')).toBe('cell_fault');
     expect(await page.getByTestId('stale-bins').textContent()).toBe(String(unplugged.bins + 1));
-    await page.screenshot({ path: join(screenshotDir, 'e2e-shelf-offline.png'), fullPage: true });
+    await screenshot(page, 'e2e-shelf-offline');
 
     // Fixed: the shelf plugged back in, the cell working again; the page and the alerts clear live.
     await fault(unplugged.serialNumber, { kind: 'replug' });
@@ -164,6 +145,6 @@ describe('end to end: simulated shelf -> edge agent -> gateway -> cloud -> dashb
         timeout: 10_000,
       })
       .toBe(0);
-    await page.screenshot({ path: join(screenshotDir, 'e2e-hardware-fixed.png'), fullPage: true });
+    await screenshot(page, 'e2e-hardware-fixed');
   }, 120_000);
 });
