@@ -7,8 +7,14 @@ import {
   type DeviceState,
   deviceStateV1,
   type EventDefinition,
+  type GenericMetric,
+  maxGenericMetricNameLength,
+  maxGenericMetricStringLength,
+  maxGenericMetricsPerEvent,
   maxReadingsPerEvent,
+  type TelemetryMetrics,
   telemetryGapV1,
+  telemetryMetricsV1,
   telemetryReadingsV1,
 } from '@bitv/shared/events';
 import {
@@ -23,7 +29,10 @@ import {
   decodeNodeHealth,
   decodePayload,
   decodeReadings,
+  findMetric,
   formatLight,
+  isoTime,
+  type Metric,
   metricNames,
   type NodeTopic,
   type Payload,
@@ -54,6 +63,12 @@ export function isUplink(topic: { type: string }): topic is UplinkTopic {
  * gateway's events stay in order. Throws ValidationError when the payload or its readings are
  * malformed: the caller counts the message and drops it whole.
  *
+ * Any valid Sparkplug B message is admitted: our metric names (docs/sparkplug.md) give it shelf
+ * meaning (readings, bins, agent health), never admission. A DBIRTH without `device/bin_count` is
+ * a generic device's birth, a DDATA without `reading/seq` carries no readings, and the metrics no
+ * other event carries travel as `bv.telemetry.metrics.v1` (issue #13 item 8: a Tahu edge node's
+ * DBIRTH was dropped while its DDATA passed, so hosts saw data from a device never born).
+ *
  * Event ids derive from the message bytes, so a message the device sends again (after a lost
  * PUBACK) yields the same ids and consumers can drop the copy.
  */
@@ -78,6 +93,7 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
           ...linkMetrics(b),
         },
       });
+      m.metrics(payload, 'NBIRTH', undefined, isNodeMetric);
       break;
     }
     case 'NDEATH':
@@ -104,9 +120,16 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       }
       m.commandResults(payload, undefined);
       m.gaps(payload);
+      m.metrics(payload, 'NDATA', undefined, isNodeMetric);
       break;
     }
     case 'DBIRTH': {
+      if (findMetric(payload, metricNames.deviceBinCount) === undefined) {
+        // Not one of our shelves: a device all the same, born with whatever metrics it has.
+        m.state({ kind: 'DBIRTH', online: true, deviceId: topic.deviceId });
+        m.metrics(payload, 'DBIRTH', topic.deviceId, isSessionMetric);
+        break;
+      }
       const b = decodeDeviceBirth(payload);
       m.state({
         kind: 'DBIRTH',
@@ -119,15 +142,21 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
         // cloud keeps what it knew.
         ...(b.lights ? { metrics: lightsRecord(b.lights) } : {}),
       });
+      m.metrics(payload, 'DBIRTH', topic.deviceId, isShelfMetric);
       break;
     }
     case 'DDEATH':
       m.state({ kind: 'DDEATH', online: false, deviceId: topic.deviceId });
       break;
-    case 'DDATA':
-      m.readings(payload, topic.deviceId);
+    case 'DDATA': {
+      // Readings only where our sequence metric says they are: another device's `temperature_c`
+      // is its own metric, not a reading without a seq.
+      const shelf = findMetric(payload, metricNames.readingSeq) !== undefined;
+      if (shelf) m.readings(payload, topic.deviceId);
       m.commandResults(payload, topic.deviceId);
+      m.metrics(payload, 'DDATA', topic.deviceId, shelf ? isShelfMetric : isDeviceCommandMetric);
       break;
+    }
   }
   return m.out;
 }
@@ -198,6 +227,51 @@ class MessageEvents {
       },
     });
     this.out.readings = readings.length;
+  }
+
+  /**
+   * The metrics of the message that no other event carries (`known` says which are), as a
+   * generic metrics event. Bounded: beyond maxGenericMetricsPerEvent, or with a name too long
+   * to store, a metric is skipped, not the message; a long string is cut.
+   */
+  metrics(
+    payload: Payload,
+    kind: TelemetryMetrics['kind'],
+    deviceId: string | undefined,
+    known: (name: string) => boolean,
+  ): void {
+    let list: GenericMetric[] | undefined;
+    for (const metric of payload.metrics) {
+      if (known(metric.name)) continue;
+      list ??= [];
+      if (list.length === maxGenericMetricsPerEvent || metric.name.length > maxGenericMetricNameLength) {
+        this.out.skipped.push('metric');
+        continue;
+      }
+      list.push(this.#generic(metric));
+    }
+    if (list === undefined || list.length === 0) return;
+    this.#push(telemetryMetricsV1, {
+      ...this.#base(),
+      ...(deviceId !== undefined ? { deviceId } : {}),
+      kind,
+      metrics: list,
+    });
+  }
+
+  #generic(m: Metric): GenericMetric {
+    const value =
+      typeof m.value === 'number' && !Number.isFinite(m.value)
+        ? null
+        : typeof m.value === 'string'
+          ? m.value.slice(0, maxGenericMetricStringLength)
+          : m.value;
+    const ms = m.timestamp;
+    const time =
+      ms !== undefined && Number.isSafeInteger(ms) && ms >= 0 && ms <= lastIsoTime
+        ? isoTime(ms)
+        : this.#time.toISOString();
+    return { name: m.name, type: m.type, value, time, ...(m.isHistorical ? { historical: true } : {}) };
   }
 
   /** A malformed command result must not cost the readings that travel with it. */
@@ -280,6 +354,40 @@ class MessageEvents {
     if (!(error instanceof ValidationError)) throw error;
     this.out.skipped.push(part);
   }
+}
+
+/** 9999-12-31T23:59:59.999Z: the last time with a four-digit ISO 8601 year. */
+const lastIsoTime = 253_402_300_799_999;
+
+/** Sparkplug's own session metrics: bdSeq and `Node Control/*` [tck-id-payloads-ndeath-bdseq]. */
+function isSessionMetric(name: string): boolean {
+  return name === metricNames.bdSeq || name.startsWith('Node Control/');
+}
+
+/** An edge node's metrics that device-state, command-result and gap events already carry. */
+function isNodeMetric(name: string): boolean {
+  return (
+    isSessionMetric(name) ||
+    name === metricNames.agentVersion ||
+    name.startsWith('outbox/') ||
+    name.startsWith('links/') ||
+    name.startsWith('command/')
+  );
+}
+
+function isDeviceCommandMetric(name: string): boolean {
+  return isSessionMetric(name) || name.startsWith('command/');
+}
+
+/** A shelf's metrics that readings, device-state and command-result events already carry. */
+function isShelfMetric(name: string): boolean {
+  return (
+    isDeviceCommandMetric(name) ||
+    name === metricNames.readingSeq ||
+    name === metricNames.temperature ||
+    name.startsWith('bin/') ||
+    name.startsWith('device/')
+  );
 }
 
 function topicText(t: UplinkTopic): string {

@@ -6,6 +6,7 @@ export * from './types/inventory.js';
 export * from './types/registry.js';
 export * from './types/telemetry.js';
 export * from './types/telemetry-gap.js';
+export * from './types/telemetry-metrics.js';
 export * from './types/topics.js';
 
 import { EventRegistry } from './registry.js';
@@ -15,6 +16,7 @@ import { hardwareAlertV1, reservationChangedV1, stockAlertV1, stockChangedV1 } f
 import { credentialRevokedV1 } from './types/registry.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
 import { telemetryGapV1 } from './types/telemetry-gap.js';
+import { telemetryMetricsV1 } from './types/telemetry-metrics.js';
 
 /** A registry holding every event type defined in `shared`; services add their own domain types. */
 export function platformEvents(): EventRegistry {
@@ -29,5 +31,6 @@ export function platformEvents(): EventRegistry {
     hardwareAlertV1,
     reservationChangedV1,
     telemetryGapV1,
+    telemetryMetricsV1,
   ]);
 }
