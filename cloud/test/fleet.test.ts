@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { commandResultV1, createEvent, topics } from '@bitv/shared/events';
 import { eventually } from '@bitv/shared/testing';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { accessCookie } from '../src/api/authenticate.js';
 import { clientFormatTime, formatTime } from '../src/dashboard/time.js';
 import { authed, json, startTestCloud, type TestCloud } from './harness.js';
@@ -202,5 +202,56 @@ describe('one time format on both sides', () => {
   it('reads UTC, not the local zone', () => {
     expect(formatTime('2026-12-04T23:59:59.999+05:30')).toBe('2026-12-04 18:29:59');
     expect(formatTime(null)).toBe('never');
+  });
+});
+
+describe('fleet page: the cloud consumers (issue #18)', () => {
+  const page = async () => {
+    const res = await request('/fleet', { headers: { cookie: `${accessCookie}=${operator}` } });
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  const row = (html: string, group: string) => {
+    const start = html.indexOf(`data-consumer="${group}"`);
+    expect(start).toBeGreaterThan(0);
+    return html.slice(start, html.indexOf('</tr>', start));
+  };
+
+  it('lists each of its consumers as up while it consumes', async () => {
+    const html = await page();
+    const groups = t.eventLog.consumers().map((c) => c.group);
+    expect(groups.length).toBeGreaterThanOrEqual(3);
+    expect(html).toContain('Cloud consumers');
+    for (const group of groups) expect(row(html, group)).toMatch(/class="pill on"[^>]*>up</);
+    expect(html).toContain('All consuming');
+  });
+
+  it('shows a crashed consumer as down, with its reason and since when, as /healthz does', async () => {
+    const statuses = t.eventLog.consumers();
+    const crashed = statuses[0]!;
+    // A Kafka consumer that crashed and is being restarted (the real one runs in the Kafka suites).
+    const spy = vi.spyOn(t.eventLog, 'consumers').mockReturnValue([
+      {
+        ...crashed,
+        state: 'restarting',
+        restarts: 2,
+        error: 'KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator',
+        since: '2026-12-04T11:02:03.456Z',
+      },
+      ...statuses.slice(1),
+    ]);
+    try {
+      const health = await request('/healthz');
+      expect(health.status).toBe(503);
+      const html = await page();
+      const down = row(html, crashed.group);
+      expect(down).toMatch(/class="pill failed"[^>]*>down</);
+      expect(down).toContain('KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator');
+      expect(down).toMatch(/data-consumer-since="?[^>]*>2026-12-04 11:02:03</);
+      expect(html).toContain('1 not consuming: stock is not counted until they are back.');
+      for (const other of statuses.slice(1)) expect(row(html, other.group)).toContain('>up<');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -11,6 +11,8 @@ const nodeActions = Object.entries(commandTargets)
  * before anything is sent (a shelf command needs a shelf, a bin command a bin the shelf has), so
  * a person sees what is missing at once instead of a command that fails at the edge later. The
  * API checks the same again. Rows it adds to "Recent commands" match the server-rendered ones.
+ * The "Cloud consumers" rows follow `/healthz` (read every 10 s): a consumer it names is down,
+ * with the reason it gives; "down since" is the server's time, or when this page first saw it.
  */
 export const fleetScript = `
 (function(){
@@ -57,5 +59,18 @@ export const fleetScript = `
     window.bvPost('/api/v1/claim-tokens',{siteId:v(claim,'siteId'),count:Number(v(claim,'count')||1),ttlSeconds:Math.round(Number(v(claim,'hours')||24)*3600)})
       .then(function(r){out.textContent=r.tokens.map(function(t){return t.token+'  (expires '+bvTime(t.expiresAt)+' UTC)'}).join('\\n')})
       .catch(function(e){out.textContent=e.message})});
+  function consumers(){fetch('/healthz',{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(h){
+    var c=h&&h.checks?h.checks.consumers:undefined;if(c===undefined)return;var down=c==='running'?{}:c,n=0;
+    document.querySelectorAll('tr[data-consumer]').forEach(function(tr){var d=down[tr.getAttribute('data-consumer')];
+      var p=tr.querySelector('[data-consumer-state]'),since=tr.querySelector('[data-consumer-since]');
+      if(d===undefined){p.textContent='up';p.className='pill on';since.textContent='';tr.querySelector('[data-consumer-reason]').textContent='';return}
+      n++;var i=String(d).indexOf(': '),state=i<0?String(d):String(d).slice(0,i);
+      p.textContent=state==='restarting'?'down':state;p.className='pill '+(state==='restarting'?'failed':'off');
+      if(!since.textContent)since.textContent=bvTime(new Date().toISOString());
+      tr.querySelector('[data-consumer-reason]').textContent=i<0?'':String(d).slice(i+2)});
+    var sum=document.querySelector('[data-consumers-summary]');if(sum)sum.textContent=n===0?'All consuming: stock is counted as readings arrive.':
+      n+' not consuming: stock is not counted until they are back.'})
+    .catch(function(){/* the cloud is unreachable: the next round tries again */})}
+  if(document.querySelector('tr[data-consumer]'))setInterval(consumers,10000);
 })();
 `;

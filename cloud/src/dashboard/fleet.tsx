@@ -1,6 +1,8 @@
+import type { ConsumerStatus } from '@bitv/shared/event-log';
 import type { Command } from '../commands/commands.js';
 import type { Gateway, Shelf, Site } from '../registry/registry.js';
 import type { TelemetryGapRecord } from '../registry/telemetry-gaps.js';
+import { ConsumersCard } from './consumers.js';
 import { formatTime, timeZoneLabel } from './time.js';
 
 export interface FleetData {
@@ -11,6 +13,8 @@ export interface FleetData {
   /** Readings each gateway reported lost, and its latest reports. */
   lost: Map<string, number>;
   gaps: TelemetryGapRecord[];
+  /** The cloud's own event-log consumers, as its /healthz reports them. */
+  consumers: readonly ConsumerStatus[];
   canOperate: boolean;
 }
 
@@ -26,7 +30,7 @@ const commandText = (c: Command['command']): string => {
 };
 
 export function FleetPage(props: { data: FleetData }) {
-  const { sites, gateways, shelves, commands, lost, gaps, canOperate } = props.data;
+  const { sites, gateways, shelves, commands, lost, gaps, consumers, canOperate } = props.data;
   const lostTotal = gateways.reduce((n, g) => n + (lost.get(g.id) ?? 0), 0);
   const online = gateways.filter((g) => g.online).length;
   return (
@@ -226,6 +230,7 @@ export function FleetPage(props: { data: FleetData }) {
             </tbody>
           </table>
         </div>
+        <ConsumersCard consumers={consumers} />
         {canOperate ? (
           <div class="card">
             <h2>Claim tokens</h2>

@@ -219,7 +219,18 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
     const gaps = await s.gaps.recent(ids);
     return c.html(
       <Layout title="Fleet" active="fleet" user={user} scripts={['/assets/live.js', '/assets/fleet.js']}>
-        <FleetPage data={{ sites, gateways, shelves, commands, lost, gaps, canOperate }} />
+        <FleetPage
+          data={{
+            sites,
+            gateways,
+            shelves,
+            commands,
+            lost,
+            gaps,
+            consumers: s.eventLog.consumers(),
+            canOperate,
+          }}
+        />
       </Layout>,
     );
   });

@@ -87,6 +87,10 @@ describe.skipIf(!(await serverAvailable('kafka')))('kafka consumers through brok
       await eventually(() => log.consumers().every((c) => c.state === 'restarting'), 'crash', 20_000).catch(
         () => undefined,
       );
+      // A crashed consumer says since when it is down (the fleet page shows it).
+      for (const c of log.consumers().filter((x) => x.state === 'restarting')) {
+        expect(Date.parse(c.since ?? '')).toBeGreaterThan(Date.now() - 60_000);
+      }
       expect(await healthy()).toBe(false);
       await kafka.start();
       const back = Date.now();

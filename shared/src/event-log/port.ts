@@ -70,6 +70,8 @@ export interface ConsumerStatus {
   restarts: number;
   /** Why it last crashed, while it is `restarting`. */
   error?: string;
+  /** When it crashed (ISO 8601), while it is `restarting`: how long stock has not been counted. */
+  since?: string;
 }
 
 /** Whether every consumer is fetching, with a line per consumer that is not (for `/healthz`). */

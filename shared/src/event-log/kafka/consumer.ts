@@ -66,6 +66,7 @@ export class KafkaSubscription implements Subscription {
   private state: ConsumerStatus['state'] = 'starting';
   private restarts = 0;
   private lastError: string | undefined;
+  private crashedAt: string | undefined;
 
   constructor(
     private readonly host: KafkaConsumerHost,
@@ -81,6 +82,7 @@ export class KafkaSubscription implements Subscription {
       state: this.state,
       restarts: this.restarts,
       ...(this.state === 'restarting' && this.lastError ? { error: this.lastError } : {}),
+      ...(this.state === 'restarting' && this.crashedAt ? { since: this.crashedAt } : {}),
     };
   }
 
@@ -172,6 +174,7 @@ export class KafkaSubscription implements Subscription {
     // Crashes while starting reject `run`, whose caller decides; later ones restart the consumer.
     if (consumer !== this.consumer || this.state !== 'running' || this.abort.signal.aborted) return;
     this.lastError = describeError(error);
+    this.crashedAt = new Date().toISOString();
     this.host.logger.error({ err: error }, 'Kafka consumer crashed: restarting it');
     this.restarts++;
     this.host.metrics.consumerRestarts.inc({ group: this.options.group });
