@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { startSimulation } from '@bitv/firmware-sim';
 import { gatewayDefaults } from '@bitv/gateway';
@@ -15,19 +13,30 @@ import {
   uniqueName,
 } from '@bitv/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './platform-process.js';
+import { cliProcess } from './cli-process.js';
+import { startLoopCloud } from './loop-cloud.js';
 
 /** The faults, in this order (bounded: one pass; the issue's operator run did hundreds). */
-const FAULTS = ['agent SIGKILL', 'shelf unplug', 'Kafka stop', 'gateway SIGKILL', 'agent SIGKILL'] as const;
+const FAULTS = [
+  'agent SIGKILL',
+  'shelf unplug',
+  'Kafka stop',
+  'cloud restart',
+  'gateway SIGKILL',
+  'agent SIGKILL',
+] as const;
 
 /**
  * The operator's fault run of issue #18, bounded: every part as its own process where it can be
  * killed (edge agent, gateway on a private Kafka), the simulated shelf over TCP with replay, and
- * the faults above one after another while the shelf streams. At the end every reading the shelf
- * sampled is in Kafka: produced / delivered / lost / duplicates are printed, and lost must be 0.
+ * the cloud on the same Kafka (in this process: restarted, not killed; its database in its own
+ * schema), and the faults above one after another while the shelf streams, with a pick through the
+ * simulator's control API after each. At the end every reading the shelf sampled is in Kafka and
+ * counted by the cloud (produced / delivered / lost / duplicates printed for both, lost must be 0),
+ * and the stock the cloud holds is what the shelf really holds after the picks.
  * The shared Kafka being reachable (CI) is taken as the sign that kafka.sh can run one here too.
  */
-describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, Kafka, shelf', () => {
+describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, Kafka, shelf, cloud', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -45,7 +54,7 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
         seed: 11,
         transport: 'tcp',
         tcpHost: '127.0.0.1',
-        controlPort: null,
+        controlPort: 0,
         replay: true,
       },
       { registry: createRegistry() },
@@ -78,9 +87,20 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
       },
     });
 
+    const gatewayId = uniqueName('gw-fault');
+    const cloud = await startLoopCloud({
+      brokers: kafka.brokers,
+      siteId: 'demo-site',
+      gatewayId,
+      shelf: {
+        serialNumber: shelf.serialNumber,
+        bins: shelf.snapshot().bins.map((b) => ({ unitWeightG: b.unitWeightG, count: b.count })),
+      },
+    });
+    cleanups.push(() => cloud.close());
     const { KAFKA_BROKERS: _k, DATABASE_URL: _d, REDIS_URL: _r, ...inherited } = process.env;
     const mqttPort = await freePort();
-    const gateway = processOf('gateway/src/cli.ts', [], {
+    const gateway = cliProcess('gateway/src/cli.ts', [], {
       ...inherited,
       KAFKA_BROKERS: kafka.brokers.join(','),
       BV_GATEWAY_HOST: '127.0.0.1',
@@ -91,10 +111,10 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
       BV_LOG_LEVEL: 'warn',
     });
     cleanups.push(() => gateway.kill());
-    const agent = processOf('edge-agent/src/cli.ts', ['run'], {
+    const agent = cliProcess('edge-agent/src/cli.ts', ['run'], {
       ...inherited,
       BV_GROUP_ID: 'demo-site',
-      BV_EDGE_NODE_ID: uniqueName('gw-fault'),
+      BV_EDGE_NODE_ID: gatewayId,
       BV_PRIMARY_HOST_ID: gatewayDefaults.primaryHostId,
       BV_MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
       BV_EDGE_DATA_DIR: join(dir.path, 'edge'),
@@ -117,6 +137,20 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
         );
       });
     };
+    const bins = shelf.snapshot().bins.length;
+    const seeded = shelf.snapshot().bins.map((b) => b.count);
+    let picks = 0;
+    const pick = async (bin: number, count: number) => {
+      const response = await fetch(
+        `${simulation.control?.url}/shelves/${shelf.serialNumber}/bins/${bin}/pick`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ count }),
+        },
+      );
+      expect(response.status).toBeLessThan(300);
+    };
     await flowing('readings flowing into Kafka');
     for (const fault of FAULTS) {
       if (fault === 'agent SIGKILL') {
@@ -125,6 +159,8 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
       } else if (fault === 'gateway SIGKILL') {
         await gateway.kill();
         gateway.start();
+      } else if (fault === 'cloud restart') {
+        await cloud.restart();
       } else if (fault === 'Kafka stop') {
         await kafka.stop();
         await kafka.start();
@@ -133,6 +169,9 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
         await shelf.replug();
       }
       await flowing(`readings flowing again after the ${fault}`);
+      // A pick through the simulator's control API, taken while the next fault is coming.
+      await pick(picks % bins, 1);
+      picks++;
     }
 
     const produced = sampled();
@@ -141,39 +180,39 @@ describe.skipIf(!(await serverAvailable('kafka')))('fault loop: agent, gateway, 
       `every one of the ${produced} readings the shelf sampled in Kafka`,
       180_000,
     ).catch(() => undefined); // reported below as lost
-    const lost = Array.from({ length: produced }, (_, i) => i + 1).filter((seq) => !copies.has(seq));
+    const seqs = Array.from({ length: produced }, (_, i) => i + 1);
+    const lost = seqs.filter((seq) => !copies.has(seq));
     const delivered = [...copies.keys()].filter((seq) => seq <= produced).length;
     const duplicates = [...copies.values()].reduce((n, c) => n + c - 1, 0);
+    // The cloud: every reading counted, and its stock what the shelf really holds after the picks.
+    await eventually(
+      () => seqs.every((seq) => cloud.received.has(seq)),
+      `every one of the ${produced} readings counted by the cloud`,
+      120_000,
+    ).catch(() => undefined); // reported below as lost
+    const cloudLost = seqs.filter((seq) => !cloud.received.has(seq));
+    const cloudDuplicates = [...cloud.received.values()].reduce((n, c) => n + c - 1, 0);
+    const held = () => shelf.snapshot().bins.map((b) => b.count);
+    const countsMatch = await eventually(
+      async () => JSON.stringify(await cloud.counts()) === JSON.stringify(held()),
+      'the cloud counts equal to what the shelf holds',
+      60_000,
+    ).then(
+      () => true,
+      () => false,
+    );
     console.info(
-      `fault loop (${FAULTS.join(', ')}): produced ${produced} / delivered ${delivered} / lost ${lost.length} / duplicates ${duplicates}`,
+      [
+        `fault loop (${FAULTS.join(', ')}; ${picks} picks):`,
+        `  Kafka: produced ${produced} / delivered ${delivered} / lost ${lost.length} / duplicates ${duplicates}`,
+        `  cloud: produced ${produced} / counted ${produced - cloudLost.length} / lost ${cloudLost.length} / duplicates ${cloudDuplicates}`,
+        `  stock: shelf holds [${held().join(', ')}], cloud shows [${(await cloud.counts()).join(', ')}]`,
+      ].join('\n'),
     );
     expect(lost).toEqual([]);
+    expect(cloudLost).toEqual([]);
+    expect(held()).not.toEqual(seeded); // the picks were made, and the cloud followed them
+    expect(countsMatch).toBe(true);
+    expect(await cloud.counts()).toEqual(held());
   });
 });
-
-/** A workspace CLI as its own process (tsx), to be SIGKILLed and started again. */
-function processOf(cli: string, args: string[], env: NodeJS.ProcessEnv) {
-  let child: ChildProcess | undefined;
-  let output = '';
-  return {
-    output: () => output,
-    start() {
-      child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
-        cwd: repoRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const keep = (d: Buffer) => {
-        output = (output + d.toString()).slice(-20_000);
-      };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
-    },
-    async kill() {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      c.kill('SIGKILL');
-      await once(c, 'exit');
-    },
-  };
-}
