@@ -1,36 +1,35 @@
-import { deviceBirthMetrics, encodeNodeBirth, encodePayload } from '@bitv/shared/sparkplug';
+import { deviceBirthMetrics, type Metric, nodeBirthMetrics } from '@bitv/shared/sparkplug';
 import type { DeviceDirectory } from '../devices.js';
 import type { Outbox } from '../outbox/index.js';
 import { linkHealth } from './reports.js';
 
-/** NBIRTH: seq 0, the session's bdSeq, rebirth=false, agent version and outbox health. */
-export function nodeBirthPayload(
+/**
+ * NBIRTH metrics now: the session's bdSeq, rebirth=false, agent version, outbox and link health,
+ * and the declarations of everything else an NDATA may carry (gap reports, command results).
+ */
+export function nodeBirthNow(
   outbox: Outbox,
   bdSeq: number,
   agentVersion: string,
   links: ReadonlyMap<string, string> = new Map(),
-): Uint8Array {
+  now = Date.now(),
+): Metric[] {
   const stats = outbox.stats();
-  const now = Date.now();
-  return encodeNodeBirth(
+  return nodeBirthMetrics(
     {
       bdSeq,
       agentVersion,
       outboxDepth: stats.depth,
       oldestUnsentMs: stats.oldestTimeMs === null ? 0 : Math.max(0, now - stats.oldestTimeMs),
+      droppedTotal: stats.droppedTotal,
       ...linkHealth(links),
     },
     now,
   );
 }
 
-/** DBIRTH: the device's identity, last values and its live metrics (Firmata pins) now. */
-export function deviceBirthPayload(devices: DeviceDirectory, device: string, seq: number): Uint8Array {
-  const now = Date.now();
+/** DBIRTH metrics now: the device's identity, last values, command results and live metrics (Firmata pins, lights). */
+export function deviceBirthNow(devices: DeviceDirectory, device: string, now = Date.now()): Metric[] {
   const live = devices.liveMetrics(device).map((m) => ({ ...m, timestamp: now }));
-  return encodePayload({
-    timestamp: now,
-    seq,
-    metrics: [...deviceBirthMetrics(devices.birth(device), now), ...live],
-  });
+  return [...deviceBirthMetrics(devices.birth(device), now), ...live];
 }

@@ -1,24 +1,15 @@
-import {
-  commandResultMetrics,
-  deviceTopic,
-  encodePayload,
-  gapMetrics,
-  type Metric,
-  nodeHealthMetrics,
-  nodeTopic,
-} from '@bitv/shared/sparkplug';
+import { commandResultMetrics, gapMetrics, type Metric, nodeHealthMetrics } from '@bitv/shared/sparkplug';
 import type { CommandStore, Outbox } from '../outbox/index.js';
 
 export interface ReportContext {
-  ids: { groupId: string; edgeNodeId: string };
   outbox: Outbox;
   commands: CommandStore;
   /** Devices born in this session (a result for one goes in its DDATA). */
   birthed: ReadonlySet<string>;
   /** What this session already sent and waits a PUBACK for. */
   inFlight: { resultsInFlight: Set<string>; gapsInFlight: Set<number> };
-  nextSeq(): number;
-  publish(topic: string, payload: Uint8Array, type: string, onAck: () => void): void;
+  /** Publishes the metrics as DDATA of `device`, or as NDATA when it is null (re-birthing first if its birth lacks one). */
+  publish(device: string | null, metrics: Metric[], onAck: () => void): void;
 }
 
 /** The outbox health metrics of NBIRTH/NDATA, and the links down when `links` is given. */
@@ -45,7 +36,6 @@ export function linkHealth(links: ReadonlyMap<string, string>): { linksDown: num
  * and gap events (NDATA with the outbox health), each marked reported only on its PUBACK.
  */
 export function sendReports(c: ReportContext): void {
-  const { groupId, edgeNodeId } = c.ids;
   const results = c.commands.unreported(50).filter((r) => !c.inFlight.resultsInFlight.has(r.id));
   const byTarget = new Map<string | null, typeof results>();
   for (const r of results) {
@@ -59,30 +49,17 @@ export function sendReports(c: ReportContext): void {
       ),
     );
     for (const r of list) c.inFlight.resultsInFlight.add(r.id);
-    const topic = device
-      ? deviceTopic('DDATA', groupId, edgeNodeId, device)
-      : nodeTopic('NDATA', groupId, edgeNodeId);
-    c.publish(
-      topic,
-      encodePayload({ timestamp: Date.now(), seq: c.nextSeq(), metrics }),
-      device ? 'DDATA' : 'NDATA',
-      () => {
-        c.commands.markReported(list.map((r) => r.id));
-        for (const r of list) c.inFlight.resultsInFlight.delete(r.id);
-      },
-    );
+    c.publish(device, metrics, () => {
+      c.commands.markReported(list.map((r) => r.id));
+      for (const r of list) c.inFlight.resultsInFlight.delete(r.id);
+    });
   }
   const gaps = c.outbox.unreportedGaps(50).filter((g) => !c.inFlight.gapsInFlight.has(g.id));
   if (gaps.length === 0) return;
   for (const g of gaps) c.inFlight.gapsInFlight.add(g.id);
   const metrics: Metric[] = [...healthMetrics(c.outbox), ...gapMetrics(gaps)];
-  c.publish(
-    nodeTopic('NDATA', groupId, edgeNodeId),
-    encodePayload({ timestamp: Date.now(), seq: c.nextSeq(), metrics }),
-    'NDATA',
-    () => {
-      c.outbox.markGapsReported(gaps.map((g) => g.id));
-      for (const g of gaps) c.inFlight.gapsInFlight.delete(g.id);
-    },
-  );
+  c.publish(null, metrics, () => {
+    c.outbox.markGapsReported(gaps.map((g) => g.id));
+    for (const g of gaps) c.inFlight.gapsInFlight.delete(g.id);
+  });
 }

@@ -66,6 +66,9 @@ export interface Session {
   inFlightByDevice: Map<string, number>;
   resultsInFlight: Set<string>;
   gapsInFlight: Set<number>;
+  /** Metric names of the session's last NBIRTH, and of each device's last DBIRTH: all a DATA message may carry. */
+  nodeDeclared: Set<string>;
+  deviceDeclared: Map<string, Set<string>>;
   /**
    * Its NDEATH was published (the primary host went offline) and the session ends when that is
    * acknowledged: it never goes online again, even if the host is back before the acknowledgement.

@@ -1,5 +1,6 @@
 import { backoffDelay } from '@bitv/shared/retry';
 import {
+  binWeightMetric,
   commandSubscriptions,
   decodeState,
   deviceTopic,
@@ -10,14 +11,17 @@ import {
   type HostState,
   isNewerState,
   type Metric,
+  metricNames,
   nextBdSeq,
   nodeTopic,
   parseTopic,
   SeqCounter,
   stateTopic,
+  undeclaredMetrics,
 } from '@bitv/shared/sparkplug';
-import { connect } from 'mqtt';
-import { deviceBirthPayload, nodeBirthPayload } from './births.js';
+import { connect, type MqttClient } from 'mqtt';
+import type { StoredReading } from '../outbox/index.js';
+import { deviceBirthNow, nodeBirthNow } from './births.js';
 import { Cursors } from './cursors.js';
 import {
   type Session,
@@ -96,14 +100,7 @@ export class Uplink {
   publishLive(device: string, metrics: Metric[]): void {
     const s = this.session;
     if (!s || this.state !== 'online' || !s.birthed.has(device)) return;
-    const payload = encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics });
-    this.publish1(
-      s,
-      deviceTopic('DDATA', this.opts.groupId, this.opts.edgeNodeId, device),
-      payload,
-      'DDATA',
-      () => undefined,
-    );
+    this.publishData(s, device, metrics, () => undefined);
   }
 
   /** NCMD `Node Control/Rebirth`: NBIRTH (seq 0, same bdSeq) and every DBIRTH again. */
@@ -161,6 +158,8 @@ export class Uplink {
       inFlightByDevice: new Map(),
       resultsInFlight: new Set(),
       gapsInFlight: new Set(),
+      nodeDeclared: new Set(),
+      deviceDeclared: new Map(),
       ending: false,
     };
     if (session.id > 1) this.deps.metrics.reconnects.inc();
@@ -219,12 +218,18 @@ export class Uplink {
     }, delay);
   }
 
-  private endSession(session: Session, reason: string, reconnectNow = false): void {
+  /**
+   * Ends a session. `graceful` after its NDEATH was acknowledged: DISCONNECT, so the broker discards
+   * the will and the host gets one NDEATH [MQTT-3.14.4-3]; otherwise the connection is dropped and
+   * the will stands in for the NDEATH the agent could not send.
+   */
+  private endSession(session: Session, reason: string, reconnectNow = false, graceful = false): void {
     if (this.session !== session) return;
     this.deps.logger.info({ reason }, 'ending session');
     this.session = undefined;
     this.deps.metrics.inFlight.set(0);
-    session.client.end(true);
+    if (graceful) void disconnect(session.client);
+    else session.client.end(true);
     if (this.closing) return;
     this.setState('disconnected');
     this.scheduleReconnect(reconnectNow);
@@ -258,7 +263,7 @@ export class Uplink {
           nodeTopic('NDEATH', this.opts.groupId, this.opts.edgeNodeId),
           Buffer.from(encodeNodeDeath(session.bdSeq)),
           { qos: 1 },
-          () => this.endSession(session, 'primary host offline', true),
+          (error) => this.endSession(session, 'primary host offline', true, !error),
         );
         this.setState('waiting-for-host');
       }
@@ -282,33 +287,75 @@ export class Uplink {
     this.pump();
   }
 
-  private births(s: Session): void {
+  /** NBIRTH then every DBIRTH; `extra`: declarations an NDATA needs that the usual NBIRTH lacks. */
+  private births(s: Session, extra: readonly Metric[] = []): void {
     const { groupId, edgeNodeId } = this.opts;
     s.seq.birth();
+    const now = Date.now();
+    const metrics = [
+      ...nodeBirthNow(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.(), now),
+      ...extra,
+    ];
     // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]
     s.client.publish(
       nodeTopic('NBIRTH', groupId, edgeNodeId),
-      Buffer.from(
-        nodeBirthPayload(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.()),
-      ),
+      Buffer.from(encodePayload({ timestamp: now, seq: 0, metrics })),
       { qos: 0, retain: false },
     );
+    s.nodeDeclared = new Set(metrics.map((m) => m.name));
     this.deps.metrics.messagesPublished.inc({ type: 'NBIRTH' });
     s.birthed.clear();
     for (const d of new Set([...this.deps.devices.linked(), ...this.deps.devices.withBacklog()]))
       this.deviceBirth(s, d);
   }
 
-  private deviceBirth(s: Session, device: string): void {
-    const payload = deviceBirthPayload(this.deps.devices, device, s.seq.next());
+  /** DBIRTH; `extra`: declarations a DDATA needs that the device's current birth lacks (bins of an older shape). */
+  private deviceBirth(s: Session, device: string, extra: readonly Metric[] = []): void {
+    const now = Date.now();
+    const metrics = [...deviceBirthNow(this.deps.devices, device, now), ...extra];
     s.client.publish(
       deviceTopic('DBIRTH', this.opts.groupId, this.opts.edgeNodeId, device),
-      Buffer.from(payload),
+      Buffer.from(encodePayload({ timestamp: now, seq: s.seq.next(), metrics })),
       { qos: 0, retain: false },
     );
+    s.deviceDeclared.set(device, new Set(metrics.map((m) => m.name)));
     this.deps.metrics.messagesPublished.inc({ type: 'DBIRTH' });
     s.birthed.add(device);
     s.cursors.start(device);
+  }
+
+  /**
+   * Every metric of an NDATA/DDATA must be in the last NBIRTH/DBIRTH
+   * [tck-id-operational-behavior-data-publish-nbirth] [tck-id-operational-behavior-data-publish-dbirth]:
+   * when `metrics` has one its birth lacks, the node (NBIRTH and every DBIRTH) or the device is born
+   * again first, declaring it.
+   */
+  private ensureBorn(s: Session, device: string | null, metrics: readonly Metric[]): void {
+    const declared = device === null ? s.nodeDeclared : s.deviceDeclared.get(device);
+    const missing = undeclaredMetrics(declared ?? new Set(), metrics);
+    if (missing.length === 0 && (device === null || s.birthed.has(device))) return;
+    if (missing.length > 0)
+      this.deps.logger.info(
+        { device, metrics: missing.map((m) => m.name) },
+        'rebirth: metrics not in the birth',
+      );
+    if (device === null) this.births(s, missing);
+    else this.deviceBirth(s, device, missing);
+  }
+
+  /** NDATA (device null) or DDATA of metrics, QoS 1, each metric born first. */
+  private publishData(s: Session, device: string | null, metrics: Metric[], onAck: () => void): void {
+    this.ensureBorn(s, device, metrics);
+    const { groupId, edgeNodeId } = this.opts;
+    this.publish1(
+      s,
+      device === null
+        ? nodeTopic('NDATA', groupId, edgeNodeId)
+        : deviceTopic('DDATA', groupId, edgeNodeId, device),
+      encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics }),
+      device === null ? 'NDATA' : 'DDATA',
+      onAck,
+    );
   }
 
   /** Publishes QoS 1 and counts it in flight until its PUBACK (or the session's end). */
@@ -354,8 +401,8 @@ export class Uplink {
         }
         const chunk = s.cursors.next(this.opts.maxReadingsPerMessage);
         if (!chunk) break;
-        if (!s.birthed.has(chunk.device)) this.deviceBirth(s, chunk.device);
         const { device, historical, readings } = chunk;
+        this.ensureBorn(s, device, readingDeclarations(readings));
         const first = readings[0]!.seq;
         const last = readings[readings.length - 1]!.seq;
         const payload = encodeReadings(
@@ -398,13 +445,11 @@ export class Uplink {
 
   private sendResultsAndGaps(s: Session): void {
     sendReports({
-      ids: this.opts,
       outbox: this.deps.outbox,
       commands: this.deps.commands,
       birthed: s.birthed,
       inFlight: s,
-      nextSeq: () => s.seq.next(),
-      publish: (topic, payload, type, onAck) => this.publish1(s, topic, payload, type, onAck),
+      publish: (device, metrics, onAck) => this.publishData(s, device, metrics, onAck),
     });
   }
 
@@ -416,18 +461,22 @@ export class Uplink {
   private publishHealth(): void {
     const s = this.session;
     if (!s || this.state !== 'online') return;
-    const payload = encodePayload({
-      timestamp: Date.now(),
-      seq: s.seq.next(),
-      metrics: healthMetrics(this.deps.outbox, this.deps.linkFaults?.()),
-    });
+    const metrics = healthMetrics(this.deps.outbox, this.deps.linkFaults?.());
+    this.ensureBorn(s, null, metrics);
+    const payload = encodePayload({ timestamp: Date.now(), seq: s.seq.next(), metrics });
     s.client.publish(nodeTopic('NDATA', this.opts.groupId, this.opts.edgeNodeId), Buffer.from(payload), {
       qos: 0,
     });
     this.deps.metrics.messagesPublished.inc({ type: 'NDATA' });
   }
 
-  /** Graceful stop: an explicit NDEATH (a clean DISCONNECT suppresses the will), then disconnect. */
+  /**
+   * Graceful stop: the agent's own NDEATH [tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath],
+   * and once the broker acknowledged it, MQTT DISCONNECT
+   * [tck-id-operational-behavior-edge-node-intentional-disconnect-packet], so the broker discards the
+   * will [MQTT-3.14.4-3] and the host sees one NDEATH. Without that acknowledgement within
+   * `closeTimeoutMs` the connection is dropped instead: the will then reports the death.
+   */
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.reconnectTimer);
@@ -436,17 +485,53 @@ export class Uplink {
     this.session = undefined;
     this.setState('closed');
     if (!s) return;
-    if (s.client.connected) {
-      await new Promise<void>((resolve) => {
+    const acked =
+      s.client.connected &&
+      (await new Promise<boolean>((resolve) => {
         s.client.publish(
           nodeTopic('NDEATH', this.opts.groupId, this.opts.edgeNodeId),
           Buffer.from(encodeNodeDeath(s.bdSeq)),
           { qos: 1 },
-          () => resolve(),
+          (error) => resolve(!error),
         );
-        setTimeout(resolve, 1000).unref();
-      });
-    }
-    await s.client.endAsync(true);
+        setTimeout(() => resolve(false), closeTimeoutMs).unref();
+      }));
+    if (acked) await disconnect(s.client);
+    else await s.client.endAsync(true);
   }
+}
+
+/** How long a graceful stop waits for the NDEATH's PUBACK, and then for the DISCONNECT to be written. */
+const closeTimeoutMs = 1000;
+
+/**
+ * MQTT DISCONNECT, bounded. Messages still unacknowledged are dropped from the client first (they
+ * are in the outbox and go again in the next session): mqtt.js would otherwise hold the DISCONNECT
+ * back until each is acknowledged.
+ */
+async function disconnect(client: MqttClient): Promise<void> {
+  for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+  const timer = new Promise<'timeout'>((resolve) =>
+    setTimeout(() => resolve('timeout'), closeTimeoutMs).unref(),
+  );
+  const ended = client.endAsync(false).then(
+    () => 'ended' as const,
+    () => 'timeout' as const,
+  );
+  // A peer that stops reading must not hold the stop: then the socket is destroyed.
+  if ((await Promise.race([ended, timer])) === 'timeout') client.stream?.destroy();
+}
+
+/**
+ * The metric names of a readings DDATA, declared as its birth would (the Double bins of every reading,
+ * `reading/seq`, `temperature_c`): stored readings may have more bins than the shelf has now.
+ */
+function readingDeclarations(readings: readonly StoredReading[]): Metric[] {
+  const bins = new Set<number>();
+  for (const r of readings) for (const b of r.bins) bins.add(b.bin);
+  return [
+    { name: metricNames.readingSeq, type: 'UInt64', value: null },
+    ...[...bins].map((bin): Metric => ({ name: binWeightMetric(bin), type: 'Double', value: null })),
+    { name: metricNames.temperature, type: 'Double', value: null },
+  ];
 }

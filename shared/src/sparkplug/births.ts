@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors/index.js';
+import { gapMetricNames } from './gaps.js';
 import { type LightState, lightMetrics, parseLight } from './lights.js';
 import { binWeightMetric, metricNames, parseBinLedMetric, parseBinWeightMetric } from './names.js';
 import {
@@ -7,6 +8,7 @@ import {
   encodePayload,
   findMetric,
   type Metric,
+  type MetricType,
   numberValue,
   type Payload,
   stringValue,
@@ -26,6 +28,7 @@ export interface NodeBirth {
   agentVersion: string;
   outboxDepth: number;
   oldestUnsentMs: number;
+  droppedTotal?: number | undefined;
   /** Declared in every NBIRTH (0, '' when all links are up), as NDATA may carry them [tck-id-payloads-nbirth-metrics]. */
   linksDown?: number | undefined;
   linkError?: string | undefined;
@@ -47,25 +50,83 @@ export interface DeviceBirth {
   lights?: { bin: number; light: LightState }[] | undefined;
 }
 
+/** Command results (`command/id`, `command/status`, `command/reason`), in NDATA and DDATA. */
+export const commandResultTypes: Readonly<Record<string, MetricType>> = {
+  [metricNames.commandId]: 'String',
+  [metricNames.commandStatus]: 'String',
+  [metricNames.commandReason]: 'String',
+};
+
 /**
- * NBIRTH: seq 0 [tck-id-payloads-nbirth-seq], a payload timestamp [tck-id-payloads-nbirth-timestamp],
- * `bdSeq` matching the will's [tck-id-topics-nbirth-bdseq-matching] and `Node Control/Rebirth` = false
- * [tck-id-operational-behavior-data-commands-rebirth-value].
+ * Every metric an edge node of ours publishes in NBIRTH or NDATA, with its datatype: health, gap
+ * reports and command results. The NBIRTH declares each one, with its current value or null
+ * (is_null) when it has none, such as a gap report or a command result before there is one
+ * [tck-id-operational-behavior-data-publish-nbirth] [tck-id-operational-behavior-data-publish-nbirth-values].
  */
-export function encodeNodeBirth(birth: NodeBirth, timestamp = Date.now()): Uint8Array {
-  return encodePayload({
+export const nodeMetricTypes: Readonly<Record<string, MetricType>> = {
+  [metricNames.bdSeq]: 'UInt64',
+  [metricNames.rebirth]: 'Boolean',
+  [metricNames.agentVersion]: 'String',
+  [metricNames.outboxDepth]: 'UInt64',
+  [metricNames.outboxOldestUnsentMs]: 'UInt64',
+  [metricNames.outboxDroppedTotal]: 'UInt64',
+  [metricNames.linksDown]: 'UInt64',
+  [metricNames.linkError]: 'String',
+  [gapMetricNames.device]: 'String',
+  [gapMetricNames.kind]: 'String',
+  [gapMetricNames.reason]: 'String',
+  [gapMetricNames.fromSeq]: 'UInt64',
+  [gapMetricNames.toSeq]: 'UInt64',
+  [gapMetricNames.count]: 'UInt64',
+  ...commandResultTypes,
+};
+
+/** Null-valued declarations (a birth's "no value yet") of the given names and types. */
+export function metricDeclarations(types: Readonly<Record<string, MetricType>>, timestamp: number): Metric[] {
+  return Object.entries(types).map(([name, type]) => ({ name, type, value: null, timestamp }));
+}
+
+/**
+ * The metrics of `metrics` whose names `declared` (the names of the last birth) lacks, once each,
+ * as null-valued declarations: what a re-birth must add before these can be sent in a DATA message
+ * [tck-id-operational-behavior-data-publish-nbirth] [tck-id-operational-behavior-data-publish-dbirth].
+ */
+export function undeclaredMetrics(declared: ReadonlySet<string>, metrics: readonly Metric[]): Metric[] {
+  const missing = new Map<string, Metric>();
+  for (const m of metrics) {
+    if (declared.has(m.name) || missing.has(m.name)) continue;
+    missing.set(m.name, { name: m.name, type: m.type, value: null, timestamp: m.timestamp ?? Date.now() });
+  }
+  return [...missing.values()];
+}
+
+/**
+ * The NBIRTH metrics: every metric of `nodeMetricTypes` (so every metric an NDATA may carry),
+ * `bdSeq` matching the will's [tck-id-topics-nbirth-bdseq-matching] and `Node Control/Rebirth` =
+ * false [tck-id-operational-behavior-data-commands-rebirth-value].
+ */
+export function nodeBirthMetrics(birth: NodeBirth, timestamp = Date.now()): Metric[] {
+  const values: Record<string, Metric['value']> = {
+    [metricNames.bdSeq]: birth.bdSeq,
+    [metricNames.rebirth]: false,
+    [metricNames.agentVersion]: birth.agentVersion,
+    [metricNames.outboxDepth]: birth.outboxDepth,
+    [metricNames.outboxOldestUnsentMs]: birth.oldestUnsentMs,
+    [metricNames.outboxDroppedTotal]: birth.droppedTotal ?? 0,
+    [metricNames.linksDown]: birth.linksDown ?? 0,
+    [metricNames.linkError]: birth.linkError ?? '',
+  };
+  return Object.entries(nodeMetricTypes).map(([name, type]) => ({
+    name,
+    type,
+    value: values[name] ?? null,
     timestamp,
-    seq: 0,
-    metrics: [
-      { name: metricNames.bdSeq, type: 'UInt64', value: birth.bdSeq, timestamp },
-      { name: metricNames.rebirth, type: 'Boolean', value: false, timestamp },
-      { name: metricNames.agentVersion, type: 'String', value: birth.agentVersion, timestamp },
-      { name: metricNames.outboxDepth, type: 'UInt64', value: birth.outboxDepth, timestamp },
-      { name: metricNames.outboxOldestUnsentMs, type: 'UInt64', value: birth.oldestUnsentMs, timestamp },
-      { name: metricNames.linksDown, type: 'UInt64', value: birth.linksDown ?? 0, timestamp },
-      { name: metricNames.linkError, type: 'String', value: birth.linkError ?? '', timestamp },
-    ],
-  });
+  }));
+}
+
+/** NBIRTH: seq 0 [tck-id-payloads-nbirth-seq], a payload timestamp [tck-id-payloads-nbirth-timestamp]. */
+export function encodeNodeBirth(birth: NodeBirth, timestamp = Date.now()): Uint8Array {
+  return encodePayload({ timestamp, seq: 0, metrics: nodeBirthMetrics(birth, timestamp) });
 }
 
 export function decodeNodeBirth(input: Uint8Array | Payload, options?: DecodeOptions): NodeBirth {
@@ -76,6 +137,7 @@ export function decodeNodeBirth(input: Uint8Array | Payload, options?: DecodeOpt
     agentVersion: optionalString(p, metricNames.agentVersion) ?? '',
     outboxDepth: optionalNumber(p, metricNames.outboxDepth) ?? 0,
     oldestUnsentMs: optionalNumber(p, metricNames.outboxOldestUnsentMs) ?? 0,
+    droppedTotal: optionalNumber(p, metricNames.outboxDroppedTotal),
     linksDown: optionalNumber(p, metricNames.linksDown),
     linkError: optionalString(p, metricNames.linkError),
   };
@@ -120,7 +182,10 @@ export function decodeNodeHealth(input: Uint8Array | Payload, options?: DecodeOp
   };
 }
 
-/** DBIRTH: the device's identity and a current value of every metric it will send. */
+/**
+ * DBIRTH: the device's identity and a current value of every metric it will send, command results
+ * included (null: none yet) [tck-id-operational-behavior-data-publish-dbirth].
+ */
 export function deviceBirthMetrics(birth: DeviceBirth, timestamp = Date.now()): Metric[] {
   const metrics: Metric[] = [
     { name: metricNames.deviceSerial, type: 'String', value: birth.serialNumber, timestamp },
@@ -140,6 +205,7 @@ export function deviceBirthMetrics(birth: DeviceBirth, timestamp = Date.now()): 
     timestamp,
   });
   if (birth.lights) metrics.push(...lightMetrics(birth.lights, timestamp));
+  metrics.push(...metricDeclarations(commandResultTypes, timestamp));
   return metrics;
 }
 

@@ -17,6 +17,7 @@ import {
   decodePayload,
   decodeReadings,
   decodeState,
+  deviceBirthMetrics,
   encodeCommands,
   encodeDeviceBirth,
   encodeNodeBirth,
@@ -36,6 +37,7 @@ import {
   SeqCounter,
   seqGap,
   stateTopic,
+  undeclaredMetrics,
 } from './index.js';
 
 const tahu = get('spBv1.0')!;
@@ -189,6 +191,51 @@ describe('readings in DDATA', () => {
 });
 
 describe('births and deaths', () => {
+  it('[tck-id-operational-behavior-data-publish-nbirth] NBIRTH declares every NDATA metric: health, gaps, command results (null = none yet)', () => {
+    const now = Date.now();
+    const birth = decodePayload(
+      encodeNodeBirth({ bdSeq: 1, agentVersion: 'v', outboxDepth: 0, oldestUnsentMs: 0 }, now),
+    );
+    const declared = new Map(birth.metrics.map((m) => [m.name, m]));
+    const ndata = [
+      ...nodeHealthMetrics({
+        outboxDepth: 1,
+        oldestUnsentMs: 2,
+        droppedTotal: 3,
+        linksDown: 1,
+        linkError: 'x',
+      }),
+      ...gapMetrics([{ device: 'd', kind: 'dropped', reason: 'r', fromSeq: 1, toSeq: 2, count: 2 }]),
+      ...commandResultMetrics([{ id: randomUUID(), status: 'failed', reason: 'no' }]),
+    ];
+    for (const m of ndata) expect(declared.get(m.name)?.type, m.name).toBe(m.type);
+    expect(undeclaredMetrics(new Set(declared.keys()), ndata)).toEqual([]);
+    // [tck-id-operational-behavior-data-publish-nbirth-values] a value, or null when there is none yet
+    expect(declared.get('outbox/dropped_total')?.value).toBe(0);
+    expect(declared.get('command/id')?.value).toBeNull();
+    expect(declared.get('outbox/gap/count')?.value).toBeNull();
+  });
+
+  it('[tck-id-operational-behavior-data-publish-dbirth] DBIRTH declares command results; undeclaredMetrics names what a re-birth must add', () => {
+    const names = new Set(
+      deviceBirthMetrics({
+        serialNumber: 's',
+        firmware: 'f',
+        binCount: 2,
+        bins: [
+          { bin: 0, weightG: 1 },
+          { bin: 1, weightG: 2 },
+        ],
+      }).map((m) => m.name),
+    );
+    const results = commandResultMetrics([{ id: randomUUID(), status: 'done' }]);
+    expect(undeclaredMetrics(names, results)).toEqual([]);
+    const third = [{ name: binWeightMetric(2), type: 'Double' as const, value: 5, timestamp: 7 }];
+    expect(undeclaredMetrics(names, [...third, ...third])).toEqual([
+      { name: 'bin/02/weight_g', type: 'Double', value: null, timestamp: 7 },
+    ]);
+  });
+
   it('NBIRTH carries seq 0, bdSeq, rebirth=false, outbox health and the links down', () => {
     const bytes = encodeNodeBirth({ bdSeq: 9, agentVersion: '0.1.0', outboxDepth: 5, oldestUnsentMs: 1200 });
     // The links metrics are declared even when none is down: NDATA may carry them later.
@@ -197,6 +244,7 @@ describe('births and deaths', () => {
       agentVersion: '0.1.0',
       outboxDepth: 5,
       oldestUnsentMs: 1200,
+      droppedTotal: 0,
       linksDown: 0,
       linkError: '',
     });

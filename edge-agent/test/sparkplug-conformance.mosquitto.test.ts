@@ -1,0 +1,384 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { encodeCommands } from '@bitv/shared/sparkplug';
+import { eventually, serverAvailable, tempDir } from '@bitv/shared/testing';
+import { connect, type MqttClient } from 'mqtt';
+import { get } from 'sparkplug-payload';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EdgeAgentHandle } from '../src/agent.js';
+import type { EdgeConfig } from '../src/config.js';
+import { freePort } from './harness/broker.js';
+import { TestShelf } from './harness/shelf.js';
+import { startTestAgent, testConfig } from './helpers.js';
+
+/**
+ * Sparkplug B 3.0 conformance of the edge agent as an edge node, one test per statement, named by
+ * its TCK id. The agent runs against a private, verbose Mosquitto: its log shows what the agent
+ * sent (QoS and retain of each PUBLISH, DISCONNECT or a dropped connection), and a subscriber
+ * records what the host would see. The scenario: births, 300 readings one per DDATA (seq wraps
+ * past 255), periodic health NDATA, a device command and one for an unknown device (results in
+ * DDATA and NDATA), readings of a shelf that grew two bins, an NCMD rebirth, then a graceful stop.
+ */
+
+const tahu = get('spBv1.0')!;
+type Decoded = ReturnType<typeof tahu.decodePayload>;
+
+interface Recorded {
+  topic: string;
+  type: string;
+  device: string | undefined;
+  qos: number;
+  retain: boolean;
+  p: Decoded;
+}
+
+const covered = new Set<string>();
+/** A test of one Sparkplug statement; the TCK id is its name's first word. */
+function statement(id: string, text: string, fn: () => void): void {
+  it(`[${id}] ${text}`, () => {
+    fn();
+    covered.add(id);
+  });
+}
+
+describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node conformance', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let broker: ChildProcess;
+  const brokerLog: string[] = [];
+  let url: string;
+  let shelf: TestShelf;
+  let config: EdgeConfig;
+  let agent: EdgeAgentHandle;
+  let sub: MqttClient;
+  const recorded: Recorded[] = [];
+  const marker = `bv-test/${randomUUID()}`;
+  let markerSeen = false;
+  const device = 'shelf-CONF01';
+
+  const ofType = (type: string) => recorded.filter((r) => r.type === type);
+  const names = (r: Recorded) => (r.p.metrics ?? []).map((m) => m.name ?? '');
+  const seq = (r: Recorded) => (r.p.seq === undefined || r.p.seq === null ? undefined : Number(r.p.seq));
+  const bdSeqOf = (r: Recorded) => Number(r.p.metrics?.find((m) => m.name === 'bdSeq')?.value);
+  /** Mosquitto's -v lines for PUBLISHes received from the agent: `(d0, q1, r0, m3, 'topic', ...`. */
+  const received = () =>
+    brokerLog
+      .map((l) => /Received PUBLISH from (\S+) \(d\d, q(\d), r(\d), m\d+, '([^']+)'/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null && m[1] === config.edgeNodeId)
+      .map((m) => ({ qos: Number(m[2]), retain: m[3] === '1', topic: m[4]! }));
+
+  beforeAll(async () => {
+    dir = await tempDir('bv-edge-conformance-');
+    const port = await freePort();
+    url = `mqtt://127.0.0.1:${port}`;
+    broker = spawn('mosquitto', ['-v', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [broker.stdout!, broker.stderr!])
+      stream.on('data', (chunk: Buffer) => brokerLog.push(...chunk.toString().split('\n')));
+    await eventually(() => brokerLog.some((l) => l.includes('running')), 'mosquitto running');
+
+    shelf = new TestShelf('CONF01', 4);
+    await shelf.open();
+    config = testConfig(dir.path, url, {
+      serialPorts: [shelf.hostPath],
+      maxReadingsPerMessage: 1,
+      healthIntervalMs: 100,
+    });
+    sub = connect(url, { clean: true });
+    await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
+    sub.on('message', (topic, bytes, packet) => {
+      if (topic === marker) {
+        markerSeen = true;
+        return;
+      }
+      const parts = topic.split('/');
+      if (parts[2] === 'NCMD' || parts[2] === 'DCMD') return; // the host's (this test's) messages
+      recorded.push({
+        topic,
+        type: parts[2]!,
+        device: parts[4],
+        qos: packet.qos,
+        retain: packet.retain,
+        p: tahu.decodePayload(new Uint8Array(bytes)),
+      });
+    });
+    await sub.subscribeAsync([`spBv1.0/${config.groupId}/#`, marker], { qos: 1 });
+
+    agent = (await startTestAgent(config)).agent;
+    await eventually(() => ofType('DBIRTH').length > 0, 'DBIRTH');
+    for (let i = 0; i < 300; i++) shelf.emitReading();
+    const dcmd = `spBv1.0/${config.groupId}/DCMD/${config.edgeNodeId}`;
+    const cmd = (id: string, action: object) =>
+      encodeCommands({ commands: [{ id, action: action as never }] });
+    await sub.publishAsync(`${dcmd}/${device}`, Buffer.from(cmd(randomUUID(), { action: 'tare', bin: 1 })), {
+      qos: 1,
+    });
+    // No such device: the result goes up in an NDATA.
+    await sub.publishAsync(`${dcmd}/shelf-NOPE`, Buffer.from(cmd(randomUUID(), { action: 'reboot' })), {
+      qos: 1,
+    });
+    const readingsSeen = () => ofType('DDATA').filter((r) => names(r).includes('reading/seq')).length;
+    await eventually(() => readingsSeen() >= 300, '300 readings', 20_000);
+    // The shelf now reports six bins: its DDATA would carry bin/04 and bin/05, which its DBIRTH lacks.
+    Object.assign(shelf, { bins: 6 });
+    for (let i = 0; i < 3; i++) shelf.emitReading();
+    await eventually(() => readingsSeen() >= 303, '303 readings');
+    const births = ofType('NBIRTH').length;
+    await sub.publishAsync(
+      `spBv1.0/${config.groupId}/NCMD/${config.edgeNodeId}`,
+      Buffer.from(encodeCommands({ rebirth: true })),
+      { qos: 1 },
+    );
+    await eventually(() => ofType('NBIRTH').length > births, 'rebirth');
+    await eventually(
+      () => recorded.filter((r) => r.type === 'NDATA' && names(r).includes('command/id')).length > 0,
+      'node command result',
+    );
+    await eventually(
+      () => recorded.filter((r) => r.type === 'DDATA' && names(r).includes('command/id')).length > 0,
+      'device command result',
+    );
+    const periodic = recorded.length;
+    await eventually(
+      () =>
+        recorded.slice(periodic).some((r) => r.type === 'NDATA' && names(r).includes('outbox/dropped_total')),
+      'a periodic health NDATA',
+    );
+
+    // Graceful stop; once the broker has dropped the agent's connection (and published its will if
+    // it had to), a marker published after that reaches the subscriber after any NDEATH.
+    await agent.close();
+    await eventually(
+      () =>
+        brokerLog.some((l) =>
+          new RegExp(`Client ${config.edgeNodeId} (disconnected|closed its connection)`).test(l),
+        ),
+      'broker saw the agent go',
+    );
+    await sub.publishAsync(marker, 'done', { qos: 1 });
+    await eventually(() => markerSeen, 'marker');
+  }, 60_000);
+
+  afterAll(async () => {
+    await sub?.endAsync(true);
+    await shelf?.close();
+    broker?.kill('SIGTERM');
+    await dir?.remove();
+    console.log(`Sparkplug edge-node statements covered: ${covered.size}`);
+  });
+
+  statement(
+    'tck-id-operational-behavior-data-publish-nbirth',
+    'every NDATA metric (health, gap reports, command results) was declared by the NBIRTH before it',
+    () => {
+      let declared: Set<string> | undefined;
+      let checked = 0;
+      for (const r of recorded) {
+        if (r.type === 'NBIRTH') declared = new Set(names(r));
+        if (r.type !== 'NDATA') continue;
+        expect(declared, 'NDATA before any NBIRTH').toBeDefined();
+        for (const name of names(r))
+          expect(declared!.has(name), `NDATA metric ${name} not in the NBIRTH`).toBe(true);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(1);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-publish-dbirth',
+    'every DDATA metric (readings, command results, lights, new bins) was declared by the DBIRTH before it',
+    () => {
+      const declared = new Map<string, Set<string>>();
+      let checked = 0;
+      for (const r of recorded) {
+        if (r.type === 'DBIRTH') declared.set(r.device!, new Set(names(r)));
+        if (r.type !== 'DDATA') continue;
+        const d = declared.get(r.device!);
+        expect(d, 'DDATA before its DBIRTH').toBeDefined();
+        for (const name of names(r))
+          expect(d!.has(name), `DDATA metric ${name} not in the DBIRTH`).toBe(true);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(300);
+      // The shelf's new bins were declared by a DBIRTH of their own before their readings.
+      const grown = recorded.findIndex((r) => r.type === 'DDATA' && names(r).includes('bin/05/weight_g'));
+      expect(grown).toBeGreaterThan(0);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-publish-nbirth-values',
+    'NBIRTH metrics carry a value or is_null (no value)',
+    () => {
+      for (const r of ofType('NBIRTH'))
+        for (const m of r.p.metrics ?? [])
+          expect(m.value !== undefined || m.isNull === true, String(m.name)).toBe(true);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-publish-dbirth-values',
+    'DBIRTH metrics carry a value or is_null (no value)',
+    () => {
+      for (const r of ofType('DBIRTH'))
+        for (const m of r.p.metrics ?? [])
+          expect(m.value !== undefined || m.isNull === true, String(m.name)).toBe(true);
+    },
+  );
+
+  statement('tck-id-payloads-metric-datatype-req', 'every NBIRTH and DBIRTH metric has a datatype', () => {
+    for (const r of [...ofType('NBIRTH'), ...ofType('DBIRTH')])
+      for (const m of r.p.metrics ?? []) expect(m.type, String(m.name)).toBeTruthy();
+  });
+
+  statement(
+    'tck-id-payloads-name-birth-data-requirement',
+    'every metric of NBIRTH, DBIRTH, NDATA and DDATA has a timestamp',
+    () => {
+      for (const r of recorded.filter((r) => ['NBIRTH', 'DBIRTH', 'NDATA', 'DDATA'].includes(r.type)))
+        for (const m of r.p.metrics ?? []) expect(m.timestamp, `${r.type} ${m.name}`).toBeDefined();
+    },
+  );
+
+  statement('tck-id-payloads-name-requirement', 'every metric has a name (no aliases)', () => {
+    for (const r of recorded) for (const m of r.p.metrics ?? []) expect(m.name, r.topic).toBeTruthy();
+  });
+
+  statement('tck-id-payloads-sequence-num-zero-nbirth', 'every NBIRTH has seq 0', () => {
+    expect(ofType('NBIRTH').length).toBeGreaterThanOrEqual(2);
+    for (const r of ofType('NBIRTH')) expect(seq(r)).toBe(0);
+  });
+
+  statement(
+    'tck-id-payloads-sequence-num-always-included',
+    'every message but NDEATH has a seq in 0..255',
+    () => {
+      for (const r of recorded.filter((r) => r.type !== 'NDEATH')) {
+        expect(seq(r), r.topic).toBeGreaterThanOrEqual(0);
+        expect(seq(r), r.topic).toBeLessThanOrEqual(255);
+      }
+    },
+  );
+
+  statement(
+    'tck-id-payloads-sequence-num-incrementing',
+    'after the NBIRTH each message has the previous seq plus one, 255 wrapping to 0',
+    () => {
+      let last: number | undefined;
+      let wraps = 0;
+      for (const r of recorded) {
+        if (r.type === 'NDEATH') continue;
+        const s = seq(r)!;
+        if (r.type !== 'NBIRTH') {
+          expect(s, `${r.type} after ${last}`).toBe(((last ?? -1) + 1) % 256);
+          if (s === 0) wraps++;
+        }
+        last = s;
+      }
+      expect(wraps).toBeGreaterThanOrEqual(1);
+    },
+  );
+
+  statement(
+    'tck-id-message-flow-device-birth-publish-nbirth-wait',
+    'the first DBIRTH comes after the NBIRTH',
+    () => {
+      expect(recorded.findIndex((r) => r.type === 'NBIRTH')).toBe(0);
+      expect(recorded.findIndex((r) => r.type === 'DBIRTH')).toBeGreaterThan(0);
+    },
+  );
+
+  statement('tck-id-payloads-dbirth-order', "no DDATA of a device before that device's DBIRTH", () => {
+    const firstBirth = recorded.findIndex((r) => r.type === 'DBIRTH' && r.device === device);
+    const firstData = recorded.findIndex((r) => r.type === 'DDATA' && r.device === device);
+    expect(firstBirth).toBeGreaterThan(0);
+    expect(firstData).toBeGreaterThan(firstBirth);
+  });
+
+  statement('tck-id-payloads-nbirth-qos', 'NBIRTH is published at QoS 0, not retained', () => {
+    const nbirths = received().filter((p) => p.topic.includes('/NBIRTH/'));
+    expect(nbirths.length).toBeGreaterThanOrEqual(2);
+    for (const p of nbirths) expect(p).toMatchObject({ qos: 0, retain: false });
+  });
+
+  statement('tck-id-payloads-dbirth-qos', 'DBIRTH is published at QoS 0, not retained', () => {
+    const dbirths = received().filter((p) => p.topic.includes('/DBIRTH/'));
+    expect(dbirths.length).toBeGreaterThanOrEqual(2);
+    for (const p of dbirths) expect(p).toMatchObject({ qos: 0, retain: false });
+  });
+
+  statement(
+    'tck-id-message-flow-edge-node-birth-publish-will-message-qos',
+    'the CONNECT carries the NDEATH as will, QoS 1, not retained',
+    () => {
+      const connects = brokerLog.flatMap((l, i) =>
+        l.includes(`as ${config.edgeNodeId} `) ? [brokerLog[i + 1] ?? ''] : [],
+      );
+      expect(connects.length).toBeGreaterThan(0);
+      for (const l of connects) expect(l).toMatch(/Will message specified .*\(r0, q1\)/);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-commands-rebirth-name',
+    "the NBIRTH has 'Node Control/Rebirth', Boolean, false",
+    () => {
+      for (const r of ofType('NBIRTH'))
+        expect(r.p.metrics?.find((m) => m.name === 'Node Control/Rebirth')).toMatchObject({
+          type: 'Boolean',
+          value: false,
+        });
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-commands-rebirth-action-2',
+    'an NCMD rebirth is answered by an NBIRTH and then the DBIRTH of every device',
+    () => {
+      const second = recorded.findIndex((r, i) => i > 0 && r.type === 'NBIRTH');
+      expect(second).toBeGreaterThan(0);
+      expect(recorded[second + 1]).toMatchObject({ type: 'DBIRTH', device });
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-data-commands-rebirth-action-3',
+    'the NBIRTH of a rebirth carries the bdSeq of the connection (and of its will)',
+    () => {
+      const bdSeqs = ofType('NBIRTH').map(bdSeqOf);
+      expect(new Set(bdSeqs).size).toBe(1);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath',
+    'a graceful stop publishes one NDEATH, the agent’s own, with the bdSeq of the NBIRTH',
+    () => {
+      const deaths = ofType('NDEATH');
+      expect(deaths).toHaveLength(1);
+      expect(bdSeqOf(deaths[0]!)).toBe(bdSeqOf(ofType('NBIRTH')[0]!));
+      // The agent published it (QoS 1): it is not the broker's will.
+      expect(received().filter((p) => p.topic.includes('/NDEATH/'))).toEqual([
+        { qos: 1, retain: false, topic: `spBv1.0/${config.groupId}/NDEATH/${config.edgeNodeId}` },
+      ]);
+    },
+  );
+
+  statement(
+    'tck-id-operational-behavior-edge-node-intentional-disconnect-packet',
+    'after its NDEATH the agent sends MQTT DISCONNECT, so the broker discards the will [MQTT-3.14.4-3]',
+    () => {
+      expect(brokerLog.some((l) => l.includes(`Received DISCONNECT from ${config.edgeNodeId}`))).toBe(true);
+      expect(brokerLog.some((l) => l.includes(`Client ${config.edgeNodeId} closed its connection`))).toBe(
+        false,
+      );
+    },
+  );
+
+  statement('tck-id-topics-ndeath-payload', 'the NDEATH carries only the bdSeq metric', () => {
+    for (const r of ofType('NDEATH')) expect(names(r)).toEqual(['bdSeq']);
+  });
+
+  statement('tck-id-topics-ndeath-seq', 'the NDEATH has no seq', () => {
+    for (const r of ofType('NDEATH')) expect(seq(r)).toBeUndefined();
+  });
+});
