@@ -5,6 +5,7 @@ import {
   deviceStateV1,
   type EventDefinition,
   telemetryGapV1,
+  telemetryMetricsV1,
   telemetryReadingsV1,
   topics,
 } from '@bitv/shared/events';
@@ -42,6 +43,8 @@ export async function startConsumers(
       if (batch) await s.counting.apply(batch);
       const gap = dataOf(telemetryGapV1, event);
       if (gap) await s.gaps.record(gap, event.time ? new Date(event.time) : new Date());
+      const metrics = dataOf(telemetryMetricsV1, event);
+      if (metrics) await s.deviceMetrics.record(metrics);
     }),
     subscribe('device-state', topics.deviceState, async (event) => {
       const state = dataOf(deviceStateV1, event);

@@ -16,6 +16,7 @@ import { Counting } from './inventory/counting.js';
 import { Inventory } from './inventory/inventory.js';
 import { Reservations } from './inventory/reservations.js';
 import { LiveHub } from './live/hub.js';
+import { DeviceMetrics } from './registry/device-metrics.js';
 import { Provisioning } from './registry/provisioning.js';
 import { Registry } from './registry/registry.js';
 import { TelemetryGaps } from './registry/telemetry-gaps.js';
@@ -97,6 +98,7 @@ export async function createServices(config: CloudConfig, deps: ServiceDeps): Pr
       ),
       logger,
     ),
+    deviceMetrics: new DeviceMetrics(db, logger),
     provisioning: new Provisioning(
       db,
       tokens,

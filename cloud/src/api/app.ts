@@ -9,6 +9,7 @@ import { errorJson, errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRoute, mountRoutes } from './route.js';
 import { authRoutes } from './routes/auth.js';
+import { deviceMetricsRoutes } from './routes/device-metrics.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { registryRoutes } from './routes/registry.js';
 import type { Services } from './services.js';
@@ -16,7 +17,7 @@ import type { Services } from './services.js';
 export const apiVersion = '1.0.0';
 
 export function apiRoutes(s: Services): AnyRoute[] {
-  return [...authRoutes(s), ...registryRoutes(s), ...inventoryRoutes(s)];
+  return [...authRoutes(s), ...registryRoutes(s), ...inventoryRoutes(s), ...deviceMetricsRoutes(s)];
 }
 
 /** The cloud's HTTP app: REST API, OpenAPI document, health and metrics, and the dashboard. */

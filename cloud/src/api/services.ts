@@ -13,6 +13,7 @@ import type { Counting } from '../inventory/counting.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { Reservations } from '../inventory/reservations.js';
 import type { LiveHub } from '../live/hub.js';
+import type { DeviceMetrics } from '../registry/device-metrics.js';
 import type { Provisioning } from '../registry/provisioning.js';
 import type { Registry } from '../registry/registry.js';
 import type { TelemetryGaps } from '../registry/telemetry-gaps.js';
@@ -34,6 +35,8 @@ export interface Services {
   registry: Registry;
   /** Readings the edge reported lost (bv.telemetry.gap.v1). */
   gaps: TelemetryGaps;
+  /** Generic metrics of any Sparkplug edge node or device (bv.telemetry.metrics.v1). */
+  deviceMetrics: DeviceMetrics;
   provisioning: Provisioning;
   commands: Commands;
   inventory: Inventory;

@@ -1,8 +1,10 @@
 import type { ConsumerStatus } from '@bitv/shared/event-log';
 import type { Command } from '../commands/commands.js';
+import type { DeviceMetricsRecord } from '../registry/device-metrics.js';
 import type { Gateway, Shelf, Site } from '../registry/registry.js';
 import type { TelemetryGapRecord } from '../registry/telemetry-gaps.js';
 import { ConsumersCard } from './consumers.js';
+import { DeviceMetricsCard } from './device-metrics-card.js';
 import { formatTime, timeZoneLabel } from './time.js';
 
 export interface FleetData {
@@ -16,6 +18,8 @@ export interface FleetData {
   /** The cloud's own event-log consumers, as its /healthz reports them. */
   consumers: readonly ConsumerStatus[];
   canOperate: boolean;
+  /** Devices that are not shelves, with their latest metrics (bv.telemetry.metrics.v1). */
+  devices?: DeviceMetricsRecord[];
 }
 
 const gapWhat: Record<TelemetryGapRecord['kind'], string> = {
@@ -231,6 +235,7 @@ export function FleetPage(props: { data: FleetData }) {
           </table>
         </div>
         <ConsumersCard consumers={consumers} />
+        <DeviceMetricsCard devices={props.data.devices ?? []} />
         {canOperate ? (
           <div class="card">
             <h2>Claim tokens</h2>

@@ -217,6 +217,7 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
     const ids = gateways.map((g) => g.id);
     const lost = await s.gaps.lostByGateway(ids);
     const gaps = await s.gaps.recent(ids);
+    const devices = await s.deviceMetrics.genericDevices(ids);
     return c.html(
       <Layout title="Fleet" active="fleet" user={user} scripts={['/assets/live.js', '/assets/fleet.js']}>
         <FleetPage
@@ -229,6 +230,7 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
             gaps,
             consumers: s.eventLog.consumers(),
             canOperate,
+            devices,
           }}
         />
       </Layout>,

@@ -272,12 +272,42 @@ const reservationOwner: Migration = {
   },
 };
 
+/**
+ * Metrics of any Sparkplug edge node or device (bv.telemetry.metrics.v1), shelf or not: the latest
+ * value of each (device_id '' is the edge node itself) and a bounded history of recent values.
+ */
+const deviceMetrics: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('device_metrics')
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('value', 'jsonb', (c) => c.notNull())
+      .addColumn('time', 'timestamptz', (c) => c.notNull())
+      .addColumn('historical', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addPrimaryKeyConstraint('device_metrics_pk', ['gateway_id', 'device_id', 'name'])
+      .execute();
+    await db.schema
+      .createTable('device_metric_history')
+      .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id').onDelete('cascade'))
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('time', 'timestamptz', (c) => c.notNull())
+      .addColumn('value', 'jsonb', (c) => c.notNull())
+      .addPrimaryKeyConstraint('device_metric_history_pk', ['gateway_id', 'device_id', 'name', 'time'])
+      .execute();
+  },
+};
+
 export const cloudMigrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_telemetry_gaps': telemetryGaps,
   '0003_bin_health': binHealth,
   '0004_gateway_links': gatewayLinks,
   '0005_reservation_owner': reservationOwner,
+  '0006_device_metrics': deviceMetrics,
 };
 
 export function migrateCloud(database: Database): Promise<string[]> {

@@ -108,6 +108,23 @@ export interface CloudTables {
     online: boolean;
     last_seen_at: Timestamp | null;
   };
+  device_metrics: {
+    gateway_id: string;
+    /** '' for the edge node's own metrics. */
+    device_id: string;
+    name: string;
+    type: string;
+    value: Json<number | string | boolean | null>;
+    time: Timestamp;
+    historical: boolean;
+  };
+  device_metric_history: {
+    gateway_id: string;
+    device_id: string;
+    name: string;
+    time: Timestamp;
+    value: Json<number | string | boolean | null>;
+  };
   telemetry_gaps: {
     gateway_id: string;
     device_id: string;

@@ -125,7 +125,7 @@ export class DeviceStateTracker {
     const online = state.kind !== 'DDEATH';
     const serial = state.serialNumber ?? deviceId.replace(/^shelf-/, '');
     // The shelf's state and its lights commit together, so no reader sees it reborn with stale lights.
-    const lights = await this.db.transaction().execute(async (trx): Promise<BinLight[]> => {
+    const lights = await this.db.transaction().execute(async (trx): Promise<BinLight[] | null> => {
       const reported = () =>
         state.kind === 'DBIRTH'
           ? applyReportedLights(trx, deviceId, state.metrics)
@@ -138,7 +138,9 @@ export class DeviceStateTracker {
         .where('id', '=', deviceId)
         .executeTakeFirst();
       if (!existing) {
-        if (state.kind !== 'DBIRTH' || state.binCount === undefined) return [];
+        // Not a shelf (a generic Sparkplug device: its metrics are DeviceMetrics'), or a shelf
+        // whose birth has not been seen: nothing of the shelves' to change.
+        if (state.kind !== 'DBIRTH' || state.binCount === undefined) return null;
         await trx
           .insertInto('shelves')
           .values({
@@ -182,6 +184,7 @@ export class DeviceStateTracker {
       .set({ last_seen_at: time })
       .where('id', '=', state.edgeNodeId)
       .execute();
+    if (lights === null) return;
     this.hub.publish({
       type: 'shelf',
       siteId,
