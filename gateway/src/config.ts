@@ -115,8 +115,8 @@ export const gatewayConfigSpec = {
   liveTopics: setting.boolean('BV_GATEWAY_LIVE_TOPICS', {
     default: 'false',
     description:
-      'Republish bridged readings and device state as JSON on bv/<site>/... for browsers (costs one more ' +
-      'broker publish per message)',
+      'Republish bridged readings and device state as JSON on bv/<site>/... for browsers, in each edge ' +
+      "node's seq order (costs one more broker publish per message)",
   }),
   commandsGroup: setting.string('BV_GATEWAY_COMMANDS_GROUP', {
     default: 'bv-gateway-commands',

@@ -31,7 +31,8 @@ const orphanOwner = {};
  */
 export function createUplink(options: UplinkOptions): UplinkHandler {
   const { pipeline, metrics, logger, source } = options;
-  const order = new AckOrder();
+  const live = new LiveOrder(options.broker);
+  const order = new AckOrder((owner, t) => live.publish(owner, livePackets(t)));
   return (client, packet, topic, rawDone) => {
     const owner = client ?? orphanOwner;
     const ack = order.enqueue(owner, rawDone);
@@ -60,7 +61,10 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
         return order.settle(owner, ack, error);
       }
       if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
-      if (options.liveTopics) publishLive(options.broker(), t);
+      // the live copies go out with the acknowledgement, in arrival order: the log confirms
+      // device state and telemetry each on its own, and a DDATA durable first must not overtake
+      // the DBIRTH before it on `bv/<site>/...` (#13 item 7)
+      if (options.liveTopics) ack.live = t;
       order.settle(owner, ack, null);
     });
   };
@@ -70,15 +74,22 @@ interface PendingAck {
   done: (error?: Error | null) => void;
   settled: boolean;
   error: Error | null;
+  /** Durable events to copy to the live topics when the message is released. */
+  live?: Translation;
 }
 
 /**
- * [MQTT-4.6.0-2] PUBACKs in the order the PUBLISHes arrived, per connection, even when several
- * wait for the log at once and a later one is durable first (another topic, or nothing to write):
- * a settled message is acknowledged once every earlier one of its connection is.
+ * Releases each connection's messages in the order their PUBLISHes arrived, even when several
+ * wait for the log at once and a later one is durable first (another topic's publish call, or
+ * nothing to write): a settled message is released once every earlier one of its connection is.
+ * Releasing = its live copies, then aedes' callback, which writes the PUBACK [MQTT-4.6.0-2] and
+ * only then hands the message to subscribers; so subscribers of both see an edge node's messages
+ * in the order (the seq) it sent them, whichever topic of the log confirmed them first.
  */
 class AckOrder {
   readonly #queues = new WeakMap<object, PendingAck[]>();
+
+  constructor(readonly publishLive: (owner: object, t: Translation) => void) {}
 
   enqueue(owner: object, done: PendingAck['done']): PendingAck {
     const ack: PendingAck = { done, settled: false, error: null };
@@ -97,7 +108,10 @@ class AckOrder {
     while (n < queue.length && queue[n]!.settled) n++;
     const ready = queue.splice(0, n);
     if (queue.length === 0) this.#queues.delete(owner);
-    for (const a of ready) a.done(a.error);
+    for (const a of ready) {
+      if (a.live) this.publishLive(owner, a.live);
+      a.done(a.error);
+    }
   }
 }
 
@@ -107,26 +121,63 @@ function drop(packet: PublishPacket): void {
 }
 
 /** Browser-facing JSON copies of what is now durable; QoS 0, best effort. */
-function publishLive(broker: Aedes, t: Translation): void {
+function livePackets(t: Translation): PublishPacket[] {
+  const packets: PublishPacket[] = [];
   for (const o of t.events) {
     const [type, data] =
       'event' in o ? [o.event.type, o.event.data] : [telemetryReadingsV1.type, o.telemetry.data];
     const target = liveTopic(type, data);
     if (!target) continue;
-    broker.publish(
-      {
-        cmd: 'publish',
-        topic: target.topic,
-        payload: Buffer.from(JSON.stringify(data)),
-        qos: 0,
-        retain: target.retain,
-        dup: false,
-      },
-      () => {
-        // best effort: a browser that misses one sees the next one
-      },
-    );
+    packets.push({
+      cmd: 'publish',
+      topic: target.topic,
+      payload: Buffer.from(JSON.stringify(data)),
+      qos: 0,
+      retain: target.retain,
+      dup: false,
+    });
   }
+  return packets;
+}
+
+/**
+ * Publishes each connection's live copies in order. aedes stores a retained message (state)
+ * before it hands it to subscribers, a persistence round trip, and hands a plain one (readings)
+ * over at once: a reading published right after a state change reached browsers first. So a copy
+ * waits while a retained one of its connection is being stored; other connections do not.
+ */
+class LiveOrder {
+  /** Copies waiting behind a retained one being stored, per connection. */
+  readonly #waiting = new WeakMap<object, PublishPacket[]>();
+
+  constructor(readonly broker: () => Aedes) {}
+
+  publish(owner: object, packets: PublishPacket[]): void {
+    if (packets.length === 0) return;
+    const waiting = this.#waiting.get(owner);
+    if (waiting) waiting.push(...packets);
+    else this.#pump(owner, packets);
+  }
+
+  #pump(owner: object, queue: PublishPacket[]): void {
+    const broker = this.broker();
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      if (!p.retain) {
+        // best effort: a browser that misses one sees the next one
+        broker.publish(p, noop);
+        continue;
+      }
+      this.#waiting.set(owner, queue);
+      // stored (or failed: best effort all the same), then the rest follow
+      broker.publish(p, () => this.#pump(owner, queue));
+      return;
+    }
+    this.#waiting.delete(owner);
+  }
+}
+
+function noop(): void {
+  // nothing to do when a live copy is out
 }
 
 function liveTopic(type: string, data: unknown): { topic: string; retain: boolean } | undefined {
