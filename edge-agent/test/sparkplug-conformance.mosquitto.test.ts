@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { encodeCommands } from '@bitv/shared/sparkplug';
+import { encodeCommands, encodeState, stateTopic } from '@bitv/shared/sparkplug';
 import { eventually, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { connect, type MqttClient } from 'mqtt';
 import { get } from 'sparkplug-payload';
@@ -32,6 +32,17 @@ interface Recorded {
   p: Decoded;
 }
 
+/** A private Mosquitto with -v: every PUBLISH, CONNECT will and DISCONNECT it handles is in `log`. */
+async function verboseBroker(): Promise<{ url: string; log: string[]; process: ChildProcess }> {
+  const port = await freePort();
+  const log: string[] = [];
+  const child = spawn('mosquitto', ['-v', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout!, child.stderr!])
+    stream.on('data', (chunk: Buffer) => log.push(...chunk.toString().split('\n')));
+  await eventually(() => log.some((l) => l.includes('running')), 'mosquitto running');
+  return { url: `mqtt://127.0.0.1:${port}`, log, process: child };
+}
+
 const covered = new Set<string>();
 /** A test of one Sparkplug statement; the TCK id is its name's first word. */
 function statement(id: string, text: string, fn: () => void): void {
@@ -44,7 +55,7 @@ function statement(id: string, text: string, fn: () => void): void {
 describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node conformance', () => {
   let dir: { path: string; remove(): Promise<void> };
   let broker: ChildProcess;
-  const brokerLog: string[] = [];
+  let brokerLog: string[] = [];
   let url: string;
   let shelf: TestShelf;
   let config: EdgeConfig;
@@ -68,12 +79,11 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node co
 
   beforeAll(async () => {
     dir = await tempDir('bv-edge-conformance-');
-    const port = await freePort();
-    url = `mqtt://127.0.0.1:${port}`;
-    broker = spawn('mosquitto', ['-v', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [broker.stdout!, broker.stderr!])
-      stream.on('data', (chunk: Buffer) => brokerLog.push(...chunk.toString().split('\n')));
-    await eventually(() => brokerLog.some((l) => l.includes('running')), 'mosquitto running');
+    const b = await verboseBroker();
+    broker = b.process;
+    url = b.url;
+    b.log.length = 0;
+    brokerLog = b.log;
 
     shelf = new TestShelf('CONF01', 4);
     await shelf.open();
@@ -382,3 +392,96 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node co
     for (const r of ofType('NDEATH')) expect(seq(r)).toBeUndefined();
   });
 });
+
+describe.skipIf(!(await serverAvailable('mosquitto')))(
+  'Sparkplug B edge node conformance: primary host offline',
+  () => {
+    let dir: { path: string; remove(): Promise<void> };
+    let broker: Awaited<ReturnType<typeof verboseBroker>>;
+    let config: EdgeConfig;
+    let agent: EdgeAgentHandle;
+    let sub: MqttClient;
+    const seen: { type: string; bdSeq?: number }[] = [];
+    let births = 0;
+
+    beforeAll(async () => {
+      dir = await tempDir('bv-edge-conformance-host-');
+      broker = await verboseBroker();
+      config = testConfig(dir.path, broker.url, { waitForHost: true });
+      sub = connect(broker.url, { clean: true });
+      await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
+      sub.on('message', (topic, bytes) => {
+        const type = topic.split('/')[2]!;
+        const p = tahu.decodePayload(new Uint8Array(bytes));
+        const bdSeq = p.metrics?.find((m) => m.name === 'bdSeq')?.value;
+        seen.push({ type, ...(bdSeq === undefined ? {} : { bdSeq: Number(bdSeq) }) });
+      });
+      await sub.subscribeAsync(`spBv1.0/${config.groupId}/#`, { qos: 1 });
+      const state = (online: boolean, timestamp: number) =>
+        sub.publishAsync(stateTopic(config.primaryHostId), encodeState({ online, timestamp }), {
+          qos: 1,
+          retain: true,
+        });
+      agent = (await startTestAgent(config)).agent;
+      await eventually(() => agent.status().uplink.state === 'waiting-for-host', 'waiting for the host');
+      births = seen.filter((m) => m.type === 'NBIRTH').length;
+      const t0 = Date.now();
+      await state(true, t0);
+      await eventually(() => seen.some((m) => m.type === 'NBIRTH'), 'NBIRTH');
+      await state(false, t0 + 1);
+      await eventually(
+        () => agent.status().uplink.sessions >= 2 && agent.status().uplink.state === 'waiting-for-host',
+        'next session waits',
+      );
+      await state(true, t0 + 2);
+      await eventually(
+        () => seen.filter((m) => m.type === 'NBIRTH').length === 2,
+        'NBIRTH of the next session',
+      );
+      await agent.close();
+    }, 60_000);
+
+    afterAll(async () => {
+      await sub?.publishAsync(stateTopic(config.primaryHostId), Buffer.alloc(0), { qos: 1, retain: true });
+      await sub?.endAsync(true);
+      broker?.process.kill('SIGTERM');
+      await dir?.remove();
+      console.log(`Sparkplug edge-node statements covered: ${covered.size}`);
+    });
+
+    statement(
+      'tck-id-message-flow-edge-node-birth-publish-phid-wait',
+      'no NBIRTH before the primary host is online',
+      () => {
+        expect(births).toBe(0);
+      },
+    );
+
+    statement(
+      'tck-id-operational-behavior-edge-node-termination-host-offline',
+      'the host going offline ends the session with one NDEATH (the agent’s, bdSeq of the NBIRTH) and DISCONNECT',
+      () => {
+        const first = seen.findIndex((m) => m.type === 'NBIRTH');
+        const second = seen.findIndex((m, i) => i > first && m.type === 'NBIRTH');
+        const deaths = seen.slice(first, second).filter((m) => m.type === 'NDEATH');
+        expect(deaths).toEqual([{ type: 'NDEATH', bdSeq: seen[first]!.bdSeq }]);
+        const ended = broker.log.filter((l) =>
+          new RegExp(`(Received DISCONNECT from|Client) ${config.edgeNodeId}( closed its connection|$)`).test(
+            l,
+          ),
+        );
+        expect(ended[0]).toContain(`Received DISCONNECT from ${config.edgeNodeId}`);
+      },
+    );
+
+    statement(
+      'tck-id-operational-behavior-edge-node-termination-host-offline-reconnect',
+      'the next session connects at once, with the next bdSeq, and births when the host is back',
+      () => {
+        const nbirths = seen.filter((m) => m.type === 'NBIRTH');
+        expect(nbirths).toHaveLength(2);
+        expect(nbirths[1]!.bdSeq).toBe((nbirths[0]!.bdSeq! + 1) % 256);
+      },
+    );
+  },
+);
