@@ -1,5 +1,5 @@
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { type Admin, Kafka, KafkaJSProtocolError, logLevel, Partitioners } from 'kafkajs';
+import { describe, expect, it, vi } from 'vitest';
 import { type BvEvent, deadLetterTopic, EventRegistry } from '../events/index.js';
 import { createRegistry } from '../metrics/index.js';
 import { eventually, kafkaBrokers, serverAvailable, uniqueName } from '../testing/index.js';
@@ -35,6 +35,45 @@ describeEventLogContract(
   },
   { skip: !(await serverAvailable('kafka')) },
 );
+
+describe.skipIf(!(await serverAvailable('kafka')))('kafka event log: a topic just created', () => {
+  it('rides out a topic missing from the metadata for a moment (a fresh broker), instead of failing subscribe', async () => {
+    const topic = uniqueName('kafka.fresh');
+    const log = await createEventLog({
+      kafka: { brokers: kafkaBrokers(), clientId: uniqueName('bv-fresh'), ...tuning },
+      registry: new EventRegistry([contractEvent(topic)]),
+      metrics: createRegistry(),
+    });
+    try {
+      // What a fresh private Kafka answered while the fault loop's cloud started (kafkajs waits
+      // for leaders retrying LEADER_NOT_AVAILABLE only): once, then the real call.
+      const admin = (log as unknown as { admin: Admin }).admin;
+      const create = admin.createTopics.bind(admin);
+      const spy = vi
+        .spyOn(admin, 'createTopics')
+        .mockRejectedValueOnce(
+          new KafkaJSProtocolError(
+            // The shape kafkajs builds from the broker's error code 3 (its types name only Error).
+            Object.assign(new Error('This server does not host this topic-partition'), {
+              type: 'UNKNOWN_TOPIC_OR_PARTITION',
+              code: 3,
+              retriable: true,
+            }),
+          ),
+        )
+        .mockImplementation(create);
+      const sub = await log.subscribe({
+        group: uniqueName('group.fresh'),
+        topics: [topic],
+        handler: async () => {},
+      });
+      expect(spy).toHaveBeenCalledTimes(2);
+      await sub.close();
+    } finally {
+      await log.close();
+    }
+  });
+});
 
 describe.skipIf(!(await serverAvailable('kafka')))('kafka event log: records from outside', () => {
   it('dead-letters records that are not valid events, counts them, and keeps consuming', async () => {

@@ -2,6 +2,7 @@ import { type Admin, Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { UnavailableError, withTimeout } from '../../errors/index.js';
 import type { BvEvent, EventRegistry } from '../../events/index.js';
+import { retry } from '../../retry/index.js';
 import { resolveSubscribeOptions, validateForPublish } from '../delivery.js';
 import type { EventLogMetrics } from '../metrics.js';
 import type { ConsumerStatus, EventLog, SubscribeOptions, Subscription } from '../port.js';
@@ -134,17 +135,26 @@ export class KafkaEventLog implements EventLog {
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
-  /** Creates the topic unless it exists (waiting for its partition leaders), once per process. */
+  /**
+   * Creates the topic unless it exists (waiting for its partition leaders), once per process.
+   * A topic just created (by this client or another) can be missing from a broker's metadata for
+   * a moment: kafkajs retries only LEADER_NOT_AVAILABLE while it waits for the leaders and throws
+   * the retriable UNKNOWN_TOPIC_OR_PARTITION, which ended a starting cloud on a fresh Kafka.
+   */
   ensureTopic(topic: string): Promise<void> {
     let created = this.topics.get(topic);
     if (!created) {
       const { partitions, replicationFactor, sendTimeoutMs } = this.deps.options;
       created = withTimeout(
-        this.admin.createTopics({
-          topics: [{ topic, numPartitions: partitions, replicationFactor }],
-          waitForLeaders: true,
-          timeout: sendTimeoutMs,
-        }),
+        retry(
+          () =>
+            this.admin.createTopics({
+              topics: [{ topic, numPartitions: partitions, replicationFactor }],
+              waitForLeaders: true,
+              timeout: sendTimeoutMs,
+            }),
+          { retries: 8, initialDelayMs: 100, maxDelayMs: 1_000 },
+        ),
         sendTimeoutMs,
         `create topic ${topic}`,
       ).then(() => undefined);
