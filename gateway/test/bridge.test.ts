@@ -195,10 +195,14 @@ describe('bridge into the event log', () => {
     for (const payload of bad) {
       await client.publishAsync(`spBv1.0/${site}/DDATA/gw-bad/shelf-1`, payload, { qos: 1 });
     }
-    // a DBIRTH with no bin count is a valid protobuf but not a valid birth
-    await client.publishAsync(`spBv1.0/${site}/DBIRTH/gw-bad/shelf-1`, edgeNode(site, 'x').nbirth().payload, {
-      qos: 1,
+    // a shelf's DBIRTH (it has device/bin_count) with a bin count out of range is not a valid birth;
+    // one without device/bin_count is a generic device's (translate-generic.test.ts, #13 item 8)
+    const badBirth = encodePayload({
+      timestamp: Date.now(),
+      seq: 1,
+      metrics: [{ name: 'device/bin_count', type: 'UInt32', value: 999, timestamp: Date.now() }],
     });
+    await client.publishAsync(`spBv1.0/${site}/DBIRTH/gw-bad/shelf-1`, badBirth, { qos: 1 });
     expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'malformed_payload' })).toBe(
       before + 4,
     );
