@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { silentLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
 import { encodeCommands, encodeState, stateTopic } from '@bitv/shared/sparkplug';
 import { eventually, serverAvailable, tempDir } from '@bitv/shared/testing';
 import { connect, type MqttClient } from 'mqtt';
@@ -7,6 +10,10 @@ import { get } from 'sparkplug-payload';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeAgentHandle } from '../src/agent.js';
 import type { EdgeConfig } from '../src/config.js';
+import { DeviceDirectory } from '../src/devices.js';
+import { agentMetrics } from '../src/metrics.js';
+import { CommandStore, Outbox } from '../src/outbox/index.js';
+import { Uplink } from '../src/uplink/uplink.js';
 import { freePort } from './harness/broker.js';
 import { TestShelf } from './harness/shelf.js';
 import { startTestAgent, testConfig } from './helpers.js';
@@ -45,12 +52,14 @@ async function verboseBroker(): Promise<{ url: string; log: string[]; process: C
 
 const covered = new Set<string>();
 /** A test of one Sparkplug statement; the TCK id is its name's first word. */
-function statement(id: string, text: string, fn: () => void): void {
-  it(`[${id}] ${text}`, () => {
-    fn();
+function statement(id: string, text: string, fn: () => void | Promise<void>): void {
+  it(`[${id}] ${text}`, async () => {
+    await fn();
     covered.add(id);
-  });
+  }, 30_000);
 }
+
+afterAll(() => console.log(`Sparkplug edge-node statements covered: ${covered.size}`));
 
 describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node conformance', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -172,7 +181,6 @@ describe.skipIf(!(await serverAvailable('mosquitto')))('Sparkplug B edge node co
     await shelf?.close();
     broker?.kill('SIGTERM');
     await dir?.remove();
-    console.log(`Sparkplug edge-node statements covered: ${covered.size}`);
   });
 
   statement(
@@ -446,7 +454,6 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
       await sub?.endAsync(true);
       broker?.process.kill('SIGTERM');
       await dir?.remove();
-      console.log(`Sparkplug edge-node statements covered: ${covered.size}`);
     });
 
     statement(
@@ -481,6 +488,86 @@ describe.skipIf(!(await serverAvailable('mosquitto')))(
         const nbirths = seen.filter((m) => m.type === 'NBIRTH');
         expect(nbirths).toHaveLength(2);
         expect(nbirths[1]!.bdSeq).toBe((nbirths[0]!.bdSeq! + 1) % 256);
+      },
+    );
+  },
+);
+
+describe.skipIf(!(await serverAvailable('mosquitto')))(
+  'Sparkplug B edge node conformance: a live metric the birth lacks',
+  () => {
+    statement(
+      'tck-id-operational-behavior-data-publish-dbirth',
+      'a live metric first reported after the DBIRTH (a Firmata pin) is born in a new DBIRTH, once, before its DDATA',
+      async () => {
+        const dir = await tempDir('bv-edge-conformance-live-');
+        const broker = await verboseBroker();
+        const config = testConfig(dir.path, broker.url);
+        const outbox = Outbox.open({
+          path: join(dir.path, 'outbox.db'),
+          durability: 'normal',
+          policy: 'drop-oldest',
+          maxRows: 1000,
+          maxBytes: 10_000_000,
+          maxAgeMs: 3_600_000,
+        });
+        const devices = new DeviceDirectory(outbox);
+        const sub = connect(broker.url, { clean: true });
+        const seen: { type: string; names: string[] }[] = [];
+        try {
+          await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
+          sub.on('message', (topic, bytes) =>
+            seen.push({
+              type: topic.split('/')[2]!,
+              names: (tahu.decodePayload(new Uint8Array(bytes)).metrics ?? []).map((m) => m.name ?? ''),
+            }),
+          );
+          await sub.subscribeAsync(`spBv1.0/${config.groupId}/#`, { qos: 1 });
+          const uplink = new Uplink(
+            {
+              brokerUrl: broker.url,
+              groupId: config.groupId,
+              edgeNodeId: config.edgeNodeId,
+              primaryHostId: undefined,
+              clientId: config.edgeNodeId,
+              keepaliveSeconds: 30,
+              connectTimeoutMs: 5000,
+              maxInFlight: 10,
+              maxReadingsPerMessage: 10,
+              reconnectInitialDelayMs: 100,
+              reconnectMaxDelayMs: 1000,
+              healthIntervalMs: 60_000,
+              agentVersion: 'test',
+              credentials: () => ({}),
+            },
+            {
+              outbox,
+              commands: new CommandStore(outbox.db),
+              devices,
+              logger: silentLogger,
+              metrics: agentMetrics(createRegistry()),
+              onCommand: () => undefined,
+            },
+          );
+          devices.online({ name: 'board-1', serialNumber: 'B1', firmware: 'f', binCount: 0 });
+          uplink.start();
+          await eventually(() => seen.some((m) => m.type === 'DBIRTH'), 'DBIRTH');
+          const door = [{ name: 'door/open', type: 'Boolean' as const, value: true, timestamp: Date.now() }];
+          devices.setMetrics('board-1', door);
+          uplink.publishLive('board-1', door);
+          await eventually(() => seen.some((m) => m.type === 'DDATA'), 'DDATA');
+          await uplink.close();
+          const births = seen.filter((m) => m.type === 'DBIRTH');
+          expect(births).toHaveLength(2);
+          expect(births[0]!.names).not.toContain('door/open');
+          expect(births[1]!.names.filter((n) => n === 'door/open')).toHaveLength(1);
+          expect(seen.findIndex((m) => m.type === 'DDATA')).toBeGreaterThan(seen.lastIndexOf(births[1]!));
+        } finally {
+          await sub.endAsync(true);
+          outbox.close();
+          broker.process.kill('SIGTERM');
+          await dir.remove();
+        }
       },
     );
   },

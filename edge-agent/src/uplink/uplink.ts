@@ -292,10 +292,10 @@ export class Uplink {
     const { groupId, edgeNodeId } = this.opts;
     s.seq.birth();
     const now = Date.now();
-    const metrics = [
-      ...nodeBirthNow(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.(), now),
-      ...extra,
-    ];
+    const metrics = withDeclarations(
+      nodeBirthNow(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.(), now),
+      extra,
+    );
     // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]
     s.client.publish(
       nodeTopic('NBIRTH', groupId, edgeNodeId),
@@ -312,7 +312,7 @@ export class Uplink {
   /** DBIRTH; `extra`: declarations a DDATA needs that the device's current birth lacks (bins of an older shape). */
   private deviceBirth(s: Session, device: string, extra: readonly Metric[] = []): void {
     const now = Date.now();
-    const metrics = [...deviceBirthNow(this.deps.devices, device, now), ...extra];
+    const metrics = withDeclarations(deviceBirthNow(this.deps.devices, device, now), extra);
     s.client.publish(
       deviceTopic('DBIRTH', this.opts.groupId, this.opts.edgeNodeId, device),
       Buffer.from(encodePayload({ timestamp: now, seq: s.seq.next(), metrics })),
@@ -520,6 +520,13 @@ async function disconnect(client: MqttClient): Promise<void> {
   );
   // A peer that stops reading must not hold the stop: then the socket is destroyed.
   if ((await Promise.race([ended, timer])) === 'timeout') client.stream?.destroy();
+}
+
+/** A birth's metrics plus the declarations it lacks (a live metric set just now is already in it, with its value). */
+function withDeclarations(birth: Metric[], extra: readonly Metric[]): Metric[] {
+  return extra.length === 0
+    ? birth
+    : [...birth, ...undeclaredMetrics(new Set(birth.map((m) => m.name)), extra)];
 }
 
 /**
