@@ -145,7 +145,8 @@ describe('a third-party Sparkplug edge node (Eclipse Tahu sparkplug-client) besi
       publishDeath: true,
       mqttOptions: { reconnectPeriod: 0 },
     });
-    cleanups.push(() => tahu.stop());
+    let stopped = false;
+    cleanups.push(() => stopped || tahu.stop());
     const errors: Error[] = [];
     tahu.on('error', (error) => errors.push(error));
     await new Promise<void>((resolve) => {
@@ -178,6 +179,14 @@ describe('a third-party Sparkplug edge node (Eclipse Tahu sparkplug-client) besi
       "the Tahu device's DDEATH in the log",
       30_000,
     );
+    // Its death: Tahu's stop() publishes the NDEATH (bdSeq of its NBIRTH) before it disconnects.
+    tahu.stop();
+    stopped = true;
+    await eventually(
+      () => states('tahu-1').some((s) => s.kind === 'NDEATH'),
+      "the Tahu node's NDEATH in the log",
+      30_000,
+    );
     expect(errors).toEqual([]);
 
     // The log: its node and device born before its data, its metrics as generic telemetry.
@@ -185,6 +194,7 @@ describe('a third-party Sparkplug edge node (Eclipse Tahu sparkplug-client) besi
       'NBIRTH',
       'DBIRTH pump-7',
       'DDEATH pump-7',
+      'NDEATH',
     ]);
     expect(metricEvents('tahu-1').map((m) => [m.kind, m.deviceId, m.metrics.map((x) => x.name)])).toEqual([
       ['NBIRTH', undefined, ['Node Info/Vendor']],
@@ -228,6 +238,13 @@ describe('a third-party Sparkplug edge node (Eclipse Tahu sparkplug-client) besi
     };
     expect(node.devices.map((d) => d.deviceId)).toEqual([null, 'pump-7']);
     expect(node.devices[0]?.metrics).toMatchObject([{ name: 'Node Info/Vendor', value: 'Eclipse Tahu' }]);
+    // Its NDEATH took the gateway offline in the registry, as any gateway's.
+    await eventually(
+      async () =>
+        ((await (await get('/api/v1/gateways/tahu-1')).json()) as { online: boolean }).online === false,
+      'the Tahu gateway offline in the cloud',
+      30_000,
+    );
     // The fleet page lists it among the devices that are not shelves.
     // The dashboard's session cookie (bv_access) carries the same access token.
     const page = await (
