@@ -5,6 +5,10 @@ import { repoRoot } from './platform-process.js';
 export interface CliProcess {
   /** The last 20 kB of its stdout and stderr, for a failure message. */
   output(): string;
+  /** The process id of its current life. */
+  pid(): number | undefined;
+  /** Whether its current life has ended (exited or killed). */
+  exited(): boolean;
   start(): void;
   /** SIGKILL (no shutdown code runs), resolved once it has exited. */
   kill(): Promise<void>;
@@ -16,6 +20,8 @@ export function cliProcess(cli: string, args: string[], env: NodeJS.ProcessEnv):
   let output = '';
   return {
     output: () => output,
+    pid: () => child?.pid,
+    exited: () => child !== undefined && (child.exitCode !== null || child.signalCode !== null),
     start() {
       child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
         cwd: repoRoot,

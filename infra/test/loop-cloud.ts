@@ -1,11 +1,10 @@
-import { type CloudHandle, startCloud } from '@bitv/cloud';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Database, dropSchema, openDatabase } from '@bitv/shared/db';
-import { createEventLog, type EventLog } from '@bitv/shared/event-log';
-import { platformEvents, type TelemetryReadings } from '@bitv/shared/events';
-import { silentLogger } from '@bitv/shared/log';
-import { createRegistry } from '@bitv/shared/metrics';
-import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
+import { postgresUrl, uniqueName } from '@bitv/shared/testing';
 import { sql } from 'kysely';
+import { cliProcess } from './cli-process.js';
 
 export interface LoopShelf {
   serialNumber: string;
@@ -13,91 +12,75 @@ export interface LoopShelf {
 }
 
 export interface LoopCloud {
-  /** Copies of each reading seq of the shelf the cloud's inventory consumer handled without an error. */
-  received: Map<number, number>;
+  /** Copies of each reading seq of the shelf the cloud's inventory consumer handled (all its lives). */
+  received(): Promise<Map<number, number>>;
   /** The stock count of each bin of the shelf, as the cloud holds (and shows) it. */
   counts(): Promise<number[]>;
-  /** Its consumers as its /healthz reports them. */
-  consumers(): ReturnType<EventLog['consumers']>;
-  /** Closes the cloud and starts it again on the same database and log (its groups resume). */
-  restart(): Promise<void>;
+  /** SIGKILLs the cloud process and starts it again (its consumer groups resume). */
+  kill(): Promise<void>;
+  output(): string;
   close(): Promise<void>;
 }
 
 /**
- * The cloud of the fault loop: its consumers on the loop's private Kafka, its database in its own
- * schema on the test PostgreSQL (PGlite when there is none), the shelf seeded with the goods the
- * simulator holds. What reached it is recorded after its inventory consumer's handler succeeded,
- * so a reading counts as delivered only once the cloud has really counted it.
+ * The cloud of the fault loop as its own process (loop-cloud-main.ts): its consumers on the loop's
+ * Kafka, its database in its own schema on the test PostgreSQL, the shelf seeded with the goods
+ * the simulator holds. A reading counts as delivered once the cloud's consumer has handled it.
  */
 export async function startLoopCloud(input: {
+  dir: string;
   brokers: string[];
   siteId: string;
   gatewayId: string;
   shelf: LoopShelf;
 }): Promise<LoopCloud> {
   const schema = uniqueName('fault_loop');
-  const onPostgres = await serverAvailable('postgres');
-  const database: Database = onPostgres
-    ? await openDatabase({ url: postgresUrl(), schema, poolSize: 4 })
-    : await openDatabase();
-  const log = await createEventLog({
-    kafka: {
-      brokers: input.brokers,
-      clientId: 'fault-loop-cloud',
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 1_000,
-    },
-    database,
-    registry: platformEvents(),
-    metrics: createRegistry(),
+  const database: Database = await openDatabase({ url: postgresUrl(), schema, poolSize: 2 });
+  const recordFile = join(input.dir, 'cloud-received.txt');
+  const { KAFKA_BROKERS: _k, DATABASE_URL: _d, REDIS_URL: _r, ...inherited } = process.env;
+  const child = cliProcess('infra/test/loop-cloud-main.ts', [], {
+    ...inherited,
+    BV_LOOP_DATABASE_URL: postgresUrl(),
+    BV_LOOP_SCHEMA: schema,
+    BV_LOOP_KAFKA_BROKERS: input.brokers.join(','),
+    BV_LOOP_RECORD_FILE: recordFile,
+    BV_LOOP_SEED: JSON.stringify({ siteId: input.siteId, gatewayId: input.gatewayId, shelf: input.shelf }),
   });
-  const received = new Map<number, number>();
-  const device = `shelf-${input.shelf.serialNumber}`;
-  const observed: EventLog = {
-    kind: log.kind,
-    publish: (topic, events) => log.publish(topic, events),
-    ping: () => log.ping(),
-    consumers: () => log.consumers(),
-    close: () => log.close(),
-    subscribe: (options) =>
-      log.subscribe({
-        ...options,
-        handler: async (event, context) => {
-          await options.handler(event, context);
-          if (!options.group.endsWith('.inventory') || event.type !== 'bv.telemetry.readings.v1') return;
-          const data = event.data as TelemetryReadings;
-          if (data.deviceId !== device) return;
-          for (const r of data.readings) received.set(r.seq, (received.get(r.seq) ?? 0) + 1);
-        },
-      }),
+  const start = async () => {
+    child.start();
+    const ready = `loop cloud ready ${child.pid()} `;
+    const deadline = Date.now() + 120_000;
+    while (!child.output().includes(ready)) {
+      if (child.exited() || Date.now() > deadline) {
+        throw new Error(`the cloud process did not start\n--- cloud ---\n${child.output()}`);
+      }
+      await delay(200);
+    }
   };
-  // One group prefix for both lives of the cloud: the second resumes where the first committed.
-  const groupPrefix = uniqueName('fault-loop-cloud');
-  const start = () =>
-    startCloud(
-      { port: 0, grpcPort: -1, consumers: { groupPrefix, fromBeginning: true } },
-      { database, eventLog: observed, logger: silentLogger, registry: createRegistry() },
-    );
-  let cloud: CloudHandle = await start();
-  await cloud.seedDemo({ siteId: input.siteId, gatewayId: input.gatewayId, shelves: [input.shelf] });
+  await start();
   return {
-    received,
-    consumers: () => log.consumers(),
+    output: () => child.output(),
+    received: async () => {
+      const text = await readFile(recordFile, 'utf8').catch(() => '');
+      const copies = new Map<number, number>();
+      for (const line of text.split('\n')) {
+        if (line) copies.set(Number(line), (copies.get(Number(line)) ?? 0) + 1);
+      }
+      return copies;
+    },
     counts: async () => {
       const { rows } = await sql<{ bin: number; count: number }>`
         SELECT b.bin, b.count FROM bins b JOIN shelves s ON s.id = b.shelf_id
         WHERE s.serial_number = ${input.shelf.serialNumber} ORDER BY b.bin`.execute(database.kysely);
       return rows.map((r) => Number(r.count));
     },
-    restart: async () => {
-      await cloud.close();
-      cloud = await start();
+    kill: async () => {
+      await child.kill();
+      await start();
     },
     close: async () => {
-      await cloud.close();
-      await log.close();
-      if (onPostgres) await dropSchema(database, schema);
+      await child.kill();
+      await dropSchema(database, schema);
       await database.close();
     },
   };
