@@ -202,7 +202,7 @@ describe('bridge into the event log', () => {
       seq: 1,
       metrics: [{ name: 'device/bin_count', type: 'UInt32', value: 999, timestamp: Date.now() }],
     });
-    await client.publishAsync(`spBv1.0/${site}/DBIRTH/gw-bad/shelf-1`, badBirth, { qos: 1 });
+    await client.publishAsync(`spBv1.0/${site}/DBIRTH/gw-bad/shelf-1`, Buffer.from(badBirth), { qos: 1 });
     expect(await metricValue(t.registry, 'bv_gateway_dropped_total', { reason: 'malformed_payload' })).toBe(
       before + 4,
     );
