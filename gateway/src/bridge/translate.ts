@@ -152,9 +152,12 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       // Readings only where our sequence metric says they are: another device's `temperature_c`
       // is its own metric, not a reading without a seq.
       const shelf = findMetric(payload, metricNames.readingSeq) !== undefined;
-      if (shelf) m.readings(payload, topic.deviceId);
+      const covered = shelf ? m.readings(payload, topic.deviceId) : 0;
       m.commandResults(payload, topic.deviceId);
-      m.metrics(payload, 'DDATA', topic.deviceId, shelf ? isShelfMetric : isDeviceCommandMetric);
+      // A DDATA of readings alone (the hot path) has nothing else to look at.
+      if (covered !== payload.metrics.length) {
+        m.metrics(payload, 'DDATA', topic.deviceId, shelf ? isShelfMetric : isDeviceCommandMetric);
+      }
       break;
     }
   }
@@ -199,12 +202,13 @@ class MessageEvents {
     this.#push(deviceStateV1, { ...this.#base(), ...data });
   }
 
-  readings(payload: Payload, deviceId: string): void {
+  /** Returns how many metrics the readings account for (seq, bins, temperature). */
+  readings(payload: Payload, deviceId: string): number {
     const { readings, historical } = decodeReadings(payload);
     if (readings.length > maxReadingsPerEvent) {
       throw new ValidationError(`DDATA with ${readings.length} readings, more than ${maxReadingsPerEvent}`);
     }
-    if (readings.length === 0) return;
+    if (readings.length === 0) return 0;
     // every reading is already checked against the schema (decodeReadings) and the ids by the
     // topic parser: the event itself is built per batch, where a device's readings merge
     this.#index++; // index 0 is the readings' (records.ts derives it from the same message)
@@ -227,6 +231,9 @@ class MessageEvents {
       },
     });
     this.out.readings = readings.length;
+    let covered = 0;
+    for (const r of readings) covered += 1 + r.bins.length + (r.temperatureC === undefined ? 0 : 1);
+    return covered;
   }
 
   /**
@@ -379,14 +386,17 @@ function isDeviceCommandMetric(name: string): boolean {
   return isSessionMetric(name) || name.startsWith('command/');
 }
 
-/** A shelf's metrics that readings, device-state and command-result events already carry. */
+/**
+ * A shelf's metrics that readings, device-state and command-result events already carry. Runs for
+ * every metric of every readings DDATA: the common names (bins, then seq) are tested first.
+ */
 function isShelfMetric(name: string): boolean {
   return (
-    isDeviceCommandMetric(name) ||
+    name.startsWith('bin/') ||
     name === metricNames.readingSeq ||
     name === metricNames.temperature ||
-    name.startsWith('bin/') ||
-    name.startsWith('device/')
+    name.startsWith('device/') ||
+    isDeviceCommandMetric(name)
   );
 }
 
