@@ -165,7 +165,9 @@ describe('request body limit', () => {
   });
 });
 
-describe('login throttling', () => {
+// Each refused login still runs scrypt (unknown accounts too, so timing tells nothing): dozens of
+// them take seconds on a busy 2-core machine, hence the longer timeout here.
+describe('login throttling', { timeout: 120_000 }, () => {
   const login = (email: string, password: string, address: string) =>
     request('/api/v1/auth/login', {
       method: 'POST',
