@@ -57,7 +57,16 @@ export async function startLoopCloud(input: {
       await delay(200);
     }
   };
-  await start();
+  const close = async () => {
+    await child.kill();
+    await dropSchema(database, schema);
+    await database.close();
+  };
+  // The caller gets nothing to clean up when the first start fails: clean up here.
+  await start().catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
   return {
     output: () => child.output(),
     received: async () => {
@@ -78,10 +87,6 @@ export async function startLoopCloud(input: {
       await child.kill();
       await start();
     },
-    close: async () => {
-      await child.kill();
-      await dropSchema(database, schema);
-      await database.close();
-    },
+    close,
   };
 }
