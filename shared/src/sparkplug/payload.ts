@@ -1,5 +1,6 @@
 import { get } from 'sparkplug-payload';
 import { ValidationError } from '../errors/index.js';
+import { genericMetricTypes } from '../events/types/telemetry-metrics.js';
 import { readPlainPayload } from './fast-payload.js';
 
 const spB = get('spBv1.0');
@@ -27,23 +28,8 @@ export type MetricType =
   | 'Text'
   | 'UUID';
 
-const plainTypes: ReadonlySet<string> = new Set<MetricType>([
-  'Int8',
-  'Int16',
-  'Int32',
-  'Int64',
-  'UInt8',
-  'UInt16',
-  'UInt32',
-  'UInt64',
-  'Float',
-  'Double',
-  'Boolean',
-  'String',
-  'DateTime',
-  'Text',
-  'UUID',
-]);
+// The plain types are the ones a generic metric event may carry: one list, in the event contract.
+const plainTypes: ReadonlySet<string> = new Set<MetricType>(genericMetricTypes);
 
 export type MetricValue = number | string | boolean | null;
 
