@@ -1,14 +1,14 @@
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
 import { deviceTopic, encodeReadings } from '@bitv/shared/sparkplug';
-import { redisUrl, serverAvailable, tempDir, uniqueName } from '@bitv/shared/testing';
+import { freePort, redisUrl, serverAvailable, tempDir, uniqueName } from '@bitv/shared/testing';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { ClientSpec } from './load.js';
 
@@ -415,17 +415,6 @@ async function rssOf(pid: number): Promise<number> {
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {
