@@ -112,6 +112,13 @@ export const gatewayConfigSpec = {
     description:
       'A message not durable after this long is not acknowledged: its client is disconnected and resends',
   }),
+  reorderTimeoutMs: setting.int('BV_GATEWAY_REORDER_TIMEOUT_MS', {
+    default: '2000',
+    min: 1,
+    description:
+      'Primary host: an edge node whose seq skips a number and does not fill the gap within this long, or ' +
+      'that sends data without an NBIRTH seen, is sent NCMD Node Control/Rebirth (at most one per window)',
+  }),
   liveTopics: setting.boolean('BV_GATEWAY_LIVE_TOPICS', {
     default: 'false',
     description:

@@ -54,6 +54,12 @@ export function gatewayMetrics(registry: Registry) {
     bridgeEvents: counter(registry, 'bv_gateway_bridge_events_total', 'Events written to the event log', [
       'topic',
     ]),
+    rebirthRequests: counter(
+      registry,
+      'bv_gateway_rebirth_requests_total',
+      'NCMD Node Control/Rebirth sent by the primary host, by reason (seq_gap, no_birth)',
+      ['reason'],
+    ),
     bridgeReadings: counter(registry, 'bv_gateway_bridge_readings_total', 'Shelf readings written'),
     bridgeHealthy: gauge(registry, 'bv_gateway_bridge_healthy', '1 while the event log takes writes'),
     eventLogErrors: counter(registry, 'bv_gateway_event_log_errors_total', 'Failed event log calls', [

@@ -16,6 +16,7 @@ import { RevocationList } from './auth/revocations.js';
 import { startDownlink } from './bridge/downlink.js';
 import { HostState } from './bridge/host-state.js';
 import { BridgePipeline } from './bridge/pipeline.js';
+import { createRebirthTracker } from './bridge/rebirth.js';
 import { createUplink } from './bridge/uplink.js';
 import { connectionHandler } from './broker/connection.js';
 import { createHooks } from './broker/hooks.js';
@@ -120,6 +121,12 @@ export async function startGateway(
   const mq = cluster?.mq ?? (await RoutedEmitter.start(busDeps));
 
   let hostState: HostState | undefined;
+  const rebirth = createRebirthTracker({
+    broker: () => broker!,
+    metrics,
+    logger: logger.child({ component: 'gateway.rebirth' }),
+    reorderTimeoutMs: cfg.reorderTimeoutMs,
+  });
   let broker: Aedes | undefined;
   const hooks = createHooks({
     allowAnonymous: cfg.allowAnonymous,
@@ -135,6 +142,7 @@ export async function startGateway(
       source,
       liveTopics: cfg.liveTopics,
       broker: () => broker!,
+      rebirth,
     }),
     forward: (packet) => (hostState ? hostState.forward(packet) : packet),
   });
@@ -315,6 +323,7 @@ export async function startGateway(
           clearInterval(healthTimer);
           // [tck-id-host-topic-phid-death-payload] the host goes offline before the broker stops
           await state.set(false);
+          rebirth.close();
           await Promise.all(listeners.map((l) => l.close()));
           await Promise.allSettled(subscriptions.map((s) => s.close()));
           await new Promise<void>((resolve) => b.close(() => resolve()));

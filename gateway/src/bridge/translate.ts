@@ -46,6 +46,8 @@ export interface Translation {
   readings: number;
   /** Parts dropped while the rest of the message was kept (e.g. a malformed command result). */
   skipped: string[];
+  /** The message's Sparkplug seq (0..255); undefined for NDEATH, which carries none. */
+  seq?: number;
 }
 
 export type UplinkTopic = (NodeTopic | DeviceTopic) & {
@@ -161,6 +163,7 @@ export function translate(topic: UplinkTopic, bytes: Uint8Array, source: string)
       break;
     }
   }
+  if (topic.type !== 'NDEATH') m.out.seq = payload.seq;
   return m.out;
 }
 

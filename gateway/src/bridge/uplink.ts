@@ -4,6 +4,7 @@ import type { Aedes, PublishPacket } from 'aedes';
 import type { UplinkHandler } from '../broker/hooks.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BridgePipeline } from './pipeline.js';
+import type { RebirthTracker } from './rebirth.js';
 import { type Translation, translate } from './translate.js';
 
 export interface UplinkOptions {
@@ -15,6 +16,8 @@ export interface UplinkOptions {
   /** Republish durable readings and state as JSON on `bv/<site>/...` for browsers. */
   liveTopics: boolean;
   broker: () => Aedes;
+  /** Primary host: asks an edge node for a rebirth on a seq gap or data without a birth. */
+  rebirth?: RebirthTracker;
 }
 
 /** Topic a dropped message is moved to: '$' topics match no wildcard subscription [MQTT-4.7.2-1]. */
@@ -52,6 +55,7 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
       drop(packet);
       return order.settle(owner, ack, null);
     }
+    options.rebirth?.observe(topic, t.seq);
     for (const reason of t.skipped) metrics.dropped.inc({ reason });
     if (t.events.length === 0) return order.settle(owner, ack, null);
     pipeline.send(owner, t.events, receivedAt, (error) => {
