@@ -41,9 +41,9 @@ export interface RebirthTracker {
  *   [tck-id-operational-behavior-host-reordering-rebirth]; over one QoS 1 connection messages come
  *   in order, so a gap is a lost message and the timeout can be short;
  * - NDATA/DBIRTH/DDATA of an edge node whose NBIRTH this host has not seen, or DDATA of a device
- *   with no DBIRTH seen (e.g. this gateway restarted while the edge node stayed connected)
- *   [tck-id-operational-behavior-host-application-host-id-rebirth... nearest: the host must hold
- *   the birth to read data: tck-id-operational-behavior-data-commands-ncmd-rebirth-verb].
+ *   with no DBIRTH seen (e.g. this gateway restarted while the edge node stayed connected): the
+ *   host cannot read data without the birth that declares it, and a rebirth is how it asks for one
+ *   [tck-id-operational-behavior-data-commands-ncmd-rebirth-verb].
  * The request is NCMD `Node Control/Rebirth` = true, at most one per edge node per timeout window.
  */
 export function createRebirthTracker(options: RebirthOptions): RebirthTracker {
