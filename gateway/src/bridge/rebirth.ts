@@ -60,21 +60,19 @@ export function createRebirthTracker(options: RebirthOptions): RebirthTracker {
     logger.info({ groupId, edgeNodeId, reason }, 'rebirth requested');
     const payload = Buffer.from(encodeCommands({ rebirth: true }));
     try {
-      options
-        .broker()
-        .publish(
-          {
-            cmd: 'publish',
-            topic: nodeTopic('NCMD', groupId, edgeNodeId),
-            payload,
-            qos: 1,
-            retain: false,
-            dup: false,
-          },
-          (error) => {
-            if (error) logger.warn({ groupId, edgeNodeId, err: error.message }, 'rebirth request not sent');
-          },
-        );
+      options.broker().publish(
+        {
+          cmd: 'publish',
+          topic: nodeTopic('NCMD', groupId, edgeNodeId),
+          payload,
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        (error) => {
+          if (error) logger.warn({ groupId, edgeNodeId, err: error.message }, 'rebirth request not sent');
+        },
+      );
     } catch (error) {
       logger.warn({ groupId, edgeNodeId, err: String(error) }, 'rebirth request not sent');
     }
