@@ -79,48 +79,50 @@ export class BinHealthMonitor {
   }
 
   /** Cells of one shelf that started or stopped reporting a fault. */
-  async cellFaults(shelfId: string, changes: readonly CellFaultChange[]): Promise<void> {
-    if (changes.length === 0) return;
-    const alerts = await this.db.transaction().execute(async (trx) => {
-      const out: AlertChange[] = [];
-      for (const c of changes) {
-        await trx
-          .updateTable('bins')
-          .set({ cell_fault: c.fault, ...(c.weighedAt ? { weighed_at: c.weighedAt } : {}) })
-          .where('shelf_id', '=', shelfId)
-          .where('bin', '=', c.bin)
-          .execute();
-        const row = await binRow(trx, shelfId, c.bin);
-        const a = row && (await transition(trx, row, 'cell_fault', c.fault));
-        if (a) out.push(a);
-      }
-      return out;
-    });
-    await this.announce(alerts);
-    await this.publishHealth(
-      shelfId,
-      changes.map((c) => c.bin),
-    );
+  cellFaults(shelfId: string, changes: readonly CellFaultChange[]): Promise<void> {
+    return this.#apply(shelfId, changes, 'cell_fault', (c) => ({
+      set: { cell_fault: c.fault, ...(c.weighedAt ? { weighed_at: c.weighedAt } : {}) },
+      open: c.fault,
+    }));
   }
 
   /**
    * New confidences of bins of one shelf (a settled weight, or a count entered by a person): opens
    * or clears their low-confidence alerts.
    */
-  async confidences(shelfId: string, changes: readonly { bin: number; confidence: number }[]): Promise<void> {
+  confidences(shelfId: string, changes: readonly { bin: number; confidence: number }[]): Promise<void> {
+    return this.#apply(shelfId, changes, 'low_confidence', (c) => ({
+      set: { confidence: c.confidence },
+      open: c.confidence < this.options.lowConfidence,
+    }));
+  }
+
+  /**
+   * Writes each bin's new state and opens or clears its alert of `kind` in one transaction, then
+   * tells the live pages and the event log.
+   */
+  async #apply<C extends { bin: number }>(
+    shelfId: string,
+    changes: readonly C[],
+    kind: HardwareAlertKind,
+    decide: (change: C) => {
+      set: { cell_fault?: boolean; weighed_at?: string; confidence?: number };
+      open: boolean;
+    },
+  ): Promise<void> {
     if (changes.length === 0) return;
     const alerts = await this.db.transaction().execute(async (trx) => {
       const out: AlertChange[] = [];
       for (const c of changes) {
+        const { set, open } = decide(c);
         await trx
           .updateTable('bins')
-          .set({ confidence: c.confidence })
+          .set(set)
           .where('shelf_id', '=', shelfId)
           .where('bin', '=', c.bin)
           .execute();
         const row = await binRow(trx, shelfId, c.bin);
-        const a =
-          row && (await transition(trx, row, 'low_confidence', c.confidence < this.options.lowConfidence));
+        const a = row && (await transition(trx, row, kind, open));
         if (a) out.push(a);
       }
       return out;
