@@ -2,6 +2,7 @@ export * from './envelope.js';
 export * from './registry.js';
 export * from './types/commands.js';
 export * from './types/device-state.js';
+export * from './types/fulfilment.js';
 export * from './types/inventory.js';
 export * from './types/registry.js';
 export * from './types/telemetry.js';
@@ -12,6 +13,7 @@ export * from './types/topics.js';
 import { EventRegistry } from './registry.js';
 import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
+import { fulfilmentEvents } from './types/fulfilment.js';
 import { hardwareAlertV1, reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
 import { credentialRevokedV1 } from './types/registry.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
@@ -32,5 +34,6 @@ export function platformEvents(): EventRegistry {
     reservationChangedV1,
     telemetryGapV1,
     telemetryMetricsV1,
+    ...fulfilmentEvents,
   ]);
 }

@@ -6,6 +6,7 @@ export const topics = {
   commandResults: 'bv.command-results',
   inventory: 'bv.inventory',
   registry: 'bv.registry',
+  fulfilment: 'bv.fulfilment',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
