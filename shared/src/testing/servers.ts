@@ -40,6 +40,11 @@ export const servers = {
     address: () => hostPort(mosquittoUrl()),
     hint: 'start Mosquitto on 127.0.0.1:1883 or set BV_TEST_MOSQUITTO_URL',
   },
+  s3: {
+    name: 'S3Proxy',
+    address: () => hostPort(s3Url()),
+    hint: 'run `export "$(bash infra/s3proxy/s3proxy.sh start)"` (exports BV_TEST_S3_URL)',
+  },
 } satisfies Record<string, ServerSpec>;
 
 export type ServerName = keyof typeof servers;
@@ -48,6 +53,8 @@ export const postgresUrl = () => env.BV_TEST_POSTGRES_URL ?? 'postgres://postgre
 export const redisUrl = () => env.BV_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const amqpUrl = () => env.BV_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const mosquittoUrl = () => env.BV_TEST_MOSQUITTO_URL ?? 'mqtt://127.0.0.1:1883';
+/** S3-compatible endpoint with its credentials in the user-info part. */
+export const s3Url = () => env.BV_TEST_S3_URL ?? 'http://bitv:bitv-secret@127.0.0.1:8090';
 export const kafkaBrokers = () => (env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
 
 function hostPort(url: string): string {
