@@ -1,5 +1,6 @@
 export * from './envelope.js';
 export * from './registry.js';
+export * from './types/catalog.js';
 export * from './types/commands.js';
 export * from './types/device-state.js';
 export * from './types/fulfilment.js';
@@ -11,6 +12,7 @@ export * from './types/telemetry-metrics.js';
 export * from './types/topics.js';
 
 import { EventRegistry } from './registry.js';
+import { catalogEvents } from './types/catalog.js';
 import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
 import { fulfilmentEvents } from './types/fulfilment.js';
@@ -35,5 +37,6 @@ export function platformEvents(): EventRegistry {
     telemetryGapV1,
     telemetryMetricsV1,
     ...fulfilmentEvents,
+    ...catalogEvents,
   ]);
 }

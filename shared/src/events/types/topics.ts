@@ -7,6 +7,7 @@ export const topics = {
   inventory: 'bv.inventory',
   registry: 'bv.registry',
   fulfilment: 'bv.fulfilment',
+  catalog: 'bv.catalog',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
