@@ -42,6 +42,16 @@ export class ConflictError extends BitvError {
   }
 }
 
+/**
+ * An append found its stream at another version than the caller expected: someone else wrote
+ * first. Code `conflict` (409): the caller reloads the stream and decides again.
+ */
+export class ConcurrencyError extends ConflictError {
+  constructor(message: string, options: BitvErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
 export class UnauthenticatedError extends BitvError {
   constructor(message: string, options: BitvErrorOptions = {}) {
     super('unauthenticated', message, { ...options, retriable: false });

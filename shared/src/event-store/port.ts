@@ -39,6 +39,8 @@ export interface EventStore {
 export interface EventStoreTransaction {
   append(streamId: string, expected: ExpectedVersion, events: readonly NewEvent[]): Promise<AppendResult>;
   readStream(streamId: string, options?: { fromVersion?: number }): Promise<StoredEvent[]>;
+  /** `EventStore.readAll` inside the transaction (a projection runner reads and applies in one). */
+  readAll(options: { after: bigint; limit: number; types?: readonly string[] }): Promise<StoredEvent[]>;
   /** The transaction itself, for read-model rows written atomically with the events. */
   sql: Transaction<unknown> | Kysely<unknown>;
   /** Queues CloudEvents for the event log; the outbox relay publishes them after commit. */
