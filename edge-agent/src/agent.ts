@@ -14,6 +14,7 @@ import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
 import { PendingGaps } from './pending-gaps.js';
+import { createShadow } from './shadow/index.js';
 import { Uplink, type UplinkStatus } from './uplink/uplink.js';
 import { agentVersion } from './version.js';
 
@@ -81,6 +82,14 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
   );
   let credential = config.credential;
   const drivers: Driver[] = [];
+  const shadow = createShadow({
+    db: outbox.db,
+    drivers: () => drivers,
+    linked: () => devices.linked(),
+    report: (m) => uplink?.publishNodeLive(m),
+    logger: logger.child({ module: 'shadow' }),
+    registry: deps.registry,
+  });
   const executor = new CommandExecutor(
     {
       maxPayloadBytes: config.maxCommandPayloadBytes,
@@ -92,6 +101,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       drivers: () => drivers,
       notify: () => uplink?.notify(),
       rebirth: () => uplink?.rebirth(),
+      shadow: (command) => shadow.accept(command),
       logger: logger.child({ module: 'commands' }),
       metrics,
     },
@@ -125,6 +135,7 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       commands,
       devices,
       linkFaults: () => linkFaults,
+      nodeMetrics: () => shadow.metrics(),
       logger: logger.child({ module: 'uplink' }),
       metrics,
       onCommand: (topic, payload) => guarded('handle a command', () => executor.handle(topic, payload)),
@@ -136,9 +147,11 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       devices.online(info);
       logger.info({ device: info.name, firmware: info.firmware, bins: info.binCount }, 'device online');
       up.deviceChanged(info.name);
+      shadow.deviceOnline(info.name);
     },
     deviceOffline(name) {
       devices.offline(name);
+      shadow.deviceOffline(name);
       logger.info({ device: name }, 'device offline');
       up.notify();
     },

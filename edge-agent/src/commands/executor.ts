@@ -1,7 +1,7 @@
-import { commandTargetProblem } from '@bitv/shared/events';
+import { commandTargetProblem, type ShadowCommand } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { type DeviceTopic, decodeCommands, type NodeTopic } from '@bitv/shared/sparkplug';
-import type { Driver } from '../drivers/driver.js';
+import type { CommandOutcome, Driver } from '../drivers/driver.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { CommandStore } from '../outbox/index.js';
 
@@ -19,6 +19,8 @@ export interface ExecutorDeps {
   /** Results were stored: the uplink publishes them. */
   notify: () => void;
   rebirth: () => void;
+  /** A shadow delta (NCMD): accepted, persisted and applied by the agent's shadow. */
+  shadow?: (command: ShadowCommand) => Promise<CommandOutcome>;
   logger: Logger;
   metrics: AgentMetrics;
   now?: () => number;
@@ -107,6 +109,16 @@ export class CommandExecutor {
         if (c.action.action === 'rebirth') {
           this.deps.rebirth();
           this.finish(c.id, 'done');
+        } else if (c.action.action === 'shadow' && this.deps.shadow) {
+          const apply = this.deps.shadow;
+          const action = c.action;
+          this.enqueue('', async () => {
+            const outcome = await apply(action).catch((error: unknown) => ({
+              status: 'failed' as const,
+              reason: String(error),
+            }));
+            this.finish(c.id, outcome.status, outcome.status === 'failed' ? outcome.reason : undefined);
+          });
         } else this.finish(c.id, 'failed', `${c.action.action} has no edge-node handler`);
         continue;
       }
@@ -115,9 +127,7 @@ export class CommandExecutor {
         this.finish(c.id, 'failed', 'device not linked');
         continue;
       }
-      // One command at a time per device, in arrival order.
-      const previous = this.queues.get(device) ?? Promise.resolve();
-      const run = previous.then(async () => {
+      this.enqueue(device, async () => {
         const expiresAt = c.expiresAt;
         if (expiresAt !== undefined && expiresAt < this.now())
           return this.finish(c.id, 'expired', 'expired while queued');
@@ -127,12 +137,18 @@ export class CommandExecutor {
         }));
         this.finish(c.id, outcome.status, outcome.status === 'failed' ? outcome.reason : undefined);
       });
-      this.queues.set(device, run);
-      void run.finally(() => {
-        if (this.queues.get(device) === run) this.queues.delete(device);
-      });
     }
     this.deps.notify();
+  }
+
+  /** One command at a time per device (`''`: the edge node), in arrival order. */
+  private enqueue(device: string, task: () => Promise<void>): void {
+    const previous = this.queues.get(device) ?? Promise.resolve();
+    const run = previous.then(task);
+    this.queues.set(device, run);
+    void run.finally(() => {
+      if (this.queues.get(device) === run) this.queues.delete(device);
+    });
   }
 
   private finish(id: string, status: 'done' | 'failed' | 'expired', reason?: string): void {

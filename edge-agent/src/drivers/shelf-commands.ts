@@ -23,5 +23,7 @@ export function toLinkCommand(action: CommandAction): Command | string {
       return { op: 'identify', seconds: action.seconds };
     case 'rebirth':
       return 'rebirth is a node command (NCMD), not a shelf command';
+    case 'shadow':
+      return 'a shadow delta is a node command (NCMD), not a shelf command';
   }
 }

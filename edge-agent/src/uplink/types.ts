@@ -1,5 +1,5 @@
 import type { Logger } from '@bitv/shared/log';
-import type { DeviceTopic, NodeTopic, SeqCounter } from '@bitv/shared/sparkplug';
+import type { DeviceTopic, Metric, NodeTopic, SeqCounter } from '@bitv/shared/sparkplug';
 import type { MqttClient } from 'mqtt';
 import type { DeviceDirectory } from '../devices.js';
 import type { AgentMetrics } from '../metrics.js';
@@ -36,6 +36,8 @@ export interface UplinkDeps {
   onCommand: (topic: NodeTopic | DeviceTopic, payload: Buffer) => void;
   /** Links the agent cannot open, with why (health metrics `links/down`, `links/error`). */
   linkFaults?: () => ReadonlyMap<string, string>;
+  /** Further node metrics every NBIRTH carries with their current values (the reported shadow). */
+  nodeMetrics?: () => Metric[];
 }
 
 export type UplinkState = 'connecting' | 'waiting-for-host' | 'online' | 'disconnected' | 'closed';

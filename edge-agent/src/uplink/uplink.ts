@@ -103,6 +103,13 @@ export class Uplink {
     this.publishData(s, device, metrics, () => undefined);
   }
 
+  /** Node metrics that are current state (the reported shadow): NDATA at QoS 1 while online, not stored. */
+  publishNodeLive(metrics: Metric[]): void {
+    const s = this.session;
+    if (!s || this.state !== 'online') return;
+    this.publishData(s, null, metrics, () => undefined);
+  }
+
   /** NCMD `Node Control/Rebirth`: NBIRTH (seq 0, same bdSeq) and every DBIRTH again. */
   rebirth(): void {
     const s = this.session;
@@ -293,7 +300,10 @@ export class Uplink {
     s.seq.birth();
     const now = Date.now();
     const metrics = withDeclarations(
-      nodeBirthNow(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.(), now),
+      [
+        ...nodeBirthNow(this.deps.outbox, s.bdSeq, this.opts.agentVersion, this.deps.linkFaults?.(), now),
+        ...(this.deps.nodeMetrics?.() ?? []),
+      ],
       extra,
     );
     // [tck-id-payloads-nbirth-qos] [tck-id-payloads-nbirth-retain]

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from '../envelope.js';
+import { shadowCommand } from './shadows.js';
 import { topics } from './topics.js';
 
 const id = z.string().min(1).max(128);
@@ -22,6 +23,7 @@ export const commandAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('reboot') }),
   z.object({ action: z.literal('identify'), seconds: z.number().int().min(1).max(600).default(10) }),
   z.object({ action: z.literal('rebirth') }),
+  shadowCommand,
 ]);
 
 export const commandRequestedV1 = defineEvent({
@@ -64,6 +66,7 @@ export type CommandAction = z.infer<typeof commandAction>;
  */
 export const commandTargets = {
   rebirth: 'node',
+  shadow: 'node',
   tare: 'device',
   calibrate: 'device',
   set_led: 'device',

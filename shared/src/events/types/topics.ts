@@ -6,6 +6,8 @@ export const topics = {
   commandResults: 'bv.command-results',
   inventory: 'bv.inventory',
   registry: 'bv.registry',
+  shadows: 'bv.shadows',
+  alarms: 'bv.alarms',
   fulfilment: 'bv.fulfilment',
   catalog: 'bv.catalog',
 } as const;
