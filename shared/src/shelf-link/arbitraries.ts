@@ -8,8 +8,14 @@ import {
   ledBlink,
   MAX_BINS,
   nackReason,
+  OTA_MAX_CHUNK,
+  otaAction,
+  otaReason,
+  otaResult,
+  otaState,
   TEMPERATURE_UNAVAILABLE,
 } from './constants.js';
+import { crc16 } from './crc16.js';
 import type { ShelfMessage } from './message.js';
 
 /**
@@ -97,6 +103,26 @@ export const arbitraryMessage: fc.Arbitrary<ShelfMessage> = fc.oneof(
     commandSeq: u16,
     opcode: u8,
     reason: fc.constantFrom(...keys(nackReason)),
+  }),
+  fc.record({
+    type: fc.constant('ota_begin' as const),
+    size: fc.integer({ min: 1, max: 16 * 1024 * 1024 }),
+    sha256: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+    version: fc.tuple(fc.nat(9999), fc.nat(9999), fc.nat(9999)).map((v) => v.join('.')),
+  }),
+  fc
+    .record({ offset: u32, data: fc.uint8Array({ minLength: 1, maxLength: OTA_MAX_CHUNK }) })
+    .map(({ offset, data }) => ({ type: 'ota_chunk' as const, offset, crc: crc16(data), data })),
+  fc.record({ type: fc.constant('ota_end' as const), action: fc.constantFrom(...keys(otaAction)) }),
+  fc.record({
+    type: fc.constant('ota_status' as const),
+    activeSlot: fc.constantFrom(0 as const, 1 as const),
+    state: fc.constantFrom(...keys(otaState)),
+    activeVersion: printable(1, 16),
+    otherVersion: printable(0, 16),
+    received: u32,
+    lastResult: fc.constantFrom(...keys(otaResult)),
+    lastReason: fc.constantFrom(...keys(otaReason)),
   }),
 );
 

@@ -30,6 +30,10 @@ export const messageType = {
   command: 0x10,
   ack: 0x11,
   nack: 0x12,
+  ota_begin: 0x20,
+  ota_chunk: 0x21,
+  ota_end: 0x22,
+  ota_status: 0x23,
 } as const;
 export type MessageTypeName = keyof typeof messageType;
 
@@ -86,6 +90,10 @@ export const bootReason = {
   command: 0x01,
   watchdog: 0x02,
   brown_out: 0x03,
+  /** Into a freshly written slot, on trial until its health check passes [SL-OTA-5]. */
+  update: 0x04,
+  /** Back into the previous slot after a failed update [SL-OTA-6]. */
+  rollback: 0x05,
 } as const;
 export type BootReason = keyof typeof bootReason;
 
@@ -107,7 +115,43 @@ export const capability = {
   tamper: 0x0020,
   /** Keeps READINGS until the host says they are stored and replays them [SL-REPLAY-1]. */
   replay: 0x0040,
+  /** Takes firmware over the link into an A/B slot (OTA_* messages) [SL-OTA-1]. */
+  ota: 0x0080,
 } as const;
+
+/** Largest OTA_CHUNK data a host sends; the device may take less per frame [SL-OTA-3]. */
+export const OTA_MAX_CHUNK = 512;
+
+/** OTA_END actions [SL-OTA-4]. */
+export const otaAction = { commit: 0x01, abort: 0x02 } as const;
+export type OtaAction = keyof typeof otaAction;
+
+/** Where a controller's update stands, in OTA_STATUS [SL-OTA-7]. */
+export const otaState = { idle: 0x00, receiving: 0x01, trial: 0x02 } as const;
+export type OtaState = keyof typeof otaState;
+
+/** How the last update ended [SL-OTA-7]. */
+export const otaResult = {
+  none: 0x00,
+  success: 0x01,
+  rolled_back: 0x02,
+  aborted: 0x03,
+  refused: 0x04,
+} as const;
+export type OtaResult = keyof typeof otaResult;
+
+/** Why it ended that way [SL-OTA-7]. Unknown codes read as `unspecified`. */
+export const otaReason = {
+  none: 0x00,
+  health_check: 0x01,
+  digest: 0x02,
+  boot_failed: 0x03,
+  host_abort: 0x04,
+  power_loss: 0x05,
+  incomplete: 0x06,
+  unspecified: 0xff,
+} as const;
+export type OtaReason = keyof typeof otaReason;
 
 /** Bits of each bin's status byte in READINGS [SL-READ-2]. */
 export const binFlag = {

@@ -15,6 +15,10 @@ import { readHeartbeat, writeHeartbeat } from './heartbeat.js';
 import { readHello, writeHello } from './hello.js';
 import type { ShelfMessage } from './message.js';
 import { readNack, writeNack } from './nack.js';
+import { readOtaBegin, writeOtaBegin } from './ota-begin.js';
+import { readOtaChunk, writeOtaChunk } from './ota-chunk.js';
+import { readOtaEnd, writeOtaEnd } from './ota-end.js';
+import { readOtaStatus, writeOtaStatus } from './ota-status.js';
 import { readReadings, writeReadings } from './readings.js';
 import { readStored, writeStored } from './stored.js';
 import { invalidField, type PayloadReader, PayloadWriter } from './wire.js';
@@ -80,6 +84,18 @@ function writePayload(w: PayloadWriter, m: ShelfMessage): void {
     case 'nack':
       writeNack(w, m);
       return;
+    case 'ota_begin':
+      writeOtaBegin(w, m);
+      return;
+    case 'ota_chunk':
+      writeOtaChunk(w, m);
+      return;
+    case 'ota_end':
+      writeOtaEnd(w, m);
+      return;
+    case 'ota_status':
+      writeOtaStatus(w, m);
+      return;
   }
 }
 
@@ -135,6 +151,14 @@ export function readPayload(type: number, r: PayloadReader): ShelfMessage {
       return readAck(r);
     case messageType.nack:
       return readNack(r);
+    case messageType.ota_begin:
+      return readOtaBegin(r);
+    case messageType.ota_chunk:
+      return readOtaChunk(r);
+    case messageType.ota_end:
+      return readOtaEnd(r);
+    case messageType.ota_status:
+      return readOtaStatus(r);
     default:
       // The decoder checks the type before calling; this keeps the function total.
       throw new Error(`unknown type ${type}`);

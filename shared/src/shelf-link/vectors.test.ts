@@ -12,10 +12,18 @@ const pairs = [
   json: JSON.parse(m[2]!) as unknown,
   bytes: Buffer.from(m[3]!.replace(/\s/g, ''), 'hex'),
 }));
-const good = pairs.filter((p) => p.kind === 'vector') as {
-  json: { seq: number; message: ShelfMessage };
-  bytes: Buffer;
-}[];
+const good = (
+  pairs.filter((p) => p.kind === 'vector') as {
+    json: { seq: number; message: ShelfMessage };
+    bytes: Buffer;
+  }[]
+).map((v) => {
+  // JSON has no byte arrays: an OTA_CHUNK's data is written as a list of numbers.
+  const m = v.json.message as ShelfMessage & { data?: number[] };
+  return m.type === 'ota_chunk'
+    ? { ...v, json: { ...v.json, message: { ...m, data: Uint8Array.from(m.data ?? []) } } }
+    : v;
+});
 const bad = pairs.filter((p) => p.kind === 'bad-vector') as {
   json: { reason: BadFrameReason; what: string };
   bytes: Buffer;
@@ -27,7 +35,20 @@ describe('docs/shelf-link.md test vectors', () => {
     expect(good).toHaveLength(spec.split('```json vector').length - 1);
     expect(bad).toHaveLength(spec.split('```json bad-vector').length - 1);
     expect(new Set(good.map((v) => v.json.message.type))).toEqual(
-      new Set(['hello', 'readings', 'event', 'heartbeat', 'stored', 'command', 'ack', 'nack']),
+      new Set([
+        'hello',
+        'readings',
+        'event',
+        'heartbeat',
+        'stored',
+        'command',
+        'ack',
+        'nack',
+        'ota_begin',
+        'ota_chunk',
+        'ota_end',
+        'ota_status',
+      ]),
     );
     expect(new Set(bad.map((v) => v.json.reason))).toEqual(
       new Set(['cobs', 'length', 'crc', 'version', 'unknown_type', 'malformed']),

@@ -101,6 +101,21 @@ export class PayloadReader {
     return s;
   }
 
+  /** Every byte left in the payload (a copy: the decoder reuses its buffer). */
+  rest(): Uint8Array {
+    const out = new Uint8Array(this.bytes.subarray(this.pos, this.end));
+    this.pos = this.end;
+    return out;
+  }
+
+  /** Exactly `n` bytes (a copy). */
+  raw(n: number): Uint8Array {
+    this.need(n);
+    const out = new Uint8Array(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
+
   /** Name for a code of `table`; unknown codes are malformed. */
   named<K extends string>(byCode: ReadonlyMap<number, K>, code: number, what: string): K {
     const name = byCode.get(code);
@@ -198,6 +213,13 @@ export class PayloadWriter {
       check(c >= 0x21 && c <= 0x7e, `${what} character`, s);
       this.bytes[this.pos++] = c;
     }
+  }
+
+  raw(data: Uint8Array, what: string): void {
+    check(data instanceof Uint8Array, what, typeof data);
+    this.room(data.length);
+    this.bytes.set(data, this.pos);
+    this.pos += data.length;
   }
 
   code<K extends string>(table: Readonly<Record<K, number>>, name: K, what: string): void {
