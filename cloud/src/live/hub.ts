@@ -79,6 +79,26 @@ export type LiveMessage =
       online: boolean;
       firmware: string | null;
     }
+  /** A pick list changed (fulfilment): its lines and open mis-picks as they now stand. */
+  | {
+      type: 'pick';
+      siteId: string;
+      pickId: string;
+      orderId: string;
+      status: string;
+      /** What changed: created, started, progressed, confirmed, short, mis-picked, ... */
+      change: string;
+      lines: {
+        lineId: string;
+        sku: string;
+        quantity: number;
+        taken: number;
+        status: string;
+        shelfId: string | null;
+        bin: number | null;
+      }[];
+      misPicks: { alertId: string; shelfId: string; bin: number; taken: number }[];
+    }
   | {
       type: 'command';
       siteId: string;

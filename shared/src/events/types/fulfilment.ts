@@ -10,8 +10,9 @@ const pickLine = z.object({
   lineId: id,
   sku: id,
   quantity: z.number().int().positive(),
-  shelfId: id,
-  bin,
+  /** Null when no bin of the site holds the SKU (the line is short). */
+  shelfId: id.nullable(),
+  bin: bin.nullable(),
 });
 
 export const pickListCreatedV1 = defineEvent({
