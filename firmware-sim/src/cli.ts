@@ -25,6 +25,10 @@ Options (each overrides the environment variable below it):
   --firmata              also simulate a Firmata board at <dir>/firmata
   --control-host <addr>  control API, /healthz and /metrics address
   --control-port <n>     control API port (0 = any, -1 = none)
+  --picker               a simulated person picks from bins lit green and puts back what a red bin
+                         asks for (one unit per reach: the LED shows no quantity)
+  --picker-error-rate <r> share of picks that go wrong (neighbouring bin, one unit too few)
+  --picker-reach-ms <n>  mean ms from a bin lighting up to the picker's hand in it
   --log-level <level>    log level
   -h, --help             this text
   --version              the version
@@ -73,6 +77,14 @@ async function main(argv: string[]): Promise<number | 'running'> {
       firmata: config.firmata,
       controlHost: config.controlHost,
       controlPort: config.controlPort < 0 ? null : config.controlPort,
+      ...(config.picker
+        ? {
+            picker: {
+              errorRate: config.pickerErrorRate,
+              reachMs: { min: config.pickerReachMs * 0.6, max: config.pickerReachMs * 1.4 },
+            },
+          }
+        : {}),
     },
     { logger, registry },
   );

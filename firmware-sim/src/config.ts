@@ -59,6 +59,22 @@ export const simulatorConfig = {
     max: 65535,
     description: 'Control API port (0 = any free port, printed at start; -1 = none)',
   }),
+  picker: setting.boolean('BV_SIM_PICKER', {
+    default: 'false',
+    description:
+      'Run a simulated person who picks from bins lit in the pick colour (#00ff00) and puts back units a red bin asks for',
+  }),
+  pickerErrorRate: setting.number('BV_SIM_PICKER_ERROR_RATE', {
+    default: '0',
+    description:
+      "Share of the picker's picks that go wrong (the neighbouring bin, or one unit too few), 0 to 1, seeded",
+  }),
+  pickerReachMs: setting.int('BV_SIM_PICKER_REACH_MS', {
+    default: '1200',
+    min: 0,
+    max: 60_000,
+    description: "The picker's mean time from a bin lighting up to its hand in it (ms, +/- 40 %)",
+  }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description: 'Log level',
@@ -80,5 +96,8 @@ export const flags: Record<string, { env: string; boolean?: boolean }> = {
   firmata: { env: 'BV_SIM_FIRMATA', boolean: true },
   'control-host': { env: 'BV_SIM_CONTROL_HOST' },
   'control-port': { env: 'BV_SIM_CONTROL_PORT' },
+  picker: { env: 'BV_SIM_PICKER', boolean: true },
+  'picker-error-rate': { env: 'BV_SIM_PICKER_ERROR_RATE' },
+  'picker-reach-ms': { env: 'BV_SIM_PICKER_REACH_MS' },
   'log-level': { env: 'BV_LOG_LEVEL' },
 };

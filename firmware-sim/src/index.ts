@@ -10,6 +10,13 @@ export {
   type FirmataSnapshot,
 } from './firmata/board.js';
 export { defaultLoadCell, LoadCell, type LoadCellOptions } from './physics/load-cell.js';
+export {
+  Picker,
+  type PickerOptions,
+  type PickerStats,
+  pickerDefaults,
+  type QuantitySource,
+} from './picker/picker.js';
 export { loadScenarioFile, parseScenario } from './scenario/load.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from './scenario/schema.js';
 export type { SimulatedShelfHandle } from './shelf/simulated-shelf.js';

@@ -5,6 +5,7 @@ import { Scheduler } from './clock/scheduler.js';
 import { startControlServer } from './control/server.js';
 import { type FirmataBoardHandle, startFirmataBoard } from './firmata/board.js';
 import { registerSimulationMetrics } from './metrics.js';
+import { Picker, type PickerOptions, type QuantitySource } from './picker/picker.js';
 import { parseScenario } from './scenario/load.js';
 import type { Scenario, ScenarioInput } from './scenario/schema.js';
 import { applyTimeline } from './scenario/timeline.js';
@@ -46,6 +47,11 @@ export interface SimulationOptions {
    * without one every start is a fresh set of shelves.
    */
   stateDir?: string;
+  /**
+   * A simulated person following the pick lights (firmware-sim/src/picker); seeded by `seed`
+   * unless given. `quantity` tells it how many units a lit bin wants (a pick station's screen).
+   */
+  picker?: Partial<PickerOptions> & { quantity?: QuantitySource };
 }
 
 export interface SimulationDeps {
@@ -57,6 +63,7 @@ export interface Simulation {
   shelves: SimulatedShelfHandle[];
   firmata?: FirmataBoardHandle;
   control?: { url: string };
+  picker?: Picker;
   /** Virtual ms since the start. */
   now(): number;
   /** Finds a shelf by serial number. */
@@ -103,7 +110,9 @@ export async function startSimulation(
   let firmata: (FirmataBoardHandle & { close(): Promise<void> }) | undefined;
   let control: { url: string; close(): Promise<void> } | undefined;
   let keeper: ShelfStateKeeper | undefined;
+  let picker: Picker | undefined;
   const close = async () => {
+    picker?.stop();
     scheduler.stop();
     keeper?.close();
     await control?.close();
@@ -141,6 +150,11 @@ export async function startSimulation(
     }
     applyTimeline(scenario.timeline, shelves, scheduler, logger);
     if (deps.registry) registerSimulationMetrics(deps.registry, shelves, scheduler);
+    if (o.picker) {
+      const { quantity, ...pickerOptions } = o.picker;
+      picker = new Picker(shelves, scheduler, quantity, { seed, ...pickerOptions }, logger);
+      picker.start();
+    }
     scheduler.start();
     keeper?.start();
     if (o.controlPort !== null) {
@@ -162,6 +176,7 @@ export async function startSimulation(
     shelves,
     firmata,
     control: control ? { url: control.url } : undefined,
+    ...(picker ? { picker } : {}),
     now: () => scheduler.now(),
     shelf: (serial) => shelves.find((s) => s.serialNumber === serial),
     close,
