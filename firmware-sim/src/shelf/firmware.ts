@@ -19,6 +19,7 @@ import {
   type StoredMessage,
 } from '@bitv/shared/shelf-link';
 import type { Scheduler, Timer } from '../clock/scheduler.js';
+import { OtaSlots } from '../ota/slots.js';
 import { LoadCell } from '../physics/load-cell.js';
 import { FirmwareBin } from './firmware-bin.js';
 import { ReplayStore } from './replay-store.js';
@@ -45,6 +46,12 @@ interface PendingWait {
 }
 
 const REPLAY_CAPACITY = 4096;
+const otaRequestTypes = new Set<number>([messageType.ota_begin, messageType.ota_chunk, messageType.ota_end]);
+function isOtaRequest(
+  m: ShelfMessage,
+): m is Extract<ShelfMessage, { type: 'ota_begin' | 'ota_chunk' | 'ota_end' }> {
+  return otaRequestTypes.has(messageType[m.type]);
+}
 const MIN_RATE_MHZ = 100;
 const MAX_RATE_MHZ = 100_000;
 
@@ -87,6 +94,8 @@ export class ShelfFirmware {
   private readonly newBootId: () => number;
   private bootId = 0;
   private readonly kept: ReplayStore;
+  /** A/B slots and bootloader (docs/shelf-link.md [SL-OTA-1]); undefined without the capability. */
+  readonly ota: OtaSlots | undefined;
 
   constructor(
     readonly options: ShelfOptions,
@@ -104,6 +113,38 @@ export class ShelfFirmware {
       this.counters.replayEvicted++;
     });
     this.newBootId = deps.newBootId ?? (() => randomInt(1, 0x1_0000_0000));
+    this.ota =
+      options.ota === false
+        ? undefined
+        : new OtaSlots(
+            options.firmwareVersion,
+            {
+              after: (ms, fn) => deps.scheduler.after(ms, fn),
+              send: (m) => this.send(m),
+              ack: (seq, opcode) => this.ack(seq, opcode),
+              nack: (seq, opcode, reason) => this.nack(seq, opcode, reason),
+              unstoredReadings: () => this.kept.size,
+              stopSampling: () => {
+                this.sampleTimer?.cancel();
+                this.sampleTimer = undefined;
+              },
+              reboot: (reason) => this.restart(reason),
+            },
+            options.ota,
+          );
+  }
+
+  /** Firmware version of the running slot. */
+  get firmwareVersion(): string {
+    return this.ota?.version ?? this.options.firmwareVersion;
+  }
+
+  /** Reset into `reason`'s boot after the boot delay (reboot command, update, rollback). */
+  private restart(reason: BootReason): void {
+    this.stopTimers();
+    this.running = false;
+    this.pending = undefined;
+    this.bootTimer = this.deps.scheduler.after(this.options.bootMs, () => this.boot(reason));
   }
 
   get now(): number {
@@ -127,6 +168,7 @@ export class ShelfFirmware {
       capability.identify |
       capability.tamper |
       (this.replay ? capability.replay : 0) |
+      (this.ota ? capability.ota : 0) |
       (this.options.temperatureC === null ? 0 : capability.temperature)
     );
   }
@@ -147,13 +189,15 @@ export class ShelfFirmware {
   }
 
   private stopTimers(): void {
+    this.ota?.halt();
     this.sampleTimer?.cancel();
     this.heartbeatTimer?.cancel();
     this.bootTimer?.cancel();
     this.sampleTimer = this.heartbeatTimer = this.bootTimer = undefined;
   }
 
-  private boot(reason: BootReason): void {
+  private boot(bootReason: BootReason): void {
+    const reason = this.ota ? this.ota.boot(bootReason) : bootReason;
     this.counters.boots++;
     this.bootReason = reason;
     this.running = true;
@@ -176,6 +220,7 @@ export class ShelfFirmware {
     this.rx.reset();
     this.transmitRaw(Uint8Array.of(0)); // [SL-FRAME-5] end whatever half frame the reset cut
     this.sendHello(reason);
+    this.ota?.afterHello();
     this.scheduleSample(this.sampleInterval());
     this.scheduleHeartbeat();
   }
@@ -261,7 +306,7 @@ export class ShelfFirmware {
     this.send({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
-      firmwareVersion: this.options.firmwareVersion,
+      firmwareVersion: this.firmwareVersion,
       serialNumber: this.options.serialNumber,
       binCount: this.bins.length,
       capabilities: this.capabilities,
@@ -292,14 +337,22 @@ export class ShelfFirmware {
     for (const f of this.rx.push(chunk)) {
       if (f.message.type === 'command') this.onCommand(f.seq, f.message.command);
       else if (f.message.type === 'stored') this.onStored(f.message);
+      else if (isOtaRequest(f.message)) {
+        if (this.ota) this.ota.onFrame(f.seq, f.message);
+        // [SL-OTA-1] without the capability these are frames we do not know: no answer.
+      }
       // HEARTBEAT from the host needs no answer [SL-HEART-1]; other types are not for us.
     }
   }
 
   private onBadFrame(bad: BadFrame): void {
     // [SL-CMD-4] a checksummed COMMAND we cannot read still gets its answer.
-    if (bad.type !== messageType.command) return;
     if (bad.seq === undefined) return;
+    if (this.ota && otaRequestTypes.has(bad.type ?? -1)) {
+      this.nack(bad.seq, bad.type!, 'malformed'); // [SL-OTA-1] answered like a COMMAND
+      return;
+    }
+    if (bad.type !== messageType.command) return;
     const opcode = bad.payload?.[0] ?? 0;
     const known = Object.values(commandOpcode).includes(opcode as never);
     this.counters.commandsReceived++;
@@ -340,12 +393,7 @@ export class ShelfFirmware {
         this.pump();
       }
     }
-    if (c.op === 'reboot') {
-      this.stopTimers();
-      this.running = false;
-      this.pending = undefined;
-      this.bootTimer = this.deps.scheduler.after(this.options.bootMs, () => this.boot('command'));
-    }
+    if (c.op === 'reboot') this.restart('command');
   }
 
   /** Carries out a command; says whether to ACK, NACK (with why) or answer later. */

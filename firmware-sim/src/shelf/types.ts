@@ -1,4 +1,5 @@
 import type { LedBlink } from '@bitv/shared/shelf-link';
+import type { OtaOptions } from '../ota/slots.js';
 import type { LoadCellOptions } from '../physics/load-cell.js';
 
 export interface LedState {
@@ -22,6 +23,11 @@ export interface ShelfOptions {
    * Off: a controller without the capability (the host's old path).
    */
   replay?: boolean;
+  /**
+   * A/B slots for updates over the link [SL-OTA-1] (health check delay, flush timeout); default
+   * on, `false` for a controller without the capability.
+   */
+  ota?: Partial<OtaOptions> | false;
   /** Readings kept for replay at most; beyond, the oldest is dropped and counted. Default 4096. */
   replayCapacity?: number;
 }
