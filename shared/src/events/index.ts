@@ -6,6 +6,7 @@ export * from './types/commands.js';
 export * from './types/device-state.js';
 export * from './types/fulfilment.js';
 export * from './types/inventory.js';
+export * from './types/orders.js';
 export * from './types/registry.js';
 export * from './types/shadows.js';
 export * from './types/telemetry.js';
@@ -20,6 +21,7 @@ import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
 import { fulfilmentEvents } from './types/fulfilment.js';
 import { hardwareAlertV1, reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
+import { orderEvents } from './types/orders.js';
 import { credentialRevokedV1 } from './types/registry.js';
 import { shadowDesiredChangedV1, shadowReportedV1 } from './types/shadows.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
@@ -45,5 +47,6 @@ export function platformEvents(): EventRegistry {
     alarmChangedV1,
     ...fulfilmentEvents,
     ...catalogEvents,
+    ...orderEvents,
   ]);
 }

@@ -10,6 +10,7 @@ export const topics = {
   alarms: 'bv.alarms',
   fulfilment: 'bv.fulfilment',
   catalog: 'bv.catalog',
+  orders: 'bv.orders',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
