@@ -1,0 +1,13 @@
+import type { Audited } from './product.js';
+
+/** What the catalog offers other modules (orders price their lines with it). */
+export interface CatalogApi {
+  /** A product through the cache; NotFoundError when there is none. */
+  getProduct(sku: string): Promise<Audited>;
+}
+
+declare module '../module.js' {
+  interface ModuleApis {
+    catalog: CatalogApi;
+  }
+}

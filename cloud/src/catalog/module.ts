@@ -1,0 +1,72 @@
+import { tables } from '@bitv/shared/db';
+import { reservationChangedV1, stockChangedV1, topics } from '@bitv/shared/events';
+import type { CloudModule, ModuleContext } from '../module.js';
+import type { CatalogApi } from './api.js';
+import { Catalog, type CatalogSettings, type StockSource } from './catalog.js';
+import { migrateCatalog } from './migrations.js';
+import { catalogRoutes } from './routes.js';
+import type { CatalogTables } from './store.js';
+
+export const catalogDefaults: CatalogSettings & { readCountFlushMs: number } = {
+  productTtlMs: 5 * 60_000,
+  stockTtlMs: 10_000,
+  warmCount: 200,
+  readCountFlushMs: 30_000,
+};
+
+/**
+ * The catalog module: owner of products (prices, descriptions, categories, status, attributes),
+ * their REST API with ETags, their history as event streams, cached reads.
+ */
+export async function createCatalogModule(
+  ctx: ModuleContext,
+  overrides: Partial<typeof catalogDefaults> = {},
+): Promise<CloudModule & { catalog: Catalog }> {
+  const settings = { ...catalogDefaults, ...overrides };
+  await migrateCatalog(ctx.database);
+  const logger = ctx.logger.child({ component: 'cloud.catalog' });
+  // read when a request comes: inventory may mount after the catalog, or not at all
+  const stock = () => (ctx.apis as { inventory?: StockSource }).inventory;
+  const catalog = new Catalog({
+    db: tables<CatalogTables>(ctx.database),
+    eventStore: ctx.eventStore,
+    cache: ctx.cache,
+    logger,
+    metrics: ctx.metrics,
+    settings,
+    stock,
+  });
+  const api: CatalogApi = { getProduct: (sku) => catalog.get(sku) };
+  return {
+    name: 'catalog',
+    catalog,
+    routes: catalogRoutes(catalog),
+    provides: { catalog: api },
+    consumers: [
+      {
+        group: 'catalog.stock-cache',
+        topics: [topics.inventory],
+        async handle(event) {
+          if (event.type !== stockChangedV1.type && event.type !== reservationChangedV1.type) return;
+          const sku = (event.data as { sku?: string | null }).sku;
+          if (sku) await catalog.stockChanged([sku]);
+        },
+      },
+    ],
+    timers: [
+      {
+        name: 'catalog.read-counts',
+        everyMs: settings.readCountFlushMs,
+        run: () => catalog.readCounts.flush(),
+      },
+    ],
+    health: { cache: () => ctx.cache.ping() },
+    async start() {
+      const warmed = await catalog.warm();
+      logger.info({ warmed }, 'catalog cache warmed with the most-read products');
+    },
+    async close() {
+      await catalog.readCounts.flush();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { describeCatalog } from './catalog-suite.js';
+
+describeCatalog('pglite');
