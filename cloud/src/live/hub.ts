@@ -1,3 +1,4 @@
+import type { Alarm } from '@bitv/shared/events';
 import type { Counter } from '@bitv/shared/metrics';
 
 /** What the live channel sends; every message names its site so clients can filter. */
@@ -109,6 +110,17 @@ export type LiveMessage =
       /** When it was requested, and when its status last changed (ISO). */
       createdAt: string;
       updatedAt: string;
+    }
+  /** An alarm was raised, acknowledged or cleared (the whole alarm after the change). */
+  | { type: 'alarm'; siteId: string; alarm: Alarm }
+  /** A gateway shadow's desired or reported state changed. */
+  | {
+      type: 'shadow';
+      siteId: string;
+      gatewayId: string;
+      version: number;
+      reportedVersion: number;
+      inSync: boolean;
     };
 
 export interface LiveSubscriber {

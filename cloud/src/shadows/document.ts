@@ -3,6 +3,7 @@ import {
   formatIssue,
   type JsonObject,
   maxShadowDocumentBytes,
+  maxShadowSectionChars,
   mergePatch,
   pruneEmpty,
   type ShadowDocument,
@@ -21,6 +22,13 @@ export function checkDocument(value: unknown): ShadowDocument {
   if (bytes > maxShadowDocumentBytes) {
     throw new ValidationError(
       `shadow of ${bytes} bytes is larger than ${maxShadowDocumentBytes}: it must fit in one command to the gateway`,
+    );
+  }
+  // Each section travels back up as one Sparkplug string metric, bounded like any generic metric.
+  const sections = [parsed.data.gateway ?? {}, ...Object.values(parsed.data.shelves ?? {})];
+  if (sections.some((x) => JSON.stringify(x).length > maxShadowSectionChars)) {
+    throw new ValidationError(
+      `invalid shadow: a gateway or shelf section is over ${maxShadowSectionChars} characters`,
     );
   }
   const gateway = parsed.data.gateway?.thresholds;

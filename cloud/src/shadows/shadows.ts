@@ -36,6 +36,8 @@ export interface ShadowPorts {
   siteOf(gatewayId: string): Promise<string | undefined>;
   /** Sends a node command down the command path (stored and tracked like any other). */
   send(gatewayId: string, command: ShadowCommand, requestedBy: string): Promise<{ id: string }>;
+  /** Tells the dashboard (the live hub) a shadow changed. */
+  announce?(shadow: Shadow): void;
 }
 
 export interface ShadowOptions {
@@ -140,6 +142,7 @@ export class Shadows {
       }),
     );
     const shadow = toShadow(written);
+    this.ports.announce?.(shadow);
     await this.push(shadow, 'changed');
     return shadow;
   }
@@ -184,6 +187,7 @@ export class Shadows {
     }
     const shadow = toShadow(current);
     if (changed) {
+      this.ports.announce?.(shadow);
       await this.eventLog.publish(
         shadowReportedV1.topic,
         createEvent(shadowReportedV1, {
