@@ -9,6 +9,7 @@ export {
   FirmataFirmware,
   type FirmataSnapshot,
 } from './firmata/board.js';
+export { buildSimImage, readSimImage, type SimImageHeader } from './ota/index.js';
 export { defaultLoadCell, LoadCell, type LoadCellOptions } from './physics/load-cell.js';
 export {
   Picker,

@@ -8,6 +8,10 @@ import {
   encodeFrame,
   FrameDecoder,
   type HelloMessage,
+  type OtaBeginMessage,
+  type OtaChunkMessage,
+  type OtaEndMessage,
+  type OtaStatusMessage,
   type ReadingsMessage,
 } from '@bitv/shared/shelf-link';
 import { lightMetrics, type Metric } from '@bitv/shared/sparkplug';
@@ -82,6 +86,7 @@ export class ShelfLinkDriver implements Driver {
   /** Why the port cannot be opened, while it cannot (warned once per outage, not per retry). */
   private openError: string | undefined;
   private failedOpens = 0;
+  private readonly otaListeners = new Set<(m: OtaStatusMessage | HelloMessage) => void>();
 
   constructor(
     options: Partial<ShelfLinkOptions> & { path: string },
@@ -317,8 +322,14 @@ export class ShelfLinkDriver implements Driver {
           // [SL-REPLAY-3] a replay controller's clock, sent before its kept readings: date them by it.
           else if (this.replay.active) this.clockOffset = Date.now() - m.timeMs;
           break;
+        case 'ota_status':
+          for (const listener of this.otaListeners) listener(m);
+          break;
         case 'command':
         case 'stored':
+        case 'ota_begin':
+        case 'ota_chunk':
+        case 'ota_end':
           this.sink.badFrame(`unexpected_${m.type}`);
           break;
       }
@@ -370,6 +381,7 @@ export class ShelfLinkDriver implements Driver {
       this.sink.deviceOnline(this.device);
     }
     this.replay.hello(hello, this.sink.replayPosition(name));
+    for (const listener of this.otaListeners) listener(hello);
     // A replay controller's losses are counted in device time [SL-REPLAY-6]; others' by the link
     // sequence across our restarts.
     if (firstOfOpen && !this.replay.active) {
@@ -450,6 +462,35 @@ export class ShelfLinkDriver implements Driver {
     const answer = outcome.status === 'done' ? 'ack' : outcome.reason.startsWith('NACK') ? 'nack' : 'unknown';
     const bins = this.lights.ledCommand(command.bin, command.color, command.blink, answer);
     if (bins.length > 0) this.sink.deviceMetrics?.(device, lightMetrics(this.lights.list(bins)));
+  }
+
+  /** The controller's last HELLO (capabilities, firmware version), while it is linked. */
+  get hello(): HelloMessage | undefined {
+    return this.online ? this.device?.hello : undefined;
+  }
+
+  /** Sends an OTA frame and resolves with its ACK/NACK, matched by sequence [SL-OTA-1]. */
+  otaRequest(
+    m: OtaBeginMessage | OtaChunkMessage | OtaEndMessage,
+    timeoutMs: number,
+  ): Promise<CommandOutcome> {
+    const t = this.transport;
+    if (!t || !this.online) return Promise.resolve({ status: 'failed', reason: 'device not linked' });
+    const seq = this.nextSeq();
+    t.stream.write(encodeFrame(m, seq));
+    return new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => this.settle(seq, { status: 'failed', reason: `no ACK/NACK within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      this.pending.set(seq, { resolve, timer });
+    });
+  }
+
+  /** OTA_STATUS and HELLO frames as they arrive (the updater follows a trial boot with them). */
+  onOta(listener: (m: OtaStatusMessage | HelloMessage) => void): () => void {
+    this.otaListeners.add(listener);
+    return () => this.otaListeners.delete(listener);
   }
 
   private settle(seq: number, outcome: CommandOutcome): void {
