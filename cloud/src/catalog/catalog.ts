@@ -68,6 +68,7 @@ export const stockKey = (sku: string) => `catalog:stock:${sku}`;
  */
 export class Catalog {
   readonly readCounts: ReadCounts;
+  readonly db: CatalogDb;
   private readonly writes;
 
   constructor(
@@ -81,6 +82,7 @@ export class Catalog {
       stock: () => StockSource | undefined;
     },
   ) {
+    this.db = deps.db;
     this.readCounts = new ReadCounts(deps.db, deps.logger);
     this.writes = counter(deps.metrics, 'bv_catalog_writes_total', 'Catalog writes by kind and outcome', [
       'kind',

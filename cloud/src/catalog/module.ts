@@ -4,6 +4,7 @@ import type { CloudModule, ModuleContext } from '../module.js';
 import type { CatalogApi } from './api.js';
 import { Catalog, type CatalogSettings, type StockSource } from './catalog.js';
 import { migrateCatalog } from './migrations.js';
+import { catalogNav, catalogPages } from './pages.js';
 import { catalogRoutes } from './routes.js';
 import type { CatalogTables } from './store.js';
 
@@ -41,6 +42,8 @@ export async function createCatalogModule(
     name: 'catalog',
     catalog,
     routes: catalogRoutes(catalog),
+    pages: catalogPages({ kit: ctx.dashboard, catalog }),
+    nav: [catalogNav],
     provides: { catalog: api },
     consumers: [
       {
