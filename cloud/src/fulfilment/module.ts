@@ -1,11 +1,16 @@
-import { stockChangedV1, topics } from '@bitv/shared/events';
+import {
+  type OrderConfirmed,
+  orderConfirmedV1,
+  type StockChanged,
+  stockChangedV1,
+  topics,
+} from '@bitv/shared/events';
 import { counter, histogram } from '@bitv/shared/metrics';
 import type { CloudModule, ModuleContext } from '../module.js';
 import { ModuleStockDirectory } from './directory.js';
 import { Fulfilment, type FulfilmentOptions } from './fulfilment.js';
 import { PickLights } from './lights.js';
 import { migrateFulfilment } from './migrations.js';
-import { confirmedOrderOf, MalformedOrderError, ordersTopic } from './order-confirmed.js';
 import { fulfilmentPages, pickNav } from './pages.js';
 import { fulfilmentRoutes } from './routes.js';
 import { PickStore } from './store.js';
@@ -69,27 +74,17 @@ export async function createFulfilmentModule(
     consumers: [
       {
         group: 'fulfilment.orders',
-        topics: [ordersTopic],
+        topics: [topics.orders],
         handle: async (event) => {
-          let order: ReturnType<typeof confirmedOrderOf>;
-          try {
-            order = confirmedOrderOf(event);
-          } catch (error) {
-            // A confirmation fulfilment cannot read would fail on every redelivery: logged, counted
-            // as a dropped change, and left to the order's own timeline.
-            if (!(error instanceof MalformedOrderError)) throw error;
-            logger.error({ err: error }, 'confirmed order dropped: not readable');
-            return;
-          }
-          if (order) await fulfilment.fromOrder(order);
+          // The event log checked the data against the registry's schema (or dead-lettered it).
+          if (event.type === orderConfirmedV1.type) await fulfilment.fromOrder(event.data as OrderConfirmed);
         },
       },
       {
         group: 'fulfilment.stock',
         topics: [topics.inventory],
         handle: async (event) => {
-          if (event.type === stockChangedV1.type)
-            await fulfilment.onStockChange(stockChangedV1.schema.parse(event.data));
+          if (event.type === stockChangedV1.type) await fulfilment.onStockChange(event.data as StockChanged);
         },
       },
     ],
