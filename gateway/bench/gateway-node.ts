@@ -5,6 +5,7 @@ import { createRegistry } from '@bitv/shared/metrics';
 import { Aedes } from 'aedes';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { startGateway } from '../src/start.js';
+import { startKafkaPeer } from './kafka-peer.js';
 import { DiscardingEventLog } from './null-log.js';
 
 /**
@@ -22,13 +23,15 @@ interface NodeArgs {
   discard?: boolean;
   /** aedes with no hooks at all (no authentication, ACL or bridge): the library's own ceiling. */
   bare?: boolean;
+  /** aedes with a bare kafkajs producer writing the gateway's records, PUBACK after Kafka: the Kafka peer. */
+  peer?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
 const send = (message: object) => process.send?.(message);
 
 const registry = createRegistry();
-const node = args.bare ? await startBare() : await startNode();
+const node = args.peer ? await startPeer() : args.bare ? await startBare() : await startNode();
 
 async function startNode() {
   const eventLog = args.discard
@@ -61,14 +64,23 @@ async function startNode() {
 }
 
 async function startBare() {
-  const broker = await Aedes.createBroker();
+  return listen(await Aedes.createBroker(), async () => {});
+}
+
+async function startPeer() {
+  const peer = await startKafkaPeer(args.brokers, `bench-peer-${args.nodeId}`);
+  return listen(peer.broker, () => peer.close());
+}
+
+async function listen(broker: Aedes, close: () => Promise<void>) {
   const server = createServer(broker.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
     async close() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
       server.close();
+      await close();
+      if (!broker.closed) await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
 }

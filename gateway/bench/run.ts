@@ -24,7 +24,8 @@ import type { ClientSpec } from './load.js';
  * Kafka is a private single node started for the run (never the shared one). Bounded: each
  * measurement lasts seconds; the whole run a few minutes.
  */
-const here = fileURLToPath(new URL('.', import.meta.url));
+/** The bundles `npm run build` makes (the bench script builds first): what production runs. */
+const bundles = fileURLToPath(new URL('../dist/bench/', import.meta.url));
 const kafkaScript = fileURLToPath(new URL('../../infra/kafka/kafka.sh', import.meta.url));
 const run = promisify(execFile);
 const issuer = 'bitvelocity-bench';
@@ -77,7 +78,7 @@ async function main() {
 
   const mosquitto = await startMosquitto();
   console.log(`mosquitto on ${mosquitto.port} (pid ${mosquitto.pid})`);
-  const load = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const load = fork(join(bundles, 'load.mjs'), [], { execArgv: [], stdio: 'inherit' });
   children.push(load);
   const ask = async <T>(message: object): Promise<T> => {
     load.send(message);
@@ -135,6 +136,11 @@ async function main() {
   const one = await startNodes(1, brokers, jwks);
   const g1 = await publish(publishers(one.ports, 1, 'jwt'), one.pids);
   console.log('gateway x1 QoS 1:', g1);
+  // the Kafka peer writes into the topic the gateway has just created, with its partitions
+  const peerNode = await startNodes(1, brokers, jwks, { peer: true });
+  const peer = await publish(publishers(peerNode.ports, 1, 'jwt'), peerNode.pids);
+  console.log('aedes + bare kafkajs producer QoS 1:', peer);
+  await peerNode.close();
   const g1b = await publish(publishers(one.ports, settings.readingsPerMessage, 'jwt'), one.pids);
   console.log(`gateway x1 ${settings.readingsPerMessage} readings/message:`, g1b);
   await one.close();
@@ -164,6 +170,9 @@ async function main() {
     row('for comparison: aedes alone (no authentication, ACL or bridge, acks on receipt)', gBare, false),
   );
   rows.push(row('gateway, 1 node (JWT + ACL, ack after Kafka)', g1, true));
+  rows.push(
+    row('Kafka peer: aedes (no hooks) + bare kafkajs producer, same records, ack after Kafka', peer, true),
+  );
   rows.push(row('for comparison: gateway, 1 node, event log discarding (nothing durable)', g0, false));
   if (g2) rows.push(row('gateway, 2 nodes on Redis (both cores)', g2, true));
   const best = g2 && perSecond(g2) > perSecond(g1) ? g2 : g1;
@@ -230,6 +239,33 @@ async function main() {
   const perConn = (before: number, after: number) => ((after - before) / n / 1024).toFixed(1);
   console.log(`idle: mosquitto ${mosqBefore} -> ${mosqAfter}; gateway ${gwBefore} -> ${gwAfter}`);
 
+  const gwPerConn = (gwAfter - gwBefore) / n / 1024;
+  const goals = [
+    goal(
+      'broker path CPU per message (JWT + ACL + Sparkplug decoding, discarding log) vs aedes with no hooks',
+      `${g0.brokerUs} µs vs ${gBare.brokerUs} µs`,
+      g0.brokerUs / Math.max(1, gBare.brokerUs),
+      '<=',
+      2,
+    ),
+    goal(
+      'broker path rate (same, discarding log) vs Mosquitto',
+      `${perSecond(g0)}/s vs ${perSecond(mq)}/s`,
+      perSecond(g0) / perSecond(mq),
+      '>=',
+      1,
+    ),
+    goal(
+      'with Kafka: gateway, 1 node vs aedes + bare kafkajs producer (same records)',
+      `${perSecond(g1)}/s vs ${perSecond(peer)}/s`,
+      perSecond(g1) / perSecond(peer),
+      '>=',
+      0.8,
+    ),
+    goal('idle memory per connection (KiB)', `${gwPerConn.toFixed(1)} KiB`, gwPerConn / 8, '<=', 1),
+  ];
+  for (const g of goals) console.log(`goal: ${g.join(' | ')}`);
+
   load.send({ cmd: 'exit' });
   mosquitto.stop();
 
@@ -283,7 +319,10 @@ async function main() {
       'per-message work (authentication is per connection, not per message). With two nodes the load ' +
       'generator, two gateways and Kafka contend for the two cores, so they gain little over one here.',
     '',
-    verdict('QoS 1 throughput >= Mosquitto', Math.max(perSecond(g1), g2 ? perSecond(g2) : 0), perSecond(mq)),
+    '### Goals (issue #17), each ratio against its limit',
+    '',
+    table(['goal', 'measured', 'ratio', 'limit', 'verdict'], goals),
+    '',
     verdict(
       'readings into Kafka >= 50,000/s',
       Math.max(perSecond(g1b), g2b ? perSecond(g2b) : 0) * settings.readingsPerMessage,
@@ -292,6 +331,12 @@ async function main() {
   ].join('\n');
   console.log(`\n${md}\n`);
   await writeBenchSection('gateway', md);
+}
+
+/** A goal's row: what was measured, the ratio, the limit it must meet, and whether it did. */
+function goal(name: string, measured: string, ratio: number, op: '<=' | '>=', limit: number) {
+  const met = op === '<=' ? ratio <= limit : ratio >= limit;
+  return [name, measured, `${ratio.toFixed(2)}x`, `${op} ${limit}x`, met ? 'met' : 'NOT met'];
 }
 
 function verdict(goal: string, best: number, target: number): string {
@@ -328,14 +373,20 @@ async function startNodes(
   count: number,
   brokers: string[],
   jwks: object,
-  cluster: { redisUrl?: string; redisPrefix?: string; discard?: boolean; bare?: boolean } = {},
+  cluster: {
+    redisUrl?: string;
+    redisPrefix?: string;
+    discard?: boolean;
+    bare?: boolean;
+    peer?: boolean;
+  } = {},
 ) {
   const nodes: { child: ChildProcess; port: number; pid: number }[] = [];
   for (let i = 0; i < count; i++) {
     const child = fork(
-      join(here, 'gateway-node.ts'),
+      join(bundles, 'gateway-node.mjs'),
       [JSON.stringify({ nodeId: `bench-${i}`, brokers, jwks, issuer, ...cluster })],
-      { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' },
+      { execArgv: ['--expose-gc'], stdio: 'inherit' },
     );
     children.push(child);
     const [ready] = (await once(child, 'message')) as [{ port: number; pid: number }];
