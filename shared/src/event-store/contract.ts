@@ -13,7 +13,14 @@ import { createEventStore } from './store.js';
  * global-order checks look only at their own streams.
  */
 export interface EventStoreTarget {
+  /** A fresh, empty database (its own PGlite, or its own schema on the server). */
+  open(): Promise<OpenDatabase>;
+}
+
+export interface OpenDatabase {
   database: Database;
+  /** PostgreSQL: the server's URL, for a relay's LISTEN connection. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -26,19 +33,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function describeEventStoreContract(
   name: string,
-  createTarget: () => Promise<EventStoreTarget>,
+  target: EventStoreTarget,
   options: { skip?: boolean } = {},
 ): void {
   describe.skipIf(options.skip === true)(`event store contract: ${name}`, () => {
-    let target: EventStoreTarget;
+    let opened: OpenDatabase;
     let store: EventStore;
 
     beforeAll(async () => {
-      target = await createTarget();
-      store = await createEventStore(target.database);
+      opened = await target.open();
+      store = await createEventStore(opened.database);
     });
     afterAll(async () => {
-      await target?.close();
+      await opened?.close();
     });
 
     it('appends to a new stream and reads it back in version order', async () => {
@@ -118,10 +125,10 @@ export function describeEventStoreContract(
     it('commits events, read-model rows and outbox entries of a transaction together, or none', async () => {
       const table = uniqueName('rm');
       await sql`CREATE TABLE ${sql.id(table)} (id text PRIMARY KEY, n integer)`.execute(
-        target.database.kysely,
+        opened.database.kysely,
       );
       const stream = uniqueName('tx');
-      const outboxBefore = await outboxCount(target.database);
+      const outboxBefore = await outboxCount(opened.database);
       await expect(
         store.transaction(async (tx) => {
           await tx.append(stream, 'no_stream', [ev('t', 1)]);
@@ -131,8 +138,8 @@ export function describeEventStoreContract(
         }),
       ).rejects.toThrow('crash before commit');
       expect(await store.readStream(stream)).toEqual([]);
-      expect(await rowCount(target.database, table)).toBe(0);
-      expect(await outboxCount(target.database)).toBe(outboxBefore);
+      expect(await rowCount(opened.database, table)).toBe(0);
+      expect(await outboxCount(opened.database)).toBe(outboxBefore);
 
       const value = await store.transaction(async (tx) => {
         const r = await tx.append(stream, 'no_stream', [ev('t', 1)]);
@@ -143,8 +150,8 @@ export function describeEventStoreContract(
       });
       expect(value).toBe(1);
       expect(await store.readStream(stream)).toHaveLength(1);
-      expect(await rowCount(target.database, table)).toBe(1);
-      expect(await outboxCount(target.database)).toBe(outboxBefore + 2);
+      expect(await rowCount(opened.database, table)).toBe(1);
+      expect(await outboxCount(opened.database)).toBe(outboxBefore + 2);
     });
 
     it('reads all events in global order after a position, limited and filtered by type', async () => {
@@ -168,7 +175,7 @@ export function describeEventStoreContract(
       const type = uniqueName('item.added');
       const stream = uniqueName('up');
       await store.append(stream, 'no_stream', [ev(type, { qty: '3' })]);
-      const v2 = await createEventStore(target.database, {
+      const v2 = await createEventStore(opened.database, {
         upcasters: [
           { type, fromVersion: 1, upcast: (d) => ({ quantity: Number((d as { qty: string }).qty) }) },
           { type, fromVersion: 2, upcast: (d) => ({ ...(d as object), unit: 'each' }) },
@@ -185,8 +192,8 @@ export function describeEventStoreContract(
         limit: 1,
       })) as StoredEvent[];
       expect(viaAll?.data).toEqual({ quantity: 3, unit: 'each' });
-      expect(() =>
-        createEventStore(target.database, {
+      await expect(
+        createEventStore(opened.database, {
           upcasters: [
             { type, fromVersion: 2, upcast: (d) => d },
             { type, fromVersion: 4, upcast: (d) => d },

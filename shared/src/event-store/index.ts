@@ -14,6 +14,14 @@
 
 export { notifyChannel } from './notify.js';
 export * from './port.js';
+export type { Projection } from './projection.js';
+export {
+  type ProjectionRunner,
+  type ProjectionRunnerOptions,
+  projectionRunnerDefaults,
+  startProjections,
+} from './projections.js';
+export { type OutboxRelay, type OutboxRelayOptions, outboxRelayDefaults, startOutboxRelay } from './relay.js';
 export { migrateEventStore } from './schema.js';
 export { createEventStore, type EventStoreOptions } from './store.js';
 export { type Upcaster, Upcasters } from './upcasters.js';
