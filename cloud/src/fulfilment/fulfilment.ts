@@ -158,6 +158,16 @@ export class Fulfilment {
     return (await this.store.list({ ...filter, limit: filter.limit ?? 50 })).map(toView);
   }
 
+  /** The order was cancelled: its list stops (lights off) unless already picked. */
+  async cancelOrder(orderId: string, reason: string): Promise<void> {
+    const stored = await this.store.byOrder(orderId);
+    if (!stored) return;
+    await this.serial(stored.state.siteId, async () => {
+      const current = await this.store.get(stored.state.pickId);
+      if (current) await this.run(current, { kind: 'cancel', reason });
+    });
+  }
+
   /** Starts a list: its bins light up. Refused while another list of the site is in progress. */
   async start(pickId: string, startedBy?: string): Promise<PickView> {
     const stored = await this.store.get(pickId);
@@ -250,7 +260,7 @@ export class Fulfilment {
     }
     await this.lights.apply(changes, `fulfilment:${after.pickId}`);
     await this.announce(after, events);
-    const ended = after.status === 'picked' || after.status === 'short';
+    const ended = after.status === 'picked' || after.status === 'short' || after.status === 'cancelled';
     if (ended && before.status === 'picking') {
       this.logger.info({ pickId: after.pickId, orderId: after.orderId, status: after.status }, 'pick ended');
       if (this.options.autoStart) {

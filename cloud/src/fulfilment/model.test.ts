@@ -194,4 +194,14 @@ describe('pick list decider', () => {
     expect(() => decide(start, undefined)).toThrow(PickRuleError);
     expect(() => decide({ ...create, lines: [] }, undefined)).toThrow(PickRuleError);
   });
+
+  it('cancelling the order stops the list and turns its lights off; a picked list stays picked', () => {
+    const { state } = given(create, start, stock('shelf-a', 1, 5, 3, 'a-9'));
+    const then = when(state, { kind: 'cancel', reason: 'customer changed their mind' });
+    expect(then.events).toEqual([{ type: 'cancelled', reason: 'customer changed their mind' }]);
+    expect(then.state?.status).toBe('cancelled');
+    expect([...lightsOf(then.state as PickState).values()].every((l) => l === 'off')).toBe(true);
+    const picked = given(create, start, stock('shelf-a', 0, 20, 17), stock('shelf-b', 1, 10, 8));
+    expect(decide({ kind: 'cancel', reason: 'late' }, picked.state)).toEqual([]);
+  });
 });

@@ -42,7 +42,7 @@ export interface MisPickAlert {
   lineId?: string;
 }
 
-export type PickStatus = 'open' | 'picking' | 'picked' | 'short';
+export type PickStatus = 'open' | 'picking' | 'picked' | 'short' | 'cancelled';
 
 export interface PickState {
   pickId: string;
@@ -69,6 +69,8 @@ export type PickCommand =
       locations: ReadonlyMap<string, readonly Location[]>;
     }
   | { kind: 'start'; counts: ReadonlyMap<string, number>; startedBy?: string }
+  /** The order was cancelled: a list not yet picked stops, its lights go off. */
+  | { kind: 'cancel'; reason: string }
   | {
       kind: 'stock';
       shelfId: string;
@@ -89,7 +91,8 @@ export type PickEvent =
   | { type: 'mis-picked'; alert: MisPickAlert }
   | { type: 'mis-pick-updated'; alertId: string; taken: number }
   | { type: 'mis-pick-resolved'; alertId: string }
-  | { type: 'completed' };
+  | { type: 'completed' }
+  | { type: 'cancelled'; reason: string };
 
 export const binKey = (shelfId: string, bin: number): string => `${shelfId}/${bin}`;
 
@@ -149,6 +152,10 @@ export function decide(command: PickCommand, state: PickState | undefined): Pick
   }
   if (!state) throw new PickRuleError('no such pick list');
   if (command.kind === 'start') return decideStart(command, state);
+  if (command.kind === 'cancel')
+    return state.status === 'open' || state.status === 'picking'
+      ? [{ type: 'cancelled', reason: command.reason }]
+      : [];
   return decideStock(command, state);
 }
 
@@ -282,6 +289,8 @@ export function evolve(state: PickState | undefined, event: PickEvent): PickStat
       return { ...state, misPicks: state.misPicks.filter((m) => m.alertId !== event.alertId) };
     case 'completed':
       return { ...state, status: 'picked' };
+    case 'cancelled':
+      return { ...state, status: 'cancelled', misPicks: [] };
   }
 }
 

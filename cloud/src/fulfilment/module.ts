@@ -1,5 +1,7 @@
 import {
+  type OrderCancelled,
   type OrderConfirmed,
+  orderCancelledV1,
   orderConfirmedV1,
   type StockChanged,
   stockChangedV1,
@@ -78,6 +80,10 @@ export async function createFulfilmentModule(
         handle: async (event) => {
           // The event log checked the data against the registry's schema (or dead-lettered it).
           if (event.type === orderConfirmedV1.type) await fulfilment.fromOrder(event.data as OrderConfirmed);
+          if (event.type === orderCancelledV1.type) {
+            const cancelled = event.data as OrderCancelled;
+            await fulfilment.cancelOrder(cancelled.orderId, cancelled.reason);
+          }
         },
       },
       {

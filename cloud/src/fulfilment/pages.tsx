@@ -69,7 +69,7 @@ export function fulfilmentPages(deps: {
             site,
             current,
             waiting,
-            recent: recent.filter((p) => p.status === 'picked' || p.status === 'short'),
+            recent: recent.filter((p) => p.status !== 'open' && p.status !== 'picking'),
           }}
         />
       </>,

@@ -37,6 +37,6 @@ export const pickScript = `
 export const pickCss = `
 .line.confirmed{background:#e9f9ef}.line.short{background:#fef2f2}.line.open td:first-child{border-left:3px solid var(--lit)}
 .pill.line-open{background:#fef9c3;color:#854d0e}.pill.line-confirmed{background:#dcfce7;color:#166534}.pill.line-short{background:#fee2e2;color:#991b1b}
-.pill.pick-picking{background:#e0e7ff;color:#3730a3}.pill.pick-picked{background:#dcfce7;color:#166534}.pill.pick-short{background:#fee2e2;color:#991b1b}.pill.pick-open{background:#f3f4f6;color:#4b5563}
+.pill.pick-picking{background:#e0e7ff;color:#3730a3}.pill.pick-picked{background:#dcfce7;color:#166534}.pill.pick-short{background:#fee2e2;color:#991b1b}.pill.pick-open,.pill.pick-cancelled{background:#f3f4f6;color:#4b5563}
 .alerts li.mis-pick{border-left-color:var(--bad);background:#fef2f2}
 `;

@@ -21,7 +21,7 @@ export const pickSchema = z.object({
   pickId: z.string(),
   orderId: z.string(),
   siteId: z.string(),
-  status: z.enum(['open', 'picking', 'picked', 'short']),
+  status: z.enum(['open', 'picking', 'picked', 'short', 'cancelled']),
   lines: z.array(lineSchema),
   misPicks: z.array(
     z.object({
@@ -49,7 +49,7 @@ export function fulfilmentRoutes(fulfilment: Fulfilment): AnyRoute[] {
       access: readers,
       query: z.object({
         siteId: slug.optional(),
-        status: z.enum(['open', 'picking', 'picked', 'short']).optional(),
+        status: z.enum(['open', 'picking', 'picked', 'short', 'cancelled']).optional(),
         limit: z.coerce.number().int().min(1).max(200).optional(),
       }),
       response: z.object({ picks: z.array(pickSchema) }),
