@@ -8,6 +8,13 @@ import { createRegistry } from '@bitv/shared/metrics';
 import pkg from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec } from './config.js';
+import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
+
+const moduleList = moduleCatalog
+  .map(
+    (m) => `  ${m.name.padEnd(12)}${m.description}${m.needs.length ? ` (needs ${m.needs.join(', ')})` : ''}`,
+  )
+  .join('\n');
 
 const usage = `bitv-cloud: registry, provisioning, inventory, REST/WebSocket/gRPC API and the dashboard
 
@@ -18,6 +25,10 @@ database that does not answer), each with one line on stderr.
 
 Embedded by default (PGlite in memory or in BV_DATA_DIR, the event log in the same database);
 with DATABASE_URL and KAFKA_BROKERS the same code runs on PostgreSQL and Kafka.
+
+Modules (BV_CLOUD_MODULES, default all): one process can run every domain, or a few of them
+(one Deployment per module); auth, the live hub and the dashboard shell are in every process.
+${moduleList}
 
 ${describeConfig(cloudConfigSpec)}
 `;
@@ -32,6 +43,14 @@ async function main(argv: string[]): Promise<number | 'running'> {
     return 2;
   }
   const config = loadConfig(cloudConfigSpec, process.env);
+  try {
+    resolveModules(config.modules);
+  } catch (error) {
+    // A wrong list is bad configuration (exit 2), found before anything is opened.
+    if (!(error instanceof ModuleSelectionError)) throw error;
+    process.stderr.write(`bitv-cloud: BV_CLOUD_MODULES: ${error.message}\n`);
+    return 2;
+  }
   const logger = createLogger('cloud', { level: config.logLevel });
   const registry = createRegistry({ defaultMetrics: true });
   const database = await openDatabase({
@@ -68,6 +87,8 @@ async function main(argv: string[]): Promise<number | 'running'> {
         maxLockoutSeconds: config.loginMaxLockoutSeconds,
       },
       trustProxy: config.trustProxy,
+      modules: config.modules,
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       admin: {
         email: config.adminEmail,
         ...(config.adminPassword ? { password: config.adminPassword } : {}),

@@ -1,6 +1,7 @@
 import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
+import { moduleCatalog } from './modules.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
@@ -28,6 +29,10 @@ export const cloudConfigSpec = {
   }),
   kafkaBrokers: setting.optionalList('KAFKA_BROKERS', {
     description: 'Kafka brokers (host:port,...); unset uses the database event log',
+  }),
+  redisUrl: setting.optionalUrl('REDIS_URL', {
+    description:
+      'Redis for the modules’ cache (shared by every instance, invalidated across them); unset keeps an in-process cache',
   }),
   issuer: setting.string('BV_JWT_ISSUER', {
     default: 'bitvelocity',
@@ -108,6 +113,10 @@ export const cloudConfigSpec = {
     description:
       'behind our own reverse proxy: the client address (for login throttling) is the last X-Forwarded-For entry',
   }),
+  modules: setting.list('BV_CLOUD_MODULES', {
+    default: 'all',
+    description: `cloud modules this process mounts, a comma list or "all" (${moduleCatalog.map((m) => m.name).join(', ')}); a module's needs must be in the list`,
+  }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description: 'log level',
@@ -142,6 +151,10 @@ export interface CloudConfig {
   loginThrottle?: Partial<LoginThrottleSettings>;
   /** Take the client address from X-Forwarded-For (only behind our own proxy). */
   trustProxy?: boolean;
+  /** The modules' cache in Redis; unset: in-process (ignored when the caller passes a cache). */
+  redisUrl?: string;
+  /** The modules to mount (`modules.ts` catalog); default all. */
+  modules?: 'all' | readonly string[];
 }
 
 export const cloudDefaults: CloudConfig = {

@@ -3,28 +3,36 @@ import { consumersHealth } from '@bitv/shared/event-log';
 import { healthResponse, metricsResponse } from '@bitv/shared/ops';
 import { Hono } from 'hono';
 import { errorPageOf, notFoundPage, wantsPage } from '../dashboard/error-page.js';
+import type { DashboardKit } from '../dashboard/kit.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
+import type { ModuleApis } from '../module.js';
+import type { MountedModules } from '../modules.js';
 import { authenticator } from './authenticate.js';
 import { errorJson, errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRoute, mountRoutes } from './route.js';
 import { authRoutes } from './routes/auth.js';
-import { deviceMetricsRoutes } from './routes/device-metrics.js';
-import { inventoryRoutes } from './routes/inventory.js';
-import { registryRoutes } from './routes/registry.js';
-import type { Services } from './services.js';
+import type { CoreServices } from './services.js';
 
 export const apiVersion = '1.0.0';
 
-export function apiRoutes(s: Services): AnyRoute[] {
-  return [...authRoutes(s), ...registryRoutes(s), ...inventoryRoutes(s), ...deviceMetricsRoutes(s)];
-}
-
-/** The cloud's HTTP app: REST API, OpenAPI document, health and metrics, and the dashboard. */
-export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
+/**
+ * The cloud's HTTP app: the core's routes (auth, keys) and the mounted modules' REST routes, the
+ * OpenAPI document of exactly those, health and metrics, the dashboard shell and the modules' pages.
+ */
+export function createApp(
+  s: CoreServices,
+  mounted: Pick<MountedModules, 'names' | 'routes' | 'pages' | 'health'>,
+  kit: DashboardKit,
+  apis: Partial<ModuleApis>,
+): { app: Hono; routes: AnyRoute[] } {
   const app = new Hono();
-  const routes = apiRoutes(s);
-  const authenticate = authenticator(s);
+  const routes = [...authRoutes(s), ...mounted.routes];
+  const authenticate = authenticator({
+    ...s,
+    // Device credentials are the registry's: without it no gateway route is mounted anyway.
+    isCredentialActive: (jti) => apis.registry?.isCredentialActive(jti) ?? Promise.resolve(false),
+  });
   // Browsers get pages in the dashboard's style; the API and scripts keep the JSON error shape.
   app.onError((error, c) =>
     wantsPage(c) ? errorPageOf(c, error, s.logger) : errorResponse(c, error, s.logger),
@@ -41,10 +49,12 @@ export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
     healthResponse(async () => {
       const checks: Record<string, unknown> = {};
       let ok = true;
-      for (const [name, ping] of [
+      const pings: [string, () => Promise<unknown>][] = [
         ['database', () => s.database.ping()],
         ['eventLog', () => s.eventLog.ping()],
-      ] as const) {
+        ...Object.entries(mounted.health),
+      ];
+      for (const [name, ping] of pings) {
         try {
           await ping();
           checks[name] = 'ok';
@@ -58,11 +68,13 @@ export function createApp(s: Services): { app: Hono; routes: AnyRoute[] } {
       checks.consumers = consumers.ok ? 'running' : consumers.down;
       ok &&= consumers.ok;
       checks.liveClients = s.hub.size;
+      checks.modules = mounted.names;
       return { ok, checks };
     }),
   );
   app.get('/metrics', () => metricsResponse(s.metrics));
-  app.route('/', dashboardRoutes(s, document));
+  app.route('/', dashboardRoutes(s, kit, apis, document));
+  for (const pages of mounted.pages) app.route('/', pages);
   app.all('/api/*', () => {
     throw new NotFoundError('no such API route');
   });

@@ -3,7 +3,6 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { type ApiKeys, apiKeyPrefix } from '../auth/api-keys.js';
 import type { Tokens } from '../auth/tokens.js';
-import type { Provisioning } from '../registry/provisioning.js';
 import type { Access, Principal } from './principal.js';
 import type { Authenticate } from './route.js';
 
@@ -52,7 +51,8 @@ export async function principalOf(
 export function authenticator(deps: {
   tokens: Tokens;
   apiKeys: ApiKeys;
-  provisioning: Provisioning;
+  /** Whether a device credential is still valid (the registry keeps them). */
+  isCredentialActive(jti: string): Promise<boolean>;
 }): Authenticate {
   return async function authenticate(c: Context, access: Access): Promise<Principal | undefined> {
     if (access === 'public') return undefined;
@@ -60,8 +60,7 @@ export function authenticator(deps: {
     if (!credential) throw new UnauthenticatedError('missing credentials');
     if (access === 'gateway') {
       const claims = await deps.tokens.verifyDevice(credential);
-      if (!(await deps.provisioning.isActive(claims.jti)))
-        throw new UnauthenticatedError('credential revoked');
+      if (!(await deps.isCredentialActive(claims.jti))) throw new UnauthenticatedError('credential revoked');
       return { kind: 'gateway', id: claims.sub, groupId: claims.group, jti: claims.jti };
     }
     const principal = await principalOf(credential, deps);

@@ -18,8 +18,8 @@ import type { Provisioning } from '../registry/provisioning.js';
 import type { Registry } from '../registry/registry.js';
 import type { TelemetryGaps } from '../registry/telemetry-gaps.js';
 
-/** Everything the HTTP layer calls; built once by `createServices`, passed to every route factory. */
-export interface Services {
+/** What every cloud process has whatever modules it mounts: ports, auth, the live hub. */
+export interface CoreServices {
   database: Database;
   db: CloudDb;
   eventLog: EventLog;
@@ -32,6 +32,11 @@ export interface Services {
   /** Client addresses come from X-Forwarded-For (set by our own reverse proxy). */
   trustProxy: boolean;
   apiKeys: ApiKeys;
+  hub: LiveHub;
+}
+
+/** The service objects of the registry, inventory and commands modules (`CloudModule.services`). */
+export interface DomainServices {
   registry: Registry;
   /** Readings the edge reported lost (bv.telemetry.gap.v1). */
   gaps: TelemetryGaps;
@@ -42,5 +47,10 @@ export interface Services {
   inventory: Inventory;
   reservations: Reservations;
   counting: Counting;
-  hub: LiveHub;
 }
+
+/**
+ * Everything `CloudHandle.services` reaches (the launcher, the demo seed, tests). A domain field
+ * of a module this process did not mount throws on access, saying which module it needs.
+ */
+export type Services = CoreServices & DomainServices;

@@ -4,8 +4,10 @@ import type { EventLog } from '@bitv/shared/event-log';
 import {
   type CommandAction,
   type CommandResult,
+  commandAction,
   commandRequestedV1,
   commandTargetProblem,
+  formatIssue,
 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
@@ -137,6 +139,36 @@ export class Commands {
     });
     this.logger.info({ commandId: command.id, gatewayId, action: input.command.action }, 'command sent');
     return command;
+  }
+
+  /**
+   * Pick-to-light on one bin (or every bin, 255) of a shelf, sent through the shelf's gateway; a
+   * light is turned off with `blink: off` [SL-CMD-2].
+   */
+  async setBinLight(input: {
+    shelfId: string;
+    bin: number;
+    light: { color: string; blink: string } | 'off';
+    requestedBy: string;
+    ttlSeconds?: number;
+  }): Promise<Command> {
+    const shelf = await this.db
+      .selectFrom('shelves')
+      .select(['gateway_id'])
+      .where('id', '=', input.shelfId)
+      .executeTakeFirst();
+    if (!shelf) throw new NotFoundError(`shelf ${input.shelfId} not found`);
+    const light = input.light === 'off' ? { color: '#000000', blink: 'off' } : input.light;
+    const command = commandAction.safeParse({ action: 'set_led', bin: input.bin, ...light });
+    if (!command.success) {
+      throw new ValidationError(`invalid light: ${command.error.issues.map(formatIssue).join('; ')}`);
+    }
+    return this.send(shelf.gateway_id, {
+      command: command.data,
+      deviceId: input.shelfId,
+      ttlSeconds: input.ttlSeconds ?? 60,
+      requestedBy: input.requestedBy,
+    });
   }
 
   /** Sends the same command to several gateways (a site, or a list). */

@@ -114,4 +114,3 @@ export const liveScript = `
 `;
 
 // The fleet page's script lives beside the fleet page.
-export { fleetScript } from './fleet-script.js';

@@ -1,8 +1,21 @@
 import type { Child } from 'hono/jsx';
+import type { NavEntry } from '../module.js';
+
+/** The navigation a user sees: entries of their role, in order (stable for equal `order`). */
+export function navFor(nav: readonly NavEntry[], role: string): NavEntry[] {
+  return nav
+    .map((entry, i) => ({ entry, i }))
+    .filter(({ entry }) => entry.roles.includes(role))
+    .sort((a, b) => (a.entry.order ?? 50) - (b.entry.order ?? 50) || a.i - b.i)
+    .map(({ entry }) => entry);
+}
 
 export function Layout(props: {
   title: string;
-  active?: 'warehouse' | 'fleet' | 'api';
+  /** The `id` of the page's navigation entry. */
+  active?: string;
+  /** Every mounted module's entries (and the core's); the user's role picks what shows. */
+  nav?: readonly NavEntry[];
   siteId?: string;
   user?: { email: string; role: string };
   scripts?: string[];
@@ -23,24 +36,15 @@ export function Layout(props: {
               Bit<span>Velocity</span>
             </div>
             <nav>
-              {props.user.role === 'partner' ? null : (
-                <>
-                  <a
-                    href={props.siteId ? `/sites/${props.siteId}` : '/'}
-                    class={props.active === 'warehouse' ? 'active' : ''}
-                  >
-                    Warehouse
-                  </a>
-                  <a href="/fleet" class={props.active === 'fleet' ? 'active' : ''}>
-                    Fleet
-                  </a>
-                </>
-              )}
-              {props.user.role === 'partner' || props.user.role === 'admin' ? (
-                <a href="/partner" class={props.active === 'api' ? 'active' : ''} data-testid="nav-api">
-                  API
+              {navFor(props.nav ?? [], props.user.role).map((entry) => (
+                <a
+                  href={props.siteId && entry.siteHref ? entry.siteHref(props.siteId) : entry.href}
+                  class={props.active === entry.id ? 'active' : ''}
+                  {...(entry.testId ? { 'data-testid': entry.testId } : {})}
+                >
+                  {entry.label}
                 </a>
-              ) : null}
+              ))}
             </nav>
             <div class="right">
               {/* Only pages that follow the live WebSocket say whether it is connected. */}

@@ -1,73 +1,45 @@
 import { UnauthenticatedError, ValidationError } from '@bitv/shared';
 import { type Context, Hono } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie } from 'hono/cookie';
 import { accessCookie, refreshCookie } from '../api/authenticate.js';
 import { throttledLogin } from '../api/login.js';
 import { defaultMaxBodyBytes, limitBody } from '../api/middleware/body-limit.js';
-import { canSeeSite, type Principal } from '../api/principal.js';
-import type { Services } from '../api/services.js';
+import { canSeeSite } from '../api/principal.js';
+import type { CoreServices } from '../api/services.js';
 import { LoginThrottledError } from '../auth/login-throttle.js';
-import type { Session } from '../auth/users.js';
-import { css, fleetScript, liveScript } from './assets.js';
-import { errorPage } from './error-page.js';
-import { FleetPage } from './fleet.js';
-import { Layout } from './layout.js';
+import type { ModuleApis, NavEntry } from '../module.js';
+import { css, liveScript } from './assets.js';
+import { type DashboardKit, setSessionCookies, staffRoles, type UserPrincipal } from './kit.js';
+import { Layout, navFor } from './layout.js';
 import { type PartnerData, PartnerPage } from './partner.js';
-import { WarehousePage } from './warehouse.js';
 
-type UserPrincipal = Extract<Principal, { kind: 'user' }> & { email: string };
-
-const staffRoles = new Set(['staff', 'operator', 'admin']);
 const partnerRoles = new Set(['partner', 'admin']);
 
-function setSessionCookies(c: Context, session: Session): void {
-  const secure = new URL(c.req.url).protocol === 'https:';
-  const base = { httpOnly: true, sameSite: 'Strict' as const, secure, path: '/' };
-  setCookie(c, accessCookie, session.access.token, { ...base, expires: session.access.expiresAt });
-  setCookie(c, refreshCookie, session.refresh.token, { ...base, expires: session.refresh.expiresAt });
-}
+/** The core's own entry: partners (and admins) manage their API keys. */
+export const apiNav: NavEntry = {
+  id: 'api',
+  href: '/partner',
+  label: 'API',
+  roles: ['partner', 'admin'],
+  order: 90,
+  testId: 'nav-api',
+};
 
 /**
- * The dashboard: server-rendered pages (Hono JSX) with a small client script that follows the
- * live WebSocket. Sessions are the API's own tokens in httpOnly, SameSite=Strict cookies; an
- * expired access token is renewed from the refresh cookie on the next page load.
+ * The dashboard's shell: assets, login and logout, the landing redirect and the partner page.
+ * Sessions are the API's own tokens in httpOnly, SameSite=Strict cookies; an expired access token
+ * is renewed from the refresh cookie on the next page load. The domain pages (warehouse, fleet,
+ * ...) come from the modules and appear in the navigation by being mounted.
  */
-export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): Hono {
+export function dashboardRoutes(
+  s: CoreServices,
+  kit: DashboardKit,
+  apis: Partial<ModuleApis>,
+  openApi: Record<string, unknown>,
+): Hono {
   const app = new Hono();
   app.use('*', limitBody(defaultMaxBodyBytes));
-
-  const userOf = async (c: Context): Promise<UserPrincipal | undefined> => {
-    const access = getCookie(c, accessCookie);
-    if (access) {
-      try {
-        const claims = await s.tokens.verifyAccess(access);
-        const user = await s.users.get(claims.sub);
-        return { kind: 'user', id: user.id, role: user.role, sites: user.sites, email: user.email };
-      } catch (error) {
-        if (!(error instanceof UnauthenticatedError)) throw error;
-        // Expired or invalid: fall through to the refresh cookie.
-      }
-    }
-    const refresh = getCookie(c, refreshCookie);
-    if (!refresh) return undefined;
-    try {
-      const session = await s.users.refresh(refresh);
-      setSessionCookies(c, session);
-      return {
-        kind: 'user',
-        id: session.user.id,
-        role: session.user.role,
-        sites: session.user.sites,
-        email: session.user.email,
-      };
-    } catch (error) {
-      if (!(error instanceof UnauthenticatedError)) throw error;
-      return undefined;
-    }
-  };
-
-  const toLogin = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
-  const forbidden = (c: Context) => errorPage(c, 403, 'Your account may not see this page.');
+  const { userOf, toLogin, forbidden } = kit;
 
   app.get('/assets/app.css', (c) =>
     c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }),
@@ -78,13 +50,6 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
       'cache-control': 'max-age=300',
     }),
   );
-  app.get('/assets/fleet.js', (c) =>
-    c.body(fleetScript, 200, {
-      'content-type': 'text/javascript; charset=utf-8',
-      'cache-control': 'max-age=300',
-    }),
-  );
-
   // No icon: an empty answer instead of a 404 in every browser console.
   app.get('/favicon.ico', (c) => c.body(null, 204));
 
@@ -167,93 +132,34 @@ export function dashboardRoutes(s: Services, openApi: Record<string, unknown>): 
     const user = await userOf(c);
     if (!user) return toLogin(c);
     if (!staffRoles.has(user.role)) return c.redirect('/partner');
-    const site = (await s.registry.listSites()).find((x) => canSeeSite(user, x.id));
-    return site ? c.redirect(`/sites/${encodeURIComponent(site.id)}`) : c.redirect('/fleet');
-  });
-
-  app.get('/sites/:id', async (c) => {
-    const user = await userOf(c);
-    if (!user) return toLogin(c);
-    const id = c.req.param('id');
-    if (!staffRoles.has(user.role) || !canSeeSite(user, id)) return forbidden(c);
-    const [site, sites, aisles, shelves, bins, alerts, gateways] = await Promise.all([
-      s.registry.getSite(id),
-      s.registry.listSites(),
-      s.registry.listAisles(id),
-      s.registry.listShelves({ siteId: id }),
-      s.inventory.binsOfSite(id),
-      s.inventory.alerts(id, 'open'),
-      s.registry.listGateways(id),
-    ]);
-    return c.html(
-      <Layout title={site.name} active="warehouse" siteId={id} user={user} scripts={['/assets/live.js']}>
-        <WarehousePage
-          data={{
-            site,
-            sites: sites.filter((x) => canSeeSite(user, x.id)),
-            aisles,
-            shelves,
-            bins,
-            alerts,
-            gateways,
-          }}
-        />
-      </Layout>,
-    );
-  });
-
-  app.get('/fleet', async (c) => {
-    const user = await userOf(c);
-    if (!user) return toLogin(c);
-    if (!staffRoles.has(user.role)) return forbidden(c);
-    const sites = (await s.registry.listSites()).filter((x) => canSeeSite(user, x.id));
-    const gateways = (await s.registry.listGateways()).filter((g) => canSeeSite(user, g.siteId));
-    const shelves = (await Promise.all(sites.map((x) => s.registry.listShelves({ siteId: x.id })))).flat();
-    const commands = (await Promise.all(gateways.map((g) => s.commands.list(g.id, 10))))
-      .flat()
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-      .slice(0, 20);
-    const canOperate = user.role === 'operator' || user.role === 'admin';
-    const ids = gateways.map((g) => g.id);
-    const lost = await s.gaps.lostByGateway(ids);
-    const gaps = await s.gaps.recent(ids);
-    const devices = await s.deviceMetrics.genericDevices(ids);
-    return c.html(
-      <Layout title="Fleet" active="fleet" user={user} scripts={['/assets/live.js', '/assets/fleet.js']}>
-        <FleetPage
-          data={{
-            sites,
-            gateways,
-            shelves,
-            commands,
-            lost,
-            gaps,
-            consumers: s.eventLog.consumers(),
-            canOperate,
-            devices,
-          }}
-        />
-      </Layout>,
-    );
+    // The warehouse of the first site the user may see, when the modules that show it are mounted.
+    const site =
+      apis.registry && apis.inventory
+        ? (await apis.registry.listSites()).find((x) => canSeeSite(user, x.id))
+        : undefined;
+    if (site) return c.redirect(`/sites/${encodeURIComponent(site.id)}`);
+    const first = navFor(kit.nav, user.role).find((entry) => entry.href !== '/');
+    return first ? c.redirect(first.href) : forbidden(c);
   });
 
   const partnerPage = async (c: Context, user: UserPrincipal, created?: PartnerData['created']) => {
+    // Reservations are the inventory module's: none to show where it is not mounted.
     const [keys, reservations] = await Promise.all([
       s.apiKeys.list(user.id),
-      s.reservations.list({ owner: user.id, limit: 50 }),
+      apis.inventory?.listReservations({ owner: user.id, limit: 50 }) ?? [],
     ]);
-    return c.html(
-      <Layout title="API access" active="api" user={user}>
-        <PartnerPage
-          data={{
-            baseUrl: new URL(c.req.url).origin,
-            keys,
-            reservations,
-            document: openApi,
-            ...(created ? { created } : {}),
-          }}
-        />
-      </Layout>,
+    return kit.page(
+      c,
+      { title: 'API access', active: 'api', user },
+      <PartnerPage
+        data={{
+          baseUrl: new URL(c.req.url).origin,
+          keys,
+          reservations,
+          document: openApi,
+          ...(created ? { created } : {}),
+        }}
+      />,
     );
   };
   // Partners (and admins, for their own keys) manage keys here with the session cookie; the forms

@@ -9,6 +9,7 @@ import type { BinHealthMonitor, CellFaultChange } from './bin-health.js';
 import { SeqHoles } from './seq-holes.js';
 import { countSettled, StabilityDetector, type StabilityOptions } from './stability.js';
 import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
+import type { StockFeed } from './stock-feed.js';
 
 interface BinConfig {
   sku: string | null;
@@ -100,6 +101,8 @@ export class Counting {
     private readonly metrics: CountingMetrics,
     /** Alerts and live state of bins whose count is not current (faulty cell, low confidence). */
     readonly health: BinHealthMonitor,
+    /** Count changes told in process to other modules (pick confirmation). */
+    readonly feed: StockFeed,
     options: Partial<CountingOptions> = {},
   ) {
     this.options = { ...countingDefaults, ...options };
@@ -276,7 +279,7 @@ export class Counting {
       });
     }
     this.metrics.changes.inc({ reason: 'weight' }, applied.length);
-    await announceChanges(applied, this.hub, this.eventLog, this.logger);
+    await announceChanges(applied, this.hub, this.eventLog, this.logger, this.feed);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
   }
 

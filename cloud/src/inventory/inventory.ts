@@ -188,7 +188,7 @@ export class Inventory {
   private async after(shelfId: string, applied: AppliedChange | undefined): Promise<void> {
     this.counting.invalidate(shelfId);
     if (!applied) return;
-    await announceChanges([applied], this.hub, this.eventLog, this.logger);
+    await announceChanges([applied], this.hub, this.eventLog, this.logger, this.counting.feed);
     // A count a person entered is certain: it clears the bin's low-confidence alert.
     await this.counting.health.confidences(shelfId, [
       { bin: applied.event.bin, confidence: applied.event.confidence },

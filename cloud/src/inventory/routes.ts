@@ -1,18 +1,22 @@
 import { z } from 'zod';
-import type { OwnerScope } from '../../inventory/reservations.js';
-import { actorOf, assertSite, type Principal, personOf } from '../principal.js';
-import { route } from '../route.js';
+import { actorOf, assertSite, type Principal, personOf } from '../api/principal.js';
+import { idParam, route } from '../api/route.js';
 import {
+  aisleSchema,
   alertSchema,
   binSchema,
   productInput,
   productSchema,
   reservationSchema,
+  shelfSchema,
+  siteSchema,
   slug,
   stockSchema,
   ttlSeconds,
-} from '../schemas.js';
-import type { Services } from '../services.js';
+} from '../api/schemas.js';
+import type { RegistryApi } from '../registry/api.js';
+import type { Inventory } from './inventory.js';
+import type { OwnerScope, Reservations } from './reservations.js';
 
 const floor = ['staff', 'operator', 'admin'] as const;
 const managers = ['operator', 'admin'] as const;
@@ -28,9 +32,40 @@ function ownerScope(principal: Principal): OwnerScope {
 
 const binParams = z.object({ id: z.string().min(1).max(128), bin: z.coerce.number().int().min(0).max(255) });
 
-export function inventoryRoutes(s: Services) {
+/** Products, bins, counts, alerts, stock and reservations; a site's layout with its bins. */
+export function inventoryRoutes(s: {
+  inventory: Inventory;
+  reservations: Reservations;
+  registry: RegistryApi;
+}) {
   const siteOfShelf = async (id: string) => (await s.registry.getShelf(id)).siteId;
   return [
+    route({
+      method: 'get',
+      path: '/api/v1/sites/:id/layout',
+      summary: 'A site as the warehouse page shows it: aisles, shelves, bins, open alerts',
+      tag: 'registry',
+      access: floor,
+      params: idParam,
+      response: z.object({
+        site: siteSchema,
+        aisles: z.array(aisleSchema),
+        shelves: z.array(shelfSchema),
+        bins: z.array(binSchema),
+        alerts: z.array(alertSchema),
+      }),
+      handler: async ({ params, principal }) => {
+        assertSite(principal, params.id);
+        const [site, aisles, shelves, bins, alerts] = await Promise.all([
+          s.registry.getSite(params.id),
+          s.registry.listAisles(params.id),
+          s.registry.listShelves({ siteId: params.id }),
+          s.inventory.binsOfSite(params.id),
+          s.inventory.alerts(params.id, 'open'),
+        ]);
+        return { site, aisles, shelves, bins, alerts };
+      },
+    }),
     route({
       method: 'get',
       path: '/api/v1/products',

@@ -12,6 +12,7 @@ import type { Logger } from '@bitv/shared/log';
 import type { CloudDb } from '../db/index.js';
 import { eventSource } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
+import type { StockFeed } from './stock-feed.js';
 
 export interface CountChange {
   shelfId: string;
@@ -169,8 +170,8 @@ async function lowStockTransition(
 }
 
 /**
- * After commit: the live channel first (the dashboard's latency budget), then the event log, all
- * of one commit's events in one publish. A crash between commit and publish loses the
+ * After commit: the live channel first (the dashboard's latency budget), then the in-process stock
+ * feed (other modules), then the event log, all of one commit's events in one publish. A crash between commit and publish loses the
  * `bv.inventory` events (the counts themselves are safe); see docs/cloud.md on the missing
  * transactional outbox.
  */
@@ -179,6 +180,7 @@ export async function announceChanges(
   hub: LiveHub,
   eventLog: EventLog,
   logger: Logger,
+  feed: StockFeed,
 ): Promise<void> {
   if (applied.length === 0) return;
   const at = new Date().toISOString();
@@ -231,6 +233,7 @@ export async function announceChanges(
       }),
     );
   }
+  await feed.emit(applied);
   await eventLog.publish(topics.inventory, events);
   logger.debug({ changes: applied.length }, 'stock changed');
 }

@@ -1,7 +1,7 @@
-import type { BinHealth } from '../inventory/bin-health.js';
-import type { Alert, BinView } from '../inventory/inventory.js';
+import { formatTime } from '../dashboard/time.js';
 import type { Aisle, Gateway, Shelf, Site } from '../registry/registry.js';
-import { formatTime } from './time.js';
+import type { BinHealth } from './bin-health.js';
+import type { Alert, BinView } from './inventory.js';
 
 export interface WarehouseData {
   site: Site;

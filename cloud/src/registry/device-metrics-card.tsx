@@ -1,5 +1,5 @@
-import type { DeviceMetricsRecord, MetricValue } from '../registry/device-metrics.js';
-import { formatTime } from './time.js';
+import { formatTime } from '../dashboard/time.js';
+import type { DeviceMetricsRecord, MetricValue } from './device-metrics.js';
 
 const shown = (v: MetricValue): string => (v === null ? 'unknown' : String(v));
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { assertSite } from '../principal.js';
-import { route } from '../route.js';
-import type { Services } from '../services.js';
+import { assertSite } from '../api/principal.js';
+import { route } from '../api/route.js';
+import type { DeviceMetrics } from './device-metrics.js';
+import type { Registry } from './registry.js';
 
 const floor = ['staff', 'operator', 'admin'] as const;
 
@@ -29,7 +30,7 @@ const id = z.string().min(1).max(128);
  * Generic telemetry of any Sparkplug B edge node or device (bv.telemetry.metrics.v1), including
  * third-party ones whose metrics are not shelf readings.
  */
-export function deviceMetricsRoutes(s: Services) {
+export function deviceMetricsRoutes(s: { registry: Registry; deviceMetrics: DeviceMetrics }) {
   const gatewaySite = async (gatewayId: string) => (await s.registry.getGateway(gatewayId)).siteId;
   return [
     route({

@@ -1,11 +1,11 @@
 import type { ConsumerStatus } from '@bitv/shared/event-log';
 import type { Command } from '../commands/commands.js';
-import type { DeviceMetricsRecord } from '../registry/device-metrics.js';
-import type { Gateway, Shelf, Site } from '../registry/registry.js';
-import type { TelemetryGapRecord } from '../registry/telemetry-gaps.js';
-import { ConsumersCard } from './consumers.js';
+import { ConsumersCard } from '../dashboard/consumers.js';
+import { formatTime, timeZoneLabel } from '../dashboard/time.js';
+import type { DeviceMetricsRecord } from './device-metrics.js';
 import { DeviceMetricsCard } from './device-metrics-card.js';
-import { formatTime, timeZoneLabel } from './time.js';
+import type { Gateway, Shelf, Site } from './registry.js';
+import type { TelemetryGapRecord } from './telemetry-gaps.js';
 
 export interface FleetData {
   sites: Site[];
@@ -81,7 +81,9 @@ export function FleetPage(props: { data: FleetData }) {
             return (
               <tr id={`gw-${g.id}`} data-testid={`gateway-${g.id}`}>
                 <td>
-                  <b>{g.name}</b>
+                  <a href={`/gateways/${encodeURIComponent(g.id)}`} data-testid={`gateway-link-${g.id}`}>
+                    <b>{g.name}</b>
+                  </a>
                   <br />
                   <small class="none">{g.id}</small>
                 </td>

@@ -1,5 +1,5 @@
 import { commandTargets } from '@bitv/shared/events';
-import { clientFormatTime } from './time.js';
+import { clientFormatTime } from '../dashboard/time.js';
 
 /** Actions the edge agent runs itself; the rest need a shelf (the same split the API enforces). */
 const nodeActions = Object.entries(commandTargets)

@@ -1,33 +1,25 @@
 import { ForbiddenError } from '@bitv/shared';
-import { commandAction } from '@bitv/shared/events';
 import { z } from 'zod';
-import { actorOf, assertSite, canSeeSite } from '../principal.js';
-import { idParam, route } from '../route.js';
+import { actorOf, assertSite, canSeeSite } from '../api/principal.js';
+import { idParam, route } from '../api/route.js';
 import {
   aisleSchema,
-  alertSchema,
-  binSchema,
-  commandSchema,
   gatewaySchema,
   provisionResultSchema,
   shelfSchema,
   siteSchema,
   slug,
   ttlSeconds,
-} from '../schemas.js';
-import type { Services } from '../services.js';
+} from '../api/schemas.js';
+import type { Provisioning } from './provisioning.js';
+import type { Registry } from './registry.js';
 
 const everyone = ['staff', 'operator', 'partner', 'admin'] as const;
 const floor = ['staff', 'operator', 'admin'] as const;
 const fleet = ['operator', 'admin'] as const;
 
-const commandBody = z.object({
-  command: commandAction,
-  deviceId: z.string().min(1).max(128).optional(),
-  ttlSeconds: ttlSeconds(60, 86_400),
-});
-
-export function registryRoutes(s: Services) {
+/** Sites, aisles, gateways, shelves, claim tokens, provisioning and gateway credentials. */
+export function registryRoutes(s: { registry: Registry; provisioning: Provisioning }) {
   const siteOfGateway = async (id: string) => (await s.registry.getGateway(id)).siteId;
   return [
     route({
@@ -51,32 +43,6 @@ export function registryRoutes(s: Services) {
       response: siteSchema,
       status: 201,
       handler: ({ body }) => s.registry.createSite(body),
-    }),
-    route({
-      method: 'get',
-      path: '/api/v1/sites/:id/layout',
-      summary: 'A site as the warehouse page shows it: aisles, shelves, bins, open alerts',
-      tag: 'registry',
-      access: floor,
-      params: idParam,
-      response: z.object({
-        site: siteSchema,
-        aisles: z.array(aisleSchema),
-        shelves: z.array(shelfSchema),
-        bins: z.array(binSchema),
-        alerts: z.array(alertSchema),
-      }),
-      handler: async ({ params, principal }) => {
-        assertSite(principal, params.id);
-        const [site, aisles, shelves, bins, alerts] = await Promise.all([
-          s.registry.getSite(params.id),
-          s.registry.listAisles(params.id),
-          s.registry.listShelves({ siteId: params.id }),
-          s.inventory.binsOfSite(params.id),
-          s.inventory.alerts(params.id, 'open'),
-        ]);
-        return { site, aisles, shelves, bins, alerts };
-      },
     }),
     route({
       method: 'post',
@@ -257,85 +223,6 @@ export function registryRoutes(s: Services) {
         assertSite(principal, await siteOfGateway(params.id));
         return { revoked: await s.provisioning.revokeAll(params.id) };
       },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/gateways/:id/commands',
-      summary:
-        'Send a command: rebirth to the gateway itself, any other action to one of its shelves (deviceId, required); 400 for the wrong target or a bin the shelf lacks; expires after ttlSeconds',
-      tag: 'fleet',
-      access: fleet,
-      params: idParam,
-      body: commandBody,
-      response: commandSchema,
-      status: 202,
-      handler: async ({ params, body, principal }) => {
-        assertSite(principal, await siteOfGateway(params.id));
-        return s.commands.send(params.id, { ...body, requestedBy: actorOf(principal) });
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/api/v1/gateways/:id/commands',
-      summary: 'Recent commands of a gateway with their status',
-      tag: 'fleet',
-      access: fleet,
-      params: idParam,
-      response: z.object({ commands: z.array(commandSchema) }),
-      handler: async ({ params, principal }) => {
-        assertSite(principal, await siteOfGateway(params.id));
-        return { commands: await s.commands.list(params.id) };
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/commands',
-      summary:
-        'Send a gateway command (rebirth; shelf commands need a device and are refused) to every provisioned gateway of a site, and/or a list',
-      tag: 'fleet',
-      access: fleet,
-      body: commandBody
-        .omit({ deviceId: true })
-        .extend({
-          siteId: z.string().min(1).optional(),
-          gatewayIds: z.array(z.string().min(1)).min(1).max(1000).optional(),
-        })
-        .refine((b) => b.siteId !== undefined || b.gatewayIds !== undefined, 'give siteId or gatewayIds'),
-      response: z.object({ commands: z.array(commandSchema) }),
-      status: 202,
-      handler: async ({ body, principal }) => {
-        if (body.siteId) assertSite(principal, body.siteId);
-        for (const id of body.gatewayIds ?? []) assertSite(principal, await siteOfGateway(id));
-        const commands = await s.commands.sendToGroup(body, {
-          command: body.command,
-          ttlSeconds: body.ttlSeconds,
-          requestedBy: actorOf(principal),
-        });
-        return { commands };
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/api/v1/commands/:id',
-      summary: 'One command and its status',
-      tag: 'fleet',
-      access: fleet,
-      params: z.object({ id: z.string().uuid() }),
-      response: commandSchema,
-      handler: async ({ params, principal }) => {
-        const command = await s.commands.get(params.id);
-        assertSite(principal, command.groupId);
-        return command;
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/.well-known/jwks.json',
-      summary: 'Public keys of the registry (verifies device credentials and user tokens)',
-      tag: 'auth',
-      access: 'public',
-      response: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
-      handler: async () => s.keys.jwks() as { keys: Record<string, unknown>[] },
     }),
   ];
 }

@@ -5,7 +5,7 @@ import type { Session } from '../../auth/users.js';
 import { throttledLogin } from '../login.js';
 import { ok, route } from '../route.js';
 import { sessionSchema, userSchema } from '../schemas.js';
-import type { Services } from '../services.js';
+import type { CoreServices } from '../services.js';
 
 const everyone = ['staff', 'operator', 'partner', 'admin'] as const;
 
@@ -30,7 +30,7 @@ const apiKeySchema = z.object({
   revokedAt: z.string().nullable(),
 });
 
-export function authRoutes(s: Services) {
+export function authRoutes(s: CoreServices) {
   return [
     route({
       method: 'post',
@@ -162,6 +162,15 @@ export function authRoutes(s: Services) {
         await s.apiKeys.revoke(params.id, all ? undefined : owner);
         return { ok: true as const };
       },
+    }),
+    route({
+      method: 'get',
+      path: '/.well-known/jwks.json',
+      summary: 'Public keys of the registry (verifies device credentials and user tokens)',
+      tag: 'auth',
+      access: 'public',
+      response: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+      handler: async () => s.keys.jwks() as { keys: Record<string, unknown>[] },
     }),
   ];
 }

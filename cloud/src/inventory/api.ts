@@ -1,0 +1,43 @@
+import type { Alert, BinView, Product, Stock } from './inventory.js';
+import type { OwnerScope, Reservation } from './reservations.js';
+import type { StockListener } from './stock-feed.js';
+
+/**
+ * What inventory offers other modules: stock reads, reservations, and count changes as they
+ * commit. Reservations lapse at `expiresAt` (the inventory module's expiry timer).
+ *
+ * Seam for orders (not built here): a reservation whose order is confirmed must stop lapsing. The
+ * place is `Reservations.expireReservations`, which lapses only `status = 'active'` rows past
+ * their expiry; a `confirm(id)` here that moves the row to a status it skips (and that
+ * `reservedUnits` still counts as held) keeps the units held until the pick takes them.
+ */
+export interface InventoryApi {
+  getProduct(sku: string): Promise<Product>;
+  /** On hand (shelf weight), reserved and available, overall or at one site. NotFoundError: no product. */
+  stock(sku: string, siteId?: string): Promise<Stock>;
+  /** One bin as the warehouse page shows it (SKU, count, confidence, light). */
+  bin(shelfId: string, bin: number): Promise<BinView>;
+  binsOfSite(siteId: string): Promise<BinView[]>;
+  alerts(siteId: string, status?: 'open' | 'cleared' | 'all'): Promise<Alert[]>;
+  /**
+   * Holds units of a SKU (idempotent on `reference`); ConflictError when fewer are available or
+   * the reference holds something else.
+   */
+  reserve(input: {
+    sku: string;
+    quantity: number;
+    reference: string;
+    ttlSeconds: number;
+    ownerId?: string | null;
+  }): Promise<Reservation>;
+  /** Releasing twice is not an error. */
+  release(id: string, owner?: OwnerScope): Promise<Reservation>;
+  getReservation(id: string, owner?: OwnerScope): Promise<Reservation>;
+  listReservations(filter: {
+    owner?: OwnerScope;
+    status?: Reservation['status'];
+    limit?: number;
+  }): Promise<Reservation[]>;
+  /** Count changes right after they commit (see `StockFeed`); returns the unsubscribe function. */
+  onStockChange(listener: StockListener): () => void;
+}

@@ -1,0 +1,192 @@
+import type { Upcaster } from '@bitv/shared/event-store';
+import type { Hono } from 'hono';
+import { createAlarmsModule } from './alarms/module.js';
+import type { AnyRoute } from './api/route.js';
+import { createCommandsModule } from './commands/module.js';
+import { createFulfilmentModule } from './fulfilment/module.js';
+import { createInventoryModule } from './inventory/module.js';
+import type {
+  CloudModule,
+  ConsumerSpec,
+  GrpcServiceSpec,
+  ModuleContext,
+  ModuleName,
+  NavEntry,
+  TimerSpec,
+} from './module.js';
+import { createRegistryModule } from './registry/module.js';
+import { createShadowsModule } from './shadows/module.js';
+
+export interface ModuleEntry {
+  name: ModuleName;
+  /** Modules that must be mounted before this one (their `ModuleApis` are in `ctx.apis`). */
+  needs: readonly ModuleName[];
+  /** One line for `--help` and the docs. */
+  description: string;
+  /**
+   * Upcasters of the module's event-sourced types: the process's one event store is built with
+   * those of every mounted module, before any module.
+   */
+  upcasters?: readonly Upcaster[];
+  create(ctx: ModuleContext): Promise<CloudModule>;
+}
+
+/**
+ * Every module a cloud process can mount. A new domain adds one entry here (and its folder with a
+ * `module.ts`); `BV_CLOUD_MODULES` picks a subset, `all` by default.
+ */
+export const moduleCatalog: readonly ModuleEntry[] = [
+  {
+    name: 'registry',
+    needs: [],
+    description: 'sites, gateways, shelves, provisioning, device state, the fleet page',
+    create: createRegistryModule,
+  },
+  {
+    name: 'inventory',
+    needs: ['registry'],
+    description: 'stock from shelf weight, reservations, the warehouse page, gRPC InventoryService',
+    create: createInventoryModule,
+  },
+  {
+    name: 'commands',
+    needs: ['registry'],
+    description: 'device commands and pick-to-light through the edge',
+    create: createCommandsModule,
+  },
+  {
+    name: 'fulfilment',
+    needs: ['registry', 'inventory', 'commands'],
+    description: 'pick-to-light: confirmed orders become pick lists, confirmed by the weight leaving the bin',
+    create: (ctx) => createFulfilmentModule(ctx),
+  },
+  {
+    name: 'shadows',
+    needs: ['registry', 'commands'],
+    description: 'device shadows: desired and reported settings per gateway and shelf, the delta sent down',
+    create: (ctx) => createShadowsModule(ctx),
+  },
+  {
+    name: 'alarms',
+    needs: ['registry'],
+    description: 'alarms over device state and telemetry, the alarm list and each gateway page',
+    create: (ctx) => createAlarmsModule(ctx),
+  },
+];
+
+export class ModuleSelectionError extends Error {
+  override readonly name = 'ModuleSelectionError';
+}
+
+/**
+ * The catalog entries to mount for `names` (`all`, or a list), in an order where each module comes
+ * after the ones it needs (catalog order otherwise). An unknown name, a missing dependency or a
+ * cycle is a `ModuleSelectionError` that says what to add.
+ */
+export function resolveModules(
+  names: 'all' | readonly string[],
+  catalog: readonly ModuleEntry[] = moduleCatalog,
+): ModuleEntry[] {
+  const byName = new Map(catalog.map((e) => [e.name, e]));
+  const wanted = names === 'all' || names.includes('all') ? catalog.map((e) => e.name) : [...new Set(names)];
+  if (wanted.length === 0) throw new ModuleSelectionError('no modules to mount (give "all" or a list)');
+  const known = catalog.map((e) => e.name).join(', ');
+  for (const name of wanted) {
+    if (!byName.has(name)) throw new ModuleSelectionError(`unknown module "${name}" (known: ${known})`);
+  }
+  const chosen = new Set(wanted);
+  for (const name of wanted) {
+    const missing = (byName.get(name) as ModuleEntry).needs.filter((n) => !chosen.has(n));
+    if (missing.length > 0) {
+      throw new ModuleSelectionError(
+        `module "${name}" needs ${missing.map((n) => `"${n}"`).join(', ')}: add it to the modules to mount (${[...wanted, ...missing].join(',')})`,
+      );
+    }
+  }
+  const ordered: ModuleEntry[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (entry: ModuleEntry, path: string[]) => {
+    const s = state.get(entry.name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      throw new ModuleSelectionError(
+        `modules need each other in a cycle: ${[...path, entry.name].join(' -> ')}`,
+      );
+    }
+    state.set(entry.name, 'visiting');
+    for (const need of entry.needs) visit(byName.get(need) as ModuleEntry, [...path, entry.name]);
+    state.set(entry.name, 'done');
+    ordered.push(entry);
+  };
+  // Catalog order, not the order the list was given in: the same set always mounts the same way.
+  for (const entry of catalog) if (chosen.has(entry.name)) visit(entry, []);
+  return ordered;
+}
+
+/** What the mounted modules give the process, gathered for the HTTP app, the log and gRPC. */
+export interface MountedModules {
+  modules: CloudModule[];
+  names: ModuleName[];
+  routes: AnyRoute[];
+  pages: Hono[];
+  nav: NavEntry[];
+  consumers: ConsumerSpec[];
+  grpc: GrpcServiceSpec[];
+  timers: TimerSpec[];
+  /** Named `<module>.<check>`. */
+  health: Record<string, () => Promise<void>>;
+  /** Closes the modules, last mounted first. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the chosen modules in dependency order, each seeing the `provides` of those before it in
+ * `ctx.apis` (the same object, so later ones are visible to earlier ones at request time), and
+ * gathers what they mount. A module that fails to build closes the ones built before it.
+ */
+export async function mountModules(
+  names: 'all' | readonly string[],
+  ctx: ModuleContext,
+  catalog: readonly ModuleEntry[] = moduleCatalog,
+): Promise<MountedModules> {
+  const entries = resolveModules(names, catalog);
+  const modules: CloudModule[] = [];
+  const close = async () => {
+    for (const m of [...modules].reverse()) {
+      try {
+        await m.close?.();
+      } catch (error) {
+        ctx.logger.warn({ err: error, module: m.name }, 'module close failed');
+      }
+    }
+  };
+  try {
+    for (const entry of entries) {
+      const module = await entry.create(ctx);
+      if (module.name !== entry.name) {
+        throw new Error(`catalog entry "${entry.name}" built a module named "${module.name}"`);
+      }
+      modules.push(module);
+      Object.assign(ctx.apis, module.provides ?? {});
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const health: Record<string, () => Promise<void>> = {};
+  for (const m of modules) {
+    for (const [check, run] of Object.entries(m.health ?? {})) health[`${m.name}.${check}`] = run;
+  }
+  return {
+    modules,
+    names: modules.map((m) => m.name),
+    routes: modules.flatMap((m) => m.routes ?? []),
+    pages: modules.flatMap((m) => (m.pages ? [m.pages] : [])),
+    nav: modules.flatMap((m) => m.nav ?? []),
+    consumers: modules.flatMap((m) => m.consumers ?? []),
+    grpc: modules.flatMap((m) => m.grpc ?? []),
+    timers: modules.flatMap((m) => m.timers ?? []),
+    health,
+    close,
+  };
+}
