@@ -147,7 +147,7 @@ describe('order decider', () => {
     ).toThrow(/every line/);
   });
 
-  it('rejects only a placed order, with its reason', () => {
+  it('rejects only a placed or reserved order, with its reason', () => {
     const state = stateAfter(upTo.rejected);
     expect(state).toMatchObject({ status: 'rejected', rejection: { code: 'unknown_sku' } });
     expect(() => given(...upTo.confirmed).when({ kind: 'reject', code: 'x', reason: 'y' })).toThrow(

@@ -169,7 +169,8 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   const ref = { orderId: state.orderId, siteId: state.siteId, customerId: state.customerId };
   switch (command.kind) {
     case 'reject':
-      need(state.status, 'placed', 'reject');
+      // Reserved but not confirmed: a later checkout step (payment) can still fail.
+      need(state.status, state.status === 'reserved' ? 'reserved' : 'placed', 'reject');
       return [
         {
           type: orderType.rejected,

@@ -1,0 +1,129 @@
+import { ConflictError, NotFoundError } from '@bitv/shared';
+import type { EventStore, EventStoreTransaction } from '@bitv/shared/event-store';
+import { execute, loadOrder } from '../orders/stream.js';
+import type { CheckoutFailure, CheckoutState, CheckoutStep } from './saga.js';
+import { lineReference, type StockHolds } from './stock.js';
+
+export interface StepDeps {
+  store: EventStore;
+  stock: StockHolds;
+  /** How long an unconfirmed hold lives if checkout never finishes (the inventory expiry lapses it). */
+  holdSeconds: number;
+}
+
+/**
+ * Reserve every line, all or nothing. Each hold is stored as soon as it is made; a hold made just
+ * before a crash (not yet stored) is found again by its reference, so no line is reserved twice.
+ */
+export function reserveLines(deps: StepDeps): CheckoutStep {
+  return {
+    name: 'reserve',
+    async run(ctx) {
+      let state = ctx.state;
+      for (const line of state.lines) {
+        if (state.holds[line.lineId]) continue;
+        try {
+          const hold = await deps.stock.reserve({
+            sku: line.sku,
+            quantity: line.quantity,
+            reference: lineReference(state.orderId, line.lineId),
+            ttlSeconds: deps.holdSeconds,
+            ownerId: null,
+          });
+          state = { ...state, holds: { ...state.holds, [line.lineId]: hold.id } };
+          await ctx.save(state);
+        } catch (error) {
+          const failure = failureOf(error, line.lineId, line.sku);
+          if (!failure) throw error;
+          return { state, failure };
+        }
+      }
+      return { state };
+    },
+    async compensate(ctx) {
+      let state = ctx.state;
+      for (const id of Object.values(state.holds)) {
+        if (state.released.includes(id)) continue;
+        await deps.stock.release(id);
+        state = { ...state, released: [...state.released, id] };
+        await ctx.save(state);
+      }
+      return state;
+    },
+  };
+}
+
+/** The order records its holds (`bv.order.reserved.v1`), unless it was cancelled meanwhile. */
+export function recordReserved(deps: StepDeps): CheckoutStep {
+  return {
+    name: 'record-reserved',
+    async run(ctx) {
+      const state = ctx.state;
+      const order = await loadOrder(deps.store, state.orderId);
+      if (order.state.status === 'cancelled') {
+        return { state, failure: { code: 'cancelled', reason: 'the order was cancelled during checkout' } };
+      }
+      const reservations = state.lines.map((l) => ({
+        lineId: l.lineId,
+        reservationId: state.holds[l.lineId] as string,
+      }));
+      return {
+        state,
+        commit: async (tx) => {
+          await execute(tx, state.orderId, { kind: 'markReserved', reservations });
+        },
+      };
+    },
+  };
+}
+
+/** The order is confirmed (`bv.order.confirmed.v1`, what fulfilment picks from). */
+export function confirmOrder(deps: StepDeps): CheckoutStep {
+  return {
+    name: 'confirm',
+    async run(ctx) {
+      const state = ctx.state;
+      const order = await loadOrder(deps.store, state.orderId);
+      if (order.state.status === 'cancelled') {
+        return { state, failure: { code: 'cancelled', reason: 'the order was cancelled during checkout' } };
+      }
+      return {
+        state: { ...state, outcome: 'confirmed' },
+        commit: async (tx) => {
+          await execute(tx, state.orderId, { kind: 'confirm', at: new Date().toISOString() });
+        },
+      };
+    },
+  };
+}
+
+/** Today's checkout: reserve, record, confirm. */
+export function checkoutSteps(deps: StepDeps): CheckoutStep[] {
+  return [reserveLines(deps), recordReserved(deps), confirmOrder(deps)];
+}
+
+/**
+ * After the compensations: the order is rejected with the failure's reason, in the transaction
+ * that closes the saga (a cancelled order stays cancelled).
+ */
+export async function finishRejected(
+  tx: EventStoreTransaction,
+  state: CheckoutState,
+): Promise<CheckoutState['outcome']> {
+  const order = await loadOrder(tx, state.orderId);
+  if (order.state.status !== 'placed' && order.state.status !== 'reserved') return 'cancelled';
+  const failure = state.failure ?? { code: 'failed', reason: 'checkout failed' };
+  await execute(tx, state.orderId, {
+    kind: 'reject',
+    code: failure.code,
+    reason: failure.reason,
+    ...(failure.lineId ? { lineId: failure.lineId } : {}),
+  });
+  return 'rejected';
+}
+
+function failureOf(error: unknown, lineId: string, sku: string): CheckoutFailure | undefined {
+  if (error instanceof NotFoundError) return { code: 'unknown_sku', reason: `no product ${sku}`, lineId };
+  if (error instanceof ConflictError) return { code: 'insufficient_stock', reason: error.message, lineId };
+  return undefined;
+}

@@ -1,0 +1,65 @@
+import type { EventStore, EventStoreTransaction, StoredEvent } from '@bitv/shared/event-store';
+import { createEvent, type EventDefinition, orderEvents, topics } from '@bitv/shared/events';
+import { eventSource } from '../events.js';
+import { decide, fold, type OrderCommand, type OrderEvent, type OrderState } from './model.js';
+
+/** The stream of one order in the event store. */
+export function orderStream(orderId: string): string {
+  return `order-${orderId}`;
+}
+
+const definitions = new Map<string, EventDefinition<unknown>>(orderEvents.map((d) => [d.type, d]));
+
+export function asOrderEvent(stored: StoredEvent): OrderEvent {
+  if (!definitions.has(stored.type)) throw new Error(`${stored.type} is not an order event`);
+  return { type: stored.type, data: stored.data } as OrderEvent;
+}
+
+export interface LoadedOrder {
+  state: OrderState;
+  /** The stream's version (0: no such order), the expected version of the next append. */
+  version: number;
+  events: StoredEvent[];
+}
+
+export async function loadOrder(
+  reader: Pick<EventStore | EventStoreTransaction, 'readStream'>,
+  orderId: string,
+): Promise<LoadedOrder> {
+  const events = await reader.readStream(orderStream(orderId));
+  return { state: fold(events.map(asOrderEvent)), version: events.at(-1)?.version ?? 0, events };
+}
+
+/**
+ * Decides `command` on the order as loaded inside `tx`, appends the events at the version it was
+ * loaded at (a concurrent writer makes it a ConcurrencyError, nothing written) and queues them on
+ * `bv.orders` through the transaction's outbox, keyed by order so consumers see one order in order.
+ */
+export async function execute(
+  tx: EventStoreTransaction,
+  orderId: string,
+  command: OrderCommand,
+  metadata: Record<string, unknown> = {},
+): Promise<{ state: OrderState; events: OrderEvent[]; version: number }> {
+  const loaded = await loadOrder(tx, orderId);
+  const events = decide(command, loaded.state);
+  const ids = events.map(() => crypto.randomUUID());
+  const result = await tx.append(
+    orderStream(orderId),
+    loaded.version === 0 ? 'no_stream' : loaded.version,
+    events.map((e, i) => ({ type: e.type, data: e.data, metadata, id: ids[i] as string })),
+  );
+  await tx.publish(
+    topics.orders,
+    events.map((e, i) =>
+      createEvent(definitions.get(e.type) as EventDefinition<unknown>, {
+        source: eventSource,
+        key: orderId,
+        // The stored event's id: a consumer that sees the outbox deliver twice can tell.
+        id: ids[i] as string,
+        data: e.data,
+      }),
+    ),
+  );
+  return { state: fold(events, loaded.state), events, version: result.version };
+}
