@@ -119,11 +119,13 @@ export interface DetailData {
   canEdit: boolean;
   /** A refused edit: the message, shown above the form. */
   error?: string;
+  /** What the refused form held (its version included), shown again instead of the stored values. */
+  submitted?: FormValues;
 }
 
 /** A product: its fields, availability, history, and for editors the edit form. */
 export function ProductPage(props: { data: DetailData }) {
-  const { product: p, history, stock, canEdit, error } = props.data;
+  const { product: p, history, stock, canEdit, error, submitted } = props.data;
   return (
     <div class="catalog" id="product" data-sku={p.sku} data-version={String(p.version)}>
       <h1>
@@ -159,7 +161,7 @@ export function ProductPage(props: { data: DetailData }) {
             <dd>{`${p.updatedAt.slice(0, 19).replace('T', ' ')} by ${p.updatedBy ?? '—'}`}</dd>
           </dl>
         </div>
-        {canEdit ? <EditForm product={p} error={error} /> : <div />}
+        {canEdit ? <EditForm product={p} error={error} submitted={submitted} /> : <div />}
       </div>
       <h2>History</h2>
       <table data-testid="product-history">
@@ -191,7 +193,7 @@ export function ProductPage(props: { data: DetailData }) {
   );
 }
 
-function EditForm(props: { product: Audited; error: string | undefined }) {
+function EditForm(props: { product: Audited; error: string | undefined; submitted: FormValues | undefined }) {
   const p = props.product;
   return (
     <form
@@ -205,8 +207,8 @@ function EditForm(props: { product: Audited; error: string | undefined }) {
           {props.error}
         </p>
       ) : null}
-      <input type="hidden" name="version" value={String(p.version)} />
-      <ProductFields product={p} />
+      <input type="hidden" name="version" value={props.submitted?.version ?? String(p.version)} />
+      <ProductFields values={props.submitted ?? formValues(p)} />
       <div class="actions">
         <button type="submit" data-testid="product-save">
           Save
@@ -225,28 +227,44 @@ function EditForm(props: { product: Audited; error: string | undefined }) {
   );
 }
 
+/** A form's text fields: a product's values, or what was submitted when the form comes back refused. */
+export type FormValues = Partial<Record<string, string>>;
+
+export function formValues(p: Audited): FormValues {
+  return {
+    name: p.name,
+    description: p.description,
+    category: p.category ?? '',
+    status: p.status,
+    price: p.priceMinor !== null && p.currency ? fromMinor(p.priceMinor, p.currency) : '',
+    currency: p.currency ?? 'EUR',
+    unitWeightG: String(p.unitWeightG),
+    toleranceG: String(p.toleranceG),
+    attributes: JSON.stringify(p.attributes),
+  };
+}
+
 /** The editable fields, shared by the edit and the new-product forms. */
-export function ProductFields(props: { product?: Audited }) {
-  const p = props.product;
-  const currency = p?.currency ?? 'EUR';
+export function ProductFields(props: { values: FormValues }) {
+  const v = props.values;
   return (
     <>
       <label for="name">Name</label>
-      <input id="name" name="name" value={p?.name ?? ''} required maxlength={200} />
+      <input id="name" name="name" value={v.name ?? ''} required maxlength={200} />
       <label for="description">Description</label>
       <textarea id="description" name="description" maxlength={5000}>
-        {p?.description ?? ''}
+        {v.description ?? ''}
       </textarea>
       <div class="row">
         <div>
           <label for="category">Category</label>
-          <input id="category" name="category" value={p?.category ?? ''} maxlength={100} />
+          <input id="category" name="category" value={v.category ?? ''} maxlength={100} />
         </div>
         <div>
           <label for="status">Status</label>
           <select id="status" name="status">
             {['draft', 'active'].map((s) => (
-              <option value={s} selected={(p?.status ?? 'draft') === s}>
+              <option value={s} selected={(v.status ?? 'draft') === s}>
                 {s}
               </option>
             ))}
@@ -256,17 +274,11 @@ export function ProductFields(props: { product?: Audited }) {
       <div class="row">
         <div>
           <label for="price">Price</label>
-          <input
-            id="price"
-            name="price"
-            inputmode="decimal"
-            value={p?.priceMinor != null && p.currency ? fromMinor(p.priceMinor, p.currency) : ''}
-            placeholder="none"
-          />
+          <input id="price" name="price" inputmode="decimal" value={v.price ?? ''} placeholder="none" />
         </div>
         <div>
           <label for="currency">Currency</label>
-          <input id="currency" name="currency" value={currency} maxlength={3} />
+          <input id="currency" name="currency" value={v.currency ?? 'EUR'} maxlength={3} />
         </div>
       </div>
       <div class="row">
@@ -276,31 +288,25 @@ export function ProductFields(props: { product?: Audited }) {
             id="unitWeightG"
             name="unitWeightG"
             inputmode="decimal"
-            value={p ? String(p.unitWeightG) : ''}
+            value={v.unitWeightG ?? ''}
             required
           />
         </div>
         <div>
           <label for="toleranceG">Tolerance (g)</label>
-          <input
-            id="toleranceG"
-            name="toleranceG"
-            inputmode="decimal"
-            value={p ? String(p.toleranceG) : ''}
-            required
-          />
+          <input id="toleranceG" name="toleranceG" inputmode="decimal" value={v.toleranceG ?? ''} required />
         </div>
       </div>
       <label for="attributes">Attributes (JSON object)</label>
       <textarea id="attributes" name="attributes">
-        {JSON.stringify(p?.attributes ?? {})}
+        {v.attributes ?? '{}'}
       </textarea>
     </>
   );
 }
 
 /** A new product: SKU plus the editable fields. */
-export function NewProductPage(props: { error?: string }) {
+export function NewProductPage(props: { error?: string; values?: FormValues }) {
   return (
     <div class="catalog">
       <h1>New product</h1>
@@ -311,8 +317,8 @@ export function NewProductPage(props: { error?: string }) {
           </p>
         ) : null}
         <label for="sku">SKU</label>
-        <input id="sku" name="sku" required maxlength={64} />
-        <ProductFields />
+        <input id="sku" name="sku" value={props.values?.sku ?? ''} required maxlength={64} />
+        <ProductFields values={props.values ?? {}} />
         <div class="actions">
           <button type="submit" data-testid="product-create">
             Create

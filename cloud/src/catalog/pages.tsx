@@ -7,7 +7,8 @@ import type { DashboardKit, UserPrincipal } from '../dashboard/kit.js';
 import { staffRoles } from '../dashboard/kit.js';
 import type { NavEntry } from '../module.js';
 import type { Catalog, StockView } from './catalog.js';
-import { CatalogListPage, catalogCss, NewProductPage, ProductPage } from './catalog-page.js';
+import { CatalogListPage, catalogCss, type FormValues, NewProductPage, ProductPage } from './catalog-page.js';
+import { StaleVersionError } from './errors.js';
 import { toMinor } from './money.js';
 import { createInput, patchInput, skuParam } from './product.js';
 import { categories } from './store.js';
@@ -29,6 +30,12 @@ const text = (form: Form, name: string) => {
   const v = form[name];
   return typeof v === 'string' ? v : '';
 };
+
+function stringsOf(form: Form): FormValues {
+  return Object.fromEntries(
+    Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -77,7 +84,12 @@ export function catalogPages(deps: { kit: DashboardKit; catalog: Catalog }): Hon
     return user;
   };
 
-  const productPage = async (c: Context, user: UserPrincipal, sku: string, error?: string) => {
+  const productPage = async (
+    c: Context,
+    user: UserPrincipal,
+    sku: string,
+    refused?: { error: string; submitted?: FormValues },
+  ) => {
     const product = await catalog.getUncached(sku);
     const [history, stock] = await Promise.all([
       catalog.history(sku),
@@ -90,7 +102,7 @@ export function catalogPages(deps: { kit: DashboardKit; catalog: Catalog }): Hon
     const body = (
       <>
         <style>{catalogCss}</style>
-        <ProductPage data={{ product, history, stock, canEdit: editors.has(user.role), error }} />
+        <ProductPage data={{ product, history, stock, canEdit: editors.has(user.role), ...refused }} />
       </>
     );
     return kit.page(c, { title: `${product.name} · Catalog`, active: 'catalog', user }, body);
@@ -155,7 +167,12 @@ export function catalogPages(deps: { kit: DashboardKit; catalog: Catalog }): Hon
         { title: 'New product', active: 'catalog', user },
         <>
           <style>{catalogCss}</style>
-          <NewProductPage error={error.message} />
+          <NewProductPage
+            error={error.message}
+            values={Object.fromEntries(
+              Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'),
+            )}
+          />
         </>,
       );
     }
@@ -184,7 +201,9 @@ export function catalogPages(deps: { kit: DashboardKit; catalog: Catalog }): Hon
     } catch (error) {
       // a refused edit (bad field, someone else's newer change) shows the form again with why
       if (!(error instanceof BitvError) || error.retriable || error instanceof NotFoundError) throw error;
-      return productPage(c, user, sku, error.message);
+      // stale: the form shows the current values to reapply the change to; otherwise what was sent
+      const submitted = error instanceof StaleVersionError ? undefined : stringsOf(form);
+      return productPage(c, user, sku, { error: error.message, submitted });
     }
   };
   app.post('/catalog/:sku', edit(false));
