@@ -122,6 +122,23 @@ for (const kind of ['pglite', 'postgres'] as const) {
       expect(announced.map((a) => a.state)).toEqual(['active', 'cleared']);
     });
 
+    it('an NDEATH will stamped at connect counts from the last sign of life', async () => {
+      const connected = now();
+      const gw2 = (kind: DeviceState['kind']) => state(kind, { edgeNodeId: 'gw-2', bdSeq: 1 });
+      await rules.deviceState(gw2('NBIRTH'), connected);
+      clock += 300_000;
+      await rules.deviceState(gw2('NDATA'), now());
+      await rules.deviceState(gw2('NDEATH'), connected);
+      clock += 59_000;
+      await rules.tick();
+      expect(await open('gw-2')).toEqual([]);
+      clock += 2_000;
+      await rules.tick();
+      expect(await open('gw-2')).toMatchObject([{ kind: 'gateway_offline', value: 1 }]);
+      await rules.deviceState(gw2('NBIRTH'), now());
+      expect(await open('gw-2')).toEqual([]);
+    });
+
     it('a late NDEATH of an older session does not take the gateway offline', async () => {
       await rules.deviceState(state('NDEATH', { bdSeq: 4 }), now());
       clock += 120_000;

@@ -1,5 +1,6 @@
 import type { DeviceState, TelemetryGap, TelemetryReadings } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
+import { sql } from 'kysely';
 import type { Alarms } from './alarms.js';
 import type { HealthHistory } from './health-history.js';
 import type { SiteSettings } from './site-settings.js';
@@ -37,14 +38,24 @@ export class AlarmRules {
   ) {}
 
   async deviceState(state: DeviceState, time: Date): Promise<void> {
-    if (state.deviceId !== undefined) return;
     const gatewayId = state.edgeNodeId;
     const siteId = state.groupId;
+    if (state.deviceId !== undefined) {
+      // A device's birth or death proves its edge node alive.
+      await this.db
+        .updateTable('alarm_gateways')
+        .set((eb) => ({ seen_at: sql<Date>`greatest(${eb.ref('seen_at')}, ${time})` }))
+        .where('gateway_id', '=', gatewayId)
+        .execute();
+      return;
+    }
     if (state.kind === 'NDEATH') {
+      // The will is an NDEATH built when the session began, so its time is the connect time: the
+      // gateway has been away since its last sign of life, not since then.
       // [Sparkplug] an NDEATH ends the session of its bdSeq only: a late will of an older one does not.
       const updated = await this.db
         .updateTable('alarm_gateways')
-        .set({ online: false, since: time })
+        .set((eb) => ({ online: false, since: sql<Date>`greatest(${eb.ref('seen_at')}, ${time})` }))
         .where('gateway_id', '=', gatewayId)
         .where('online', '=', true)
         .$if(state.bdSeq !== undefined, (q) =>
@@ -59,6 +70,7 @@ export class AlarmRules {
             site_id: siteId,
             online: false,
             since: time,
+            seen_at: time,
             bd_seq: state.bdSeq ?? null,
           })
           .onConflict((oc) => oc.column('gateway_id').doNothing())
@@ -74,14 +86,15 @@ export class AlarmRules {
         site_id: siteId,
         online: true,
         since: time,
+        seen_at: time,
         bd_seq: state.bdSeq ?? null,
       })
       .onConflict((oc) =>
         oc.column('gateway_id').doUpdateSet((eb) => ({
-          online: true,
           site_id: siteId,
-          // The time it came back, or the time it has been online since.
-          since: birth ? time : eb.fn.coalesce(eb.ref('alarm_gateways.since'), eb.val(time)),
+          seen_at: sql<Date>`greatest(${eb.ref('alarm_gateways.seen_at')}, ${time})`,
+          // Only a birth brings a gateway back [Sparkplug: data after a death needs a new birth].
+          ...(birth ? { online: true, since: time } : {}),
           ...(state.bdSeq !== undefined ? { bd_seq: state.bdSeq } : {}),
         })),
       )

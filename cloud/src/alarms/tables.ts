@@ -34,6 +34,8 @@ export interface AlarmGatewaysTable {
   online: boolean;
   /** When it last went offline or came online. */
   since: Timestamp;
+  /** Last sign of life (NBIRTH, NDATA, a device's birth or death): an NDEATH will is stamped at connect. */
+  seen_at: Timestamp;
   bd_seq: number | null;
 }
 
@@ -99,6 +101,7 @@ const initial: Migration = {
       .addColumn('site_id', 'text', (c) => c.notNull())
       .addColumn('online', 'boolean', (c) => c.notNull())
       .addColumn('since', 'timestamptz', (c) => c.notNull())
+      .addColumn('seen_at', 'timestamptz', (c) => c.notNull())
       .addColumn('bd_seq', 'integer')
       .execute();
     await db.schema
