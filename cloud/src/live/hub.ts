@@ -121,6 +121,16 @@ export type LiveMessage =
       version: number;
       reportedVersion: number;
       inSync: boolean;
+    }
+  /** A firmware rollout moved (a device finished, a wave opened, paused, aborted...). */
+  | {
+      type: 'rollout';
+      siteId: string;
+      rolloutId: string;
+      status: string;
+      wave: number;
+      waves: number;
+      progress: { total: number; pending: number; inProgress: number; succeeded: number; failed: number };
     };
 
 export interface LiveSubscriber {

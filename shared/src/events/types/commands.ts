@@ -24,6 +24,11 @@ export const commandAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('identify'), seconds: z.number().int().min(1).max(600).default(10) }),
   z.object({ action: z.literal('rebirth') }),
   shadowCommand,
+  /** Install a signed release on the shelf controller over the serial link (docs/ota.md). */
+  z.object({
+    action: z.literal('firmware_update'),
+    version: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[A-Za-z0-9.]{1,6})?$/),
+  }),
 ]);
 
 export const commandRequestedV1 = defineEvent({
@@ -73,6 +78,7 @@ export const commandTargets = {
   set_sample_rate: 'device',
   reboot: 'device',
   identify: 'device',
+  firmware_update: 'device',
 } as const satisfies Record<CommandAction['action'], 'node' | 'device'>;
 
 /** Why `action` cannot go to this target (`deviceId` absent = the edge node), or undefined if it can. */
