@@ -78,6 +78,9 @@ export async function openCheckoutWorld(
       siteExists: async (id) => id === 'site-1',
     },
     kickOnPlace ? (id) => checkout.kick(id) : undefined,
+    async (ids) => {
+      for (const id of ids) await reservations.release(id);
+    },
   );
   const db = database.kysely;
   await sql`INSERT INTO sites (id, name) VALUES ('site-1', 'Site 1') ON CONFLICT DO NOTHING`.execute(db);

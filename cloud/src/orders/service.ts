@@ -6,7 +6,13 @@ import type { OrderLine } from '@bitv/shared/events';
 import { sql } from 'kysely';
 import { startCheckout } from '../checkout/runner.js';
 import { newCheckoutState } from '../checkout/saga.js';
-import { type ActorRole, type OrderCommand, OrderRuleError, type OrderStatus } from './model.js';
+import {
+  type ActorRole,
+  type OrderCommand,
+  OrderRuleError,
+  type OrderState,
+  type OrderStatus,
+} from './model.js';
 import { execute, loadOrder } from './stream.js';
 
 /** Whether the things an order names exist (the catalog's SKUs, the registry's sites). */
@@ -62,6 +68,7 @@ export class OrderService {
     private readonly store: EventStore,
     private readonly references: OrderReferences,
     private readonly onPlaced: (orderId: string) => void = () => {},
+    private readonly releaseHolds: (reservationIds: readonly string[]) => Promise<void> = async () => {},
   ) {}
 
   async place(input: PlaceOrderInput): Promise<PlaceOutcome> {
@@ -137,8 +144,25 @@ export class OrderService {
     }
   }
 
+  /**
+   * Cancels, then releases the holds the order recorded (a checkout still running releases its
+   * own when it finds the order cancelled). Releasing is idempotent, so a retried cancel that
+   * finds the order cancelled releases again rather than leaving a hold behind.
+   */
   async cancel(orderId: string, by: string, role: ActorRole, reason: string): Promise<OrderStatus> {
-    return this.apply(orderId, { kind: 'cancel', by, role, reason, at: new Date().toISOString() });
+    let state: OrderState;
+    try {
+      const result = await this.store.transaction((tx) =>
+        execute(tx, orderId, { kind: 'cancel', by, role, reason, at: new Date().toISOString() }),
+      );
+      state = result.state;
+    } catch (error) {
+      const loaded = await loadOrder(this.store, orderId);
+      if (loaded.state.status !== 'cancelled') throw mapRuleError(error);
+      state = loaded.state;
+    }
+    if (state.status !== 'none') await this.releaseHolds(state.reservations.map((r) => r.reservationId));
+    return 'cancelled';
   }
 
   /** The order as its stream says now (read-your-writes, unlike the read models). */

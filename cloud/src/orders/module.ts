@@ -1,0 +1,184 @@
+import { NotFoundError } from '@bitv/shared';
+import {
+  type OutboxRelay,
+  type ProjectionRunner,
+  startOutboxRelay,
+  startProjections,
+} from '@bitv/shared/event-store';
+import { type BvEvent, pickCompletedV1, pickStartedV1, topics } from '@bitv/shared/events';
+import { counter } from '@bitv/shared/metrics';
+import { CheckoutRunner, type CheckoutRunnerOptions, checkoutRunnerDefaults } from '../checkout/runner.js';
+import type { CheckoutStep } from '../checkout/saga.js';
+import { checkoutSteps, type StepDeps } from '../checkout/steps.js';
+import type { CloudModule, ModuleContext } from '../module.js';
+import { migrateOrders } from './migrations.js';
+import { OrderRuleError } from './model.js';
+import { orderProjections } from './projections.js';
+import { OrderReadModels } from './read-models.js';
+import { orderRoutes } from './routes.js';
+import { OrderService } from './service.js';
+
+export interface OrdersSettings {
+  /** How long a hold of an unfinished checkout lives before inventory lapses it. */
+  holdSeconds: number;
+  /** How often unfinished checkouts of dead processes are looked for. */
+  resumeEveryMs: number;
+  checkoutLeaseMs: number;
+  checkoutConcurrency: number;
+}
+
+export const ordersDefaults: OrdersSettings = {
+  holdSeconds: 15 * 60,
+  resumeEveryMs: 2_000,
+  checkoutLeaseMs: checkoutRunnerDefaults.leaseMs,
+  checkoutConcurrency: checkoutRunnerDefaults.concurrency,
+};
+
+export interface OrdersModuleOptions {
+  settings?: Partial<OrdersSettings>;
+  /** The checkout's steps, given the default deps (the payments issue inserts its step here). */
+  steps?: (deps: StepDeps) => CheckoutStep[];
+  /** Sees each checkout step boundary (a crash test's entry file kills its process here). */
+  onBoundary?: CheckoutRunnerOptions['onBoundary'];
+}
+
+/**
+ * Orders and checkout: the event-sourced Order (stream `order-<id>`, published on `bv.orders`
+ * through the store's outbox), placing with idempotency keys, the checkout saga over inventory's
+ * reservations, the read models, and the pick progress learnt from `bv.fulfilment`.
+ */
+export async function createOrdersModule(
+  ctx: ModuleContext,
+  options: OrdersModuleOptions = {},
+): Promise<CloudModule> {
+  const { inventory, registry } = ctx.apis;
+  if (!inventory || !registry) throw new Error('orders needs the registry and inventory modules');
+  const settings = { ...ordersDefaults, ...options.settings };
+  await migrateOrders(ctx.database);
+  await CheckoutRunner.migrate(ctx.database);
+  const logger = ctx.logger.child({ module: 'orders' });
+  const store = ctx.eventStore;
+  const deps: StepDeps = { store, stock: inventory, holdSeconds: settings.holdSeconds };
+  const runner = new CheckoutRunner({
+    database: ctx.database,
+    store,
+    steps: (options.steps ?? checkoutSteps)(deps),
+    logger,
+    metrics: ctx.metrics,
+    leaseMs: settings.checkoutLeaseMs,
+    concurrency: settings.checkoutConcurrency,
+    ...(options.onBoundary ? { onBoundary: options.onBoundary } : {}),
+  });
+  const service = new OrderService(
+    ctx.database,
+    store,
+    {
+      unknownSkus: async (skus) => {
+        const found = await Promise.all(
+          skus.map((sku) =>
+            inventory.getProduct(sku).then(
+              () => undefined,
+              (error: unknown) => {
+                if (error instanceof NotFoundError) return sku;
+                throw error;
+              },
+            ),
+          ),
+        );
+        return found.filter((s): s is string => s !== undefined);
+      },
+      siteExists: (siteId) =>
+        registry.getSite(siteId).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof NotFoundError) return false;
+            throw error;
+          },
+        ),
+    },
+    (orderId) => runner.kick(orderId),
+    async (ids) => {
+      for (const id of ids) await inventory.release(id);
+    },
+  );
+  const reads = new OrderReadModels(ctx.database);
+  const ignored = counter(
+    ctx.metrics,
+    'bv_orders_pick_events_ignored_total',
+    'Pick events that did not move an order (already there, or unknown order), by reason',
+    ['reason'],
+  );
+  let projections: ProjectionRunner | undefined;
+  let relay: OutboxRelay | undefined;
+
+  async function onPick(event: BvEvent): Promise<void> {
+    const at = new Date().toISOString();
+    let orderId: string;
+    let command: Parameters<OrderService['apply']>[1];
+    if (event.type === pickStartedV1.type) {
+      const d = pickStartedV1.schema.parse(event.data);
+      orderId = d.orderId;
+      command = { kind: 'startPicking', by: `pick:${d.pickId}`, at };
+    } else if (event.type === pickCompletedV1.type) {
+      const d = pickCompletedV1.schema.parse(event.data);
+      orderId = d.orderId;
+      command = { kind: 'markPicked', by: `pick:${d.pickId}`, at: d.completedAt };
+    } else return;
+    try {
+      await service.apply(orderId, command);
+    } catch (error) {
+      // A redelivered pick event finds the order already moved on: nothing to do, counted.
+      if (error instanceof NotFoundError) ignored.inc({ reason: 'unknown_order' });
+      else if (isRuleConflict(error)) ignored.inc({ reason: 'wrong_status' });
+      else throw error;
+    }
+  }
+
+  return {
+    name: 'orders',
+    routes: orderRoutes(service, reads),
+    consumers: [{ group: 'orders.picks', topics: [topics.fulfilment], handle: onPick }],
+    timers: [
+      {
+        name: 'checkout-resume',
+        everyMs: settings.resumeEveryMs,
+        run: async () => {
+          await runner.resumeDue();
+        },
+      },
+    ],
+    health: {
+      checkout: async () => {
+        await ctx.database.ping();
+      },
+    },
+    async start() {
+      projections = await startProjections({
+        store,
+        database: ctx.database,
+        projections: orderProjections,
+        logger,
+        metrics: ctx.metrics,
+      });
+      relay = await startOutboxRelay({
+        database: ctx.database,
+        eventLog: ctx.eventLog,
+        logger,
+        metrics: ctx.metrics,
+      });
+      await runner.resumeDue();
+    },
+    async close() {
+      await runner.close();
+      await projections?.close();
+      await relay?.close();
+    },
+  };
+}
+
+function isRuleConflict(error: unknown): boolean {
+  return (
+    error instanceof OrderRuleError ||
+    (error as { details?: { rule?: string } } | null)?.details?.rule === 'wrong_status'
+  );
+}
