@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { createAlarmsModule } from './alarms/module.js';
 import type { AnyRoute } from './api/route.js';
 import { createCommandsModule } from './commands/module.js';
+import { createFirmwareModule } from './firmware/module.js';
 import { createFulfilmentModule } from './fulfilment/module.js';
 import { createInventoryModule } from './inventory/module.js';
 import type {
@@ -78,6 +79,12 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['registry'],
     description: 'alarms over device state and telemetry, the alarm list and each gateway page',
     create: (ctx) => createAlarmsModule(ctx),
+  },
+  {
+    name: 'firmware',
+    needs: ['registry', 'commands'],
+    description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
+    create: (ctx) => createFirmwareModule(ctx),
   },
 ];
 
