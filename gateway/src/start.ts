@@ -195,6 +195,8 @@ export async function startGateway(
       logger.debug({ err: String(error) }, 'event log ping failed');
       pipeline.reportPing(false);
     }
+    // sampled with the health check, not set twice per message (it showed in the profile)
+    metrics.bridgeInflight.set(pipeline.inflight);
     metrics.bridgeOldest.set(pipeline.oldestAgeSeconds());
   };
   metrics.bridgeHealthy.set(1);

@@ -176,7 +176,6 @@ export class BridgePipeline {
     this.#inflight++;
     this.#perOwner.set(entry.owner, (this.#perOwner.get(entry.owner) ?? 0) + 1);
     this.#unsettled.add(entry);
-    this.#opts.metrics.bridgeInflight.set(this.#inflight);
   }
 
   #settle(entry: Entry, error?: Error): void {
@@ -187,7 +186,6 @@ export class BridgePipeline {
       const n = (this.#perOwner.get(entry.owner) ?? 1) - 1;
       if (n === 0) this.#perOwner.delete(entry.owner);
       else this.#perOwner.set(entry.owner, n);
-      this.#opts.metrics.bridgeInflight.set(this.#inflight);
     }
     if (error) entry.done(error);
     else {

@@ -45,7 +45,7 @@ export interface Translation {
   /** Number of readings in a DDATA (for metrics). */
   readings: number;
   /** Parts dropped while the rest of the message was kept (e.g. a malformed command result). */
-  skipped: string[];
+  skipped: readonly string[];
   /** The message's Sparkplug seq (0..255); undefined for NDEATH, which carries none. */
   seq?: number;
 }
@@ -182,7 +182,7 @@ function lightsRecord(lights: NonNullable<DeviceBirth['lights']>): Record<string
  * per-call function objects showed up in the gateway's profile.
  */
 class MessageEvents {
-  readonly out: Translation = { events: [], readings: 0, skipped: [] };
+  readonly out: Translation = { events: [], readings: 0, skipped: nothingSkipped };
   readonly #topic: UplinkTopic;
   readonly #text: string;
   readonly #bytes: Uint8Array;
@@ -194,7 +194,7 @@ class MessageEvents {
 
   constructor(topic: UplinkTopic, bytes: Uint8Array, source: string, timestamp: number | undefined) {
     this.#topic = topic;
-    this.#text = topicText(topic);
+    this.#text = topicTexts.get(topic) ?? topicText(topic);
     this.#bytes = bytes;
     this.#source = source;
     // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
@@ -255,7 +255,7 @@ class MessageEvents {
       if (known(metric.name)) continue;
       list ??= [];
       if (list.length === maxGenericMetricsPerEvent || metric.name.length > maxGenericMetricNameLength) {
-        this.out.skipped.push('metric');
+        this.#skipped('metric');
         continue;
       }
       list.push(this.#generic(metric));
@@ -362,7 +362,13 @@ class MessageEvents {
   /** Only a ValidationError is the message's fault; anything else is a bug and goes up. */
   #skip(part: string, error: unknown): void {
     if (!(error instanceof ValidationError)) throw error;
-    this.out.skipped.push(part);
+    this.#skipped(part);
+  }
+
+  /** Almost no message skips anything: the list is made on the first skip, not per message. */
+  #skipped(part: string): void {
+    if (this.out.skipped === nothingSkipped) this.out.skipped = [part];
+    else (this.out.skipped as string[]).push(part);
   }
 }
 
@@ -403,8 +409,18 @@ function isShelfMetric(name: string): boolean {
   );
 }
 
+const nothingSkipped: readonly string[] = Object.freeze([]);
+
+/**
+ * A connection's parsed topic is kept with its last PUBLISH (broker/hooks.ts), so the text that
+ * seeds its event ids is made once per topic object, not once per message.
+ */
+const topicTexts = new WeakMap<UplinkTopic, string>();
+
 function topicText(t: UplinkTopic): string {
-  return `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
+  const text = `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
+  topicTexts.set(t, text);
+  return text;
 }
 
 /** The agent's device links that are down (`links/down`, `links/error`), for the cloud's fleet view. */

@@ -31,6 +31,8 @@ export interface RoutedEmitterOptions {
 }
 
 const matcherOptions = { separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true };
+/** What a match finds when no other node has routes. */
+const noTargets: ReadonlySet<string> = new Set();
 
 /**
  * aedes' message bus. It knows which subscriptions exist (`hasRoute`: the downlink reports a
@@ -155,7 +157,8 @@ export class RoutedEmitter {
     // numbers rise in the order clients receive them. Only this node's packets: the others'
     // arrive in their own emit order.
     if (message.brokerId === this.#opts.nodeId) message.brokerCounter = ++this.#emitted;
-    const targets = this.#remote.match(message.topic);
+    // a single node, or a cluster where no other node subscribes (the bridged uplink): no match
+    const targets = this.#remoteFilters.size === 0 ? noTargets : this.#remote.match(message.topic);
     if (targets.size === 0) {
       this.#local.emit(message, done);
       return;
