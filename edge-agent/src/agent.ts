@@ -12,6 +12,7 @@ import type { Driver, DriverSink, DriverStatus } from './drivers/driver.js';
 import { FirmataDriver } from './drivers/firmata.js';
 import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
+import { shelfFirmwareRunner } from './ota/updater.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
 import { PendingGaps } from './pending-gaps.js';
 import { createShadow } from './shadow/index.js';
@@ -195,12 +196,24 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       if (known !== linkFaults.get(link)) up.healthChanged();
     },
   };
+  const firmware =
+    config.firmwareStore && config.firmwarePublicKeys.length > 0
+      ? shelfFirmwareRunner(
+          {
+            storeUrl: config.firmwareStore,
+            publicKeyFiles: config.firmwarePublicKeys,
+            dataDir: config.dataDir,
+          },
+          logger.child({ module: 'ota' }),
+        )
+      : undefined;
   for (const path of config.serialPorts) {
     drivers.push(
       new ShelfLinkDriver(
         { path, baudRate: config.baudRate },
         sink,
         logger.child({ module: 'shelf-link', path }),
+        firmware,
       ),
     );
   }

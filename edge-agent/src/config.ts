@@ -96,6 +96,15 @@ export const edgeConfigSpec = {
     default: '',
     description: 'Firmata output pins driven by set_led commands, e.g. 13',
   }),
+  firmwareStore: setting.optionalString('BV_FIRMWARE_STORE', {
+    description:
+      'Where signed shelf firmware is fetched from: file:///dir or s3+http(s)://KEY:SECRET@host/bucket (docs/ota.md); unset: no updates',
+    secret: true,
+  }),
+  firmwarePublicKeys: setting.list('BV_FIRMWARE_PUBLIC_KEYS', {
+    default: '',
+    description: 'PEM files of the release keys firmware must be signed by (public keys only)',
+  }),
   maxInFlight: setting.int('BV_EDGE_MAX_IN_FLIGHT', {
     default: '16',
     min: 1,

@@ -1,6 +1,6 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { type DriverSink, ShelfLinkDriver } from '@bitv/edge-agent';
-import { fetchRelease, updateShelf } from '@bitv/edge-agent/ota';
+import { fetchRelease, shelfFirmwareRunner, updateShelf } from '@bitv/edge-agent/ota';
 import { buildSimImage, startSimulation } from '@bitv/firmware-sim';
 import { artifactKeys, generateReleaseKey, signImage, TrustedKeys } from '@bitv/shared/firmware';
 import { silentLogger } from '@bitv/shared/log';
@@ -157,6 +157,39 @@ describe('shelf controller update over the serial link', { timeout: 120_000 }, (
     });
     await eventually(() => driver.hello?.bootReason === 'rollback', 'rollback HELLO');
     await expectNoReadingLost();
+  });
+
+  it('runs firmware_update commands through the driver: done, or failed with why', async () => {
+    await writeFile(`${dir}/release.pub`, release.publicKeyPem);
+    const runner = shelfFirmwareRunner(
+      { storeUrl: `file://${dir}/store`, publicKeyFiles: [`${dir}/release.pub`], dataDir: `${dir}/agent` },
+      silentLogger,
+    );
+    const commanded = new ShelfLinkDriver(
+      { path: sim.shelves[0]!.path },
+      recordingSink().sink,
+      silentLogger,
+      runner,
+    );
+    // One host per port: this driver takes over the link for the commands.
+    await driver.close();
+    cleanups.push(() => commanded.close());
+    commanded.start();
+    await eventually(() => commanded.hello, 'controller linked again', 20_000);
+    const device = `shelf-${commanded.hello!.serialNumber}`;
+    await publish('2.2.0', buildSimImage({ version: '2.2.0', selfTest: 'pass' }, 6_000));
+    expect(await commanded.execute(device, { action: 'firmware_update', version: '2.2.0' })).toEqual({
+      status: 'done',
+    });
+    expect(commanded.hello?.firmwareVersion).toBe('2.2.0');
+    expect(await commanded.execute(device, { action: 'firmware_update', version: '2.0.9' })).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^refused before transfer: image SHA-256/),
+    });
+    const bare = new ShelfLinkDriver({ path: 'tcp://127.0.0.1:1' }, recordingSink().sink, silentLogger);
+    expect(await bare.execute(device, { action: 'firmware_update', version: '2.2.0' })).toMatchObject({
+      status: 'failed',
+    });
   });
 
   async function expectNoReadingLost() {

@@ -93,6 +93,8 @@ export class ShelfLinkDriver implements Driver {
     /** `deviceMetrics`: the shelf's pick-to-light state (`bin/NN/led`) for its DBIRTH and DDATA. */
     private readonly sink: DriverSink & { deviceMetrics?: (device: string, metrics: Metric[]) => void },
     private readonly logger: Logger,
+    /** Runs `firmware_update` commands (docs/ota.md); absent when no firmware store is configured. */
+    private readonly firmware?: (link: ShelfLinkDriver, version: string) => Promise<CommandOutcome>,
   ) {
     this.opts = { ...defaultShelfLinkOptions, ...options };
     this.link = `serial:${this.opts.path}`;
@@ -436,6 +438,11 @@ export class ShelfLinkDriver implements Driver {
 
   async execute(device: string, action: CommandAction): Promise<CommandOutcome> {
     if (!this.owns(device) || !this.transport) return { status: 'failed', reason: 'device not linked' };
+    if (action.action === 'firmware_update') {
+      if (!this.firmware)
+        return { status: 'failed', reason: 'no firmware store configured (BV_FIRMWARE_STORE)' };
+      return this.firmware(this, action.version);
+    }
     const command = toLinkCommand(action);
     if (typeof command === 'string') return { status: 'failed', reason: command };
     const seq = this.send(command);

@@ -6,3 +6,4 @@ export {
   type ShelfUpdateResult,
   updateShelf,
 } from './shelf-update.js';
+export { type ShelfFirmwareRunner, shelfFirmwareRunner } from './updater.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/temp.js';
 import { describeObjectStoreContract } from './contract.js';
 import { folderObjectStore } from './folder.js';
-import { objectStoreConfigFromEnv, parseListPage } from './index.js';
+import { objectStoreConfigFromEnv, objectStoreFromUrl, parseListPage } from './index.js';
 
 describeObjectStoreContract('folder', async () => {
   const dir = await tempDir();
@@ -48,5 +48,31 @@ describe('ListObjectsV2 parsing', () => {
       objects: [{ key: 'a&b', size: 12, modifiedAt: new Date('2026-01-02T03:04:05Z') }],
       next: 't1',
     });
+  });
+});
+
+describe('object store URLs', () => {
+  it('reads a folder and an S3 endpoint with its credentials', () => {
+    expect(objectStoreFromUrl('file:///var/lib/bitv/fw')).toEqual({
+      kind: 'folder',
+      dir: '/var/lib/bitv/fw',
+    });
+    expect(objectStoreFromUrl('/srv/fw')).toEqual({ kind: 'folder', dir: '/srv/fw' });
+    expect(objectStoreFromUrl('s3+http://ak:s%2Fk@127.0.0.1:8090/bitv-firmware?region=eu-west-1')).toEqual({
+      kind: 's3',
+      endpoint: 'http://127.0.0.1:8090',
+      bucket: 'bitv-firmware',
+      region: 'eu-west-1',
+      accessKeyId: 'ak',
+      secretAccessKey: 's/k',
+      timeoutMs: 30_000,
+      createBucket: false,
+    });
+  });
+  it('refuses what it cannot use, without echoing the secret', () => {
+    expect(() => objectStoreFromUrl('s3+http://127.0.0.1:8090/b')).toThrow(/KEY:SECRET/);
+    expect(() => objectStoreFromUrl('http://x/b')).toThrow(/file:, s3\+http:/);
+    expect(() => objectStoreFromUrl('s3+http://a:b@h/b/c')).toThrow(/one bucket/);
+    expect(() => objectStoreFromUrl('not a url secret')).toThrow();
   });
 });
