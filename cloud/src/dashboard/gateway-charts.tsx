@@ -12,7 +12,7 @@ const pad = { left: 44, right: 8, top: 10, bottom: 22 };
 
 function fmt(v: number): string {
   if (v >= 10_000) return `${Math.round(v / 1000)}k`;
-  if (v >= 100) return String(Math.round(v));
+  if (v >= 100 || Number.isInteger(v)) return String(Math.round(v));
   return v.toFixed(v >= 10 ? 0 : 1);
 }
 
