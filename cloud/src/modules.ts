@@ -2,8 +2,8 @@ import type { Upcaster } from '@bitv/shared/event-store';
 import type { Hono } from 'hono';
 import { createAlarmsModule } from './alarms/module.js';
 import type { AnyRoute } from './api/route.js';
+import { createCatalogModule } from './catalog/module.js';
 import { createCommandsModule } from './commands/module.js';
-import { createFirmwareModule } from './firmware/module.js';
 import { createFulfilmentModule } from './fulfilment/module.js';
 import { createInventoryModule } from './inventory/module.js';
 import type {
@@ -15,7 +15,6 @@ import type {
   NavEntry,
   TimerSpec,
 } from './module.js';
-import { createOrdersModule } from './orders/module.js';
 import { createRegistryModule } from './registry/module.js';
 import { createShadowsModule } from './shadows/module.js';
 
@@ -57,16 +56,16 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     create: createCommandsModule,
   },
   {
+    name: 'catalog',
+    needs: [],
+    description: 'products with prices and history (ETags, events), cached reads, the catalog page',
+    create: (ctx) => createCatalogModule(ctx),
+  },
+  {
     name: 'fulfilment',
     needs: ['registry', 'inventory', 'commands'],
     description: 'pick-to-light: confirmed orders become pick lists, confirmed by the weight leaving the bin',
     create: (ctx) => createFulfilmentModule(ctx),
-  },
-  {
-    name: 'orders',
-    needs: ['registry', 'inventory'],
-    description: 'event-sourced orders, idempotent placing, the checkout saga, order read models',
-    create: (ctx) => createOrdersModule(ctx),
   },
   {
     name: 'shadows',
@@ -79,12 +78,6 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['registry'],
     description: 'alarms over device state and telemetry, the alarm list and each gateway page',
     create: (ctx) => createAlarmsModule(ctx),
-  },
-  {
-    name: 'firmware',
-    needs: ['registry', 'commands'],
-    description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
-    create: (ctx) => createFirmwareModule(ctx),
   },
 ];
 

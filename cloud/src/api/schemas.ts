@@ -2,7 +2,7 @@ import { roles } from '@bitv/shared/auth';
 import { commandAction } from '@bitv/shared/events';
 import { z } from 'zod';
 import type { Command } from '../commands/commands.js';
-import type { Alert, BinView, Product, Stock } from '../inventory/inventory.js';
+import type { Alert, BinView, Stock } from '../inventory/inventory.js';
 import type { Reservation } from '../inventory/reservations.js';
 import type { Aisle, Gateway, Shelf, Site } from '../registry/registry.js';
 
@@ -82,12 +82,6 @@ export const alertSchema: z.ZodType<Alert> = z.object({
   createdAt: isoTime,
   clearedAt: nullableTime,
 });
-export const productInput = z.object({
-  name: z.string().min(1).max(200),
-  unitWeightG: z.number().positive().max(1_000_000),
-  toleranceG: z.number().positive().max(100_000),
-});
-export const productSchema: z.ZodType<Product> = productInput.extend({ sku: z.string() });
 export const stockSchema: z.ZodType<Stock> = z.object({
   sku: z.string(),
   onHand: z.number().int(),

@@ -78,6 +78,12 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
           if (batch) await counting.apply(batch);
         },
       },
+      {
+        // The catalog owns products: a unit weight or tolerance changed there must reach the counts.
+        group: 'inventory.products',
+        topics: [topics.catalog],
+        handle: async () => counting.invalidate(),
+      },
     ],
     grpc: [
       inventoryGrpcService({ inventory, reservations, authenticate: ctx.authenticate, logger: ctx.logger }),
