@@ -4,6 +4,7 @@ import { createAlarmsModule } from './alarms/module.js';
 import type { AnyRoute } from './api/route.js';
 import { createCatalogModule } from './catalog/module.js';
 import { createCommandsModule } from './commands/module.js';
+import { createFirmwareModule } from './firmware/module.js';
 import { createFulfilmentModule } from './fulfilment/module.js';
 import { createInventoryModule } from './inventory/module.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   NavEntry,
   TimerSpec,
 } from './module.js';
+import { createOrdersModule } from './orders/module.js';
 import { createRegistryModule } from './registry/module.js';
 import { createShadowsModule } from './shadows/module.js';
 
@@ -68,6 +70,12 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     create: (ctx) => createFulfilmentModule(ctx),
   },
   {
+    name: 'orders',
+    needs: ['registry', 'inventory'],
+    description: 'event-sourced orders, idempotent placing, the checkout saga, order read models',
+    create: (ctx) => createOrdersModule(ctx),
+  },
+  {
     name: 'shadows',
     needs: ['registry', 'commands'],
     description: 'device shadows: desired and reported settings per gateway and shelf, the delta sent down',
@@ -78,6 +86,12 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['registry'],
     description: 'alarms over device state and telemetry, the alarm list and each gateway page',
     create: (ctx) => createAlarmsModule(ctx),
+  },
+  {
+    name: 'firmware',
+    needs: ['registry', 'commands'],
+    description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
+    create: (ctx) => createFirmwareModule(ctx),
   },
 ];
 
