@@ -6,6 +6,7 @@ import { platformEvents } from '@bitv/shared/events';
 import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import pkg from '../package.json' with { type: 'json' };
+import { alarmSettingsSpec } from './alarms/settings.js';
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec } from './config.js';
 import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
@@ -31,6 +32,9 @@ Modules (BV_CLOUD_MODULES, default all): one process can run every domain, or a 
 ${moduleList}
 
 ${describeConfig(cloudConfigSpec)}
+
+Alarm rule defaults (each site can override them: PUT /api/v1/sites/<id>/alarm-settings):
+${describeConfig(alarmSettingsSpec)}
 `;
 
 async function main(argv: string[]): Promise<number | 'running'> {
@@ -43,6 +47,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
     return 2;
   }
   const config = loadConfig(cloudConfigSpec, process.env);
+  const alarms = loadConfig(alarmSettingsSpec, process.env);
   try {
     resolveModules(config.modules);
   } catch (error) {
@@ -88,6 +93,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       },
       trustProxy: config.trustProxy,
       modules: config.modules,
+      alarms,
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       admin: {
         email: config.adminEmail,

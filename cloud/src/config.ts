@@ -1,5 +1,6 @@
 import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
+import type { AlarmSettings } from './alarms/settings.js';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
 import { moduleCatalog } from './modules.js';
 
@@ -155,6 +156,8 @@ export interface CloudConfig {
   redisUrl?: string;
   /** The modules to mount (`modules.ts` catalog); default all. */
   modules?: 'all' | readonly string[];
+  /** Alarm rule defaults for every site (`alarmSettingsSpec`); unset ones take its defaults. */
+  alarms?: Partial<AlarmSettings>;
 }
 
 export const cloudDefaults: CloudConfig = {

@@ -85,7 +85,7 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     name: 'alarms',
     needs: ['registry'],
     description: 'alarms over device state and telemetry, the alarm list and each gateway page',
-    create: (ctx) => createAlarmsModule(ctx),
+    create: (ctx) => createAlarmsModule(ctx, { settings: ctx.config.alarms ?? {} }),
   },
   {
     name: 'firmware',
