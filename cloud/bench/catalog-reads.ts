@@ -20,7 +20,7 @@ import type { Catalog } from '../src/catalog/catalog.js';
 import { startCatalog } from '../test/catalog-harness.js';
 
 const products = 500;
-const reads = Number(process.env.BENCH_READS ?? 20_000);
+const reads = Number(process.env.BENCH_READS ?? 6_000);
 const goal = 5;
 
 function percentile(sorted: number[], p: number): number {
