@@ -195,6 +195,29 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     expect(types().filter((t) => t === 'bv.pick.list-created.v1')).toHaveLength(1);
   }, 60_000);
 
+  it('changes arriving together are decided together: both lines confirmed, the list picked once', async () => {
+    const f = build();
+    const pick = await f.fromOrder({
+      orderId: 'o-1',
+      siteId: 'site-1',
+      lines: [
+        { sku: 'NUT', quantity: 1 },
+        { sku: 'BOLT', quantity: 2 },
+      ],
+    });
+    await Promise.all([
+      f.onStockChange(site.take('shelf-a', 0, 1, 1)),
+      f.onStockChange(site.take('shelf-b', 2, 2, 2)),
+      f.onStockChange(site.take('shelf-a', 1, 1, 3)),
+    ]);
+    const done = await f.get(pick.pickId);
+    expect(done.status).toBe('picked');
+    expect(types().filter((t) => t === 'bv.pick.completed.v1')).toHaveLength(1);
+    // The washer taken after the list was picked is no mis-pick of it.
+    expect(types()).not.toContain('bv.pick.mis-pick.v1');
+    expect(site.lit().size).toBe(0);
+  }, 60_000);
+
   it('a drop at another bin is a mis-pick lit red; putting it back turns it off', async () => {
     const f = build();
     await f.fromOrder({ orderId: 'o-1', siteId: 'site-1', lines: [{ sku: 'NUT', quantity: 2 }] });

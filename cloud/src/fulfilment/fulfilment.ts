@@ -89,6 +89,9 @@ export class Fulfilment {
   private readonly options: FulfilmentOptions;
   private readonly queues = new Map<string, { tail: Promise<void>; length: number }>();
   private readonly seen = new SeenChanges();
+  /** Count changes waiting for the site's current work to finish (decided together). */
+  private readonly batches = new Map<string, { changes: StockChanged[]; done: Promise<void> }>();
+  private readonly active = new Map<string, StoredPick>();
 
   constructor(
     private readonly store: PickStore,
@@ -131,6 +134,7 @@ export class Fulfilment {
         { pickId: state.pickId, orderId: state.orderId, lines: state.lines.length },
         'pick list created',
       );
+      this.live(state, events);
       await this.announce(state, events);
     }
     if (this.options.autoStart) await this.startNext(order.siteId);
@@ -184,24 +188,44 @@ export class Fulfilment {
    */
   onStockChange(change: StockChanged): Promise<void> {
     if (change.reason !== 'weight' || !this.seen.firstTime(change)) return Promise.resolve();
+    // Changes that arrive while the site's earlier work runs are decided together in one batch:
+    // one read, one write, one round of light commands (several bins settle within a moment of
+    // each other when a picker works fast, and each would otherwise wait for the others' commands).
+    const waiting = this.batches.get(change.siteId);
+    if (waiting && waiting.changes.length < this.options.maxQueuedPerSite) {
+      waiting.changes.push(change);
+      return waiting.done;
+    }
+    const batch: { changes: StockChanged[]; done: Promise<void> } = {
+      changes: [change],
+      done: Promise.resolve(),
+    };
     const received = performance.now();
-    return this.serial(change.siteId, async () => {
-      const active = await this.store.active(change.siteId);
+    batch.done = this.serial(change.siteId, async () => {
+      if (this.batches.get(change.siteId) === batch) this.batches.delete(change.siteId);
+      const active = this.active.get(change.siteId) ?? (await this.store.active(change.siteId));
       if (!active) return;
-      const acted = await this.run(active, {
+      const commands: PickCommand[] = batch.changes.map((c) => ({
         kind: 'stock',
-        shelfId: change.shelfId,
-        bin: change.bin,
-        sku: change.sku,
-        previousCount: change.previousCount,
-        count: change.count,
+        shelfId: c.shelfId,
+        bin: c.bin,
+        sku: c.sku,
+        previousCount: c.previousCount,
+        count: c.count,
         alertId: randomUUID(),
-      });
-      if (acted) this.metrics.reactSeconds.observe((performance.now() - received) / 1000);
+      }));
+      if (await this.run(active, commands))
+        this.metrics.reactSeconds.observe((performance.now() - received) / 1000);
     }).catch((error: unknown) => {
-      this.metrics.dropped.inc({ reason: error instanceof QueueFullError ? 'queue_full' : 'failed' });
+      if (this.batches.get(change.siteId) === batch) this.batches.delete(change.siteId);
+      this.metrics.dropped.inc(
+        { reason: error instanceof QueueFullError ? 'queue_full' : 'failed' },
+        batch.changes.length,
+      );
       throw error;
     });
+    this.batches.set(change.siteId, batch);
+    return batch.done;
   }
 
   private async startNow(pickId: string, startedBy?: string): Promise<void> {
@@ -226,26 +250,45 @@ export class Fulfilment {
   }
 
   /**
-   * Decides, commits with the expected version (retrying on a concurrent writer), then acts.
+   * Decides each command in turn on the state the previous ones left, commits once with the
+   * expected version (re-reading and deciding again on a concurrent writer), then acts.
    * Returns whether anything was decided.
    */
-  private async run(stored: StoredPick, command: PickCommand): Promise<boolean> {
+  private async run(stored: StoredPick, commands: PickCommand | readonly PickCommand[]): Promise<boolean> {
+    const list = Array.isArray(commands) ? commands : [commands as PickCommand];
     let current: StoredPick | undefined = stored;
     for (let attempt = 0; attempt < retries && current; attempt++) {
-      const events = decide(command, current.state);
+      const events: PickEvent[] = [];
+      let next: PickState = current.state;
+      for (const command of list) {
+        const decided = decide(command, next);
+        events.push(...decided);
+        next = fold(decided, next) as PickState;
+      }
       if (events.length === 0) return false;
-      const next = fold(events, current.state) as PickState;
       try {
-        await this.store.update(next, current.version);
+        const version = await this.store.update(next, current.version);
+        this.remember({ ...current, state: next, version });
       } catch (error) {
         if (!(error instanceof StalePickError)) throw error;
+        this.active.delete(stored.state.siteId);
         current = await this.store.get(stored.state.pickId);
         continue;
       }
       await this.act(current.state, next, events);
       return true;
     }
-    throw new StalePickError(`pick list ${stored.state.pickId} kept changing; ${command.kind} not applied`);
+    throw new StalePickError(`pick list ${stored.state.pickId} kept changing; not applied`);
+  }
+
+  /**
+   * The site's pick in progress as this process last wrote it, saving a read per count change.
+   * Another instance may have moved it on: the write's version check then fails and it is re-read.
+   */
+  private remember(pick: StoredPick): void {
+    if (pick.state.status === 'picking') this.active.set(pick.state.siteId, pick);
+    else if (this.active.get(pick.state.siteId)?.state.pickId === pick.state.pickId)
+      this.active.delete(pick.state.siteId);
   }
 
   private async act(before: PickState, after: PickState, events: readonly PickEvent[]): Promise<void> {
@@ -258,6 +301,7 @@ export class Fulfilment {
     for (const [key, light] of was) {
       if (!now.has(key) && light !== 'off') changes.push({ ...splitKey(key), light: 'off' });
     }
+    this.live(after, events);
     await this.lights.apply(changes, `fulfilment:${after.pickId}`);
     await this.announce(after, events);
     const ended = after.status === 'picked' || after.status === 'short' || after.status === 'cancelled';
@@ -343,6 +387,13 @@ export class Fulfilment {
           break;
       }
     }
+    // After the commit, like inventory's events: a crash here loses them (see docs/fulfilment.md).
+    if (published.length > 0) await this.eventLog.publish(topics.fulfilment, published);
+  }
+
+  /** The station's live view: sent before the light commands (it costs nothing and shows at once). */
+  private live(state: PickState, events: readonly PickEvent[]): void {
+    const base = { pickId: state.pickId, orderId: state.orderId, siteId: state.siteId };
     const last = events[events.length - 1];
     this.hub.publish({
       type: 'pick',
@@ -365,8 +416,6 @@ export class Fulfilment {
         taken: m.taken,
       })),
     });
-    // After the commit, like inventory's events: a crash here loses them (see docs/fulfilment.md).
-    if (published.length > 0) await this.eventLog.publish(topics.fulfilment, published);
   }
 
   /** Runs `work` after the site's earlier work, with a bounded queue. */
