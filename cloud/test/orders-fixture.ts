@@ -7,6 +7,7 @@ import { postgresUrl, uniqueName } from '@bitv/shared/testing';
 import { sql } from 'kysely';
 import { CheckoutRunner, type CheckoutRunnerOptions } from '../src/checkout/runner.js';
 import { checkoutSteps } from '../src/checkout/steps.js';
+import type { StockHolds } from '../src/checkout/stock.js';
 import { cloudDb, migrateCloud } from '../src/db/index.js';
 import { Reservations } from '../src/inventory/reservations.js';
 import { migrateOrders } from '../src/orders/migrations.js';
@@ -48,6 +49,8 @@ export async function openCheckoutWorld(
   place: WorldPlace,
   runner: Partial<Omit<CheckoutRunnerOptions, 'database' | 'store' | 'steps'>> = {},
   kickOnPlace = true,
+  /** Wraps the stock port the checkout uses (a crash test fails right after a hold is made). */
+  wrapStock: (stock: StockHolds) => StockHolds = (stock) => stock,
 ): Promise<CheckoutWorld> {
   const database =
     place.kind === 'pglite'
@@ -62,7 +65,7 @@ export async function openCheckoutWorld(
   const checkout = new CheckoutRunner({
     database,
     store,
-    steps: checkoutSteps({ store, stock: reservations, holdSeconds: 900 }),
+    steps: checkoutSteps({ store, stock: wrapStock(reservations), holdSeconds: 900 }),
     leaseMs: 1_000,
     ...runner,
   });
