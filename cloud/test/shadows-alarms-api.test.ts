@@ -60,6 +60,13 @@ describe('shadow REST', () => {
       await req(`/api/v1/gateways/${gatewayId}/shadow/delta`, authed(admin, undefined, 'GET')),
     );
     expect(delta).toMatchObject({ version: 2, reportedVersion: 0 });
+    // The generic command route does not take a shadow delta: it would bypass the shadow's versions.
+    const bypass = await req(
+      `/api/v1/gateways/${gatewayId}/commands`,
+      authed(operator, { command: { action: 'shadow', version: 9, baseVersion: 0, delta: {} } }),
+    );
+    expect(bypass.status).toBe(400);
+    expect(JSON.stringify(await json(bypass))).toContain('shadow/desired');
     const other = await t.token('admin', ['another-site']);
     expect((await req(`/api/v1/gateways/${gatewayId}/shadow`, authed(other, undefined, 'GET'))).status).toBe(
       403,

@@ -9,7 +9,11 @@ import type { Commands } from './commands.js';
 const fleet = ['operator', 'admin'] as const;
 
 const commandBody = z.object({
-  command: commandAction,
+  // A shadow delta is the shadow's own (versioned against what the gateway reported); one sent here
+  // would change the gateway behind the shadow's back.
+  command: commandAction.refine((c) => c.action !== 'shadow', {
+    message: 'shadow settings change through PATCH /api/v1/gateways/:id/shadow/desired',
+  }),
   deviceId: z.string().min(1).max(128).optional(),
   ttlSeconds: ttlSeconds(60, 86_400),
 });
