@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { startEdgeAgent } from './agent.js';
 import { edgeConfigSpec, loadEdgeConfig } from './config.js';
 import { startCredentialRotation } from './credential.js';
+import { reportHealthyWhenOnline } from './ota/health.js';
 import { provision } from './provision.js';
 import { agentVersion } from './version.js';
 
@@ -91,6 +92,9 @@ async function run(configFile: string | undefined): Promise<number> {
   const registry = createRegistry({ defaultMetrics: true });
   const agent = await startEdgeAgent(config, { logger, registry });
   const rotation = startCredentialRotation(config, configFile, agent, logger);
+  const trial = config.updateDir
+    ? reportHealthyWhenOnline(agent, config.updateDir, agentVersion, logger)
+    : undefined;
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');
@@ -100,6 +104,7 @@ async function run(configFile: string | undefined): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   rotation.stop();
+  trial?.stop();
   await agent.close();
   return 0;
 }

@@ -105,6 +105,10 @@ export const edgeConfigSpec = {
     default: '',
     description: 'PEM files of the release keys firmware must be signed by (public keys only)',
   }),
+  updateDir: setting.optionalString('BV_EDGE_UPDATE_DIR', {
+    description:
+      'Set by bitv-edge-supervisor: the agent ends its update trial there once online (docs/ota.md)',
+  }),
   maxInFlight: setting.int('BV_EDGE_MAX_IN_FLIGHT', {
     default: '16',
     min: 1,

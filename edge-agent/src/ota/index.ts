@@ -1,4 +1,18 @@
+export { reportHealthyWhenOnline } from './health.js';
 export { defaultFetchOptions, type FetchOptions, fetchRelease, type Release } from './release.js';
+export {
+  activate,
+  BUNDLE_FILE,
+  currentVersion,
+  installAgentBundle,
+  type LastUpdate,
+  lastUpdate,
+  markHealthy,
+  readTrial,
+  rollBack,
+  switchTo,
+  type Trial,
+} from './self-update.js';
 export {
   defaultShelfUpdateOptions,
   type ShelfOtaLink,
@@ -6,4 +20,10 @@ export {
   type ShelfUpdateResult,
   updateShelf,
 } from './shelf-update.js';
+export {
+  AgentSupervisor,
+  defaultSupervisorOptions,
+  EXIT_RESTART,
+  type SupervisorOptions,
+} from './supervisor.js';
 export { type ShelfFirmwareRunner, shelfFirmwareRunner } from './updater.js';
