@@ -12,6 +12,7 @@ import type { Driver, DriverSink, DriverStatus } from './drivers/driver.js';
 import { FirmataDriver } from './drivers/firmata.js';
 import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
+import { agentUpdateRunner } from './ota/agent-update.js';
 import { shelfFirmwareRunner } from './ota/updater.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
 import { PendingGaps } from './pending-gaps.js';
@@ -39,6 +40,8 @@ export interface EdgeAgentHandle {
 export interface EdgeAgentDeps {
   logger: Logger;
   registry: Registry;
+  /** Asks whoever runs the agent for a restart into the new `current` version (agent updates). */
+  requestRestart?: () => void;
 }
 
 /** Starts the edge agent: outbox, drivers, uplink, command execution and the ops server. */
@@ -103,6 +106,23 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
       notify: () => uplink?.notify(),
       rebirth: () => uplink?.rebirth(),
       shadow: (command) => shadow.accept(command),
+      ...(config.firmwareStore &&
+      config.firmwarePublicKeys.length > 0 &&
+      config.updateDir &&
+      deps.requestRestart
+        ? {
+            agentUpdate: agentUpdateRunner(
+              {
+                storeUrl: config.firmwareStore,
+                publicKeyFiles: config.firmwarePublicKeys,
+                dataDir: config.dataDir,
+                updateDir: config.updateDir,
+              },
+              deps.requestRestart,
+              logger.child({ module: 'ota' }),
+            ),
+          }
+        : {}),
       logger: logger.child({ module: 'commands' }),
       metrics,
     },

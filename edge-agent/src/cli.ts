@@ -9,6 +9,7 @@ import { startEdgeAgent } from './agent.js';
 import { edgeConfigSpec, loadEdgeConfig } from './config.js';
 import { startCredentialRotation } from './credential.js';
 import { reportHealthyWhenOnline } from './ota/health.js';
+import { EXIT_RESTART } from './ota/supervisor.js';
 import { provision } from './provision.js';
 import { agentVersion } from './version.js';
 
@@ -90,23 +91,32 @@ async function run(configFile: string | undefined): Promise<number> {
   // The agent adds `edgeNodeId` to every line itself.
   const logger = createLogger('edge-agent', { level: config.logLevel });
   const registry = createRegistry({ defaultMetrics: true });
-  const agent = await startEdgeAgent(config, { logger, registry });
+  let restart: (() => void) | undefined;
+  const restartRequested = new Promise<void>((resolve) => {
+    restart = resolve;
+  });
+  const agent = await startEdgeAgent(config, { logger, registry, requestRestart: () => restart?.() });
   const rotation = startCredentialRotation(config, configFile, agent, logger);
   const trial = config.updateDir
     ? reportHealthyWhenOnline(agent, config.updateDir, agentVersion, logger)
     : undefined;
-  await new Promise<void>((resolve) => {
+  const reason = await new Promise<'signal' | 'restart'>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');
-      resolve();
+      resolve('signal');
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    void restartRequested.then(() => {
+      logger.info('stopping to restart into the updated version');
+      resolve('restart');
+    });
   });
   rotation.stop();
   trial?.stop();
   await agent.close();
-  return 0;
+  // The supervisor starts `current` again at once on this status (docs/ota.md).
+  return reason === 'restart' ? EXIT_RESTART : 0;
 }
 
 async function status(configFile: string | undefined, json: boolean): Promise<number> {

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { artifactKeys, generateReleaseKey, signImage, TrustedKeys } from '@bitv/shared/firmware';
 import { silentLogger } from '@bitv/shared/log';
 import { folderObjectStore } from '@bitv/shared/object-store';
 import { eventually, tempDir } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentUpdateRunner } from '../src/ota/agent-update.js';
 import { reportHealthyWhenOnline } from '../src/ota/health.js';
 import { fetchRelease } from '../src/ota/release.js';
 import {
@@ -145,6 +146,39 @@ describe('edge agent self-update', { timeout: 120_000 }, () => {
       reason: 'digest',
     });
     expect(await currentVersion(root())).toBe('1.1.0');
+  });
+
+  it('runs an agent_update command: install, switch on trial, restart through the supervisor', async () => {
+    await writeFile(`${dir.path}/release.pub`, key.publicKeyPem);
+    await publish('1.4.0', bundle('1.4.0', true));
+    let restarts = 0;
+    const run = agentUpdateRunner(
+      {
+        storeUrl: `file://${dir.path}/store`,
+        publicKeyFiles: [`${dir.path}/release.pub`],
+        dataDir: `${dir.path}/data`,
+        updateDir: root(),
+      },
+      () => {
+        restarts++;
+        process.kill(supervisor!.pid!, 'SIGUSR2'); // the agent's exit with status 75
+      },
+      silentLogger,
+    );
+    expect(await run('1.3.0')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^refused before install/),
+    });
+    expect(await run('1.4.0')).toEqual({ status: 'done' });
+    await eventually(
+      async () => (await lastUpdate(root()))?.version === '1.4.0',
+      'the 1.4.0 verdict',
+      30_000,
+    );
+    expect(await lastUpdate(root())).toMatchObject({ result: 'success' });
+    expect(restarts).toBe(1);
+    expect(await run('1.4.0')).toEqual({ status: 'done' });
+    expect(restarts).toBe(1);
   });
 });
 

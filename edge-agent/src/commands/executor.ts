@@ -21,6 +21,8 @@ export interface ExecutorDeps {
   rebirth: () => void;
   /** A shadow delta (NCMD): accepted, persisted and applied by the agent's shadow. */
   shadow?: (command: ShadowCommand) => Promise<CommandOutcome>;
+  /** An `agent_update` (NCMD): install the release and restart into it (docs/ota.md). */
+  agentUpdate?: (version: string) => Promise<CommandOutcome>;
   logger: Logger;
   metrics: AgentMetrics;
   now?: () => number;
@@ -114,6 +116,16 @@ export class CommandExecutor {
           const action = c.action;
           this.enqueue('', async () => {
             const outcome = await apply(action).catch((error: unknown) => ({
+              status: 'failed' as const,
+              reason: String(error),
+            }));
+            this.finish(c.id, outcome.status, outcome.status === 'failed' ? outcome.reason : undefined);
+          });
+        } else if (c.action.action === 'agent_update' && this.deps.agentUpdate) {
+          const update = this.deps.agentUpdate;
+          const version = c.action.version;
+          this.enqueue('', async () => {
+            const outcome = await update(version).catch((error: unknown) => ({
               status: 'failed' as const,
               reason: String(error),
             }));

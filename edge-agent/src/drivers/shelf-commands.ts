@@ -25,6 +25,8 @@ export function toLinkCommand(action: CommandAction): Command | string {
       return 'rebirth is a node command (NCMD), not a shelf command';
     case 'shadow':
       return 'a shadow delta is a node command (NCMD), not a shelf command';
+    case 'agent_update':
+      return 'an agent update is a node command (NCMD), not a shelf command';
     case 'firmware_update':
       return 'a firmware update is not one COMMAND: the shelf firmware updater runs it';
   }

@@ -1,3 +1,4 @@
+export { agentUpdateRunner } from './agent-update.js';
 export { reportHealthyWhenOnline } from './health.js';
 export { defaultFetchOptions, type FetchOptions, fetchRelease, type Release } from './release.js';
 export {

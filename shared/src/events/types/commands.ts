@@ -29,6 +29,11 @@ export const commandAction = z.discriminatedUnion('action', [
     action: z.literal('firmware_update'),
     version: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[A-Za-z0-9.]{1,6})?$/),
   }),
+  /** Install a signed edge-agent release and restart into it on trial (docs/ota.md). */
+  z.object({
+    action: z.literal('agent_update'),
+    version: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[A-Za-z0-9.]{1,6})?$/),
+  }),
 ]);
 
 export const commandRequestedV1 = defineEvent({
@@ -79,6 +84,7 @@ export const commandTargets = {
   reboot: 'device',
   identify: 'device',
   firmware_update: 'device',
+  agent_update: 'node',
 } as const satisfies Record<CommandAction['action'], 'node' | 'device'>;
 
 /** Why `action` cannot go to this target (`deviceId` absent = the edge node), or undefined if it can. */
