@@ -1,4 +1,3 @@
-import type { EventLog } from '@bitv/shared/event-log';
 import type { TelemetryReadings } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Counter, Histogram } from '@bitv/shared/metrics';
@@ -8,7 +7,12 @@ import type { LiveHub } from '../live/hub.js';
 import type { BinHealthMonitor, CellFaultChange } from './bin-health.js';
 import { SeqHoles } from './seq-holes.js';
 import { countSettled, StabilityDetector, type StabilityOptions } from './stability.js';
-import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
+import {
+  type AppliedChange,
+  announceChanges,
+  applyCountChange,
+  queueInventoryEvents,
+} from './stock-change.js';
 import type { StockFeed } from './stock-feed.js';
 
 interface BinConfig {
@@ -96,7 +100,6 @@ export class Counting {
   constructor(
     private readonly db: CloudDb,
     private readonly hub: LiveHub,
-    private readonly eventLog: EventLog,
     private readonly logger: Logger,
     private readonly metrics: CountingMetrics,
     /** Alerts and live state of bins whose count is not current (faulty cell, low confidence). */
@@ -257,6 +260,7 @@ export class Counting {
           });
           if (change) changes.push(change);
         }
+        await queueInventoryEvents(trx, changes);
         return changes;
       })
       .catch((error: unknown) => {
@@ -279,7 +283,7 @@ export class Counting {
       });
     }
     this.metrics.changes.inc({ reason: 'weight' }, applied.length);
-    await announceChanges(applied, this.hub, this.eventLog, this.logger, this.feed);
+    await announceChanges(applied, this.hub, this.db, this.logger, this.feed);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
   }
 

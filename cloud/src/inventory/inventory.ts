@@ -1,5 +1,4 @@
 import { NotFoundError, ValidationError } from '@bitv/shared';
-import type { EventLog } from '@bitv/shared/event-log';
 import type { Logger } from '@bitv/shared/log';
 import type { AlertKind, CloudDb } from '../db/index.js';
 import { iso, isoOrNull } from '../db/time.js';
@@ -7,7 +6,7 @@ import type { LiveHub } from '../live/hub.js';
 import { type BinHealth, binHealthOf } from './bin-health.js';
 import { type Counting, roundToLink } from './counting.js';
 import { reservedUnits } from './reservations.js';
-import { type AppliedChange, announceChanges, applyCountChange } from './stock-change.js';
+import { type AppliedChange, announceChanges, applyAndQueue } from './stock-change.js';
 
 export interface Product {
   sku: string;
@@ -63,7 +62,6 @@ export class Inventory {
   constructor(
     private readonly db: CloudDb,
     private readonly hub: LiveHub,
-    private readonly eventLog: EventLog,
     private readonly counting: Counting,
     private readonly logger: Logger,
   ) {}
@@ -131,7 +129,7 @@ export class Inventory {
       if (Number(result.numUpdatedRows) === 0)
         throw new NotFoundError(`bin ${input.bin} of shelf ${input.shelfId} not found`);
       if (input.count === undefined) return undefined;
-      return applyCountChange(trx, {
+      return applyAndQueue(trx, {
         shelfId: input.shelfId,
         bin: input.bin,
         count: input.count,
@@ -166,7 +164,7 @@ export class Inventory {
         ? roundToLink(current.weightG - count * current.unitWeightG)
         : undefined;
     const applied = await this.db.transaction().execute((trx) =>
-      applyCountChange(trx, {
+      applyAndQueue(trx, {
         shelfId: input.shelfId,
         bin: input.bin,
         count,
@@ -188,7 +186,7 @@ export class Inventory {
   private async after(shelfId: string, applied: AppliedChange | undefined): Promise<void> {
     this.counting.invalidate(shelfId);
     if (!applied) return;
-    await announceChanges([applied], this.hub, this.eventLog, this.logger, this.counting.feed);
+    await announceChanges([applied], this.hub, this.db, this.logger, this.counting.feed);
     // A count a person entered is certain: it clears the bin's low-confidence alert.
     await this.counting.health.confidences(shelfId, [
       { bin: applied.event.bin, confidence: applied.event.confidence },

@@ -1,3 +1,4 @@
+import { type OutboxRelay, startOutboxRelay } from '@bitv/shared/event-store';
 import { telemetryReadingsV1, topics } from '@bitv/shared/events';
 import { counter, histogram } from '@bitv/shared/metrics';
 import { dataOf } from '../consumers.js';
@@ -25,6 +26,7 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
   const registryApi = ctx.apis.registry;
   if (!registryApi) throw new Error('the inventory module needs the registry module');
   const db = cloudDb(ctx.database);
+  let relay: OutboxRelay | undefined;
   const m = ctx.metrics;
   const feed = new StockFeed(ctx.logger);
   const health = new BinHealthMonitor(
@@ -37,7 +39,6 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
   const counting = new Counting(
     db,
     ctx.hub,
-    ctx.eventLog,
     ctx.logger,
     {
       readings: counter(m, 'bv_cloud_readings_total', 'Shelf readings by outcome', ['outcome']),
@@ -48,7 +49,7 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
     feed,
     { stability: { windowMs: ctx.config.stableWindowMs } },
   );
-  const inventory = new Inventory(db, ctx.hub, ctx.eventLog, counting, ctx.logger);
+  const inventory = new Inventory(db, ctx.hub, counting, ctx.logger);
   const reservations = new Reservations(db, ctx.eventLog);
   // Shelves that go offline or come back change whether their bins' counts are current.
   registryApi.onShelfPresence((shelfIds, online) => health.shelfPresence(shelfIds, online));
@@ -97,5 +98,18 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
     ],
     provides: { inventory: api },
     services: { inventory, reservations, counting },
+    async start() {
+      // Stock changes go to `bv.inventory` through the transactional outbox; one relay per
+      // database publishes (a lease), so this one idles when another module's holds it.
+      relay = await startOutboxRelay({
+        database: ctx.database,
+        eventLog: ctx.eventLog,
+        logger: ctx.logger,
+        metrics: ctx.metrics,
+      });
+    },
+    async close() {
+      await relay?.close();
+    },
   };
 }

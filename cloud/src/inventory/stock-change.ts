@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventLog } from '@bitv/shared/event-log';
+import { outboxCommitted, queueOutbox } from '@bitv/shared/event-store';
 import {
   type BvEvent,
   createEvent,
@@ -169,52 +169,28 @@ async function lowStockTransition(
   return undefined;
 }
 
+/** `applyCountChange` with its `bv.inventory` events queued in the same transaction. */
+export async function applyAndQueue(trx: CloudDb, change: CountChange): Promise<AppliedChange | undefined> {
+  const applied = await applyCountChange(trx, change);
+  if (applied) await queueInventoryEvents(trx, [applied]);
+  return applied;
+}
+
 /**
- * After commit: the live channel first (the dashboard's latency budget), then the in-process stock
- * feed (other modules), then the event log, all of one commit's events in one publish. A crash between commit and publish loses the
- * `bv.inventory` events (the counts themselves are safe); see docs/cloud.md on the missing
- * transactional outbox.
+ * The `bv.inventory` events of one commit's changes (stock changed, low-stock alert opened or
+ * cleared), queued in the transactional outbox inside the transaction that applies the changes:
+ * they commit with the counts or not at all, and the outbox relay publishes them after the commit
+ * (at least once, in order per shelf), so a crash between the count and its publish no longer
+ * loses the event.
  */
-export async function announceChanges(
-  applied: readonly AppliedChange[],
-  hub: LiveHub,
-  eventLog: EventLog,
-  logger: Logger,
-  feed: StockFeed,
-): Promise<void> {
+export async function queueInventoryEvents(trx: CloudDb, applied: readonly AppliedChange[]): Promise<void> {
   if (applied.length === 0) return;
-  const at = new Date().toISOString();
   const events: BvEvent[] = [];
   for (const change of applied) {
     const e = change.event;
-    hub.publish({
-      type: 'stock',
-      siteId: e.siteId,
-      shelfId: e.shelfId,
-      bin: e.bin,
-      sku: e.sku,
-      count: e.count,
-      previousCount: e.previousCount,
-      confidence: e.confidence,
-      reason: e.reason,
-      weightG: e.weightG ?? null,
-      ...(change.readingTime ? { readingTime: change.readingTime } : {}),
-      at,
-    });
     events.push(createEvent(stockChangedV1, { source: eventSource, key: e.shelfId, data: e }));
     const a = change.alert;
     if (!a) continue;
-    hub.publish({
-      type: 'alert',
-      siteId: e.siteId,
-      alertId: a.alertId,
-      shelfId: e.shelfId,
-      bin: e.bin,
-      sku: e.sku,
-      kind: 'low_stock',
-      status: a.status,
-      message: a.message,
-    });
     events.push(
       createEvent(stockAlertV1, {
         source: eventSource,
@@ -233,7 +209,54 @@ export async function announceChanges(
       }),
     );
   }
+  await queueOutbox(trx, topics.inventory, events);
+}
+
+/**
+ * After commit: the live channel first (the dashboard's latency budget), then the in-process stock
+ * feed (other modules), then a nudge to this process's outbox relay, which publishes the events
+ * `queueInventoryEvents` queued in the same commit.
+ */
+export async function announceChanges(
+  applied: readonly AppliedChange[],
+  hub: LiveHub,
+  db: CloudDb,
+  logger: Logger,
+  feed: StockFeed,
+): Promise<void> {
+  if (applied.length === 0) return;
+  const at = new Date().toISOString();
+  for (const change of applied) {
+    const e = change.event;
+    hub.publish({
+      type: 'stock',
+      siteId: e.siteId,
+      shelfId: e.shelfId,
+      bin: e.bin,
+      sku: e.sku,
+      count: e.count,
+      previousCount: e.previousCount,
+      confidence: e.confidence,
+      reason: e.reason,
+      weightG: e.weightG ?? null,
+      ...(change.readingTime ? { readingTime: change.readingTime } : {}),
+      at,
+    });
+    const a = change.alert;
+    if (!a) continue;
+    hub.publish({
+      type: 'alert',
+      siteId: e.siteId,
+      alertId: a.alertId,
+      shelfId: e.shelfId,
+      bin: e.bin,
+      sku: e.sku,
+      kind: 'low_stock',
+      status: a.status,
+      message: a.message,
+    });
+  }
+  outboxCommitted(db);
   await feed.emit(applied);
-  await eventLog.publish(topics.inventory, events);
   logger.debug({ changes: applied.length }, 'stock changed');
 }

@@ -1,20 +1,27 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 
 /**
  * In-process wake-ups between the store and its followers (outbox relay, projection runner) that
- * share a `Database` handle: a commit that wrote outbox rows or events calls them at once, so they
- * need not poll fast. Other processes are reached by NOTIFY on PostgreSQL (see notify.ts) and,
- * as a fallback, by polling.
+ * share one database handle: a commit that wrote outbox rows or events calls them at once, so they
+ * need not poll fast. Keyed by the Kysely instance, so code that holds only the Kysely handle (a
+ * module's own tables over the same database) reaches the same followers. Other processes are
+ * reached by NOTIFY on PostgreSQL (listen.ts) and, as a fallback, by polling.
  */
 export type NudgeKind = 'outbox' | 'events';
 
-const listeners = new WeakMap<Database, Map<NudgeKind, Set<() => void>>>();
+type Handle = Database | Kysely<unknown>;
 
-export function onNudge(database: Database, kind: NudgeKind, listener: () => void): () => void {
-  let kinds = listeners.get(database);
+const listeners = new WeakMap<object, Map<NudgeKind, Set<() => void>>>();
+
+const keyOf = (handle: Handle): object => ('kysely' in handle ? handle.kysely : handle);
+
+export function onNudge(handle: Handle, kind: NudgeKind, listener: () => void): () => void {
+  const key = keyOf(handle);
+  let kinds = listeners.get(key);
   if (!kinds) {
     kinds = new Map();
-    listeners.set(database, kinds);
+    listeners.set(key, kinds);
   }
   let set = kinds.get(kind);
   if (!set) {
@@ -25,6 +32,6 @@ export function onNudge(database: Database, kind: NudgeKind, listener: () => voi
   return () => set.delete(listener);
 }
 
-export function nudge(database: Database, kind: NudgeKind): void {
-  for (const listener of listeners.get(database)?.get(kind) ?? []) listener();
+export function nudge(handle: Handle, kind: NudgeKind): void {
+  for (const listener of listeners.get(keyOf(handle))?.get(kind) ?? []) listener();
 }

@@ -35,8 +35,8 @@ export async function enqueueWithin(
  * once (other processes' relays hear the NOTIFY queued here). The event store's tables must exist
  * (`migrateEventStore`, or any store, runner or relay started on the database).
  */
-export async function queueOutbox(
-  trx: Kysely<unknown>,
+export async function queueOutbox<DB>(
+  trx: Kysely<DB>,
   topic: string,
   events: BvEvent | readonly BvEvent[],
 ): Promise<void> {
@@ -51,8 +51,8 @@ export async function queueOutbox(
 }
 
 /** Wakes this process's outbox relay after a commit that called `queueOutbox`. */
-export function outboxCommitted(database: Database): void {
-  nudge(database, 'outbox');
+export function outboxCommitted<DB>(handle: Database | Kysely<DB>): void {
+  nudge(handle as Database | Kysely<unknown>, 'outbox');
 }
 
 function outboxValues(topic: string, events: BvEvent | readonly BvEvent[]) {
