@@ -121,6 +121,9 @@ export function createHooks(ctx: HookContext): Hooks {
     },
 
     authorizePublish(client, packet, done) {
+      // aedes copies the incoming DUP flag into every delivery; a delivery's DUP says only
+      // whether that delivery is a retransmission [MQTT-3.3.1-3] (and is 0 at QoS 0 [MQTT-3.3.1-2])
+      packet.dup = false;
       const topic = packet.topic;
       if (!client) {
         // the will of a client of a node that died: authorized when it connected

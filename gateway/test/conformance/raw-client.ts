@@ -168,3 +168,58 @@ export const badUtf8 = {
   continuation: Buffer.from([0x61, 0x80, 0x62]),
   surrogate: Buffer.from([0x61, 0xed, 0xa0, 0x80]),
 };
+
+/** A PUBLISH as mqtt-packet writes it. */
+export function publishPacket(
+  topic: string,
+  payload: string,
+  qos: 0 | 1 | 2,
+  options: { messageId?: number; retain?: boolean; dup?: boolean } = {},
+): Packet {
+  return {
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from(payload),
+    qos,
+    retain: options.retain ?? false,
+    dup: options.dup ?? false,
+    ...(options.messageId !== undefined ? { messageId: options.messageId } : {}),
+  } as Packet;
+}
+
+/** A connected client subscribed to `filters` (each at its QoS), its SUBACK granting them all. */
+export async function subscribedClient(
+  port: number,
+  o: ConnectOptions,
+  filters: Record<string, 0 | 1 | 2>,
+): Promise<RawClient> {
+  const { client } = await connected(port, o);
+  const subscriptions = Object.entries(filters).map(([topic, qos]) => ({ topic, qos }));
+  client.send({ cmd: 'subscribe', messageId: 1, subscriptions });
+  const suback = await client.nextOf('suback');
+  const granted = suback?.granted ?? [];
+  if (subscriptions.some((s, i) => granted[i] !== s.qos))
+    throw new Error(`SUBSCRIBE not granted as asked: ${JSON.stringify(suback)}`);
+  return client;
+}
+
+type PublishPacket = Extract<Packet, { cmd: 'publish' }>;
+
+/**
+ * The PUBLISH packets a client receives until one on `marker` (which is returned last), each
+ * acknowledged so that QoS 1 and 2 flows complete. "Nothing arrived" is then an event: a marker
+ * published after the thing under test arrived first.
+ */
+export async function publishesUntil(client: RawClient, marker: string): Promise<PublishPacket[]> {
+  const seen: PublishPacket[] = [];
+  for (;;) {
+    const packet = await client.next();
+    if (!packet) throw new Error(`closed before the marker ${marker} (got ${seen.map((p) => p.topic)})`);
+    if (packet.cmd === 'pubrel') client.send({ cmd: 'pubcomp', messageId: packet.messageId });
+    if (packet.cmd !== 'publish') continue;
+    seen.push(packet);
+    if (packet.qos === 1) client.send({ cmd: 'puback', messageId: packet.messageId });
+    if (packet.qos === 2) client.send({ cmd: 'pubrec', messageId: packet.messageId });
+    if (packet.topic === marker) return seen;
+  }
+}
