@@ -9,6 +9,7 @@ export default defineProject({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A cloud with every module migrates a dozen components before a suite starts.
+    hookTimeout: 180_000,
   },
 });

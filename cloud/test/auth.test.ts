@@ -70,7 +70,8 @@ describe('every route declares and enforces who may call it', () => {
         expect(await json(wrong), label(r)).toMatchObject({ error: { code: 'forbidden' } });
       }
     }
-  });
+    // Every module's routes are walked (several calls each): a bound, not a timing.
+  }, 300_000);
 
   it('answers malformed bodies with 4xx and a clear message, never 500', async () => {
     for (const r of t.cloud.routes.filter((x) => x.body !== undefined)) {
@@ -96,7 +97,7 @@ describe('every route declares and enforces who may call it', () => {
       code: 'validation_failed',
       message: expect.stringContaining('invalid body: id:'),
     });
-  });
+  }, 300_000);
 
   it('limits users with a site list to their sites', async () => {
     const s = t.cloud.services;
