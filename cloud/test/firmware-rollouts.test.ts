@@ -199,6 +199,25 @@ describe('firmware rollouts', { timeout: 120_000 }, () => {
     expect((list.body as unknown as { rollouts: View[] }).rollouts.map((r) => r.id)).toEqual([id]);
   });
 
+  it('updates gateways themselves with agent_update commands', async () => {
+    const created = await call('/api/v1/firmware/rollouts', {
+      target: 'edge-agent',
+      version: '1.1.0',
+      selector: { deviceIds: [gatewayId] },
+      waves: { kind: 'fixed', size: 1 },
+    });
+    expect(created.status).toBe(201);
+    const [d] = await sentWave(created.body.id, 0, 1);
+    const cmd = t
+      .published(topics.commands)
+      .map((e) => e.data as { commandId: string; deviceId?: string; command: { action: string } })
+      .find((c) => c.commandId === d!.commandId);
+    expect(cmd).toMatchObject({ command: { action: 'agent_update', version: '1.1.0' } });
+    expect(cmd?.deviceId).toBeUndefined();
+    await answer(d!.commandId!, true);
+    await eventually(async () => (await get(created.body.id)).status === 'completed', 'completed');
+  });
+
   it('refuses bad input clearly', async () => {
     const bad = await call('/api/v1/firmware/rollouts', {
       target: 'shelf-controller',

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@bitv/shared';
+import { NotFoundError, ValidationError } from '@bitv/shared';
 import { commandResultV1, topics } from '@bitv/shared/events';
 import { counter } from '@bitv/shared/metrics';
 import { Hono } from 'hono';
@@ -47,7 +47,21 @@ export async function createFirmwareModule(
   const rollouts = new Rollouts(
     db,
     {
-      candidates: async (selector) => {
+      candidates: async (selector, target) => {
+        if (target === 'edge-agent') {
+          if (selector.tag)
+            throw new ValidationError('tags name shelves: pick gateways by site, aisle, version or id');
+          const gateways = await registry.listGateways(selector.siteId);
+          return gateways
+            .filter(
+              (g) =>
+                g.status !== 'decommissioned' &&
+                (!selector.aisle || g.aisleId === selector.aisle) &&
+                (!selector.fromVersion || g.agentVersion === selector.fromVersion) &&
+                (!selector.deviceIds || selector.deviceIds.includes(g.id)),
+            )
+            .map((g) => ({ deviceId: g.id, gatewayId: g.id, siteId: g.siteId }));
+        }
         const shelves = await registry.listShelves(selector.siteId ? { siteId: selector.siteId } : {});
         const tagged = selector.tag ? await tags.withTag(selector.tag) : undefined;
         return shelves
@@ -63,12 +77,21 @@ export async function createFirmwareModule(
           .map((s) => ({ deviceId: s.id, gatewayId: s.gatewayId, siteId: s.siteId }));
       },
       send: async (device, spec, rolloutId) => {
+        // Past its timeout an attempt is over anyway; the command must not run after a retry.
+        const ttlSeconds = Math.ceil(spec.deviceTimeoutMs / 1000);
+        if (spec.target === 'edge-agent') {
+          const command = await commands.send(device.gatewayId, {
+            command: { action: 'agent_update', version: spec.version },
+            ttlSeconds,
+            requestedBy: `rollout:${rolloutId}`,
+          });
+          return command.id;
+        }
         const shelf = await registry.getShelf(device.deviceId);
         const command = await commands.send(device.gatewayId, {
           deviceId: shelf.deviceId,
           command: { action: 'firmware_update', version: spec.version },
-          // Past its timeout an attempt is over anyway; the command must not run after a retry.
-          ttlSeconds: Math.ceil(spec.deviceTimeoutMs / 1000),
+          ttlSeconds,
           requestedBy: `rollout:${rolloutId}`,
         });
         return command.id;

@@ -25,8 +25,11 @@ export interface RolloutCandidate extends Candidate {
 }
 
 export interface RolloutDeps {
-  /** The shelves (by registry id) a selector picks, with their gateway and site. */
-  candidates(selector: Selector): Promise<RolloutCandidate[]>;
+  /**
+   * What a selector picks for a target: shelves (by registry id) with their gateway and site, or
+   * for `edge-agent` the gateways themselves (device id = gateway id).
+   */
+  candidates(selector: Selector, target: RolloutSpec['target']): Promise<RolloutCandidate[]>;
   /** Sends the update command for one attempt; returns the command's id. */
   send(device: RolloutDevice, spec: RolloutSpec, rolloutId: string): Promise<string>;
   /** Tells live viewers a rollout moved (one message per site it touches). */
@@ -67,10 +70,8 @@ export class Rollouts {
   ) {}
 
   async create(spec: RolloutSpec, createdBy: string): Promise<RolloutView> {
-    if (spec.target !== 'shelf-controller')
-      throw new ValidationError('rollouts of the edge agent go through its own update path (docs/ota.md)');
-    const candidates = await this.deps.candidates(spec.selector);
-    if (candidates.length === 0) throw new ValidationError('the selector matches no shelf controller');
+    const candidates = await this.deps.candidates(spec.selector, spec.target);
+    if (candidates.length === 0) throw new ValidationError(`the selector matches no ${spec.target}`);
     const busy = await this.db
       .selectFrom('rollout_devices')
       .innerJoin('rollouts', 'rollouts.id', 'rollout_devices.rollout_id')
