@@ -57,6 +57,22 @@ export const platformConfigSpec = {
     default: '42',
     description: 'Seed of the simulated shelves’ contents and noise',
   }),
+  demoShopper: setting.boolean('BV_DEMO_SHOPPER', {
+    default: 'true',
+    description:
+      'A demo shopper orders a few products now and then through the orders API (false: no orders)',
+  }),
+  demoShopperEverySeconds: setting.int('BV_DEMO_SHOPPER_EVERY_S', {
+    default: '45',
+    min: 1,
+    max: 86_400,
+    description: "Mean seconds between the demo shopper's orders",
+  }),
+  pickerErrorRate: setting.number('BV_DEMO_PICKER_ERROR_RATE', {
+    default: '0.05',
+    description:
+      "Share of the simulated picker's picks that go wrong (neighbouring bin, one unit short), 0 to 1",
+  }),
   databaseUrl: setting.optionalUrl('DATABASE_URL', {
     description: 'PostgreSQL instead of the embedded PGlite database',
   }),

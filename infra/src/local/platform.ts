@@ -11,6 +11,9 @@ import { platformEvents } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Registry } from '@bitv/shared/metrics';
 import type { PlatformConfig } from './config.js';
+import { demoFloor, type FloorCredential } from './demo-floor.js';
+import { DemoShopper } from './demo-shopper.js';
+import { pickStationQuantity } from './pick-station.js';
 
 export interface PlatformHandle {
   dashboardUrl: string;
@@ -64,6 +67,8 @@ export async function startPlatform(
     });
     closers.push(() => eventLog.close());
 
+    // The picker reads the pick station once the cloud is up (it takes one unit per reach till then).
+    let floor: (() => FloorCredential | undefined) | undefined;
     const simulation: Simulation = await startSimulation(
       {
         shelves: config.shelves,
@@ -75,6 +80,7 @@ export async function startPlatform(
         stateDir: join(runDir, 'shelves'),
         controlHost: config.host,
         controlPort: config.simControlPort,
+        picker: { errorRate: config.pickerErrorRate, quantity: pickStationQuantity(() => floor?.()) },
       },
       { logger, registry },
     );
@@ -99,6 +105,24 @@ export async function startPlatform(
         bins: shelf.snapshot().bins.map((b) => ({ unitWeightG: b.unitWeightG, count: b.count })),
       })),
     });
+
+    floor = await demoFloor(cloud, demo.siteId);
+    if (config.demoShopper) {
+      const credential = floor;
+      const shopper = new DemoShopper(
+        cloud,
+        () => credential()?.token,
+        {
+          siteId: demo.siteId,
+          everySeconds: config.demoShopperEverySeconds,
+          maxOpenPicks: 2,
+          seed: config.seed,
+        },
+        logger,
+      );
+      shopper.start();
+      closers.push(async () => shopper.stop());
+    }
 
     const gateway: GatewayHandle = await startGateway(
       {
