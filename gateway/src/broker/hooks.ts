@@ -161,11 +161,11 @@ export function createHooks(ctx: HookContext): Hooks {
       // the persistent session's marker, restored with the subscriptions: never a real one
       if (isSessionMarker(subscription.topic)) return done(null, null);
       if (isRefused(client.conn)) return done(new Error('malformed SUBSCRIBE'), null);
+      // aedes lets a '+' sharing its level through ('a/+b'): an ill-formed filter is a protocol
+      // violation that closes the connection [MQTT-4.7.1-3] [MQTT-4.8.0-1], not a refusal
+      if (!isValidTopicFilter(subscription.topic)) return done(new Error('invalid topic filter'), null);
       const session = sessions.get(client);
-      const allowed =
-        session !== undefined &&
-        isValidTopicFilter(subscription.topic) &&
-        session.acl.canSubscribe(subscription.topic);
+      const allowed = session?.acl.canSubscribe(subscription.topic) === true;
       if (!allowed) {
         metrics.aclDenials.inc({ action: 'subscribe', principal: principalKind(session?.principal.kind) });
         logger.info({ clientId: client.id, topic: subscription.topic }, 'SUBSCRIBE denied');
