@@ -113,6 +113,12 @@ export interface NavEntry {
 export interface ConsumerSpec {
   /** Unique in the process; the event log's group is `<consumer prefix>.<group>`. */
   group: string;
+  /**
+   * Another consumer's group this one rides in when that group is mounted in the same process:
+   * one delivery of a busy topic (`bv.telemetry`) instead of one per module, each event handed to
+   * the host's handler first, then this one's. Where the host is not mounted, its own `group`.
+   */
+  joins?: string;
   topics: readonly string[];
   handle(event: BvEvent): Promise<void>;
 }

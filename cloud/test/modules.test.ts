@@ -1,8 +1,10 @@
+import type { BvEvent } from '@bitv/shared/events';
 import { commandRequestedV1, topics } from '@bitv/shared/events';
 import { eventually } from '@bitv/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupConsumers } from '../src/consumers.js';
 import type { StockChange } from '../src/inventory/stock-feed.js';
-import type { CloudModule } from '../src/module.js';
+import type { CloudModule, ConsumerSpec } from '../src/module.js';
 import { type ModuleEntry, moduleCatalog, resolveModules } from '../src/modules.js';
 import { authed, json, startTestCloud, type TestCloud } from './harness.js';
 
@@ -36,6 +38,36 @@ describe('choosing the modules to mount', () => {
     });
     expect(() => resolveModules('all', [fake('a', ['b']), fake('b', ['a'])])).toThrow(
       'modules need each other in a cycle: a -> b -> a',
+    );
+  });
+});
+
+describe('consumer groups', () => {
+  const spec = (group: string, topics: string[], seen: string[], joins?: string): ConsumerSpec => ({
+    group,
+    topics,
+    handle: async () => {
+      seen.push(group);
+    },
+    ...(joins ? { joins } : {}),
+  });
+
+  it('lets a consumer ride in a mounted group, host first, each on its own topics; else its own group', async () => {
+    const seen: string[] = [];
+    const inventory = spec('inventory', ['bv.telemetry'], seen);
+    const registry = spec('registry', ['bv.telemetry', 'bv.registry'], seen, 'inventory');
+    const grouped = groupConsumers([registry, inventory, spec('commands', ['bv.command-results'], seen)]);
+    expect(grouped.map((g) => [g.group, [...g.topics].sort()])).toEqual([
+      ['inventory', ['bv.registry', 'bv.telemetry']],
+      ['commands', ['bv.command-results']],
+    ]);
+    const event = { type: 'x' } as unknown as BvEvent;
+    await grouped[0]?.handle(event, 'bv.telemetry');
+    await grouped[0]?.handle(event, 'bv.registry');
+    expect(seen).toEqual(['inventory', 'registry', 'registry']);
+    expect(groupConsumers([registry]).map((g) => g.group)).toEqual(['registry']);
+    expect(() => groupConsumers([inventory, spec('inventory', ['t'], seen)])).toThrow(
+      'two consumers share the group inventory',
     );
   });
 });

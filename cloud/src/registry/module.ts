@@ -78,9 +78,10 @@ export async function createRegistryModule(ctx: ModuleContext): Promise<CloudMod
         },
       },
       {
-        // Its own group (not inventory's): gap reports and device metrics are counted even where
-        // inventory is not mounted.
+        // Gap reports and device metrics: in inventory's group where it is mounted (one delivery
+        // of bv.telemetry, as before the split), in their own where it is not.
         group: 'registry',
+        joins: 'inventory',
         topics: [topics.telemetry],
         handle: async (event) => {
           const gap = dataOf(telemetryGapV1, event);
