@@ -23,6 +23,7 @@ interface ClientRef {
 interface SubscriptionStore {
   subscriptionsByClient(client: ClientRef): Promise<{ topic: string }[]>;
   addSubscriptions(client: ClientRef, subs: { topic: string; qos: number }[]): Promise<void>;
+  cleanSubscriptions(client: ClientRef): Promise<void>;
 }
 
 /**
@@ -34,9 +35,22 @@ export function markSessionsOnConnect(broker: Aedes): void {
   // aedes types its persistence loosely; both methods are part of every store's contract
   const store = (broker as unknown as { persistence: SubscriptionStore }).persistence;
   const read = store.subscriptionsByClient.bind(store);
+  const clean = store.cleanSubscriptions.bind(store);
+  // aedes-persistence-redis reads the subscriptions it deletes through this same method: marking
+  // there left a CleanSession 1 client a session (Session Present 1 on its next CleanSession 0
+  // CONNECT) [MQTT-3.1.2-6]
+  const cleaning = new Set<string>();
+  store.cleanSubscriptions = async (client) => {
+    cleaning.add(client.id);
+    try {
+      await clean(client);
+    } finally {
+      cleaning.delete(client.id);
+    }
+  };
   store.subscriptionsByClient = async (client) => {
     const subs = await read(client);
-    if (!subs.some((s) => s.topic === marker))
+    if (!cleaning.has(client.id) && !subs.some((s) => s.topic === marker))
       await store.addSubscriptions({ id: client.id }, [{ topic: marker, qos: 0 }]);
     return subs;
   };
