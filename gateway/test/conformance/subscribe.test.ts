@@ -1,6 +1,8 @@
 import { expect } from 'vitest';
 import {
+  badUtf8,
   connected,
+  mqttString,
   publishesUntil,
   publishPacket,
   type RawClient,
@@ -23,6 +25,26 @@ conformanceSuite(
       await pub.disconnect();
       return seen.map((p) => p.topic).filter((t) => t !== marker);
     };
+
+    // "The Topic Filters in a SUBSCRIBE packet payload MUST be UTF-8 encoded strings": a
+    // multi-byte filter is taken and matches byte for byte; an ill-formed one closes the
+    // connection (as in [MQTT-1.5.3-1])
+    statement(
+      '[MQTT-3.8.3-1]',
+      'a UTF-8 filter is subscribed, an ill-formed one closes',
+      async ({ port }) => {
+        const sub = await subscribedClient(
+          port,
+          { clientId: 'conf-utf8-filter' },
+          { 'conf/ü/+/€': 0, 'conf/ü/end': 0 },
+        );
+        expect(
+          await received(port, sub, 'conf-utf8-filter-pub', ['conf/ü/𝄞/€', 'conf/u/x/€'], 'conf/ü/end'),
+        ).toEqual(['conf/ü/𝄞/€']);
+        sub.send(rawPacket(0x82, Buffer.from([0, 2]), mqttString(badUtf8.continuation), Buffer.from([0])));
+        expect((await sub.untilClosed()).filter((p) => p.cmd === 'suback')).toEqual([]);
+      },
+    );
 
     // "The SUBACK Packet MUST have the same Packet Identifier as the SUBSCRIBE Packet that it is
     // acknowledging."
