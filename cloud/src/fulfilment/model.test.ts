@@ -204,4 +204,12 @@ describe('pick list decider', () => {
     const picked = given(create, start, stock('shelf-a', 0, 20, 17), stock('shelf-b', 1, 10, 8));
     expect(decide({ kind: 'cancel', reason: 'late' }, picked.state)).toEqual([]);
   });
+
+  it('a list that ends leaves no light on, an unresolved mis-pick included', () => {
+    const { state } = given(create, start, stock('shelf-a', 1, 5, 4, 'a-3'), stock('shelf-a', 0, 20, 17));
+    const done = when(state, stock('shelf-b', 1, 10, 8));
+    expect(done.state?.status).toBe('picked');
+    expect(done.state?.misPicks).toHaveLength(1);
+    expect([...lightsOf(done.state as PickState).values()].every((l) => l === 'off')).toBe(true);
+  });
 });

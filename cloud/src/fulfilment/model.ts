@@ -310,7 +310,7 @@ export type Light = 'pick' | 'mis-pick' | 'off';
 /**
  * The lights a pick wants, per bin it has touched: an open line's bin in the pick colour (only the
  * first open line of a bin, so one bin asks for one quantity at a time), a mis-picked bin red,
- * every other bin it has lit off.
+ * every other bin it has lit off; all off once the list has ended.
  */
 export function lightsOf(state: PickState): Map<string, Light> {
   const lights = new Map<string, Light>();
@@ -320,6 +320,8 @@ export function lightsOf(state: PickState): Map<string, Light> {
     if (lights.get(key) === 'pick') continue;
     lights.set(key, state.status === 'picking' && l.status === 'open' ? 'pick' : 'off');
   }
-  for (const m of state.misPicks) lights.set(binKey(m.shelfId, m.bin), 'mis-pick');
+  // A list that has ended leaves no light on: an unresolved mis-pick stays an alert (its event).
+  for (const m of state.misPicks)
+    lights.set(binKey(m.shelfId, m.bin), state.status === 'picking' ? 'mis-pick' : 'off');
   return lights;
 }
