@@ -14,7 +14,7 @@ import { startCloud } from '../src/index.js';
  * even when the process cannot publish it before it stops (before the outbox, the event was lost).
  */
 describe('inventory events through the outbox (PGlite)', () => {
-  it('announces a count committed while bv.inventory could not be published, once the cloud is back', async () => {
+  it('announces a count and a reservation committed while bv.inventory could not be published, once the cloud is back', async () => {
     const dir = await tempDir('bv-inventory-outbox-');
     let database = await openDatabase({ dataDir: dir.path });
     try {
@@ -53,6 +53,12 @@ describe('inventory events through the outbox (PGlite)', () => {
         actor: 'test',
       });
       expect(bin.count).toBe(3);
+      const held = await first.services.reservations.reserve({
+        sku: 'OB-1',
+        quantity: 2,
+        reference: 'outbox-test',
+        ttlSeconds: 600,
+      });
       const pending = async () =>
         Number(
           (
@@ -98,6 +104,16 @@ describe('inventory events through the outbox (PGlite)', () => {
           60_000,
         );
         expect((arrived.data as { previousCount: number }).previousCount).toBe(5);
+        await eventually(
+          () =>
+            seen.find(
+              (e) =>
+                e.type === 'bv.inventory.reservation-changed.v1' &&
+                (e.data as { reservationId: string }).reservationId === held.id,
+            ),
+          'the reservation event',
+          60_000,
+        );
         await eventually(async () => (await pending()) === 0, 'the outbox row marked delivered');
       } finally {
         await watch.close();

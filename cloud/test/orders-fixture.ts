@@ -61,7 +61,7 @@ export async function openCheckoutWorld(
   await CheckoutRunner.migrate(database);
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: createRegistry() });
   const store = await createEventStore(database);
-  const reservations = new Reservations(cloudDb(database), eventLog);
+  const reservations = new Reservations(cloudDb(database));
   const checkout = new CheckoutRunner({
     database,
     store,

@@ -50,7 +50,7 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
     { stability: { windowMs: ctx.config.stableWindowMs } },
   );
   const inventory = new Inventory(db, ctx.hub, counting, ctx.logger);
-  const reservations = new Reservations(db, ctx.eventLog);
+  const reservations = new Reservations(db);
   // Shelves that go offline or come back change whether their bins' counts are current.
   registryApi.onShelfPresence((shelfIds, online) => health.shelfPresence(shelfIds, online));
   const api: InventoryApi = {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '@bitv/shared';
-import type { EventLog } from '@bitv/shared/event-log';
-import { reservationChangedV1 } from '@bitv/shared/events';
+import { outboxCommitted, queueOutbox } from '@bitv/shared/event-store';
+import { createEvent, reservationChangedV1, topics } from '@bitv/shared/events';
 import { sql } from 'kysely';
 import type { CloudDb } from '../db/index.js';
 import { iso } from '../db/time.js';
-import { publishEvent } from '../events.js';
+import { eventSource } from '../events.js';
 
 export interface Reservation {
   id: string;
@@ -38,10 +38,7 @@ export async function reservedUnits(db: CloudDb, sku: string): Promise<number> {
  * (sum of the SKU's bin counts, from shelf weight) minus what active reservations hold.
  */
 export class Reservations {
-  constructor(
-    private readonly db: CloudDb,
-    private readonly eventLog: EventLog,
-  ) {}
+  constructor(private readonly db: CloudDb) {}
 
   private async productExists(sku: string): Promise<void> {
     const row = await this.db.selectFrom('products').select('sku').where('sku', '=', sku).executeTakeFirst();
@@ -102,9 +99,11 @@ export class Reservations {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return { reservation: toReservation(row), created: true };
+      const reservation = toReservation(row);
+      await queueReservations(trx, [reservation]);
+      return { reservation, created: true };
     });
-    if (outcome.created) await this.announceReservation(outcome.reservation);
+    if (outcome.created) outboxCommitted(this.db);
     return outcome.reservation;
   }
 
@@ -136,17 +135,22 @@ export class Reservations {
 
   async release(id: string, owner?: OwnerScope): Promise<Reservation> {
     await this.get(id, owner);
-    const updated = await this.db
-      .updateTable('reservations')
-      .set({ status: 'released' })
-      .where('id', '=', id)
-      .where('status', '=', 'active')
-      .returningAll()
-      .executeTakeFirst();
-    if (updated) {
+    const released = await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('reservations')
+        .set({ status: 'released' })
+        .where('id', '=', id)
+        .where('status', '=', 'active')
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) return undefined;
       const r = toReservation(updated);
-      await this.announceReservation(r);
+      await queueReservations(trx, [r]);
       return r;
+    });
+    if (released) {
+      outboxCommitted(this.db);
+      return released;
     }
     const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new NotFoundError(`reservation ${id} not found`);
@@ -154,26 +158,46 @@ export class Reservations {
   }
 
   async expireReservations(now = new Date()): Promise<number> {
-    const rows = await this.db
-      .updateTable('reservations')
-      .set({ status: 'expired' })
-      .where('status', '=', 'active')
-      .where('expires_at', '<=', now)
-      .returningAll()
-      .execute();
-    for (const r of rows) await this.announceReservation(toReservation(r));
-    return rows.length;
-  }
-
-  private async announceReservation(r: Reservation): Promise<void> {
-    await publishEvent(this.eventLog, reservationChangedV1, r.sku, {
-      reservationId: r.id,
-      sku: r.sku,
-      quantity: r.quantity,
-      reference: r.reference,
-      status: r.status,
+    const expired = await this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('reservations')
+        .set({ status: 'expired' })
+        .where('status', '=', 'active')
+        .where('expires_at', '<=', now)
+        .returningAll()
+        .execute();
+      await queueReservations(trx, rows.map(toReservation));
+      return rows.length;
     });
+    if (expired > 0) outboxCommitted(this.db);
+    return expired;
   }
+}
+
+/**
+ * `bv.inventory` reservation events, queued in the transactional outbox in the transaction that
+ * changes the reservations: published by the relay after the commit, never lost to a crash in
+ * between.
+ */
+async function queueReservations(trx: CloudDb, reservations: readonly Reservation[]): Promise<void> {
+  if (reservations.length === 0) return;
+  await queueOutbox(
+    trx,
+    topics.inventory,
+    reservations.map((r) =>
+      createEvent(reservationChangedV1, {
+        source: eventSource,
+        key: r.sku,
+        data: {
+          reservationId: r.id,
+          sku: r.sku,
+          quantity: r.quantity,
+          reference: r.reference,
+          status: r.status,
+        },
+      }),
+    ),
+  );
 }
 
 function toReservation(r: {
