@@ -7,12 +7,15 @@ import { authed, type DatabaseKind, json, startTestCloud, type TestCloud } from 
 const kinds: DatabaseKind[] = ['pglite'];
 if (await serverAvailable('postgres')) kinds.push('postgres');
 
+let last: unknown;
+
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
     await delay(100);
   }
 }
@@ -39,7 +42,8 @@ for (const kind of kinds) {
       fetch(url(path), { headers: { authorization: `Bearer ${token}` } });
 
     beforeAll(async () => {
-      t = await startTestCloud(kind);
+      // Without fulfilment: it would start picking a confirmed order at once (tested end to end elsewhere).
+      t = await startTestCloud(kind, { modules: ['registry', 'inventory', 'orders'] });
       await t.cloud.seedDemo({
         siteId: 'site-1',
         gatewayId: 'gw-1',
@@ -84,6 +88,7 @@ for (const kind of kinds) {
 
       const detail = await until('the order confirmed in its read model', async () => {
         const r = await json(await get(shopper, `/api/v1/orders/${placed.orderId}`));
+        last = r;
         const order = r.order as { status: string } | undefined;
         return order?.status === 'confirmed' && (r.timeline as unknown[]).length === 3 ? r : undefined;
       });

@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
  */
 export const protoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const inventoryProtoFile = 'bitv/inventory/v1/inventory.proto';
+export const ordersProtoFile = 'bitv/orders/v1/orders.proto';
 
 export const protoLoaderOptions: protoLoader.Options = {
   keepCase: true,
@@ -121,4 +122,78 @@ export function callUnary<Req, Res>(
       else resolve(response as Res);
     });
   });
+}
+
+export interface OrderLineMessage {
+  line_id: string;
+  sku: string;
+  quantity: number;
+}
+
+export interface PlaceOrderRequest {
+  site_id: string;
+  customer_id: string;
+  lines: OrderLineMessage[];
+  idempotency_key: string;
+}
+
+export interface GetOrderRequest {
+  order_id: string;
+}
+
+export interface CancelOrderRequest {
+  order_id: string;
+  reason: string;
+}
+
+export interface OrderMessage {
+  order_id: string;
+  site_id: string;
+  customer_id: string;
+  status: string;
+  lines: OrderLineMessage[];
+}
+
+export interface OrderDetailMessage {
+  order: OrderMessage;
+  timeline: { version: number; type: string; data_json: string; at: string }[];
+  rejection_code: string;
+  rejection_reason: string;
+}
+
+/** Server-side handlers of `bitv.orders.v1.OrderService`. */
+export interface OrderServiceHandlers extends grpc.UntypedServiceImplementation {
+  PlaceOrder: grpc.handleUnaryCall<PlaceOrderRequest, OrderMessage>;
+  GetOrder: grpc.handleUnaryCall<GetOrderRequest, OrderDetailMessage>;
+  CancelOrder: grpc.handleUnaryCall<CancelOrderRequest, OrderMessage>;
+}
+
+/** A client of `bitv.orders.v1.OrderService`. */
+export interface OrderServiceClient extends grpc.Client {
+  PlaceOrder: Unary<PlaceOrderRequest, OrderMessage>;
+  GetOrder: Unary<GetOrderRequest, OrderDetailMessage>;
+  CancelOrder: Unary<CancelOrderRequest, OrderMessage>;
+}
+
+export interface OrderServiceDefinition {
+  service: grpc.ServiceDefinition;
+  Client: new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options?: grpc.ClientOptions,
+  ) => OrderServiceClient;
+}
+
+let ordersCache: OrderServiceDefinition | undefined;
+
+/** Loads the order service definition (once per process). */
+export function loadOrderService(): OrderServiceDefinition {
+  if (ordersCache) return ordersCache;
+  const definition = protoLoader.loadSync(ordersProtoFile, protoLoaderOptions);
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
+    bitv: { orders: { v1: { OrderService: grpc.ServiceClientConstructor } } };
+  };
+  const ctor = root.bitv.orders.v1.OrderService;
+  ordersCache = { service: ctor.service, Client: ctor as unknown as OrderServiceDefinition['Client'] };
+  return ordersCache;
 }

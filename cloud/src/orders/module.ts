@@ -11,6 +11,7 @@ import { CheckoutRunner, type CheckoutRunnerOptions, checkoutRunnerDefaults } fr
 import type { CheckoutStep } from '../checkout/saga.js';
 import { checkoutSteps, type StepDeps } from '../checkout/steps.js';
 import type { CloudModule, ModuleContext } from '../module.js';
+import { ordersGrpcService } from './grpc.js';
 import { migrateOrders } from './migrations.js';
 import { OrderRuleError } from './model.js';
 import { orderProjections } from './projections.js';
@@ -137,6 +138,7 @@ export async function createOrdersModule(
   return {
     name: 'orders',
     routes: orderRoutes(service, reads),
+    grpc: [ordersGrpcService({ service, authenticate: ctx.authenticate, logger })],
     consumers: [{ group: 'orders.picks', topics: [topics.fulfilment], handle: onPick }],
     timers: [
       {

@@ -58,11 +58,11 @@ const timeline = z.array(
 );
 
 /** A shopper (partner) sees their own orders; staff see their sites'. */
-function isShopper(p: Principal): boolean {
+export function isShopper(p: Principal): boolean {
   return p.kind !== 'gateway' && p.role === 'partner';
 }
 
-function assertCanSee(p: Principal, order: { siteId: string; customerId: string }): void {
+export function assertCanSee(p: Principal, order: { siteId: string; customerId: string }): void {
   const visible = isShopper(p) ? order.customerId === personOf(p) : canSeeSite(p, order.siteId);
   // "Not found" rather than "forbidden": an order id says nothing about orders one may not see.
   if (!visible) throw new NotFoundError('order not found');
