@@ -122,6 +122,18 @@ export type LiveMessage =
       reportedVersion: number;
       inSync: boolean;
     }
+  /** An order's status changed; a shopper's socket gets only their own orders' messages. */
+  | {
+      type: 'order';
+      siteId: string;
+      customerId: string;
+      orderId: string;
+      status: string;
+      /** The event that moved it (`bv.order.confirmed.v1`, ...) and the order's version after it. */
+      event: string;
+      version: number;
+      at: string;
+    }
   /** A firmware rollout moved (a device finished, a wave opened, paused, aborted...). */
   | {
       type: 'rollout';
@@ -136,6 +148,8 @@ export type LiveMessage =
 export interface LiveSubscriber {
   /** Sites this subscriber may see; null = all. */
   sites: readonly string[] | null;
+  /** A shopper: order messages only for this customer (whatever the site); absent = by site. */
+  customerId?: string;
   send(message: LiveMessage, text: string): void;
 }
 
@@ -162,10 +176,15 @@ export class LiveHub {
     if (this.subscribers.size === 0) return;
     const text = JSON.stringify(message);
     for (const s of this.subscribers) {
-      if (s.sites === null || s.sites.includes(message.siteId)) {
+      if (visible(s, message)) {
         s.send(message, text);
         this.sent?.inc({ type: message.type });
       }
     }
   }
+}
+
+function visible(s: LiveSubscriber, message: LiveMessage): boolean {
+  if (s.customerId !== undefined && message.type === 'order') return message.customerId === s.customerId;
+  return s.sites === null || s.sites.includes(message.siteId);
 }

@@ -4,7 +4,7 @@ import { BitvError, UnauthenticatedError } from '@bitv/shared';
 import type { Logger } from '@bitv/shared/log';
 import { WebSocket, WebSocketServer } from 'ws';
 import { accessCookie } from '../api/authenticate.js';
-import type { Principal } from '../api/principal.js';
+import { type Principal, personOf } from '../api/principal.js';
 import type { LiveHub } from './hub.js';
 
 export const livePath = '/api/v1/live';
@@ -61,21 +61,25 @@ export function attachLiveServer(server: Server, options: LiveServerOptions): { 
       return;
     }
     const credential = credentialOf(req, url);
-    const authorise = async (): Promise<string[] | null> => {
+    const authorise = async (): Promise<{ sites: string[] | null; customerId?: string }> => {
       if (!credential) throw new UnauthenticatedError('missing credentials');
       const principal = await options.resolve(credential);
       if (principal.kind === 'gateway') throw new UnauthenticatedError('not a user credential');
+      // A shopper (partner) follows their own orders, not their sites' (same rule as the orders API).
+      const person = principal.role === 'partner' ? personOf(principal) : null;
+      const customer = person === null ? {} : { customerId: person };
       const asked = url.searchParams.getAll('site');
-      if (asked.length === 0) return principal.sites;
+      if (asked.length === 0) return { sites: principal.sites, ...customer };
       const denied = asked.filter((s) => principal.sites !== null && !principal.sites.includes(s));
       if (denied.length > 0) throw new BitvError('forbidden', `no access to site ${denied.join(', ')}`);
-      return asked;
+      return { sites: asked, ...customer };
     };
     authorise().then(
-      (sites) =>
+      ({ sites, customerId }) =>
         wss.handleUpgrade(req, socket, head, (ws) => {
           const unsubscribe = options.hub.subscribe({
             sites,
+            ...(customerId === undefined ? {} : { customerId }),
             send: (_message, text) => {
               if (ws.readyState !== WebSocket.OPEN) return;
               if (ws.bufferedAmount > maxBuffered) {

@@ -12,6 +12,7 @@ import type { CheckoutStep } from '../checkout/saga.js';
 import { checkoutSteps, type StepDeps } from '../checkout/steps.js';
 import type { CloudModule, ModuleContext } from '../module.js';
 import { ordersGrpcService } from './grpc.js';
+import { orderLiveProjection } from './live.js';
 import { migrateOrders } from './migrations.js';
 import { OrderRuleError } from './model.js';
 import { orderProjections } from './projections.js';
@@ -36,6 +37,9 @@ export const ordersDefaults: OrdersSettings = {
 };
 
 export interface OrdersModuleOptions {
+/** Events this much older than the module's start still get a live message (a restart's gap). */
+const liveHistoryMarginMs = 60_000;
+
   settings?: Partial<OrdersSettings>;
   /** The checkout's steps, given the default deps (the payments issue inserts its step here). */
   steps?: (deps: StepDeps) => CheckoutStep[];
@@ -158,7 +162,20 @@ export async function createOrdersModule(
       projections = await startProjections({
         store,
         database: ctx.database,
-        projections: orderProjections,
+        // After the view's projections: a message's reader finds the view at least that far.
+        projections: [
+          ...orderProjections,
+          orderLiveProjection({
+            hub: ctx.hub,
+            since: new Date(Date.now() - liveHistoryMarginMs),
+            skipped: counter(
+              ctx.metrics,
+              'bv_orders_live_skipped_total',
+              'Order events sent no live message (history before the start, order not in the view)',
+              ['reason'],
+            ),
+          }),
+        ],
         logger,
         metrics: ctx.metrics,
       });

@@ -71,7 +71,7 @@ async function applyToView(tx: EventStoreTransaction, stored: StoredEvent): Prom
     WHERE order_id = ${orderId} AND version < ${stored.version}`.execute(tx.sql);
 }
 
-const statusAfter: Record<string, string> = {
+export const statusAfter: Record<string, string> = {
   [orderType.reserved]: 'reserved',
   [orderType.rejected]: 'rejected',
   [orderType.confirmed]: 'confirmed',
