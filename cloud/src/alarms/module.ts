@@ -103,6 +103,8 @@ export async function createAlarmsModule(
       },
       {
         group: 'alarms.telemetry',
+        // One read of bv.telemetry per process where inventory is mounted (see consumers.ts).
+        joins: 'inventory',
         topics: [topics.telemetry],
         handle: async (event) => {
           if (event.type === telemetryReadingsV1.type)
@@ -113,6 +115,7 @@ export async function createAlarmsModule(
       },
       {
         group: 'alarms.inventory',
+        joins: 'inventory',
         topics: [topics.inventory],
         handle: async (event) => {
           if (event.type !== hardwareAlertV1.type) return;

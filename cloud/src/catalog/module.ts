@@ -48,6 +48,7 @@ export async function createCatalogModule(
     consumers: [
       {
         group: 'catalog.stock-cache',
+        joins: 'inventory',
         topics: [topics.inventory],
         async handle(event) {
           if (event.type !== stockChangedV1.type && event.type !== reservationChangedV1.type) return;

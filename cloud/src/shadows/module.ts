@@ -70,6 +70,8 @@ export async function createShadowsModule(
     consumers: [
       {
         group: 'shadows.reported',
+        // One read of bv.telemetry per process where inventory is mounted (see consumers.ts).
+        joins: 'inventory',
         topics: [topics.telemetry],
         handle: async (event) => {
           if (event.type !== telemetryMetricsV1.type) return;
