@@ -50,6 +50,7 @@ const world = await openCheckoutWorld(
       return hold;
     },
     release: (id) => stock.release(id),
+    commit: (ids) => stock.commit(ids),
   }),
 );
 process.stdout.write(`checkout ready ${process.pid}\n`);

@@ -186,6 +186,7 @@ for (const kind of kinds) {
                 return hold;
               },
               release: (id: string) => w.reservations.release(id),
+              commit: (ids: readonly string[]) => w.reservations.commit(ids),
             };
             const steps = checkoutSteps({ store: w.store, stock, holdSeconds: 900 });
             const first = new CheckoutRunner({

@@ -34,7 +34,7 @@ export interface CheckoutWorld {
   site: string;
   /** A product with `count` units on a shelf of the site (another bin each call). */
   stock(sku: string, count: number): Promise<void>;
-  /** Units of a SKU held by active reservations, and the rows behind them. */
+  /** Units of a SKU held by active or committed reservations, and the rows behind them. */
   held(
     sku?: string,
   ): Promise<{ units: number; rows: { reference: string; quantity: number; status: string }[] }>;
@@ -112,7 +112,7 @@ export async function openCheckoutWorld(
       const { rows } = await sql<{ reference: string; quantity: number; status: string }>`
         SELECT reference, quantity, status FROM reservations
         WHERE (${sku ?? null}::text IS NULL OR sku = ${sku ?? null})`.execute(db);
-      return { units: rows.filter((r) => r.status === 'active').reduce((n, r) => n + r.quantity, 0), rows };
+      return { units: rows.filter((r) => r.status === 'active' || r.status === 'committed').reduce((n, r) => n + r.quantity, 0), rows };
     },
     async close(options = {}) {
       await checkout.close();

@@ -102,7 +102,7 @@ export const reservationSchema: z.ZodType<Reservation> = z.object({
   sku: z.string(),
   quantity: z.number().int(),
   reference: z.string(),
-  status: z.enum(['active', 'released', 'expired']),
+  status: z.enum(['active', 'committed', 'consumed', 'released', 'expired']),
   expiresAt: isoTime,
   ownerId: z.string().nullable().describe('the user who reserved (an API key acts for its owner)'),
 });

@@ -87,6 +87,9 @@ export function confirmOrder(deps: StepDeps): CheckoutStep {
       if (order.state.status === 'cancelled') {
         return { state, failure: { code: 'cancelled', reason: 'the order was cancelled during checkout' } };
       }
+      // Before the event: a crash in between resumes here and commits again (a no-op), while a
+      // confirmed order whose holds could still lapse would lose its units to the expiry sweep.
+      await deps.stock.commit(Object.values(state.holds));
       return {
         state: { ...state, outcome: 'confirmed' },
         commit: async (tx) => {

@@ -12,8 +12,10 @@ export interface StockHolds {
     ttlSeconds: number;
     ownerId?: string | null;
   }): Promise<{ id: string; status: string }>;
-  /** Releasing twice is not an error. */
+  /** Releasing twice is not an error; a committed hold is released too (the order was cancelled). */
   release(id: string): Promise<unknown>;
+  /** The holds of a confirmed order stop lapsing (idempotent). */
+  commit(ids: readonly string[]): Promise<unknown>;
 }
 
 /** The reservation reference of one order line: the same line always asks for the same hold. */

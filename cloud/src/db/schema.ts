@@ -186,7 +186,7 @@ export interface CloudTables {
     sku: string;
     quantity: number;
     reference: string;
-    status: 'active' | 'released' | 'expired';
+    status: 'active' | 'committed' | 'consumed' | 'released' | 'expired';
     expires_at: Timestamp;
     /** The user who reserved (a key's owner for an API key); null: made before owners were kept, or over gRPC. */
     owner_id: string | null;

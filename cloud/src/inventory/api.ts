@@ -5,11 +5,8 @@ import type { StockListener } from './stock-feed.js';
 /**
  * What inventory offers other modules: stock reads, reservations, and count changes as they
  * commit. Reservations lapse at `expiresAt` (the inventory module's expiry timer).
- *
- * Seam for orders (not built here): a reservation whose order is confirmed must stop lapsing. The
- * place is `Reservations.expireReservations`, which lapses only `status = 'active'` rows past
- * their expiry; a `confirm(id)` here that moves the row to a status it skips (and that
- * `reservedUnits` still counts as held) keeps the units held until the pick takes them.
+ * A confirmed order's holds are committed: the expiry sweep skips them, and they stay held until
+ * the order is cancelled (released) or picked (consumed).
  */
 export interface InventoryApi {
   getProduct(sku: string): Promise<Product>;
@@ -32,6 +29,10 @@ export interface InventoryApi {
   }): Promise<Reservation>;
   /** Releasing twice is not an error. */
   release(id: string, owner?: OwnerScope): Promise<Reservation>;
+  /** A confirmed order's holds stop lapsing (idempotent); returns those it moved. */
+  commit(ids: readonly string[]): Promise<Reservation[]>;
+  /** A picked order's holds are no longer held (idempotent); returns those it moved. */
+  consume(ids: readonly string[]): Promise<Reservation[]>;
   getReservation(id: string, owner?: OwnerScope): Promise<Reservation>;
   listReservations(filter: {
     owner?: OwnerScope;

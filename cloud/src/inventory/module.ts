@@ -61,6 +61,8 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
     alerts: (siteId, status) => inventory.alerts(siteId, status),
     reserve: (input) => reservations.reserve(input),
     release: (id, owner) => reservations.release(id, owner),
+    commit: (ids) => reservations.commit(ids),
+    consume: (ids) => reservations.consume(ids),
     getReservation: (id, owner) => reservations.get(id, owner),
     listReservations: (filter) => reservations.list(filter),
     onStockChange: (listener) => feed.subscribe(listener),

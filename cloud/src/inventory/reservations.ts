@@ -12,7 +12,12 @@ export interface Reservation {
   sku: string;
   quantity: number;
   reference: string;
-  status: 'active' | 'released' | 'expired';
+  /**
+   * active: held until `expiresAt`; committed: its order is confirmed, held until picked or
+   * cancelled and never lapsed; consumed: picked (the units left the shelf, so on hand is lower
+   * instead); released, expired: no longer held.
+   */
+  status: 'active' | 'committed' | 'consumed' | 'released' | 'expired';
   expiresAt: string;
   /** The user who reserved (for a partner API key, the key's owner); null when not known. */
   ownerId: string | null;
@@ -21,14 +26,18 @@ export interface Reservation {
 /** Whose reservations a caller may touch: one owner's only, or (undefined) every one. */
 export type OwnerScope = string | undefined;
 
-/** Units of a SKU held by active, unexpired reservations. */
+/** Units of a SKU held by active, unexpired reservations and by committed ones (whatever their expiry). */
 export async function reservedUnits(db: CloudDb, sku: string): Promise<number> {
   const row = await db
     .selectFrom('reservations')
     .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('n'))
     .where('sku', '=', sku)
-    .where('status', '=', 'active')
-    .where('expires_at', '>', new Date())
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'committed'),
+        eb.and([eb('status', '=', 'active'), eb('expires_at', '>', new Date())]),
+      ]),
+    )
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -133,28 +142,50 @@ export class Reservations {
     return (await q.execute()).map(toReservation);
   }
 
+  /** Releases an active or committed hold (a cancelled order's); anything else is left as it is. */
   async release(id: string, owner?: OwnerScope): Promise<Reservation> {
     await this.get(id, owner);
-    const released = await this.db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('reservations')
-        .set({ status: 'released' })
-        .where('id', '=', id)
-        .where('status', '=', 'active')
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) return undefined;
-      const r = toReservation(updated);
-      await queueReservations(trx, [r]);
-      return r;
-    });
-    if (released) {
-      outboxCommitted(this.db);
-      return released;
-    }
+    const [released] = await this.move([id], ['active', 'committed'], 'released');
+    if (released) return released;
     const row = await this.db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new NotFoundError(`reservation ${id} not found`);
     return toReservation(row);
+  }
+
+  /**
+   * The holds of a confirmed order: active ones become committed, which the expiry sweep never
+   * lapses, so a confirmed order keeps its units however long picking takes. Idempotent (a
+   * resumed checkout commits again); returns the holds it moved.
+   */
+  async commit(ids: readonly string[]): Promise<Reservation[]> {
+    return this.move(ids, ['active'], 'committed');
+  }
+
+  /** The holds of a picked order: the units left the shelf (on hand is lower), so they are no longer held. */
+  async consume(ids: readonly string[]): Promise<Reservation[]> {
+    return this.move(ids, ['active', 'committed'], 'consumed');
+  }
+
+  private async move(
+    ids: readonly string[],
+    from: readonly Reservation['status'][],
+    to: Reservation['status'],
+  ): Promise<Reservation[]> {
+    if (ids.length === 0) return [];
+    const moved = await this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('reservations')
+        .set({ status: to })
+        .where('id', 'in', [...ids])
+        .where('status', 'in', [...from])
+        .returningAll()
+        .execute();
+      const changed = rows.map(toReservation);
+      await queueReservations(trx, changed);
+      return changed;
+    });
+    if (moved.length > 0) outboxCommitted(this.db);
+    return moved;
   }
 
   async expireReservations(now = new Date()): Promise<number> {

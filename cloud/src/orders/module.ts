@@ -19,6 +19,7 @@ import { orderProjections } from './projections.js';
 import { OrderReadModels } from './read-models.js';
 import { orderRoutes } from './routes.js';
 import { OrderService } from './service.js';
+import { loadOrder } from './stream.js';
 
 export interface OrdersSettings {
   /** How long a hold of an unfinished checkout lives before inventory lapses it. */
@@ -58,6 +59,7 @@ export async function createOrdersModule(
 ): Promise<CloudModule> {
   const { inventory, registry } = ctx.apis;
   if (!inventory || !registry) throw new Error('orders needs the registry and inventory modules');
+  const holds = inventory;
   const settings = { ...ordersDefaults, ...options.settings };
   await migrateOrders(ctx.database);
   await CheckoutRunner.migrate(ctx.database);
@@ -133,9 +135,18 @@ export async function createOrdersModule(
       await service.apply(orderId, command);
     } catch (error) {
       // A redelivered pick event finds the order already moved on: nothing to do, counted.
-      if (error instanceof NotFoundError) ignored.inc({ reason: 'unknown_order' });
-      else if (isRuleConflict(error)) ignored.inc({ reason: 'wrong_status' });
+      if (error instanceof NotFoundError) {
+        ignored.inc({ reason: 'unknown_order' });
+        return;
+      }
+      if (isRuleConflict(error)) ignored.inc({ reason: 'wrong_status' });
       else throw error;
+    }
+    // The picked units left the shelf (on hand is lower now), so the order's committed holds end;
+    // a redelivery after a crash here consumes again, a no-op.
+    if (event.type === pickCompletedV1.type) {
+      const { state } = await loadOrder(store, orderId);
+      if (state.status !== 'none') await holds.consume(state.reservations.map((r) => r.reservationId));
     }
   }
 

@@ -69,7 +69,7 @@ export const reservationChangedV1 = defineEvent({
     sku: id,
     quantity: z.number().int().positive(),
     reference: z.string().min(1).max(200),
-    status: z.enum(['active', 'released', 'expired']),
+    status: z.enum(['active', 'committed', 'consumed', 'released', 'expired']),
   }),
 });
 
