@@ -80,4 +80,32 @@ describe('live order status', () => {
     expect(sockets.otherStaff.messages.filter((m) => m.type === 'order')).toEqual([]);
     for (const s of Object.values(sockets)) s.ws.close();
   }, 120_000);
+
+  it('the orders page lists a shopper only their own orders, and an order of theirs with its timeline', async () => {
+    const carol = await t.token('partner');
+    const dave = await t.token('partner');
+    const carolOrder = await place(carol);
+    const daveOrder = await place(dave);
+    const page = (token: string, path: string) =>
+      fetch(`${t.cloud.url}${path}`, { headers: { cookie: `bv_access=${token}`, accept: 'text/html' } });
+    const list = await eventually(
+      async () => {
+        const html = await (await page(carol, '/orders')).text();
+        return html.includes(carolOrder) ? html : undefined;
+      },
+      'carol sees her order',
+      60_000,
+    );
+    expect(list).not.toContain(daveOrder);
+    expect(list).toContain('/assets/orders.js');
+    const detail = await page(carol, `/orders/${carolOrder}`);
+    expect(detail.status).toBe(200);
+    expect(await detail.text()).toContain('data-event="bv.order.placed.v1"');
+    expect((await page(carol, `/orders/${daveOrder}`)).status).toBe(404);
+    const staff = await t.token('staff', ['site-1']);
+    const filtered = await (await page(staff, '/orders?status=&site=site-1')).text();
+    expect(filtered).toContain(carolOrder);
+    expect(filtered).toContain(daveOrder);
+    expect((await page(staff, '/orders?status=lost')).status).toBe(400);
+  }, 120_000);
 });

@@ -17,6 +17,7 @@ import { migrateOrders } from './migrations.js';
 import { OrderRuleError } from './model.js';
 import { orderProjections } from './projections.js';
 import { OrderReadModels } from './read-models.js';
+import { ordersNav, ordersPages } from './pages.js';
 import { orderRoutes } from './routes.js';
 import { OrderService } from './service.js';
 import { loadOrder } from './stream.js';
@@ -153,6 +154,8 @@ export async function createOrdersModule(
   return {
     name: 'orders',
     routes: orderRoutes(service, reads),
+    pages: ordersPages({ kit: ctx.dashboard, registry, reads }),
+    nav: [ordersNav],
     grpc: [ordersGrpcService({ service, authenticate: ctx.authenticate, logger })],
     consumers: [{ group: 'orders.picks', topics: [topics.fulfilment], handle: onPick }],
     timers: [
