@@ -64,13 +64,15 @@ async function main(argv: string[]): Promise<number | 'running'> {
     'BitVelocity is running.',
     `  Dashboard        ${platform.dashboardUrl}/`,
     `  API (OpenAPI)    ${platform.dashboardUrl}/openapi.json`,
-    `  gRPC             ${platform.grpcUrl ?? '(off: BV_GRPC_PORT=-1)'}   (InventoryService, proto/)`,
+    `  gRPC             ${platform.grpcUrl ?? '(off: BV_GRPC_PORT=-1)'}   (InventoryService, OrderService; proto/)`,
     `  Health, metrics  ${platform.dashboardUrl}/healthz  ${platform.dashboardUrl}/metrics`,
     `  MQTT broker      ${platform.mqttUrl}${platform.wsUrl ? `   WebSocket ${platform.wsUrl}` : ''}`,
     `  Broker cluster   ${config.redisUrl ? `on Redis at ${redactUrl(config.redisUrl)} (REDIS_URL)` : 'single node (set REDIS_URL to cluster on Redis)'}`,
     `  Simulator        ${platform.simControlUrl ?? '(no control API)'}  (POST /shelves/<serial>/bins/<bin>/pick {"count":3})`,
     `  Storage          ${platform.database} database, ${platform.eventLog} event log, data in ${runDir}`,
     `  Shelves          ${platform.shelves.map((s) => `${s.deviceId} (${s.bins} bins)`).join(', ')}`,
+    `  Pick-to-light    a simulated picker follows the lit bins (${Math.round(config.pickerErrorRate * 100)} % wrong picks); ${config.demoShopper ? `a demo shopper orders every ~${config.demoShopperEverySeconds} s (BV_DEMO_SHOPPER=false stops it)` : 'demo shopper off (BV_DEMO_SHOPPER)'}`,
+    `  Pages            /orders  /pick  /catalog  /alarms  /firmware/rollouts  /fleet`,
     platform.admin
       ? `  Admin login      ${platform.admin.email} / ${platform.admin.password}   (shown once; set BV_ADMIN_PASSWORD to choose)`
       : `  Admin login      ${config.adminEmail} (password as set on the first start)`,
