@@ -1,9 +1,9 @@
 import { type Database, dropSchema, openDatabase } from '@bitv/shared/db';
-import type { EventLog } from '@bitv/shared/event-log';
 import { type BvEvent, platformEvents, type StockChanged, topics } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { counter, createRegistry, histogram } from '@bitv/shared/metrics';
 import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BinLightSetting } from '../src/commands/api.js';
 import type { StockDirectory } from '../src/fulfilment/directory.js';
@@ -97,18 +97,10 @@ if (await serverAvailable('postgres')) {
 describe.each(kinds)('fulfilment on $name', ({ open }) => {
   let db: { database: Database; dispose: () => Promise<void> };
   let site: Site;
-  let published: BvEvent[];
   let hubMessages: { type: string; change?: string }[];
 
   const build = (options: Partial<FulfilmentOptions> = {}) => {
     const metrics = createRegistry();
-    const eventLog = {
-      publish: async (topic: string, events: BvEvent | readonly BvEvent[]) => {
-        const list = Array.isArray(events) ? events : [events as BvEvent];
-        for (const e of list) platformEvents().validate(e, topic);
-        published.push(...list);
-      },
-    } as unknown as EventLog;
     const hub = new LiveHub();
     hub.subscribe({ sites: null, send: (m) => hubMessages.push(m as { type: string; change?: string }) });
     const commands = {
@@ -121,7 +113,6 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
       new PickStore(db.database),
       site,
       new PickLights(commands, silentLogger),
-      eventLog,
       hub,
       silentLogger,
       {
@@ -132,7 +123,14 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
       options,
     );
   };
-  const types = () => published.map((e) => e.type);
+  // What fulfilment committed for `bv.fulfilment`: the outbox rows written with the pick lists
+  // (the relay that publishes them is tested in fulfilment-outbox.test.ts).
+  const published = async () =>
+    (
+      await sql<{ event: BvEvent }>`SELECT event FROM bv_es_outbox WHERE topic = ${topics.fulfilment}
+        ORDER BY id`.execute(db.database.kysely)
+    ).rows.map((r) => r.event);
+  const types = async () => (await published()).map((e) => e.type);
 
   beforeEach(async () => {
     db = await open();
@@ -141,7 +139,6 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     site.put('shelf-a', 0, 'NUT', 20, 0, 0);
     site.put('shelf-a', 1, 'WASHER', 5, 0, 0);
     site.put('shelf-b', 2, 'BOLT', 10, 1, 0);
-    published = [];
     hubMessages = [];
   }, 60_000);
   afterEach(() => db.dispose(), 60_000);
@@ -171,14 +168,14 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     await f.onStockChange(site.take('shelf-b', 2, 1, 3));
     expect(site.lit().size).toBe(0);
     expect((await f.get(pick.pickId)).status).toBe('picked');
-    expect(types()).toEqual([
+    expect(await types()).toEqual([
       'bv.pick.list-created.v1',
       'bv.pick.started.v1',
       'bv.pick.line-confirmed.v1',
       'bv.pick.line-confirmed.v1',
       'bv.pick.completed.v1',
     ]);
-    const completed = published.at(-1) as BvEvent;
+    const completed = (await published()).at(-1) as BvEvent;
     expect(completed.data).toMatchObject({ orderId: 'o-1', siteId: 'site-1' });
     expect(hubMessages.filter((m) => m.type === 'pick').map((m) => m.change)).toContain('progressed');
   }, 60_000);
@@ -191,8 +188,8 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     await Promise.all([f.onStockChange(change), f.onStockChange({ ...change })]);
     // A second instance (no shared memory) sees the copy from the log: the absolute count decides nothing.
     await build().onStockChange({ ...change });
-    expect(types().filter((t) => t === 'bv.pick.line-confirmed.v1')).toHaveLength(1);
-    expect(types().filter((t) => t === 'bv.pick.list-created.v1')).toHaveLength(1);
+    expect((await types()).filter((t) => t === 'bv.pick.line-confirmed.v1')).toHaveLength(1);
+    expect((await types()).filter((t) => t === 'bv.pick.list-created.v1')).toHaveLength(1);
   }, 60_000);
 
   it('changes arriving together are decided together: both lines confirmed, the list picked once', async () => {
@@ -212,9 +209,9 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     ]);
     const done = await f.get(pick.pickId);
     expect(done.status).toBe('picked');
-    expect(types().filter((t) => t === 'bv.pick.completed.v1')).toHaveLength(1);
+    expect((await types()).filter((t) => t === 'bv.pick.completed.v1')).toHaveLength(1);
     // The washer taken after the list was picked is no mis-pick of it.
-    expect(types()).not.toContain('bv.pick.mis-pick.v1');
+    expect(await types()).not.toContain('bv.pick.mis-pick.v1');
     expect(site.lit().size).toBe(0);
   }, 60_000);
 
@@ -223,7 +220,7 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     await f.fromOrder({ orderId: 'o-1', siteId: 'site-1', lines: [{ sku: 'NUT', quantity: 2 }] });
     await f.onStockChange(site.take('shelf-a', 1, 1, 1));
     expect(site.lit().get('shelf-a/1')).toBe('#ff0000');
-    const misPick = published.find((e) => e.type === 'bv.pick.mis-pick.v1');
+    const misPick = (await published()).find((e) => e.type === 'bv.pick.mis-pick.v1');
     expect(misPick?.data).toMatchObject({ shelfId: 'shelf-a', bin: 1, taken: 1, sku: 'WASHER' });
     expect((await f.current('site-1'))?.misPicks).toHaveLength(1);
     await f.onStockChange(site.take('shelf-a', 1, -1, 2));
@@ -240,7 +237,7 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
       lines: [{ sku: 'WASHER', quantity: 9 }],
     });
     expect(short.status).toBe('short');
-    expect(published.find((e) => e.type === 'bv.pick.short-pick.v1')?.data).toMatchObject({
+    expect((await published()).find((e) => e.type === 'bv.pick.short-pick.v1')?.data).toMatchObject({
       sku: 'WASHER',
       quantity: 9,
       available: 5,
@@ -287,7 +284,7 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
   it('the published events are valid on the bv.fulfilment topic', async () => {
     const f = build();
     await f.fromOrder({ orderId: 'o-1', siteId: 'site-1', lines: [{ sku: 'GHOST', quantity: 1 }] });
-    expect(types()).toContain('bv.pick.short-pick.v1');
-    for (const e of published) platformEvents().validate(e, topics.fulfilment);
+    expect(await types()).toContain('bv.pick.short-pick.v1');
+    for (const e of await published()) platformEvents().validate(e, topics.fulfilment);
   }, 60_000);
 });

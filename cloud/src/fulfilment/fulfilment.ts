@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '@bitv/shared';
-import type { EventLog } from '@bitv/shared/event-log';
 import {
   type BvEvent,
   createEvent,
@@ -12,7 +11,6 @@ import {
   pickStartedV1,
   type StockChanged,
   shortPickV1,
-  topics,
 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Counter, Histogram } from '@bitv/shared/metrics';
@@ -97,7 +95,6 @@ export class Fulfilment {
     private readonly store: PickStore,
     private readonly directory: StockDirectory,
     private readonly lights: PickLights,
-    private readonly eventLog: EventLog,
     private readonly hub: LiveHub,
     private readonly logger: Logger,
     private readonly metrics: FulfilmentMetrics,
@@ -129,13 +126,13 @@ export class Fulfilment {
     };
     const events = decide(command, undefined);
     const state = fold(events) as PickState;
-    if (await this.store.insert(state)) {
+    if (await this.store.insert(state, this.eventsOf(state, events))) {
+      this.counted(events);
       this.logger.info(
         { pickId: state.pickId, orderId: state.orderId, lines: state.lines.length },
         'pick list created',
       );
       this.live(state, events);
-      await this.announce(state, events);
     }
     if (this.options.autoStart) await this.startNext(order.siteId);
     return this.get(state.pickId);
@@ -267,7 +264,7 @@ export class Fulfilment {
       }
       if (events.length === 0) return false;
       try {
-        const version = await this.store.update(next, current.version);
+        const version = await this.store.update(next, current.version, this.eventsOf(next, events));
         this.remember({ ...current, state: next, version });
       } catch (error) {
         if (!(error instanceof StalePickError)) throw error;
@@ -301,9 +298,9 @@ export class Fulfilment {
     for (const [key, light] of was) {
       if (!now.has(key) && light !== 'off') changes.push({ ...splitKey(key), light: 'off' });
     }
+    this.counted(events);
     this.live(after, events);
     await this.lights.apply(changes, `fulfilment:${after.pickId}`);
-    await this.announce(after, events);
     const ended = after.status === 'picked' || after.status === 'short' || after.status === 'cancelled';
     if (ended && before.status === 'picking') {
       this.logger.info({ pickId: after.pickId, orderId: after.orderId, status: after.status }, 'pick ended');
@@ -316,13 +313,17 @@ export class Fulfilment {
     }
   }
 
-  private async announce(state: PickState, events: readonly PickEvent[]): Promise<void> {
+  private counted(events: readonly PickEvent[]): void {
+    for (const e of events) this.metrics.events.inc({ type: e.type });
+  }
+
+  /** The `bv.fulfilment` events of decided pick events, queued in the outbox with the state they led to. */
+  private eventsOf(state: PickState, events: readonly PickEvent[]): BvEvent[] {
     const published: BvEvent[] = [];
     const base = { pickId: state.pickId, orderId: state.orderId, siteId: state.siteId };
     const event = <T>(definition: EventDefinition<T>, data: T) =>
       published.push(createEvent(definition, { source: eventSource, key: state.orderId, data }));
     for (const e of events) {
-      this.metrics.events.inc({ type: e.type });
       const line = 'lineId' in e ? state.lines.find((l) => l.lineId === e.lineId) : undefined;
       switch (e.type) {
         case 'created':
@@ -387,8 +388,7 @@ export class Fulfilment {
           break;
       }
     }
-    // After the commit, like inventory's events: a crash here loses them (see docs/fulfilment.md).
-    if (published.length > 0) await this.eventLog.publish(topics.fulfilment, published);
+    return published;
   }
 
   /** The station's live view: sent before the light commands (it costs nothing and shows at once). */

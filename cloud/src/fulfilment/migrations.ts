@@ -1,4 +1,5 @@
 import { type Database, type Migration, migrate } from '@bitv/shared/db';
+import { migrateEventStore } from '@bitv/shared/event-store';
 import { type Kysely, sql } from 'kysely';
 
 const pickLists: Migration = {
@@ -31,6 +32,8 @@ export const fulfilmentMigrations: Record<string, Migration> = {
   '0001_pick_lists': pickLists,
 };
 
-export function migrateFulfilment(database: Database): Promise<string[]> {
+/** Also the event store's tables: pick events are queued in its outbox with the pick-list rows. */
+export async function migrateFulfilment(database: Database): Promise<string[]> {
+  await migrateEventStore(database);
   return migrate(database, 'fulfilment', fulfilmentMigrations);
 }

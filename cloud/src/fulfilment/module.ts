@@ -19,7 +19,9 @@ import { PickStore } from './store.js';
 
 /**
  * Pick-to-light fulfilment. Needs registry (places), inventory (bins, count changes) and commands
- * (lights). Count changes arrive twice when inventory is mounted in the same process: through its
+ * (lights). Its `bv.fulfilment` events are queued in the transactional outbox with the pick-list
+ * rows (see store.ts); no relay of its own: fulfilment cannot be mounted without inventory
+ * (modules.ts `needs`), whose relay publishes every row of the database's outbox. Count changes arrive twice when inventory is mounted in the same process: through its
  * in-process feed (the short path a waiting picker needs) and through `bv.inventory` (the path
  * for a fulfilment process of its own); the second copy is skipped.
  */
@@ -36,7 +38,6 @@ export async function createFulfilmentModule(
     new PickStore(ctx.database),
     new ModuleStockDirectory(registry, inventory),
     new PickLights(commands, logger),
-    ctx.eventLog,
     ctx.hub,
     logger,
     {

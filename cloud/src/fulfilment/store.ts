@@ -1,4 +1,6 @@
 import { type Database, tables } from '@bitv/shared/db';
+import { outboxCommitted, queueOutbox } from '@bitv/shared/event-store';
+import { type BvEvent, topics } from '@bitv/shared/events';
 import type { ColumnType, Kysely } from 'kysely';
 import type { PickState, PickStatus } from './model.js';
 
@@ -27,12 +29,15 @@ export class StalePickError extends Error {}
 
 /**
  * Pick lists as rows holding the decider's state, written with an expected version (optimistic
- * concurrency), so two instances deciding on one list never both win.
+ * concurrency), so two instances deciding on one list never both win. Each write queues its
+ * `bv.fulfilment` events in the event store's outbox in the same transaction: they commit with
+ * the row or not at all, and the outbox relay publishes them after the commit (a crash between
+ * the two no longer loses them).
  */
 export class PickStore {
   private readonly db: Kysely<FulfilmentTables>;
 
-  constructor(database: Database) {
+  constructor(private readonly database: Database) {
     this.db = tables<FulfilmentTables>(database);
   }
 
@@ -93,43 +98,53 @@ export class PickStore {
   }
 
   /** Inserts a new list; false when the order already has one (a redelivered confirmation). */
-  async insert(state: PickState): Promise<boolean> {
-    const row = await this.db
-      .insertInto('pick_lists')
-      .values({
-        id: state.pickId,
-        order_id: state.orderId,
-        site_id: state.siteId,
-        status: state.status,
-        state: JSON.stringify(state),
-        version: 1,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    return row !== undefined;
+  async insert(state: PickState, events: readonly BvEvent[]): Promise<boolean> {
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('pick_lists')
+        .values({
+          id: state.pickId,
+          order_id: state.orderId,
+          site_id: state.siteId,
+          status: state.status,
+          state: JSON.stringify(state),
+          version: 1,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (row) await queueOutbox<FulfilmentTables>(trx, topics.fulfilment, events);
+      return row !== undefined;
+    });
+    if (inserted && events.length > 0) outboxCommitted(this.database);
+    return inserted;
   }
 
   /**
    * Writes the next state if the row is still at `version`; throws `StalePickError` otherwise,
    * and also when another list of the site is already in progress (the unique index).
    */
-  async update(state: PickState, version: number): Promise<number> {
+  async update(state: PickState, version: number, events: readonly BvEvent[]): Promise<number> {
     try {
-      const row = await this.db
-        .updateTable('pick_lists')
-        .set({
-          status: state.status,
-          state: JSON.stringify(state),
-          version: version + 1,
-          updated_at: new Date(),
-        })
-        .where('id', '=', state.pickId)
-        .where('version', '=', version)
-        .returning('version')
-        .executeTakeFirst();
-      if (!row) throw new StalePickError(`pick list ${state.pickId} changed meanwhile`);
-      return row.version;
+      const next = await this.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('pick_lists')
+          .set({
+            status: state.status,
+            state: JSON.stringify(state),
+            version: version + 1,
+            updated_at: new Date(),
+          })
+          .where('id', '=', state.pickId)
+          .where('version', '=', version)
+          .returning('version')
+          .executeTakeFirst();
+        if (!row) throw new StalePickError(`pick list ${state.pickId} changed meanwhile`);
+        await queueOutbox<FulfilmentTables>(trx, topics.fulfilment, events);
+        return row.version;
+      });
+      if (events.length > 0) outboxCommitted(this.database);
+      return next;
     } catch (error) {
       if (isUniqueViolation(error))
         throw new StalePickError(`another pick of site ${state.siteId} is in progress`);
