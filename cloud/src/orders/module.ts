@@ -38,10 +38,10 @@ export const ordersDefaults: OrdersSettings = {
   checkoutConcurrency: checkoutRunnerDefaults.concurrency,
 };
 
-export interface OrdersModuleOptions {
 /** Events this much older than the module's start still get a live message (a restart's gap). */
 const liveHistoryMarginMs = 60_000;
 
+export interface OrdersModuleOptions {
   settings?: Partial<OrdersSettings>;
   /** The checkout's steps, given the default deps (the payments issue inserts its step here). */
   steps?: (deps: StepDeps) => CheckoutStep[];
@@ -147,7 +147,7 @@ export async function createOrdersModule(
     // a redelivery after a crash here consumes again, a no-op.
     if (event.type === pickCompletedV1.type) {
       const { state } = await loadOrder(store, orderId);
-      if (state.status !== 'none') await holds.consume(state.reservations.map((r) => r.reservationId));
+      if (state.status === 'BROKEN') await holds.consume(state.reservations.map((r) => r.reservationId));
     }
   }
 
