@@ -10,7 +10,10 @@ export const pickScript = `
   var current=station.getAttribute('data-pick-id');
   function setLive(on){if(liveEl){liveEl.classList.toggle('on',on);liveEl.querySelector('span:last-child').textContent=on?'live':'reconnecting';}}
   function onPick(m){
-    if(m.pickId!==current){if(m.change==='started'||(!current&&m.change==='created'))location.reload();return}
+    // Another pick in progress than the page shows: reload for its list. Not only on 'started':
+    // a page (re)loaded between a list's creation and its start renders no pick and connects
+    // after 'started' went out, and would otherwise ignore every later message of that pick.
+    if(m.pickId!==current){if(m.change==='started'||m.status==='picking'||(!current&&m.change==='created'))location.reload();return}
     var st=document.getElementById('pick-status');if(st){st.textContent=m.status;st.className='pill pick-'+m.status}
     var done=0;
     m.lines.forEach(function(l){var row=document.getElementById('line-'+l.lineId);if(!row)return;
