@@ -147,7 +147,7 @@ export async function createOrdersModule(
     // a redelivery after a crash here consumes again, a no-op.
     if (event.type === pickCompletedV1.type) {
       const { state } = await loadOrder(store, orderId);
-      if (state.status === 'BROKEN') await holds.consume(state.reservations.map((r) => r.reservationId));
+      if (state.status !== 'none') await holds.consume(state.reservations.map((r) => r.reservationId));
     }
   }
 
