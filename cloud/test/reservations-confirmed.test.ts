@@ -1,8 +1,12 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { createEvent, pickCompletedV1, pickStartedV1, topics } from '@bitv/shared/events';
 import { serverAvailable } from '@bitv/shared/testing';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cloudDb } from '../src/db/index.js';
 import { reservedUnits } from '../src/inventory/reservations.js';
 import { loadOrder } from '../src/orders/stream.js';
+import { json, startTestCloud } from './harness.js';
 import { type CheckoutWorld, type Kind, openCheckoutWorld } from './orders-fixture.js';
 
 const kinds: Kind[] = ['pglite'];
@@ -76,4 +80,65 @@ for (const kind of kinds) {
       expect(await reservedUnits(cloudDb(world.database), 'BOLT')).toBe(0);
     }, 60_000);
   });
+}
+
+describe('a picked order on a running cloud', () => {
+  it('has its committed holds consumed by the orders module when bv.fulfilment says it is picked', async () => {
+    // Without fulfilment: the test plays its pick events, so nothing else picks the order.
+    const t = await startTestCloud('pglite', { modules: ['registry', 'inventory', 'orders'] });
+    try {
+      await t.cloud.seedDemo({
+        siteId: 'site-1',
+        gatewayId: 'gw-1',
+        shelves: [{ serialNumber: 'RC-1', bins: [{ sku: 'RC-BOLT', unitWeightG: 10, count: 5 }] }],
+      });
+      const token = await t.token('partner');
+      const response = await fetch(`${t.cloud.url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ siteId: 'site-1', lines: [{ sku: 'RC-BOLT', quantity: 2 }] }),
+      });
+      expect(response.status).toBe(201);
+      const orderId = (await json(response)).orderId as string;
+      const holdStatus = async () => {
+        const { rows } = await sql<{ status: string }>`
+          SELECT status FROM reservations WHERE reference = ${`order:${orderId}:1`}`.execute(
+          t.database.kysely,
+        );
+        return rows[0]?.status;
+      };
+      await until('the hold committed', async () => (await holdStatus()) === 'committed');
+      const source = 'test:reservations-confirmed';
+      await t.eventLog.publish(topics.fulfilment, [
+        createEvent(pickStartedV1, {
+          source,
+          key: orderId,
+          data: { pickId: 'p1', orderId, siteId: 'site-1' },
+        }),
+        createEvent(pickCompletedV1, {
+          source,
+          key: orderId,
+          data: {
+            pickId: 'p1',
+            orderId,
+            siteId: 'site-1',
+            lines: [{ sku: 'RC-BOLT', quantity: 2 }],
+            completedAt: new Date().toISOString(),
+          },
+        }),
+      ]);
+      await until('the hold consumed', async () => (await holdStatus()) === 'consumed');
+      expect(await reservedUnits(cloudDb(t.database), 'RC-BOLT')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  }, 180_000);
+});
+
+async function until(what: string, probe: () => Promise<boolean>, ms = 90_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(100);
+  }
 }
