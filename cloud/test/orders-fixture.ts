@@ -112,7 +112,12 @@ export async function openCheckoutWorld(
       const { rows } = await sql<{ reference: string; quantity: number; status: string }>`
         SELECT reference, quantity, status FROM reservations
         WHERE (${sku ?? null}::text IS NULL OR sku = ${sku ?? null})`.execute(db);
-      return { units: rows.filter((r) => r.status === 'active' || r.status === 'committed').reduce((n, r) => n + r.quantity, 0), rows };
+      return {
+        units: rows
+          .filter((r) => r.status === 'active' || r.status === 'committed')
+          .reduce((n, r) => n + r.quantity, 0),
+        rows,
+      };
     },
     async close(options = {}) {
       await checkout.close();

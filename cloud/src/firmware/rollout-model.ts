@@ -167,7 +167,7 @@ export function report(
   result: { ok: boolean; version?: string; reason?: string },
 ): Step {
   const d = r.devices.find((x) => x.deviceId === deviceId);
-  if (!d || d.state !== 'in_progress') return { send: [], changes: [], rollout: r };
+  if (d?.state !== 'in_progress') return { send: [], changes: [], rollout: r };
   const change: Change = {
     deviceId,
     state: result.ok ? 'succeeded' : 'failed',

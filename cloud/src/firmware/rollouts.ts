@@ -241,7 +241,7 @@ export class Rollouts {
       row.rollout_id,
       (r) => {
         const d = r.devices.find((x) => x.deviceId === row.device_id);
-        if (!d || d.state !== 'in_progress') return undefined;
+        if (d?.state !== 'in_progress') return undefined;
         const ok = result.status === 'done';
         return report(r, row.device_id, {
           ok,
