@@ -2,6 +2,7 @@ export * from './envelope.js';
 export * from './registry.js';
 export * from './types/alarms.js';
 export * from './types/catalog.js';
+export * from './types/chat.js';
 export * from './types/commands.js';
 export * from './types/device-state.js';
 export * from './types/fulfilment.js';
@@ -17,6 +18,7 @@ export * from './types/topics.js';
 import { EventRegistry } from './registry.js';
 import { alarmChangedV1 } from './types/alarms.js';
 import { catalogEvents } from './types/catalog.js';
+import { chatEventV1 } from './types/chat.js';
 import { commandRequestedV1, commandResultV1 } from './types/commands.js';
 import { deviceStateV1 } from './types/device-state.js';
 import { fulfilmentEvents } from './types/fulfilment.js';
@@ -45,6 +47,7 @@ export function platformEvents(): EventRegistry {
     shadowDesiredChangedV1,
     shadowReportedV1,
     alarmChangedV1,
+    chatEventV1,
     ...fulfilmentEvents,
     ...catalogEvents,
     ...orderEvents,

@@ -11,6 +11,7 @@ export const topics = {
   fulfilment: 'bv.fulfilment',
   catalog: 'bv.catalog',
   orders: 'bv.orders',
+  chat: 'bv.chat',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
