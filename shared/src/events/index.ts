@@ -8,6 +8,7 @@ export * from './types/device-state.js';
 export * from './types/fulfilment.js';
 export * from './types/inventory.js';
 export * from './types/orders.js';
+export * from './types/payments.js';
 export * from './types/registry.js';
 export * from './types/shadows.js';
 export * from './types/telemetry.js';
@@ -24,6 +25,7 @@ import { deviceStateV1 } from './types/device-state.js';
 import { fulfilmentEvents } from './types/fulfilment.js';
 import { hardwareAlertV1, reservationChangedV1, stockAlertV1, stockChangedV1 } from './types/inventory.js';
 import { orderEvents } from './types/orders.js';
+import { paymentEvents } from './types/payments.js';
 import { credentialRevokedV1 } from './types/registry.js';
 import { shadowDesiredChangedV1, shadowReportedV1 } from './types/shadows.js';
 import { telemetryReadingsV1 } from './types/telemetry.js';
@@ -51,5 +53,6 @@ export function platformEvents(): EventRegistry {
     ...fulfilmentEvents,
     ...catalogEvents,
     ...orderEvents,
+    ...paymentEvents,
   ]);
 }

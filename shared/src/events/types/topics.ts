@@ -12,6 +12,7 @@ export const topics = {
   catalog: 'bv.catalog',
   orders: 'bv.orders',
   chat: 'bv.chat',
+  payments: 'bv.payments',
 } as const;
 
 /** Where events that failed their handler N times go, with the reason in the `deadletterreason` extension. */
