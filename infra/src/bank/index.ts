@@ -1,0 +1,1 @@
+export { type BankOptions, bankPath, bankWsdl, type RunningBank, startBank } from './server.js';

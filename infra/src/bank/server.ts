@@ -1,0 +1,307 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, silentLogger } from '@bitv/shared/log';
+import { counter, createRegistry, type Registry } from '@bitv/shared/metrics';
+import * as soap from 'soap';
+import { z } from 'zod';
+import {
+  BodyTooLarge,
+  defaultMaxBodyBytes,
+  FaultInjector,
+  type FaultSettings,
+  type LedgerRequest,
+  type LedgerResult,
+  Notifier,
+  PaymentLedger,
+  RequestKeyConflict,
+  sendJson,
+  serveOps,
+} from '../payments-ledger/index.js';
+import { approvedCode, declineCodes, faultTexts, txnTypes } from './codes.js';
+
+/** The bank's WSDL, served at `<url>?wsdl`. */
+export const bankWsdl = readFileSync(new URL('./bank.wsdl', import.meta.url), 'utf8');
+export const bankPath = '/bank';
+
+export interface BankOptions {
+  host: string;
+  port: number;
+  /** SQLite file for the ledger; undefined keeps it in memory. */
+  dbPath: string | undefined;
+  callbackUrl: string | undefined;
+  secret: string;
+  seed: number;
+  faults?: Partial<FaultSettings>;
+  maxBodyBytes?: number;
+  registry?: Registry;
+  log?: Logger;
+}
+
+export interface RunningBank {
+  /** The SOAP endpoint (`BV_BANK_URL`); the WSDL is at `${url}?wsdl`. */
+  url: string;
+  /** The service root, for `/healthz`, `/metrics`, `/admin/faults`. */
+  baseUrl: string;
+  faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+type SoapFault = { Fault: { faultcode: string; faultstring: string; statusCode: number } };
+
+function fault(side: 'Client' | 'Server', text: string): SoapFault {
+  return { Fault: { faultcode: `soap:${side}`, faultstring: text, statusCode: 500 } };
+}
+
+// What the SOAP layer hands us is parsed XML: values may be strings; coerce, then check.
+const text = z.string().trim().min(1).max(128);
+const amount = z.coerce.number().int().safe();
+const currency = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code');
+const authorizeArgs = z.object({
+  RequestKey: text,
+  MerchantId: text,
+  CustomerId: text,
+  PaymentId: text,
+  Amount: amount,
+  Currency: currency,
+  Reference: z.string().max(128),
+});
+const followUpArgs = z.object({
+  RequestKey: text,
+  TransactionRef: text,
+  PaymentId: text,
+  Amount: amount,
+  Currency: currency,
+});
+const voidArgs = z.object({ RequestKey: text, TransactionRef: text, PaymentId: text });
+const statusArgs = z.object({ RequestKey: text });
+// xs:date arrives as a Date (the soap package parses it) or, from a lax client, as text.
+const businessDate = z
+  .union([z.date().transform((d) => d.toISOString().slice(0, 10)), z.string()])
+  .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD'));
+const reportArgs = z.object({ BusinessDate: businessDate });
+
+function parseArgs<T>(schema: z.ZodType<T>, args: unknown): T {
+  const parsed = schema.safeParse(args);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw fault('Client', `${faultTexts.format}: ${why}`);
+  }
+  return parsed.data;
+}
+
+function transactionResult(result: LedgerResult) {
+  const words = result.approved ? approvedCode : declineCodes[result.decline];
+  return {
+    ResponseCode: words.code,
+    ResponseText: result.approved ? words.text : `${words.text}: ${result.reason}`,
+    TxnType: txnTypes[result.operation],
+    ...(result.ref ? { TransactionRef: result.ref } : {}),
+    ProcessedAt: result.at,
+  };
+}
+
+export async function startBank(options: BankOptions): Promise<RunningBank> {
+  const log = options.log ?? silentLogger;
+  const registry = options.registry ?? createRegistry();
+  const maxBody = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const faults = new FaultInjector(options.seed, options.faults);
+  const ledger = new PaymentLedger({ path: options.dbPath ?? ':memory:', refPrefix: 'TX' });
+  const requests = counter(registry, 'bv_bank_requests_total', 'SOAP operations answered, by response code', [
+    'operation',
+    'code',
+  ]);
+  const injected = counter(registry, 'bv_bank_faults_injected_total', 'faults injected on purpose', ['kind']);
+  const refused = counter(
+    registry,
+    'bv_bank_requests_refused_total',
+    'requests refused before the SOAP layer',
+    ['reason'],
+  );
+  const notifier = new Notifier({
+    callbackUrl: options.callbackUrl,
+    secret: options.secret,
+    faults,
+    registry,
+    log,
+    service: 'bank',
+    // Legacy flavour: the bank posts form fields, not JSON.
+    encode: (n) => ({
+      contentType: 'application/x-www-form-urlencoded',
+      body: new URLSearchParams({
+        NotificationId: n.notificationId,
+        PaymentId: n.paymentId,
+        TransactionRef: n.ref,
+        TxnType: txnTypes[n.operation],
+        ResponseCode: n.code,
+        ProcessedAt: n.at,
+      }).toString(),
+    }),
+    sign: (timestamp, signature) => ({
+      'x-bank-timestamp': String(timestamp),
+      'x-bank-signature': signature,
+    }),
+  });
+  const hanging = new Set<ServerResponse>();
+
+  /** One money-moving operation: latency, injected fault, the ledger, the notification, maybe no answer. */
+  async function move(name: string, key: string, request: LedgerRequest, res: ServerResponse) {
+    await faults.delay();
+    if (faults.injectFault()) {
+      injected.inc({ kind: 'soap-fault' });
+      throw fault('Server', `${faultTexts.inoperative}: try again later`);
+    }
+    let outcome: { result: LedgerResult; replayed: boolean };
+    try {
+      outcome = ledger.execute(key, request);
+    } catch (error) {
+      if (error instanceof RequestKeyConflict)
+        throw fault('Client', `${faultTexts.duplicate}: ${error.message}`);
+      throw error;
+    }
+    const { result, replayed } = outcome;
+    const answer = transactionResult(result);
+    requests.inc({ operation: name, code: answer.ResponseCode });
+    if (!replayed && result.ref) {
+      notifier.notify({
+        paymentId: result.paymentId,
+        ref: result.ref,
+        operation: result.operation,
+        approved: result.approved,
+        code: answer.ResponseCode,
+        at: result.at,
+      });
+    }
+    const silence = faults.timeoutAfterCommit();
+    if (silence) {
+      injected.inc({ kind: `timeout-after-commit-${silence}` });
+      if (silence === 'close') res.socket?.destroy();
+      else hanging.add(res);
+      // The money moved; this call never answers (the socket is gone, or held until the client gives up).
+      return new Promise<never>(() => {});
+    }
+    return answer;
+  }
+
+  const port = {
+    Authorize: (args: unknown, _cb: unknown, _h: unknown, _req: IncomingMessage, res: ServerResponse) => {
+      const a = parseArgs(authorizeArgs, args);
+      return move(
+        'Authorize',
+        a.RequestKey,
+        {
+          operation: 'authorize',
+          paymentId: a.PaymentId,
+          merchantId: a.MerchantId,
+          customerId: a.CustomerId,
+          amountMinor: a.Amount,
+          currency: a.Currency,
+          reference: a.Reference,
+        },
+        res,
+      );
+    },
+    Capture: (args: unknown, _cb: unknown, _h: unknown, _req: IncomingMessage, res: ServerResponse) => {
+      const a = parseArgs(followUpArgs, args);
+      const request = {
+        paymentId: a.PaymentId,
+        ref: a.TransactionRef,
+        amountMinor: a.Amount,
+        currency: a.Currency,
+      };
+      return move('Capture', a.RequestKey, { operation: 'capture', ...request }, res);
+    },
+    Refund: (args: unknown, _cb: unknown, _h: unknown, _req: IncomingMessage, res: ServerResponse) => {
+      const a = parseArgs(followUpArgs, args);
+      const request = {
+        paymentId: a.PaymentId,
+        ref: a.TransactionRef,
+        amountMinor: a.Amount,
+        currency: a.Currency,
+      };
+      return move('Refund', a.RequestKey, { operation: 'refund', ...request }, res);
+    },
+    Void: (args: unknown, _cb: unknown, _h: unknown, _req: IncomingMessage, res: ServerResponse) => {
+      const a = parseArgs(voidArgs, args);
+      return move(
+        'Void',
+        a.RequestKey,
+        { operation: 'void', paymentId: a.PaymentId, ref: a.TransactionRef },
+        res,
+      );
+    },
+    GetStatus: async (args: unknown) => {
+      const a = parseArgs(statusArgs, args);
+      await faults.delay();
+      const result = ledger.status(a.RequestKey);
+      requests.inc({ operation: 'GetStatus', code: result ? 'found' : 'not-found' });
+      return result ? { Found: true, Result: transactionResult(result) } : { Found: false };
+    },
+    GetSettlementReport: async (args: unknown) => {
+      const a = parseArgs(reportArgs, args);
+      await faults.delay();
+      const lines = faults.settlement(ledger.settlement(a.BusinessDate));
+      requests.inc({ operation: 'GetSettlementReport', code: '00' });
+      return {
+        BusinessDate: a.BusinessDate,
+        LineCount: lines.length,
+        Line: lines.map((l) => ({
+          PaymentId: l.paymentId,
+          TransactionRef: l.ref,
+          TxnType: txnTypes[l.operation],
+          Amount: l.amountMinor,
+          Currency: l.currency,
+          SettledAt: l.settledAt,
+        })),
+      };
+    },
+  };
+
+  const server: Server = createServer();
+  soap.listen(server, {
+    path: bankPath,
+    services: { CardGatewayService: { CardGatewayPort: port } },
+    xml: bankWsdl,
+    suppressStack: true,
+  });
+  // The soap package took over the request listener; put the size guard and the ops routes in front.
+  const soapListener = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    serveOps(req, res, { service: 'bank', registry, faults })
+      .then((served) => {
+        if (served) return;
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > maxBody || (req.method === 'POST' && req.headers['content-length'] === undefined)) {
+          refused.inc({ reason: declared > maxBody ? 'too-large' : 'no-length' });
+          res.writeHead(declared > maxBody ? 413 : 411, { connection: 'close' });
+          res.end(declared > maxBody ? new BodyTooLarge(maxBody).message : 'content-length required');
+          return;
+        }
+        soapListener(req, res);
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'bank request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const baseUrl = `http://${options.host}:${address.port}`;
+  log.info({ url: `${baseUrl}${bankPath}`, callbackUrl: options.callbackUrl }, 'legacy bank listening');
+  return {
+    url: `${baseUrl}${bankPath}`,
+    baseUrl,
+    faults,
+    async close() {
+      await notifier.close();
+      for (const res of hanging) res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      ledger.close();
+    },
+  };
+}

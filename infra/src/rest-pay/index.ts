@@ -1,0 +1,1 @@
+export { type RestPayOptions, type RunningRestPay, restPayDeclineCodes, startRestPay } from './server.js';

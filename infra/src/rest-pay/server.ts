@@ -1,0 +1,300 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, silentLogger } from '@bitv/shared/log';
+import { counter, createRegistry, type Registry } from '@bitv/shared/metrics';
+import { z } from 'zod';
+import {
+  BodyTooLarge,
+  defaultMaxBodyBytes,
+  FaultInjector,
+  type FaultSettings,
+  type LedgerDecline,
+  type LedgerRequest,
+  type LedgerResult,
+  Notifier,
+  PaymentLedger,
+  RequestKeyConflict,
+  readBody,
+  sendJson,
+  serveOps,
+} from '../payments-ledger/index.js';
+
+/**
+ * rest-pay: our modern payment service, JSON over HTTP (the strangler fig's new branch).
+ *
+ *   POST /v1/authorizations                       {paymentId, merchantId, customerId, amount, reference}
+ *   POST /v1/authorizations/:id/captures          {paymentId, amount}
+ *   POST /v1/authorizations/:id/refunds           {paymentId, amount}
+ *   POST /v1/authorizations/:id/void              {paymentId}
+ *   GET  /v1/operations/:idempotencyKey           what became of a request (404: never reached us)
+ *   GET  /v1/settlements/:day                     captures and refunds of a UTC day
+ *
+ * Every POST needs an `Idempotency-Key` header (the same key answers the same result again; reused
+ * with another body: 409). A decline is a 200 with `status: "declined"`; 4xx is our caller's
+ * mistake, 503 our trouble. Webhooks: JSON, header `RestPay-Signature: t=<unix>,v1=<hex HMAC-SHA256
+ * of "<t>.<body>">`.
+ */
+
+export interface RestPayOptions {
+  host: string;
+  port: number;
+  dbPath: string | undefined;
+  callbackUrl: string | undefined;
+  secret: string;
+  seed: number;
+  faults?: Partial<FaultSettings>;
+  maxBodyBytes?: number;
+  registry?: Registry;
+  log?: Logger;
+}
+
+export interface RunningRestPay {
+  url: string;
+  faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+export const restPayDeclineCodes: Record<LedgerDecline, string> = {
+  'insufficient-funds': 'insufficient_funds',
+  'do-not-honor': 'card_declined',
+  'suspected-fraud': 'fraudulent',
+  'invalid-amount': 'invalid_amount',
+  'already-voided': 'authorization_voided',
+  'already-captured': 'authorization_captured',
+  'no-such-authorization': 'authorization_not_found',
+  'exceeds-authorized': 'amount_too_large',
+};
+
+const money = z.object({
+  value: z.number().int().safe(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
+});
+const id = z.string().trim().min(1).max(128);
+const authorizeBody = z
+  .object({ paymentId: id, merchantId: id, customerId: id, amount: money, reference: z.string().max(128) })
+  .strict();
+const amountBody = z.object({ paymentId: id, amount: money }).strict();
+const voidBody = z.object({ paymentId: id }).strict();
+const idempotencyKey = z.string().trim().min(1).max(128);
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, text: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, 'invalid_json', 'body is not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    throw new HttpProblem(400, 'invalid_request', why);
+  }
+  return parsed.data;
+}
+
+export function operationBody(result: LedgerResult) {
+  return result.approved
+    ? { status: 'approved', operation: result.operation, authorizationId: result.ref, processedAt: result.at }
+    : {
+        status: 'declined',
+        operation: result.operation,
+        authorizationId: result.ref,
+        declineCode: restPayDeclineCodes[result.decline],
+        message: result.reason,
+        processedAt: result.at,
+      };
+}
+
+export async function startRestPay(options: RestPayOptions): Promise<RunningRestPay> {
+  const log = options.log ?? silentLogger;
+  const registry = options.registry ?? createRegistry();
+  const maxBody = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const faults = new FaultInjector(options.seed, options.faults);
+  const ledger = new PaymentLedger({ path: options.dbPath ?? ':memory:', refPrefix: 'auth_' });
+  const requests = counter(registry, 'bv_rest_pay_requests_total', 'API calls answered, by status', [
+    'route',
+    'status',
+  ]);
+  const injected = counter(registry, 'bv_rest_pay_faults_injected_total', 'faults injected on purpose', [
+    'kind',
+  ]);
+  const notifier = new Notifier({
+    callbackUrl: options.callbackUrl,
+    secret: options.secret,
+    faults,
+    registry,
+    log,
+    service: 'rest-pay',
+    encode: (n) => ({
+      contentType: 'application/json',
+      body: JSON.stringify({
+        id: n.notificationId,
+        type: n.approved ? 'operation.approved' : 'operation.declined',
+        data: { paymentId: n.paymentId, authorizationId: n.ref, operation: n.operation, processedAt: n.at },
+      }),
+    }),
+    sign: (timestamp, signature) => ({ 'restpay-signature': `t=${timestamp},v1=${signature}` }),
+  });
+  const hanging = new Set<ServerResponse>();
+
+  async function move(key: string, request: LedgerRequest, res: ServerResponse): Promise<void> {
+    await faults.delay();
+    if (faults.injectFault()) {
+      injected.inc({ kind: 'server-error' });
+      throw new HttpProblem(503, 'unavailable', 'rest-pay is unavailable, try again later');
+    }
+    let outcome: { result: LedgerResult; replayed: boolean };
+    try {
+      outcome = ledger.execute(key, request);
+    } catch (error) {
+      if (error instanceof RequestKeyConflict)
+        throw new HttpProblem(409, 'idempotency_key_reused', error.message);
+      throw error;
+    }
+    const { result, replayed } = outcome;
+    if (!replayed && result.ref) {
+      notifier.notify({
+        paymentId: result.paymentId,
+        ref: result.ref,
+        operation: result.operation,
+        approved: result.approved,
+        code: result.approved ? 'approved' : restPayDeclineCodes[result.decline],
+        at: result.at,
+      });
+    }
+    const silence = faults.timeoutAfterCommit();
+    if (silence) {
+      injected.inc({ kind: `timeout-after-commit-${silence}` });
+      if (silence === 'close') res.socket?.destroy();
+      else hanging.add(res);
+      return;
+    }
+    sendJson(res, 200, operationBody(result));
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET') {
+      const op = /^\/v1\/operations\/([^/]+)$/.exec(path);
+      if (op) {
+        await faults.delay();
+        const result = ledger.status(decodeURIComponent(op[1] as string));
+        if (!result)
+          throw new HttpProblem(404, 'unknown_operation', 'no operation under this idempotency key');
+        sendJson(res, 200, operationBody(result));
+        return 'operation';
+      }
+      const day = /^\/v1\/settlements\/(\d{4}-\d{2}-\d{2})$/.exec(path);
+      if (day) {
+        await faults.delay();
+        const lines = faults.settlement(ledger.settlement(day[1] as string));
+        sendJson(res, 200, {
+          day: day[1],
+          lines: lines.map((l) => ({
+            paymentId: l.paymentId,
+            authorizationId: l.ref,
+            type: l.operation,
+            amount: { value: l.amountMinor, currency: l.currency },
+            settledAt: l.settledAt,
+          })),
+        });
+        return 'settlement';
+      }
+      throw new HttpProblem(404, 'not_found', 'no such route');
+    }
+    if (req.method !== 'POST') throw new HttpProblem(405, 'method_not_allowed', 'GET or POST');
+    const keyCheck = idempotencyKey.safeParse(req.headers['idempotency-key']);
+    if (!keyCheck.success)
+      throw new HttpProblem(400, 'idempotency_key_required', 'Idempotency-Key header required');
+    const key = keyCheck.data;
+    let body: string;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) throw new HttpProblem(413, 'payload_too_large', error.message);
+      throw error;
+    }
+    if (path === '/v1/authorizations') {
+      const b = parse(authorizeBody, body);
+      await move(
+        key,
+        {
+          operation: 'authorize',
+          paymentId: b.paymentId,
+          merchantId: b.merchantId,
+          customerId: b.customerId,
+          amountMinor: b.amount.value,
+          currency: b.amount.currency,
+          reference: b.reference,
+        },
+        res,
+      );
+      return 'authorize';
+    }
+    const follow = /^\/v1\/authorizations\/([^/]+)\/(captures|refunds|void)$/.exec(path);
+    if (!follow) throw new HttpProblem(404, 'not_found', 'no such route');
+    const ref = decodeURIComponent(follow[1] as string);
+    if (follow[2] === 'void') {
+      const b = parse(voidBody, body);
+      await move(key, { operation: 'void', paymentId: b.paymentId, ref }, res);
+      return 'void';
+    }
+    const b = parse(amountBody, body);
+    const operation = follow[2] === 'captures' ? 'capture' : 'refund';
+    await move(
+      key,
+      { operation, paymentId: b.paymentId, ref, amountMinor: b.amount.value, currency: b.amount.currency },
+      res,
+    );
+    return operation;
+  }
+
+  const server: Server = createServer((req, res) => {
+    serveOps(req, res, { service: 'rest-pay', registry, faults })
+      .then(async (served) => {
+        if (served) return;
+        const name = await route(req, res);
+        requests.inc({ route: name, status: String(res.statusCode) });
+      })
+      .catch((error: unknown) => {
+        const problem =
+          error instanceof HttpProblem
+            ? error
+            : new HttpProblem(500, 'internal', 'internal error, see the logs');
+        if (!(error instanceof HttpProblem)) log.error({ err: error }, 'rest-pay request failed');
+        requests.inc({ route: 'error', status: String(problem.status) });
+        if (res.headersSent || res.destroyed) return;
+        // A body we did not read (too large) must not be read now: close the connection after answering.
+        if (problem.status === 413) res.setHeader('connection', 'close');
+        sendJson(res, problem.status, { error: { code: problem.code, message: problem.message } });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${options.host}:${address.port}`;
+  log.info({ url, callbackUrl: options.callbackUrl }, 'rest-pay listening');
+  return {
+    url,
+    faults,
+    async close() {
+      await notifier.close();
+      for (const res of hanging) res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      ledger.close();
+    },
+  };
+}
