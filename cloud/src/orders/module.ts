@@ -11,6 +11,7 @@ import { CheckoutRunner, type CheckoutRunnerOptions, checkoutRunnerDefaults } fr
 import type { CheckoutStep } from '../checkout/saga.js';
 import { checkoutSteps, type StepDeps } from '../checkout/steps.js';
 import type { CloudModule, ModuleContext } from '../module.js';
+import type { OrdersApi } from './api.js';
 import { ordersGrpcService } from './grpc.js';
 import { orderLiveProjection } from './live.js';
 import { migrateOrders } from './migrations.js';
@@ -151,8 +152,10 @@ export async function createOrdersModule(
     }
   }
 
+  const api: OrdersApi = { place: (input) => service.place(input) };
   return {
     name: 'orders',
+    provides: { orders: api },
     routes: orderRoutes(service, reads),
     pages: ordersPages({ kit: ctx.dashboard, registry, reads }),
     nav: [ordersNav],
