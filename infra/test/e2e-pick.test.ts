@@ -25,10 +25,11 @@ interface Bin {
 
 /**
  * Pick-to-light end to end, as `npm start` runs it (no demo shopper, a picker that makes no
- * mistakes of its own): an order placed through the API becomes a pick list, the simulator's
- * picker follows the lights until the order is picked, and the pick station and the warehouse page
- * show it (the list picked, the counts lower). The seeded mis-pick case is not here yet (see
- * docs/fulfilment.md); the mis-pick itself is tested in cloud/test/fulfilment.test.ts.
+ * random mistakes): an order placed through the API becomes a pick list, the simulator's picker
+ * follows the lights until the order is picked, and the pick station and the warehouse page show
+ * it (the list picked, the counts lower). The picker's first pick is scripted to go to the
+ * neighbouring bin (`BV_DEMO_PICKER_WRONG_PICKS=1`), and it leaves the red bin alone for a while
+ * before putting the units back, so the mis-pick alert can be seen on the station page.
  */
 describe('end to end: an order is picked by the simulated picker following the lights', () => {
   let platform: RunningPlatform;
@@ -67,6 +68,8 @@ describe('end to end: an order is picked by the simulated picker following the l
       BV_DEMO_BINS: '4',
       BV_DEMO_SHOPPER: 'false',
       BV_DEMO_PICKER_ERROR_RATE: '0',
+      BV_DEMO_PICKER_WRONG_PICKS: '1',
+      BV_DEMO_PICKER_PUT_BACK_MS: '15000',
     });
     const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
       method: 'POST',
@@ -89,6 +92,48 @@ describe('end to end: an order is picked by the simulated picker following the l
     await removeRunDir?.();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
+
+  it('a seeded mis-pick raises the alert on the pick station page; the units go back and the order is picked', async () => {
+    const before = await bins();
+    const neighbourOf = (x: Bin) => (x.bin + 1 < 4 ? x.bin + 1 : x.bin - 1);
+    const a = before.find(
+      (x) =>
+        x.sku !== null &&
+        x.count >= 2 &&
+        before.some((y) => y.shelfId === x.shelfId && y.bin === neighbourOf(x) && y.count >= 1),
+    ) as Bin;
+    const wrong = before.find((y) => y.shelfId === a.shelfId && y.bin === neighbourOf(a)) as Bin;
+    const { orderId } = await order([{ sku: a.sku as string, quantity: 1 }]);
+    // The picker's first pick takes from the neighbouring bin: the alert shows live on the station.
+    const alert = page.getByTestId('mis-pick');
+    await alert.first().waitFor({ state: 'visible', timeout: 120_000 });
+    expect(await alert.first().textContent()).toContain(`bin ${wrong.bin}`);
+    await screenshot(page, 'e2e-pick-station-mis-pick');
+    const open = await pickOf(orderId);
+    expect(open?.misPicks).toEqual([expect.objectContaining({ shelfId: wrong.shelfId, bin: wrong.bin })]);
+    // The picker puts the units back (the alert clears) and then picks the lit bin.
+    await eventually(
+      async () => {
+        const p = await pickOf(orderId);
+        return p?.status === 'picked' && p.misPicks.length === 0;
+      },
+      'the order picked and the mis-pick resolved',
+      120_000,
+      500,
+    );
+    await alert.first().waitFor({ state: 'detached', timeout: 30_000 });
+    const countOf = (list: Bin[], x: Bin) =>
+      list.find((y) => y.shelfId === x.shelfId && y.bin === x.bin)?.count;
+    await eventually(
+      async () => {
+        const after = await bins();
+        return countOf(after, a) === a.count - 1 && countOf(after, wrong) === wrong.count;
+      },
+      'the picked bin one lower, the wrong bin back where it was',
+      60_000,
+      500,
+    );
+  }, 300_000);
 
   it('an order placed through the API is picked by weight, and the warehouse page shows the counts lower', async () => {
     const before = await bins();

@@ -112,6 +112,41 @@ describe('picker', () => {
     expect(kinds).toEqual(new Set(['wrongBin', 'shortBy1']));
   });
 
+  it('takes from the neighbouring bin on the listed picks only, and leaves a red bin alone for putBackAfterMs', async () => {
+    const scheduler = new Scheduler({ speed: 1 });
+    const shelf = new FakeShelf('S1', 4);
+    const picker = new Picker([shelf], scheduler, async () => 2, {
+      wrongBinPicks: [1],
+      putBackAfterMs: 5_000,
+      patienceMs: 1_500,
+    });
+    shelf.light(1, green);
+    picker.start();
+    let redAt: number | undefined;
+    let returnedAt: number | undefined;
+    let pickedAt: number | undefined;
+    // The "cloud": units leaving another bin light it red until they are back; bin 1 goes off at 8.
+    await run(scheduler, 60_000, () => {
+      for (const b of [0, 2, 3]) shelf.light(b, (shelf.counts[b] as number) < 10 ? red : 0);
+      if ((shelf.counts[1] as number) <= 8) shelf.light(1, 0);
+      if (redAt === undefined && shelf.leds[2]?.color === red) redAt = scheduler.now();
+      if (redAt !== undefined && returnedAt === undefined && shelf.counts[2] === 10)
+        returnedAt = scheduler.now();
+      if (pickedAt === undefined && shelf.counts[1] === 8) pickedAt = scheduler.now();
+    });
+    // The first pick went to bin 2 (the neighbour), the second to the lit bin; all put back.
+    expect(shelf.counts).toEqual([10, 8, 10, 10]);
+    expect(picker.stats).toMatchObject({ picks: 2, wrongBin: 1, shortBy1: 0, unitsReturned: 2 });
+    expect((returnedAt as number) - (redAt as number)).toBeGreaterThanOrEqual(5_000);
+    // Nothing else is picked while the units wait to go back.
+    expect(pickedAt as number).toBeGreaterThan(returnedAt as number);
+  });
+
+  it('refuses a wrong-bin pick number below 1', () => {
+    const scheduler = new Scheduler({ speed: 1 });
+    expect(() => new Picker([], scheduler, undefined, { wrongBinPicks: [0] })).toThrow(RangeError);
+  });
+
   it('refuses an error rate outside [0, 1]', () => {
     const scheduler = new Scheduler({ speed: 1 });
     expect(() => new Picker([], scheduler, undefined, { errorRate: 1.5 })).toThrow(RangeError);

@@ -30,6 +30,16 @@ export interface PickerOptions {
   /** LED colour (0xRRGGBB) of a bin to pick from, and of one to put units back into. */
   pickColour: number;
   misPickColour: number;
+  /**
+   * Picks (1-based, counted from start) that go to the neighbouring bin whatever `errorRate`
+   * says: a scripted mistake, so a demo or an end-to-end test gets exactly the mis-picks it asks for.
+   */
+  wrongBinPicks: readonly number[];
+  /**
+   * How long a bin stays lit red before the picker puts back what it took from it (a person
+   * noticing late); 0 = at once. It picks nothing else meanwhile. Keeps a mis-pick alert visible.
+   */
+  putBackAfterMs: number;
 }
 
 export const pickerDefaults: PickerOptions = {
@@ -41,6 +51,8 @@ export const pickerDefaults: PickerOptions = {
   patienceMs: 4_000,
   pickColour: 0x00ff00,
   misPickColour: 0xff0000,
+  wrongBinPicks: [],
+  putBackAfterMs: 0,
 };
 
 /**
@@ -82,6 +94,8 @@ export class Picker {
   private readonly taken = new Map<string, Taken>();
   /** When the picker last took from each bin (virtual ms): it waits `patienceMs` for the light. */
   private readonly lastTaken = new Map<string, number>();
+  /** When the picker first saw each bin it took from lit red (virtual ms), for `putBackAfterMs`. */
+  private readonly redSince = new Map<string, number>();
   private busy = false;
   private timer: Timer | undefined;
   private stopped = true;
@@ -98,6 +112,9 @@ export class Picker {
       throw new RangeError(`picker errorRate must be in [0, 1], got ${this.options.errorRate}`);
     if (this.options.reachMs.min > this.options.reachMs.max || this.options.reachMs.min < 0)
       throw new RangeError('picker reachMs needs 0 <= min <= max');
+    if (this.options.wrongBinPicks.some((n) => !Number.isInteger(n) || n < 1))
+      throw new RangeError('picker wrongBinPicks are pick numbers from 1');
+    if (!(this.options.putBackAfterMs >= 0)) throw new RangeError('picker putBackAfterMs must be >= 0');
     this.random = Random.derive(this.options.seed, 'picker');
   }
 
@@ -138,11 +155,15 @@ export class Picker {
 
   /** Red bins the picker took from come first (put it back), then lit bins in shelf order. */
   private nextBin(): { shelf: PickerShelf; bin: number; back: boolean } | undefined {
-    for (const t of this.taken.values()) {
-      if (this.colourOf(t.shelf, t.bin) === this.options.misPickColour)
-        return { shelf: t.shelf, bin: t.bin, back: true };
-    }
     const now = this.clock.now();
+    for (const [k, t] of this.taken) {
+      if (this.colourOf(t.shelf, t.bin) !== this.options.misPickColour) continue;
+      const since = this.redSince.get(k) ?? now;
+      this.redSince.set(k, since);
+      if (now - since >= this.options.putBackAfterMs) return { shelf: t.shelf, bin: t.bin, back: true };
+      // Waiting to put units back: a person does that before reaching for anything else.
+      return undefined;
+    }
     for (const shelf of this.shelves) {
       for (let bin = 0; bin < shelf.bins; bin++) {
         if (this.colourOf(shelf, bin) !== this.options.pickColour) continue;
@@ -165,6 +186,7 @@ export class Picker {
       const t = this.taken.get(k);
       if (!t) return;
       this.taken.delete(k);
+      this.redSince.delete(k);
       this.stats.unitsReturned += shelf.restock(bin, t.units, this.options.handMs);
       this.logger?.info({ shelf: shelf.serialNumber, bin, units: t.units }, 'picker put units back');
       return;
@@ -174,7 +196,16 @@ export class Picker {
     const wanted = Math.max(1, (await this.quantity(shelf.serialNumber, bin)) ?? 1);
     let target = bin;
     let units = wanted;
-    if (this.random.next() < this.options.errorRate) {
+    const scripted = this.options.wrongBinPicks.includes(this.stats.picks + 1);
+    // The random draw happens either way, so a scripted mistake leaves the seeded ones unchanged.
+    const mistake = this.random.next() < this.options.errorRate;
+    if (scripted) {
+      const neighbour = bin + 1 < shelf.bins ? bin + 1 : bin - 1;
+      if (neighbour >= 0) {
+        target = neighbour;
+        this.stats.wrongBin++;
+      }
+    } else if (mistake) {
       const neighbour = bin + 1 < shelf.bins ? bin + 1 : bin - 1;
       if ((this.random.next() < 0.5 || wanted === 1) && neighbour >= 0) {
         target = neighbour;

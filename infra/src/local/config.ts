@@ -1,5 +1,6 @@
 import { gatewayConfigSpec } from '@bitv/gateway';
-import { type ConfigOf, defaultHost, defaultPorts, setting } from '@bitv/shared/config';
+import { type ConfigOf, defaultHost, defaultPorts, type Setting, setting } from '@bitv/shared/config';
+import { z } from 'zod';
 
 /**
  * Settings of the one-process platform (`npm start`). Each component also has its own settings
@@ -72,6 +73,30 @@ export const platformConfigSpec = {
     default: '0.05',
     description:
       "Share of the simulated picker's picks that go wrong (neighbouring bin, one unit short), 0 to 1",
+  }),
+  pickerWrongPicks: {
+    env: 'BV_DEMO_PICKER_WRONG_PICKS',
+    // Pick numbers (1-based, comma-separated) that go to the neighbouring bin on purpose.
+    schema: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map(Number),
+      )
+      .pipe(z.array(z.number().int().min(1))),
+    default: '',
+    description:
+      "The simulated picker's picks (1-based numbers, comma-separated) that take from the neighbouring bin on purpose: a scripted mis-pick",
+    secret: false,
+  } satisfies Setting<number[]>,
+  pickerPutBackMs: setting.int('BV_DEMO_PICKER_PUT_BACK_MS', {
+    default: '0',
+    min: 0,
+    max: 600_000,
+    description: 'How long the simulated picker leaves a bin lit red before putting back what it took (ms)',
   }),
   databaseUrl: setting.optionalUrl('DATABASE_URL', {
     description: 'PostgreSQL instead of the embedded PGlite database',

@@ -80,7 +80,12 @@ export async function startPlatform(
         stateDir: join(runDir, 'shelves'),
         controlHost: config.host,
         controlPort: config.simControlPort,
-        picker: { errorRate: config.pickerErrorRate, quantity: pickStationQuantity(() => floor?.()) },
+        picker: {
+          errorRate: config.pickerErrorRate,
+          wrongBinPicks: config.pickerWrongPicks,
+          putBackAfterMs: config.pickerPutBackMs,
+          quantity: pickStationQuantity(() => floor?.()),
+        },
       },
       { logger, registry },
     );
