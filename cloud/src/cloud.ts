@@ -155,6 +155,7 @@ export async function startCloud(config: Partial<CloudConfig>, deps: ServiceDeps
     hub: core.hub,
     resolve: (c) => principalOf(c, core),
     logger,
+    upgrades: mounted.upgrades,
   });
   const grpc =
     cfg.grpcPort !== undefined && cfg.grpcPort >= 0 && mounted.grpc.length > 0

@@ -18,6 +18,7 @@ import type { GatewayPageApi } from './dashboard/gateway-pages.js';
 import type { DashboardKit } from './dashboard/kit.js';
 import type { InventoryApi } from './inventory/api.js';
 import type { LiveHub } from './live/hub.js';
+import type { UpgradeHandler } from './live/ws.js';
 import type { RegistryApi } from './registry/api.js';
 import type { ShadowsApi } from './shadows/module.js';
 
@@ -40,6 +41,8 @@ export interface CloudModule {
   grpc?: GrpcServiceSpec[];
   /** Work on a schedule (expiry, outbox relay, sagas' timeouts); errors are logged, never thrown. */
   timers?: TimerSpec[];
+  /** WebSocket endpoints other than the live one, dispatched by path on the HTTP server's upgrades. */
+  upgrades?: UpgradeHandler[];
   /** Named checks added to `/healthz`; a throw marks the process unhealthy. */
   health?: Record<string, () => Promise<void>>;
   /** What this module offers the modules mounted after it. */

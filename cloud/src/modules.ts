@@ -7,6 +7,7 @@ import { createCommandsModule } from './commands/module.js';
 import { createFirmwareModule } from './firmware/module.js';
 import { createFulfilmentModule } from './fulfilment/module.js';
 import { createInventoryModule } from './inventory/module.js';
+import type { UpgradeHandler } from './live/ws.js';
 import type {
   CloudModule,
   ConsumerSpec,
@@ -154,6 +155,7 @@ export interface MountedModules {
   consumers: ConsumerSpec[];
   grpc: GrpcServiceSpec[];
   timers: TimerSpec[];
+  upgrades: UpgradeHandler[];
   /** Named `<module>.<check>`. */
   health: Record<string, () => Promise<void>>;
   /** Closes the modules, last mounted first. */
@@ -207,6 +209,7 @@ export async function mountModules(
     consumers: modules.flatMap((m) => m.consumers ?? []),
     grpc: modules.flatMap((m) => m.grpc ?? []),
     timers: modules.flatMap((m) => m.timers ?? []),
+    upgrades: modules.flatMap((m) => m.upgrades ?? []),
     health,
     close,
   };

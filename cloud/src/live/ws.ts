@@ -17,6 +17,14 @@ export interface LiveServerOptions {
   /** A client whose unsent data exceeds this is too slow to follow and is disconnected. */
   maxBufferedBytes?: number;
   pingIntervalMs?: number;
+  /** Other WebSocket endpoints on the same server (modules' `upgrades`), dispatched by path. */
+  upgrades?: readonly UpgradeHandler[];
+}
+
+/** A WebSocket endpoint of a module: the HTTP upgrades to `path` are handed to `handle`. */
+export interface UpgradeHandler {
+  path: string;
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -27,7 +35,8 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-function credentialOf(req: IncomingMessage, url: URL): string | undefined {
+/** The credential of an upgrade request: Bearer header, `access_token`, API key header or the dashboard cookie. */
+export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
   const auth = req.headers.authorization;
   if (auth) return /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
   return (
@@ -37,7 +46,8 @@ function credentialOf(req: IncomingMessage, url: URL): string | undefined {
   );
 }
 
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
+/** Answers a refused upgrade with a JSON error and closes the socket. */
+export function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.end(
     `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
@@ -56,6 +66,11 @@ export function attachLiveServer(server: Server, options: LiveServerOptions): { 
   const maxBuffered = options.maxBufferedBytes ?? 1 << 20;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const other = options.upgrades?.find((u) => u.path === url.pathname);
+    if (other) {
+      other.handle(req, socket, head);
+      return;
+    }
     if (url.pathname !== livePath) {
       refuse(socket, 404, 'not_found', 'no WebSocket endpoint here');
       return;
