@@ -65,10 +65,19 @@ export function checkConnect(body: Buffer): WireProblem | undefined {
   }
   if (flags & flag.username) {
     const username = readString(body, at);
-    // [MQTT-3.1.3-11]
+    // [MQTT-3.1.2-19] announced, so present, and [MQTT-3.1.3-11] UTF-8
     if (!username || !isMqttString(username.bytes)) return 'malformed';
+    at = username.next;
   }
-  return undefined;
+  if (flags & flag.password) {
+    // [MQTT-3.1.2-21] announced, so present (binary data: any bytes)
+    const password = readString(body, at);
+    if (!password) return 'malformed';
+    at = password.next;
+  }
+  // [MQTT-3.1.2-18] [MQTT-3.1.2-20] a user name or password its flag does not announce is bytes
+  // after the last announced field; mqtt-packet ignores them, the spec closes [MQTT-3.1.4-1]
+  return at === body.length ? undefined : 'malformed';
 }
 
 /** The topic of a PUBLISH: `head` is its 2-byte length and the topic bytes. */

@@ -60,8 +60,6 @@ export class RoutedEmitter {
   readonly #remote = new QlobberDedup(matcherOptions);
   readonly #remoteFilters = new Map<string, Set<string>>();
   #pending = 0;
-  /** This node's packets emitted so far (see emit). */
-  #emitted = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -149,14 +147,6 @@ export class RoutedEmitter {
       done?.(new Error('cluster emitter is closed'));
       return;
     }
-    // aedes numbers a packet (brokerCounter) when it creates it and drops, per client, a packet
-    // numbered below one already delivered (its dedupe of overlapping subscriptions). A QoS >= 1
-    // or retained will is stored before it is emitted, so the '$SYS/.../disconnect/clients'
-    // notice created after it overtakes it, and a client subscribed to both never got the will
-    // (a Sparkplug NDEATH lost; moscajs/aedes#955). Numbered again here, in emit order, the
-    // numbers rise in the order clients receive them. Only this node's packets: the others'
-    // arrive in their own emit order.
-    if (message.brokerId === this.#opts.nodeId) message.brokerCounter = ++this.#emitted;
     // a single node, or a cluster where no other node subscribes (the bridged uplink): no match
     const targets = this.#remoteFilters.size === 0 ? noTargets : this.#remote.match(message.topic);
     if (targets.size === 0) {

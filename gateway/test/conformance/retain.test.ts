@@ -2,10 +2,6 @@ import { expect } from 'vitest';
 import { connected, publishesUntil, publishPacket, type RawClient, subscribedClient } from './raw-client.js';
 import { conformanceSuite } from './suite.js';
 
-/** aedes 1.2 sends one copy per client, at the QoS of whichever matching subscription it meets first. */
-const AEDES_FIRST_MATCH =
-  'one copy at the QoS of the first matching subscription (aedes dedupes per client by packet counter), not the highest';
-
 conformanceSuite(
   'PUBLISH: retained messages, topic names, QoS of deliveries (3.3)',
   (statement) => {
@@ -228,9 +224,38 @@ conformanceSuite(
         await pub.disconnect();
         await sub.disconnect();
       },
-      {
-        gateway: AEDES_FIRST_MATCH,
-        'gateway on Redis': AEDES_FIRST_MATCH,
+    );
+
+    // "The QoS of Payload Messages sent in response to a Subscription MUST be the minimum of the
+    // QoS of the originally published message and the maximum QoS granted by the Server": also
+    // through a wildcard filter, and for a retained message sent on SUBSCRIBE
+    statement(
+      '[MQTT-3.8.4-6]',
+      'a delivery’s QoS is the lower of the published and the granted, wildcards included',
+      async ({ port }) => {
+        const pub = await publisher(port, 'conf-r846-pub');
+        pub.client.send(publishPacket('conf/r846/kept', 'kept', 2, { messageId: 100, retain: true }));
+        const rec = await pub.client.nextOf('pubrec');
+        pub.client.send({ cmd: 'pubrel', messageId: rec!.messageId });
+        await pub.client.nextOf('pubcomp');
+        const sub = await subscribedClient(
+          port,
+          { clientId: 'conf-r846-sub' },
+          { 'conf/r846/+': 1, 'conf/r846end': 0 },
+        );
+        pub.client.send(publishPacket('conf/r846/live', 'live', 2, { messageId: 101 }));
+        const rec2 = await pub.client.nextOf('pubrec');
+        pub.client.send({ cmd: 'pubrel', messageId: rec2!.messageId });
+        await pub.client.nextOf('pubcomp');
+        await pub.send('conf/r846end', 'marker', 0);
+        const got = (await publishesUntil(sub, 'conf/r846end')).filter((p) => p.topic !== 'conf/r846end');
+        expect(got.map((p) => [p.topic, p.qos])).toEqual([
+          ['conf/r846/kept', 1],
+          ['conf/r846/live', 1],
+        ]);
+        await sub.disconnect();
+        await pub.send('conf/r846/kept', '', 0, true);
+        await pub.client.disconnect();
       },
     );
   },

@@ -62,6 +62,20 @@ describe('byte checks of the packet guard (wire-rules.ts)', () => {
       expect(verdict(Buffer.concat([good, bad]), size)).toBe('malformed');
   });
 
+  it('finds a CONNECT whose fields and flags disagree: an unannounced or a missing user name or password', () => {
+    const [user, password, clean] = [0x80, 0x40, 0x02];
+    const connect = (flags: number, ...fields: string[]) =>
+      rawConnect({ flags, fields: [mqttString('c'), ...fields.map((field) => mqttString(field))] });
+    for (const bad of [
+      connect(clean, 'u'), // [MQTT-3.1.2-18]
+      connect(clean | user), // [MQTT-3.1.2-19]
+      connect(clean | user, 'u', 'p'), // [MQTT-3.1.2-20]
+      connect(clean | user | password, 'u'), // [MQTT-3.1.2-21]
+    ])
+      for (const size of [1, 4, bad.length]) expect(verdict(bad, size)).toBe('malformed');
+    expect(verdict(connect(clean | user | password, 'u', ''), 3)).toBeUndefined();
+  });
+
   it('refuses an unsupported protocol level with its own reason, and leaves 3, 4 and 5 to aedes', () => {
     const connect = (level: number) => rawConnect({ level, flags: 0x02, fields: [mqttString('c')] });
     expect(verdict(connect(0), 1)).toBe('protocol_level');
