@@ -181,7 +181,7 @@ export async function startCloud(config: Partial<CloudConfig>, deps: ServiceDeps
     routes,
     modules: mounted.names,
     services,
-    seedDemo: (input) => seedDemo(services, input),
+    seedDemo: (input) => seedDemo(services, input, apis.catalog),
     createClaimToken: async ({ siteId, gatewayId, ttlSeconds }) => {
       const { tokens } = await services.provisioning.createClaimTokens({
         siteId,

@@ -45,6 +45,33 @@ describe('demo seed (PGlite)', () => {
     expect((await t.cloud.services.inventory.stock(bolts.sku)).onHand).toBe(42);
   });
 
+  it("creates the demo's products through the catalog: each has its history (a created event, version 1) and a price", async () => {
+    const nuts = demoCatalogue[5]!;
+    await t.cloud.seedDemo({
+      siteId: 'demo-catalog',
+      gatewayId: 'gw-demo-catalog',
+      shelves: [{ serialNumber: 'DC1', bins: [{ unitWeightG: nuts.unitWeightG, count: 10 }] }],
+    });
+    const token = await t.token('admin');
+    const headers = { authorization: `Bearer ${token}` };
+    const product = await fetch(`${t.cloud.url}/api/v1/products/${nuts.sku}`, { headers });
+    expect(product.status).toBe(200);
+    expect(product.headers.get('etag')).toBe('"1"');
+    const body = (await product.json()) as {
+      status: string;
+      priceMinor: number | null;
+      currency: string | null;
+    };
+    expect(body).toMatchObject({ status: 'active', currency: 'EUR' });
+    expect(body.priceMinor).toBeGreaterThan(0);
+    const history = (await (
+      await fetch(`${t.cloud.url}/api/v1/products/${nuts.sku}/history`, { headers })
+    ).json()) as { events: { type: string; actor: string }[] };
+    expect(history.events.map((e) => [e.type, e.actor])).toEqual([
+      ['bv.catalog.product-created.v1', 'demo-seed'],
+    ]);
+  });
+
   it('has unique SKUs and unit weights (a weight names its product) within a shelf cell’s range', () => {
     expect(new Set(demoCatalogue.map((p) => p.sku)).size).toBe(demoCatalogue.length);
     expect(new Set(demoCatalogue.map((p) => p.unitWeightG)).size).toBe(demoCatalogue.length);

@@ -37,7 +37,10 @@ export async function createCatalogModule(
     settings,
     stock,
   });
-  const api: CatalogApi = { getProduct: (sku) => catalog.get(sku) };
+  const api: CatalogApi = {
+    getProduct: (sku) => catalog.get(sku),
+    createProduct: (input, actor) => catalog.create(input, actor),
+  };
   return {
     name: 'catalog',
     catalog,

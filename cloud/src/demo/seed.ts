@@ -1,5 +1,7 @@
+import { NotFoundError } from '@bitv/shared';
 import { productOfWeight } from '@bitv/shared/catalogue';
 import type { Services } from '../api/services.js';
+import type { CatalogApi } from '../catalog/api.js';
 import { deviceIdOf } from '../registry/registry.js';
 
 export interface DemoBin {
@@ -49,7 +51,12 @@ export interface DemoSeeded {
  * catalogue's product of its unit weight (`@bitv/shared/catalogue`, which the simulator stocks
  * from) and the simulator's item count. Running it twice is harmless.
  */
-export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeeded> {
+export async function seedDemo(
+  s: Services,
+  input: DemoInput,
+  /** The catalog module when mounted: products are created through it (events, history, a price). */
+  catalog?: Pick<CatalogApi, 'createProduct'>,
+): Promise<DemoSeeded> {
   const siteId = input.siteId ?? 'demo-site';
   const gatewayId = input.gatewayId ?? 'gw-demo-1';
   const aisleId = `${siteId}-a1`;
@@ -77,12 +84,27 @@ export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeede
       for (const [bin, b] of shelf.bins.entries()) {
         const known = productOfWeight(b.unitWeightG);
         const sku = b.sku ?? known?.sku ?? `DEMO-${b.unitWeightG}G`;
-        await s.inventory.upsertProduct({
+        const product = {
           sku,
           name: b.name ?? known?.name ?? `Demo item, ${b.unitWeightG} g`,
           unitWeightG: b.unitWeightG,
           toleranceG: b.toleranceG ?? Math.max(1, Math.min(b.unitWeightG / 4, 20)),
-        });
+        };
+        if (!catalog) await s.inventory.upsertProduct(product);
+        else if (!(await exists(s, sku))) {
+          // Through the catalog, so the product has its history (a created event) like any other.
+          await catalog.createProduct(
+            {
+              ...product,
+              description: '',
+              category: 'demo',
+              price: { amountMinor: demoPriceMinor(b.unitWeightG), currency: 'EUR' },
+              attributes: {},
+              status: 'active',
+            },
+            'demo-seed',
+          );
+        }
         await s.inventory.assign({
           shelfId,
           bin,
@@ -101,4 +123,17 @@ export async function seedDemo(s: Services, input: DemoInput): Promise<DemoSeede
     if (!known) await s.users.create({ ...u, sites: null });
   }
   return { siteId, gatewayId, shelves: seeded };
+}
+
+/** A demo price from the unit weight: 0.99 plus about a cent per 3 g (heavier parts cost more). */
+export const demoPriceMinor = (unitWeightG: number) => 99 + Math.round(unitWeightG / 3);
+
+async function exists(s: Services, sku: string): Promise<boolean> {
+  try {
+    await s.inventory.getProduct(sku);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
 }
