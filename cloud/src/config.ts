@@ -2,6 +2,8 @@ import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { AlarmSettings } from './alarms/settings.js';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
+import type { FeedModuleSettings } from './feed/module.js';
+import type { FlashSaleSettings } from './flash-sales/module.js';
 import { moduleCatalog } from './modules.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
@@ -118,6 +120,42 @@ export const cloudConfigSpec = {
     default: 'all',
     description: `cloud modules this process mounts, a comma list or "all" (${moduleCatalog.map((m) => m.name).join(', ')}); a module's needs must be in the list`,
   }),
+  feedFanoutThreshold: setting.int('BV_FEED_FANOUT_THRESHOLD', {
+    default: '1000',
+    min: 0,
+    description:
+      'a post whose audience (followers of its author and of the products it names) is larger is merged into feeds on read instead of copied on write',
+  }),
+  feedMergeWindowDays: setting.int('BV_FEED_MERGE_WINDOW_DAYS', {
+    default: '30',
+    min: 1,
+    description: 'how far back merge on read looks for posts of followed authors above the fan-out threshold',
+  }),
+  feedHeartbeatMs: setting.int('BV_FEED_HEARTBEAT_MS', {
+    default: '15000',
+    min: 100,
+    description: 'SSE heartbeat (a comment line) of the home-feed stream; a vanished client is removed within one',
+  }),
+  feedClientBuffer: setting.int('BV_FEED_CLIENT_BUFFER', {
+    default: '256',
+    min: 1,
+    description: 'home-feed SSE events queued for one slow client before it is dropped (it resumes with Last-Event-ID)',
+  }),
+  flashTickMs: setting.int('BV_FLASH_TICK_MS', {
+    default: '1000',
+    min: 100,
+    description: 'how often a flash sale’s stream sends its countdown and remaining quantity (stock changes are sent at once)',
+  }),
+  flashHeartbeatMs: setting.int('BV_FLASH_HEARTBEAT_MS', {
+    default: '15000',
+    min: 100,
+    description: 'SSE heartbeat of the flash-sale streams',
+  }),
+  flashMaxClients: setting.int('BV_FLASH_MAX_CLIENTS', {
+    default: '20000',
+    min: 1,
+    description: 'flash-sale SSE clients one process takes (public streams); more are answered 503',
+  }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description: 'log level',
@@ -158,6 +196,10 @@ export interface CloudConfig {
   modules?: 'all' | readonly string[];
   /** Alarm rule defaults for every site (`alarmSettingsSpec`); unset ones take its defaults. */
   alarms?: Partial<AlarmSettings>;
+  /** Feed settings (`feedModuleDefaults`); unset ones take the defaults. */
+  feed?: Partial<FeedModuleSettings>;
+  /** Flash-sale settings (`flashSaleDefaults`); unset ones take the defaults. */
+  flashSales?: Partial<FlashSaleSettings>;
 }
 
 export const cloudDefaults: CloudConfig = {

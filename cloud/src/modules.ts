@@ -4,7 +4,9 @@ import { createAlarmsModule } from './alarms/module.js';
 import type { AnyRoute } from './api/route.js';
 import { createCatalogModule } from './catalog/module.js';
 import { createCommandsModule } from './commands/module.js';
+import { createFeedModule } from './feed/module.js';
 import { createFirmwareModule } from './firmware/module.js';
+import { createFlashSalesModule } from './flash-sales/module.js';
 import { createFulfilmentModule } from './fulfilment/module.js';
 import { createInventoryModule } from './inventory/module.js';
 import type { UpgradeHandler } from './live/ws.js';
@@ -93,6 +95,18 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['registry', 'commands'],
     description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
     create: (ctx) => createFirmwareModule(ctx),
+  },
+  {
+    name: 'feed',
+    needs: [],
+    description: 'social feed: posts, follows, likes, comments, moderation; the home feed over SSE',
+    create: (ctx) => createFeedModule(ctx, ctx.config.feed ?? {}),
+  },
+  {
+    name: 'flash-sales',
+    needs: ['inventory', 'orders'],
+    description: 'flash sales on live stock: a public SSE countdown and remaining quantity, buying through checkout',
+    create: (ctx) => createFlashSalesModule(ctx, ctx.config.flashSales ?? {}),
   },
 ];
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
+import { dependencyPolicy } from '../resilience/index.js';
 import { MemoryCache } from './memory.js';
 import { cacheMetrics } from './metrics.js';
 import type { Cache } from './port.js';
@@ -49,5 +50,18 @@ export async function openCache(options: CacheOptions): Promise<Cache> {
     jitter: o.jitter,
     nearTtlMs: o.nearTtlMs,
     nearMaxEntries: o.maxEntries,
+    // Every Redis error is the server's or the network's (no answer here is a business refusal), so
+    // all count against the breaker; time-based because cache traffic comes in bursts.
+    policy: dependencyPolicy(
+      {
+        name: `redis:${o.name}`,
+        timeoutMs: o.timeoutMs,
+        breaker: { thresholdRate: 0.5, samplingDurationMs: 10_000, minimumRps: 1, halfOpenAfterMs: 5_000 },
+        bulkhead: false,
+        isFailure: () => true,
+        logger,
+      },
+      o.metrics,
+    ),
   });
 }

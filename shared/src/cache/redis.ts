@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { TimeoutError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import type { DependencyPolicy } from '../resilience/index.js';
 import { checkTtl, keyList, SingleFlight } from './loads.js';
 import { Lru } from './lru.js';
 import type { CacheMetrics, CacheOperation } from './metrics.js';
@@ -22,6 +24,11 @@ export interface RedisCacheOptions {
    */
   nearTtlMs: number;
   nearMaxEntries: number;
+  /**
+   * Every Redis call runs under it: its timeout is `timeoutMs`, and its breaker turns a Redis that
+   * stopped answering into immediate misses instead of one `timeoutMs` wait per read.
+   */
+  policy: DependencyPolicy;
 }
 
 interface Invalidation {
@@ -251,23 +258,20 @@ export class RedisCache implements Cache {
   }
 
   private async within<T>(operation: CacheOperation, work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis ${operation} took longer than ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      );
-    });
+    // handled at once: when the breaker refuses, or the timeout wins, nobody else waits for `work`
+    work.catch(() => undefined);
     try {
-      return await Promise.race([work, limit]);
+      // ioredis cannot cancel a sent command; the signal only bounds how long we wait for it
+      return await this.options.policy.execute(() => work);
     } catch (error) {
       this.options.metrics.error(operation);
       this.options.logger.debug({ operation, err: (error as Error).message }, 'Redis cache call failed');
+      if (error instanceof TimeoutError) {
+        throw new TimeoutError(`Redis ${operation} took longer than ${this.options.timeoutMs} ms`, {
+          cause: error,
+        });
+      }
       throw error;
-    } finally {
-      clearTimeout(timer);
-      // the losing side of the race must not surface as an unhandled rejection
-      work.catch(() => undefined);
     }
   }
 }
@@ -286,9 +290,12 @@ function decodeInvalidation(text: string): Invalidation | undefined {
 async function quit(conn: Redis): Promise<void> {
   if (conn.status === 'end') return;
   let timer: NodeJS.Timeout | undefined;
+  const quitting = conn.quit();
+  // when the timer wins, disconnect() below rejects QUIT ("Connection is closed."): not unhandled
+  quitting.catch(() => undefined);
   try {
     await Promise.race([
-      conn.quit(),
+      quitting,
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('quit timed out')), 1_000);
       }),
