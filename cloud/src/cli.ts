@@ -94,6 +94,17 @@ async function main(argv: string[]): Promise<number | 'running'> {
       trustProxy: config.trustProxy,
       modules: config.modules,
       alarms,
+      feed: {
+        fanoutThreshold: config.feedFanoutThreshold,
+        mergeWindowDays: config.feedMergeWindowDays,
+        heartbeatMs: config.feedHeartbeatMs,
+        maxBufferedEvents: config.feedClientBuffer,
+      },
+      flashSales: {
+        tickMs: config.flashTickMs,
+        heartbeatMs: config.flashHeartbeatMs,
+        maxClients: config.flashMaxClients,
+      },
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       admin: {
         email: config.adminEmail,
