@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '@bitv/shared';
 import type { EventStore, EventStoreTransaction } from '@bitv/shared/event-store';
 import { execute, loadOrder } from '../orders/stream.js';
+import { authorizePayment, type PaymentStepDeps } from './payment.js';
 import type { CheckoutFailure, CheckoutState, CheckoutStep } from './saga.js';
 import { lineReference, type StockHolds } from './stock.js';
 
@@ -9,6 +10,8 @@ export interface StepDeps {
   stock: StockHolds;
   /** How long an unconfirmed hold lives if checkout never finishes (the inventory expiry lapses it). */
   holdSeconds: number;
+  /** The payments module, read when a checkout runs; absent: checkout takes no payment. */
+  payments?: PaymentStepDeps['payments'];
 }
 
 /**
@@ -100,9 +103,18 @@ export function confirmOrder(deps: StepDeps): CheckoutStep {
   };
 }
 
-/** Today's checkout: reserve, record, confirm. */
+/**
+ * Checkout: reserve, record, authorize the payment, confirm. The payment step is always in the
+ * list (a no-op without the payments module), so a stored saga's step index means the same step
+ * whichever modules the process that resumes it mounts.
+ */
 export function checkoutSteps(deps: StepDeps): CheckoutStep[] {
-  return [reserveLines(deps), recordReserved(deps), confirmOrder(deps)];
+  return [
+    reserveLines(deps),
+    recordReserved(deps),
+    authorizePayment({ payments: deps.payments ?? (() => undefined) }),
+    confirmOrder(deps),
+  ];
 }
 
 /**

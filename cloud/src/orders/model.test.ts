@@ -72,6 +72,14 @@ const upTo: Record<OrderStatus, OrderCommand[]> = {
     { kind: 'ship', by: 'staff', at, trackingRef: 'T1' },
   ],
   cancelled: [place, { kind: 'cancel', by: 'user:c1', role: 'customer', reason: 'changed my mind', at }],
+  returned: [
+    place,
+    reserved,
+    { kind: 'confirm', at },
+    { kind: 'startPicking', by: 'pick', at },
+    { kind: 'markPicked', by: 'pick', at },
+    { kind: 'return', by: 'staff', reason: 'damaged', at },
+  ],
 };
 
 function stateAfter(commands: OrderCommand[]) {
@@ -81,6 +89,17 @@ function stateAfter(commands: OrderCommand[]) {
 }
 
 describe('order decider', () => {
+  it('a return is recorded only for a picked, packed or shipped order, and once', () => {
+    const ret: OrderCommand = { kind: 'return', by: 'staff', reason: 'damaged', at };
+    for (const status of Object.keys(upTo) as OrderStatus[]) {
+      const decided = () => given(...upTo[status]).when(ret);
+      if (['picked', 'packed', 'shipped'].includes(status)) {
+        expect(decided().map((e) => e.type)).toEqual(['bv.order.returned.v1']);
+        expect(stateAfter([...upTo[status], ret]).status).toBe('returned');
+      } else expect(decided, status).toThrow(OrderRuleError);
+    }
+  });
+
   it('decides exactly the bv.order.* types the platform registry knows', () => {
     expect(Object.values(orderType).sort()).toEqual(orderEvents.map((d) => d.type).sort());
   });

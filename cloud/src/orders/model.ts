@@ -6,6 +6,7 @@ import type {
   OrderProgress,
   OrderRejected,
   OrderReserved,
+  OrderReturned,
   OrderShipped,
 } from '@bitv/shared/events';
 
@@ -20,6 +21,7 @@ export const orderType = {
   packed: 'bv.order.packed.v1',
   shipped: 'bv.order.shipped.v1',
   cancelled: 'bv.order.cancelled.v1',
+  returned: 'bv.order.returned.v1',
 } as const;
 
 /**
@@ -36,7 +38,8 @@ export type OrderStatus =
   | 'picked'
   | 'packed'
   | 'shipped'
-  | 'cancelled';
+  | 'cancelled'
+  | 'returned';
 
 export const orderStatuses: readonly OrderStatus[] = [
   'placed',
@@ -48,6 +51,7 @@ export const orderStatuses: readonly OrderStatus[] = [
   'packed',
   'shipped',
   'cancelled',
+  'returned',
 ];
 
 export type OrderEvent =
@@ -59,7 +63,8 @@ export type OrderEvent =
   | { type: typeof orderType.picked; data: OrderProgress }
   | { type: typeof orderType.packed; data: OrderProgress }
   | { type: typeof orderType.shipped; data: OrderShipped }
-  | { type: typeof orderType.cancelled; data: OrderCancelled };
+  | { type: typeof orderType.cancelled; data: OrderCancelled }
+  | { type: typeof orderType.returned; data: OrderReturned };
 
 export const orderEventTypes: readonly OrderEvent['type'][] = [
   orderType.placed,
@@ -71,6 +76,7 @@ export const orderEventTypes: readonly OrderEvent['type'][] = [
   orderType.packed,
   orderType.shipped,
   orderType.cancelled,
+  orderType.returned,
 ];
 
 /** Who acts on an order: the shopper it belongs to, staff of its site, or the platform (the saga). */
@@ -93,7 +99,8 @@ export type OrderCommand =
   | { kind: 'markPicked'; by: string; at: string }
   | { kind: 'pack'; by: string; at: string }
   | { kind: 'ship'; by: string; at: string; trackingRef?: string }
-  | { kind: 'cancel'; by: string; role: ActorRole; reason: string; at: string };
+  | { kind: 'cancel'; by: string; role: ActorRole; reason: string; at: string }
+  | { kind: 'return'; by: string; reason: string; at: string };
 
 export type OrderState =
   | { status: 'none' }
@@ -136,6 +143,9 @@ export const cancelRule: Record<ActorRole, readonly OrderStatus[]> = {
 export function mayCancel(status: OrderStatus, role: ActorRole): boolean {
   return cancelRule[role].includes(status);
 }
+
+/** Statuses an order can be returned from (staff record the return). */
+export const returnableFrom: readonly OrderStatus[] = ['picked', 'packed', 'shipped'];
 
 /** The status each forward command needs and leads to. */
 const forward = {
@@ -193,6 +203,17 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
         {
           type: orderType.cancelled,
           data: { ...ref, by: command.by, byRole: command.role, reason: command.reason, at: command.at },
+        },
+      ];
+    case 'return':
+      // Only what left a shelf can come back: picked (and paid for, the capture is at the pick) or later.
+      if (!returnableFrom.includes(state.status)) {
+        throw new OrderRuleError('wrong_status', `cannot return an order that is ${state.status}`);
+      }
+      return [
+        {
+          type: orderType.returned,
+          data: { ...ref, by: command.by, reason: command.reason, at: command.at },
         },
       ];
     case 'markReserved': {
@@ -260,6 +281,8 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, status: 'shipped' };
     case orderType.cancelled:
       return { ...state, status: 'cancelled', cancelledFrom: state.status };
+    case orderType.returned:
+      return { ...state, status: 'returned' };
   }
 }
 

@@ -67,7 +67,16 @@ export async function createOrdersModule(
   await CheckoutRunner.migrate(ctx.database);
   const logger = ctx.logger.child({ module: 'orders' });
   const store = ctx.eventStore;
-  const deps: StepDeps = { store, stock: inventory, holdSeconds: settings.holdSeconds };
+  const deps: StepDeps = {
+    store,
+    stock: inventory,
+    holdSeconds: settings.holdSeconds,
+    // Payments mounts after orders (it needs orders' events): looked up when a checkout runs.
+    payments: () => {
+      const { payments, catalog } = ctx.apis;
+      return payments && catalog ? { payments, prices: catalog } : undefined;
+    },
+  };
   const runner = new CheckoutRunner({
     database: ctx.database,
     store,

@@ -80,4 +80,5 @@ export const statusAfter: Record<string, string> = {
   [orderType.packed]: 'packed',
   [orderType.shipped]: 'shipped',
   [orderType.cancelled]: 'cancelled',
+  [orderType.returned]: 'returned',
 };

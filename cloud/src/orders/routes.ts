@@ -214,6 +214,28 @@ export function orderRoutes(service: OrderService, reads: OrderReadModels): AnyR
         return { orderId: params.id, status: next };
       },
     }),
+    route({
+      method: 'post',
+      path: '/api/v1/orders/:id/return',
+      summary: 'Record that a picked, packed or shipped order came back (payments refunds it)',
+      tag: 'orders',
+      access: staff,
+      params: idParam,
+      body: z.object({ reason: z.string().max(500).default('') }).strict(),
+      response: z.object({ orderId: z.string(), status: z.string() }),
+      errors: { '404': 'no such order', '409': 'the order has not been picked, or was returned already' },
+      handler: async ({ params, body, principal }) => {
+        const { state } = await service.current(params.id);
+        assertCanSee(principal, state);
+        const next = await service.apply(params.id, {
+          kind: 'return',
+          by: actorOf(principal),
+          reason: body.reason || 'returned',
+          at: new Date().toISOString(),
+        });
+        return { orderId: params.id, status: next };
+      },
+    }),
     ...(['pack', 'ship'] as const).map((kind) =>
       route({
         method: 'post',

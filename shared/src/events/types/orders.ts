@@ -112,6 +112,18 @@ export const orderCancelledV1 = defineEvent({
   }),
 });
 
+export const orderReturnedV1 = defineEvent({
+  type: 'bv.order.returned.v1',
+  topic: topics.orders,
+  description: 'The picked order came back (recorded by staff); payments refunds what was captured',
+  schema: z.object({
+    ...orderRef,
+    by: actor,
+    reason: z.string().max(500),
+    at: z.string().datetime({ offset: true }),
+  }),
+});
+
 export type OrderLine = z.infer<typeof orderLine>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1.schema>;
 export type OrderReserved = z.infer<typeof orderReservedV1.schema>;
@@ -120,6 +132,7 @@ export type OrderConfirmed = z.infer<typeof orderConfirmedV1.schema>;
 export type OrderProgress = z.infer<typeof progress>;
 export type OrderShipped = z.infer<typeof orderShippedV1.schema>;
 export type OrderCancelled = z.infer<typeof orderCancelledV1.schema>;
+export type OrderReturned = z.infer<typeof orderReturnedV1.schema>;
 
 export const orderEvents = [
   orderPlacedV1,
@@ -131,4 +144,5 @@ export const orderEvents = [
   orderPackedV1,
   orderShippedV1,
   orderCancelledV1,
+  orderReturnedV1,
 ] as const;
