@@ -258,13 +258,17 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
   };
 
   const server: Server = createServer();
-  soap.listen(server, {
-    path: bankPath,
-    services: { CardGatewayService: { CardGatewayPort: port } },
-    xml: bankWsdl,
-    suppressStack: true,
+  // The soap package parses the WSDL and then takes over the server's request listener.
+  await new Promise<void>((resolve, reject) => {
+    soap.listen(server, {
+      path: bankPath,
+      services: { CardGatewayService: { CardGatewayPort: port } },
+      xml: bankWsdl,
+      suppressStack: true,
+      callback: (error: unknown) => (error ? reject(error) : resolve()),
+    });
   });
-  // The soap package took over the request listener; put the size guard and the ops routes in front.
+  // Put the size guard and the ops routes in front of it.
   const soapListener = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -1,0 +1,1 @@
+export { type RestPayOptions, RestPayProvider } from './adapter.js';

@@ -1,0 +1,1 @@
+export { createSoapBankProvider, type SoapBankOptions, SoapBankProvider } from './adapter.js';
