@@ -39,7 +39,10 @@ export function openSse(url: string, headers: Record<string, string>): SseClient
             const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
             if (field === 'id') e.id = value;
             else if (field === 'event') e.event = value;
-            else if (field === 'data') (data ??= []).push(value);
+            else if (field === 'data') {
+              data = data ?? [];
+              data.push(value);
+            }
           }
           if (data === undefined) continue;
           e.data = data.join('\n');
