@@ -8,7 +8,7 @@ import { createRegistry } from '@bitv/shared/metrics';
 import pkg from '../package.json' with { type: 'json' };
 import { alarmSettingsSpec } from './alarms/settings.js';
 import { startCloud } from './cloud.js';
-import { cloudConfigSpec } from './config.js';
+import { cloudConfigSpec, commerceSettingsOf } from './config.js';
 import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
 
 const moduleList = moduleCatalog
@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       trustProxy: config.trustProxy,
       modules: config.modules,
       alarms,
+      ...commerceSettingsOf(config),
       feed: {
         fanoutThreshold: config.feedFanoutThreshold,
         mergeWindowDays: config.feedMergeWindowDays,

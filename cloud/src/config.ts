@@ -2,9 +2,12 @@ import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { AlarmSettings } from './alarms/settings.js';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
+import type { CatalogModuleSettings } from './catalog/module.js';
+import type { CheckoutBoundary } from './checkout/saga.js';
 import type { FeedModuleSettings } from './feed/module.js';
 import type { FlashSaleSettings } from './flash-sales/module.js';
 import { moduleCatalog } from './modules.js';
+import type { OrdersSettings } from './orders/module.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
@@ -134,17 +137,20 @@ export const cloudConfigSpec = {
   feedHeartbeatMs: setting.int('BV_FEED_HEARTBEAT_MS', {
     default: '15000',
     min: 100,
-    description: 'SSE heartbeat (a comment line) of the home-feed stream; a vanished client is removed within one',
+    description:
+      'SSE heartbeat (a comment line) of the home-feed stream; a vanished client is removed within one',
   }),
   feedClientBuffer: setting.int('BV_FEED_CLIENT_BUFFER', {
     default: '256',
     min: 1,
-    description: 'home-feed SSE events queued for one slow client before it is dropped (it resumes with Last-Event-ID)',
+    description:
+      'home-feed SSE events queued for one slow client before it is dropped (it resumes with Last-Event-ID)',
   }),
   flashTickMs: setting.int('BV_FLASH_TICK_MS', {
     default: '1000',
     min: 100,
-    description: 'how often a flash sale’s stream sends its countdown and remaining quantity (stock changes are sent at once)',
+    description:
+      'how often a flash sale’s stream sends its countdown and remaining quantity (stock changes are sent at once)',
   }),
   flashHeartbeatMs: setting.int('BV_FLASH_HEARTBEAT_MS', {
     default: '15000',
@@ -155,6 +161,49 @@ export const cloudConfigSpec = {
     default: '20000',
     min: 1,
     description: 'flash-sale SSE clients one process takes (public streams); more are answered 503',
+  }),
+  ordersHoldSeconds: setting.int('BV_ORDERS_HOLD_SECONDS', {
+    default: '900',
+    min: 1,
+    description:
+      "how long a hold of an unfinished checkout lives before inventory lapses it (a confirmed order's holds never lapse)",
+  }),
+  ordersResumeEveryMs: setting.int('BV_ORDERS_RESUME_EVERY_MS', {
+    default: '2000',
+    min: 10,
+    description: 'how often unfinished checkouts of a dead process are looked for',
+  }),
+  checkoutLeaseMs: setting.int('BV_CHECKOUT_LEASE_MS', {
+    default: '15000',
+    min: 100,
+    description:
+      'how long a process owns a checkout it drives; another takes it over after a crash once it lapses',
+  }),
+  checkoutConcurrency: setting.int('BV_CHECKOUT_CONCURRENCY', {
+    default: '8',
+    min: 1,
+    max: 1000,
+    description: 'checkouts one process drives at once',
+  }),
+  catalogProductTtlMs: setting.int('BV_CATALOG_PRODUCT_TTL_MS', {
+    default: '300000',
+    min: 1,
+    description: 'cache lifetime of a product read (changes invalidate it on every instance sooner)',
+  }),
+  catalogStockTtlMs: setting.int('BV_CATALOG_STOCK_TTL_MS', {
+    default: '10000',
+    min: 1,
+    description: "cache lifetime of a product's availability (stock changes invalidate it sooner)",
+  }),
+  catalogWarmCount: setting.int('BV_CATALOG_WARM_COUNT', {
+    default: '200',
+    min: 0,
+    description: 'most-read products loaded into the cache at start (0: none)',
+  }),
+  catalogReadCountFlushMs: setting.int('BV_CATALOG_READ_COUNT_FLUSH_MS', {
+    default: '30000',
+    min: 100,
+    description: 'how often the product read counts (which choose what to warm) are written',
   }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
@@ -200,6 +249,15 @@ export interface CloudConfig {
   feed?: Partial<FeedModuleSettings>;
   /** Flash-sale settings (`flashSaleDefaults`); unset ones take the defaults. */
   flashSales?: Partial<FlashSaleSettings>;
+  /** Orders and checkout settings; unset ones take `ordersDefaults`. */
+  orders?: Partial<OrdersSettings>;
+  /** Catalog cache settings; unset ones take `catalogDefaults`. */
+  catalog?: Partial<CatalogModuleSettings>;
+  /**
+   * Sees each checkout step boundary (no environment form): the crash test's child process, a
+   * whole cloud, kills itself at a chosen one.
+   */
+  checkoutBoundary?: (boundary: CheckoutBoundary) => void | Promise<void>;
 }
 
 export const cloudDefaults: CloudConfig = {
@@ -214,3 +272,24 @@ export const cloudDefaults: CloudConfig = {
   primaryHostId: 'bv-cloud',
   stableWindowMs: 400,
 };
+
+/** The catalog's and orders' settings as the environment gives them (`BV_CATALOG_*`, `BV_ORDERS_*`, `BV_CHECKOUT_*`). */
+export function commerceSettingsOf(env: CloudEnvConfig): {
+  orders: OrdersSettings;
+  catalog: CatalogModuleSettings;
+} {
+  return {
+    orders: {
+      holdSeconds: env.ordersHoldSeconds,
+      resumeEveryMs: env.ordersResumeEveryMs,
+      checkoutLeaseMs: env.checkoutLeaseMs,
+      checkoutConcurrency: env.checkoutConcurrency,
+    },
+    catalog: {
+      productTtlMs: env.catalogProductTtlMs,
+      stockTtlMs: env.catalogStockTtlMs,
+      warmCount: env.catalogWarmCount,
+      readCountFlushMs: env.catalogReadCountFlushMs,
+    },
+  };
+}

@@ -64,7 +64,7 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     name: 'catalog',
     needs: [],
     description: 'products with prices and history (ETags, events), cached reads, the catalog page',
-    create: (ctx) => createCatalogModule(ctx),
+    create: (ctx) => createCatalogModule(ctx, ctx.config.catalog ?? {}),
   },
   {
     name: 'fulfilment',
@@ -76,7 +76,11 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     name: 'orders',
     needs: ['registry', 'inventory'],
     description: 'event-sourced orders, idempotent placing, the checkout saga, order read models',
-    create: (ctx) => createOrdersModule(ctx),
+    create: (ctx) =>
+      createOrdersModule(ctx, {
+        settings: ctx.config.orders ?? {},
+        ...(ctx.config.checkoutBoundary ? { onBoundary: ctx.config.checkoutBoundary } : {}),
+      }),
   },
   {
     name: 'shadows',

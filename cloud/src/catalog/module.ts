@@ -8,7 +8,10 @@ import { catalogNav, catalogPages } from './pages.js';
 import { catalogRoutes } from './routes.js';
 import type { CatalogTables } from './store.js';
 
-export const catalogDefaults: CatalogSettings & { readCountFlushMs: number } = {
+export type CatalogModuleSettings = CatalogSettings & { readCountFlushMs: number };
+
+/** Defaults of `BV_CATALOG_*` (cloud/src/config.ts; a test keeps the two equal). */
+export const catalogDefaults: CatalogModuleSettings = {
   productTtlMs: 5 * 60_000,
   stockTtlMs: 10_000,
   warmCount: 200,
