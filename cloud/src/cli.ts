@@ -7,6 +7,7 @@ import { createLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import pkg from '../package.json' with { type: 'json' };
 import { alarmSettingsSpec } from './alarms/settings.js';
+import { chatSettingsOf, chatSettingsSpec } from './chat/settings.js';
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec, commerceSettingsOf } from './config.js';
 import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
@@ -35,6 +36,9 @@ ${describeConfig(cloudConfigSpec)}
 
 Alarm rule defaults (each site can override them: PUT /api/v1/sites/<id>/alarm-settings):
 ${describeConfig(alarmSettingsSpec)}
+
+Chat (WebSocket /api/v1/chat; instances share rooms through REDIS_URL, sites replicate through bv.chat):
+${describeConfig(chatSettingsSpec)}
 `;
 
 async function main(argv: string[]): Promise<number | 'running'> {
@@ -94,6 +98,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       trustProxy: config.trustProxy,
       modules: config.modules,
       alarms,
+      chat: chatSettingsOf(process.env),
       ...commerceSettingsOf(config),
       feed: {
         fanoutThreshold: config.feedFanoutThreshold,

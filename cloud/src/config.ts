@@ -2,6 +2,7 @@ import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { AlarmSettings } from './alarms/settings.js';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
+import type { ChatSettings } from './chat/settings.js';
 import type { CatalogModuleSettings } from './catalog/module.js';
 import type { CheckoutBoundary } from './checkout/saga.js';
 import type { FeedModuleSettings } from './feed/module.js';
@@ -245,6 +246,8 @@ export interface CloudConfig {
   modules?: 'all' | readonly string[];
   /** Alarm rule defaults for every site (`alarmSettingsSpec`); unset ones take its defaults. */
   alarms?: Partial<AlarmSettings>;
+  /** Chat settings (`chatSettingsSpec`, `BV_CHAT_*`); unset ones take `chatDefaults`. */
+  chat?: Partial<ChatSettings>;
   /** Feed settings (`feedModuleDefaults`); unset ones take the defaults. */
   feed?: Partial<FeedModuleSettings>;
   /** Flash-sale settings (`flashSaleDefaults`); unset ones take the defaults. */

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { createAlarmsModule } from './alarms/module.js';
 import type { AnyRoute } from './api/route.js';
 import { createCatalogModule } from './catalog/module.js';
+import { createChatModule } from './chat/module.js';
 import { createCommandsModule } from './commands/module.js';
 import { createFeedModule } from './feed/module.js';
 import { createFirmwareModule } from './firmware/module.js';
@@ -111,6 +112,13 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['inventory', 'orders'],
     description: 'flash sales on live stock: a public SSE countdown and remaining quantity, buying through checkout',
     create: (ctx) => createFlashSalesModule(ctx, ctx.config.flashSales ?? {}),
+  },
+  {
+    name: 'chat',
+    needs: [],
+    description:
+      'chat: site channels, direct messages and order support rooms over WebSocket, presence, two-site replication',
+    create: (ctx) => createChatModule(ctx, ctx.config.chat ?? {}),
   },
 ];
 

@@ -161,7 +161,7 @@ export async function createOrdersModule(
     }
   }
 
-  const api: OrdersApi = { place: (input) => service.place(input) };
+  const api: OrdersApi = { place: (input) => service.place(input), find: (id) => reads.get(id) };
   return {
     name: 'orders',
     provides: { orders: api },
