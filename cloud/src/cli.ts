@@ -11,6 +11,7 @@ import { chatSettingsOf, chatSettingsSpec } from './chat/settings.js';
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec, commerceSettingsOf } from './config.js';
 import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
+import { parseSchedule, webhookSettingsSpec } from './webhooks/settings.js';
 
 const moduleList = moduleCatalog
   .map(
@@ -39,6 +40,9 @@ ${describeConfig(alarmSettingsSpec)}
 
 Chat (WebSocket /api/v1/chat; instances share rooms through REDIS_URL, sites replicate through bv.chat):
 ${describeConfig(chatSettingsSpec)}
+
+Webhooks (delivery on RabbitMQ when AMQP_URL is set, else a queue in the database):
+${describeConfig(webhookSettingsSpec)}
 `;
 
 async function main(argv: string[]): Promise<number | 'running'> {
@@ -52,6 +56,13 @@ async function main(argv: string[]): Promise<number | 'running'> {
   }
   const config = loadConfig(cloudConfigSpec, process.env);
   const alarms = loadConfig(alarmSettingsSpec, process.env);
+  const webhooks = loadConfig(webhookSettingsSpec, process.env);
+  try {
+    parseSchedule(webhooks.schedule);
+  } catch (error) {
+    process.stderr.write(`bitv-cloud: BV_WEBHOOKS_RETRY_SCHEDULE: ${(error as Error).message}\n`);
+    return 2;
+  }
   try {
     resolveModules(config.modules);
   } catch (error) {
@@ -98,6 +109,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       trustProxy: config.trustProxy,
       modules: config.modules,
       alarms,
+      webhooks,
       chat: chatSettingsOf(process.env),
       ...commerceSettingsOf(config),
       feed: {

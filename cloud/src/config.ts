@@ -8,6 +8,7 @@ import type { CheckoutBoundary } from './checkout/saga.js';
 import type { FeedModuleSettings } from './feed/module.js';
 import type { FlashSaleSettings } from './flash-sales/module.js';
 import { moduleCatalog } from './modules.js';
+import type { WebhookSettings } from './webhooks/settings.js';
 import type { OrdersSettings } from './orders/module.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
@@ -244,6 +245,8 @@ export interface CloudConfig {
   redisUrl?: string;
   /** The modules to mount (`modules.ts` catalog); default all. */
   modules?: 'all' | readonly string[];
+  /** Webhook delivery settings (`webhookSettingsSpec`: `AMQP_URL`, `BV_WEBHOOKS_*`); unset ones take the defaults. */
+  webhooks?: Partial<WebhookSettings>;
   /** Alarm rule defaults for every site (`alarmSettingsSpec`); unset ones take its defaults. */
   alarms?: Partial<AlarmSettings>;
   /** Chat settings (`chatSettingsSpec`, `BV_CHAT_*`); unset ones take `chatDefaults`. */

@@ -23,6 +23,7 @@ import type {
 import { createOrdersModule } from './orders/module.js';
 import { createRegistryModule } from './registry/module.js';
 import { createShadowsModule } from './shadows/module.js';
+import { createWebhooksModule } from './webhooks/module.js';
 
 export interface ModuleEntry {
   name: ModuleName;
@@ -100,6 +101,13 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     needs: ['registry', 'commands'],
     description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
     create: (ctx) => createFirmwareModule(ctx),
+  },
+  {
+    name: 'webhooks',
+    needs: [],
+    description:
+      'partner webhooks: endpoints, signed deliveries of order, payment, low-stock and device-state events on the reliable queue (RabbitMQ or the database), retries, the delivery log, replay',
+    create: (ctx) => createWebhooksModule(ctx, ctx.config.webhooks ?? {}),
   },
   {
     name: 'feed',
