@@ -21,6 +21,7 @@ import type {
   TimerSpec,
 } from './module.js';
 import { createOrdersModule } from './orders/module.js';
+import { createPaymentsModule } from './payments/module.js';
 import { createRegistryModule } from './registry/module.js';
 import { createShadowsModule } from './shadows/module.js';
 import { createWebhooksModule } from './webhooks/module.js';
@@ -83,6 +84,13 @@ export const moduleCatalog: readonly ModuleEntry[] = [
         settings: ctx.config.orders ?? {},
         ...(ctx.config.checkoutBoundary ? { onBoundary: ctx.config.checkoutBoundary } : {}),
       }),
+  },
+  {
+    name: 'payments',
+    needs: ['orders', 'catalog'],
+    description:
+      'payments behind an anti-corruption layer (SOAP bank, rest-pay), checkout authorizes, capture on pick, void on cancel, refund on return, the provider toggle, reconciliation, the payments page',
+    create: (ctx) => createPaymentsModule(ctx, { settings: ctx.config.payments ?? {} }),
   },
   {
     name: 'shadows',
