@@ -11,6 +11,7 @@ import { chatSettingsOf, chatSettingsSpec } from './chat/settings.js';
 import { startCloud } from './cloud.js';
 import { cloudConfigSpec, commerceSettingsOf } from './config.js';
 import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.js';
+import { paymentSettingsSpec } from './payments/settings.js';
 import { parseSchedule, webhookSettingsSpec } from './webhooks/settings.js';
 
 const moduleList = moduleCatalog
@@ -43,6 +44,10 @@ ${describeConfig(chatSettingsSpec)}
 
 Webhooks (delivery on RabbitMQ when AMQP_URL is set, else a queue in the database):
 ${describeConfig(webhookSettingsSpec)}
+
+Payments (providers by URL; checkout takes payment once one is set; the toggle is changed at
+runtime with PUT /api/v1/admin/flags/payments.provider):
+${describeConfig(paymentSettingsSpec)}
 `;
 
 async function main(argv: string[]): Promise<number | 'running'> {
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
   const config = loadConfig(cloudConfigSpec, process.env);
   const alarms = loadConfig(alarmSettingsSpec, process.env);
   const webhooks = loadConfig(webhookSettingsSpec, process.env);
+  const payments = loadConfig(paymentSettingsSpec, process.env);
   try {
     parseSchedule(webhooks.schedule);
   } catch (error) {
@@ -110,6 +116,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       modules: config.modules,
       alarms,
       webhooks,
+      payments,
       chat: chatSettingsOf(process.env),
       ...commerceSettingsOf(config),
       feed: {

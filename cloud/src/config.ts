@@ -10,6 +10,7 @@ import type { FlashSaleSettings } from './flash-sales/module.js';
 import { moduleCatalog } from './modules.js';
 import type { WebhookSettings } from './webhooks/settings.js';
 import type { OrdersSettings } from './orders/module.js';
+import type { PaymentSettings } from './payments/settings.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
@@ -257,6 +258,8 @@ export interface CloudConfig {
   flashSales?: Partial<FlashSaleSettings>;
   /** Orders and checkout settings; unset ones take `ordersDefaults`. */
   orders?: Partial<OrdersSettings>;
+  /** Payments (`paymentSettingsSpec`: `BV_BANK_*`, `BV_REST_PAY_*`, `BV_PAYMENTS_*`); unset ones take `paymentDefaults`. */
+  payments?: Partial<PaymentSettings>;
   /** Catalog cache settings; unset ones take `catalogDefaults`. */
   catalog?: Partial<CatalogModuleSettings>;
   /**

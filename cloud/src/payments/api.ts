@@ -7,8 +7,6 @@ export interface PaymentsApi {
   authorize(input: AuthorizeInput): Promise<PaymentState>;
   /** Releases an uncaptured authorization (nothing to void: answered as it is). */
   void(paymentId: string): Promise<PaymentState>;
-  /** The currency payments are taken in (catalog prices are in it). */
-  readonly currency: string;
 }
 
 declare module '../module.js' {

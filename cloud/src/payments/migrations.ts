@@ -85,7 +85,26 @@ const tables: Migration = {
   },
 };
 
+const movements: Migration = {
+  async up(db: Kysely<unknown>) {
+    // Every capture and refund as we recorded it, by the provider's day: what reconciliation
+    // matches the provider's settlement report against.
+    await sql`CREATE TABLE payment_movements (
+      event_id text PRIMARY KEY,
+      payment_id text NOT NULL,
+      provider text NOT NULL,
+      provider_ref text NOT NULL,
+      operation text NOT NULL,
+      amount_minor bigint NOT NULL,
+      currency text NOT NULL,
+      day text NOT NULL,
+      at timestamptz NOT NULL
+    )`.execute(db);
+    await sql`CREATE INDEX payment_movements_day ON payment_movements (day, provider)`.execute(db);
+  },
+};
+
 /** The payments module's tables, migrated as the component `payments`. */
 export function migratePayments(database: Database): Promise<string[]> {
-  return migrate(database, 'payments', { '0001_tables': tables });
+  return migrate(database, 'payments', { '0001_tables': tables, '0002_movements': movements });
 }

@@ -165,6 +165,13 @@ export class PaymentService {
     return this.followUp('refund', paymentId, options.key ?? `${paymentId}:refund`, options.amountMinor);
   }
 
+  /** Finishes the payment's pending attempts (a notification said something happened); returns how many. */
+  async settlePending(paymentId: string): Promise<number> {
+    const pending = (await this.options.attempts.forPayment(paymentId)).filter((a) => a.state === 'pending');
+    for (const attempt of pending) await this.complete(attempt);
+    return pending.length;
+  }
+
   /** Finishes attempts left pending (their process died, or gave up retrying); returns how many. */
   async resolveStale(idleMs: number, limit = 100): Promise<number> {
     const stale = await this.options.attempts.stale(idleMs, limit);

@@ -2,7 +2,14 @@ import type { EventStore, EventStoreTransaction, StoredEvent } from '@bitv/share
 import { createEvent, type EventDefinition, paymentEvents, topics } from '@bitv/shared/events';
 import { sql } from 'kysely';
 import { eventSource } from '../events.js';
-import { decide, fold, type PaymentCommand, type PaymentEvent, type PaymentState } from './model.js';
+import {
+  decide,
+  fold,
+  type PaymentCommand,
+  type PaymentEvent,
+  type PaymentState,
+  paymentType,
+} from './model.js';
 
 /** The stream of one payment in the event store. */
 export function paymentStream(paymentId: string): string {
@@ -63,6 +70,14 @@ export async function execute(
   );
   const state = fold(events, loaded.state);
   await writeRow(tx, state);
+  for (const [i, e] of events.entries()) {
+    if (e.type !== paymentType.captured && e.type !== paymentType.refunded) continue;
+    const d = e.data;
+    await sql`INSERT INTO payment_movements (event_id, payment_id, provider, provider_ref, operation, amount_minor, currency, day, at)
+      VALUES (${ids[i] as string}, ${d.paymentId}, ${d.provider}, ${d.providerRef},
+        ${e.type === paymentType.captured ? 'capture' : 'refund'}, ${d.amountMinor}, ${d.currency},
+        ${new Date(d.at).toISOString().slice(0, 10)}, ${d.at}::timestamptz)`.execute(tx.sql);
+  }
   return { state, events };
 }
 
