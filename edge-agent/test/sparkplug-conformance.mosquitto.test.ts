@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
@@ -39,11 +40,25 @@ interface Recorded {
   p: Decoded;
 }
 
-/** A private Mosquitto with -v: every PUBLISH, CONNECT will and DISCONNECT it handles is in `log`. */
+/**
+ * A private Mosquitto with -v: every PUBLISH, CONNECT will and DISCONNECT it handles is in `log`.
+ *
+ * Without an in-flight window (max_inflight_messages 0) it passes messages on in the order it
+ * received them. With its default window of 20, a recorder slow to acknowledge (a loaded machine)
+ * has the agent's QoS 1 DDATA queued behind the window while a QoS 0 NDATA goes straight out:
+ * MQTT orders messages per topic and QoS only [MQTT-4.6.0-6], so the recorder saw an NDATA seq
+ * "jump" (57 -> 67, nine DDATA still queued) though the agent sent them in order. Shown with a
+ * subscriber that holds its PUBACKs: the QoS 0 message arrives 21st of 32 with the window, in its
+ * place without it.
+ */
 async function verboseBroker(): Promise<{ url: string; log: string[]; process: ChildProcess }> {
   const port = await freePort();
   const log: string[] = [];
-  const child = spawn('mosquitto', ['-v', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dir = await tempDir('bv-edge-mosquitto-');
+  const config = join(dir.path, 'mosquitto.conf');
+  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\n`);
+  const child = spawn('mosquitto', ['-v', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.once('exit', () => void dir.remove());
   for (const stream of [child.stdout!, child.stderr!])
     stream.on('data', (chunk: Buffer) => log.push(...chunk.toString().split('\n')));
   await eventually(() => log.some((l) => l.includes('running')), 'mosquitto running');

@@ -288,11 +288,6 @@ conformanceSuite(
         await (await connected(port, { clientId: 'conf-queue', clean: true })).client.disconnect();
         await pub.disconnect();
       },
-      {},
-      // Failed once in ~16 runs on a loaded machine, not reproduced since: suspected aedes race (a
-      // publish just after the broker closed the DISCONNECTed socket, before the client's cleanup,
-      // reaches the closing connection and is not queued). Known and open (docs/gateway.md).
-      2,
     );
 
     statement('[MQTT-3.1.2-8]', 'the will is published when the connection drops', async ({ port }) => {
