@@ -41,9 +41,9 @@ export async function createPaymentsModule(
   await migratePayments(ctx.database);
   const built = options.providers ?? (await buildProviders(settings, ctx));
   if (built.length === 0) {
-    logger.warn(
-      'no payment provider configured (BV_BANK_URL, BV_REST_PAY_URL): checkout cannot take payment',
-    );
+    // Without a provider the module still shows its page and API, but offers checkout nothing:
+    // orders are confirmed without payment, as before payments existed (said loudly, once).
+    logger.warn('no payment provider configured (BV_BANK_URL, BV_REST_PAY_URL): checkout takes no payment');
   }
   const providers = new Map(built.map((p) => [p.name, p]));
   const known = built.map((p) => p.name);
@@ -156,7 +156,7 @@ export async function createPaymentsModule(
 
   return {
     name: 'payments',
-    provides: { payments: api },
+    ...(built.length > 0 ? { provides: { payments: api } } : {}),
     routes: paymentRoutes({ reads, flags, reconciliation, notifications, providers }),
     pages: paymentsPages({
       kit: ctx.dashboard,
