@@ -5,6 +5,7 @@ import type { AnyRoute } from './api/route.js';
 import { createCatalogModule } from './catalog/module.js';
 import { createChatModule } from './chat/module.js';
 import { createCommandsModule } from './commands/module.js';
+import { createDependenciesModule } from './dependencies/module.js';
 import { createFeedModule } from './feed/module.js';
 import { createFirmwareModule } from './firmware/module.js';
 import { createFlashSalesModule } from './flash-sales/module.js';
@@ -135,6 +136,13 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     description:
       'chat: site channels, direct messages and order support rooms over WebSocket, presence, two-site replication',
     create: (ctx) => createChatModule(ctx, ctx.config.chat ?? {}),
+  },
+  {
+    name: 'dependencies',
+    needs: [],
+    description:
+      'the dependencies page: every outbound dependency’s circuit breaker state, timeouts and bulkhead refusals',
+    create: (ctx) => createDependenciesModule(ctx),
   },
 ];
 
