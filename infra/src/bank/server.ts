@@ -44,6 +44,8 @@ export interface RunningBank {
   /** The service root, for `/healthz`, `/metrics`, `/admin/faults`. */
   baseUrl: string;
   faults: FaultInjector;
+  /** Where signed notifications go from now on (undefined: none are sent). */
+  setCallbackUrl(url: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -300,6 +302,7 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
     url: `${baseUrl}${bankPath}`,
     baseUrl,
     faults,
+    setCallbackUrl: (url) => notifier.setCallbackUrl(url),
     async close() {
       await notifier.close();
       for (const res of hanging) res.socket?.destroy();

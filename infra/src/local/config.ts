@@ -42,6 +42,29 @@ export const platformConfigSpec = {
     max: 65535,
     description: 'Simulator control API port (pick and restock items by HTTP)',
   }),
+  bankPort: setting.int('BV_BANK_PORT', {
+    default: '8091',
+    min: -1,
+    max: 65535,
+    description: 'the embedded legacy SOAP bank (SOAP at /bank, WSDL at /bank?wsdl; -1: not started)',
+  }),
+  restPayPort: setting.int('BV_REST_PAY_PORT', {
+    default: '8092',
+    min: -1,
+    max: 65535,
+    description: 'the embedded rest-pay payment service (-1: not started)',
+  }),
+  // The same variables (and defaults) the cloud's payments module reads, so both ends agree.
+  bankSecret: setting.string('BV_BANK_SECRET', {
+    default: 'bank-secret',
+    secret: true,
+    description: 'HMAC secret the embedded bank signs its notifications with',
+  }),
+  restPaySecret: setting.string('BV_REST_PAY_SECRET', {
+    default: 'rest-pay-secret',
+    secret: true,
+    description: 'HMAC secret the embedded rest-pay signs its webhooks with',
+  }),
   shelves: setting.int('BV_DEMO_SHELVES', {
     default: '3',
     min: 1,

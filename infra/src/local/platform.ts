@@ -13,6 +13,7 @@ import type { Registry } from '@bitv/shared/metrics';
 import type { PlatformConfig } from './config.js';
 import { demoFloor, type FloorCredential } from './demo-floor.js';
 import { DemoShopper } from './demo-shopper.js';
+import { startPaymentProviders } from './payment-providers.js';
 import { pickStationQuantity } from './pick-station.js';
 
 export interface PlatformHandle {
@@ -22,6 +23,10 @@ export interface PlatformHandle {
   mqttUrl: string;
   wsUrl: string | undefined;
   simControlUrl: string | undefined;
+  /** The embedded legacy SOAP bank's endpoint (BV_BANK_URL for a cloud elsewhere); undefined when off. */
+  bankUrl: string | undefined;
+  /** The embedded rest-pay service (BV_REST_PAY_URL); undefined when off. */
+  restPayUrl: string | undefined;
   database: Database['kind'];
   eventLog: EventLog['kind'];
   /** The gateway alone, or a member of a broker cluster on Redis (REDIS_URL). */
@@ -91,6 +96,10 @@ export async function startPlatform(
     );
     closers.push(() => simulation.close());
 
+    // The payment providers first (the cloud's adapters need their URLs), told the cloud's address after.
+    const payments = await startPaymentProviders(config, runDir, deps);
+    closers.push(() => payments.close());
+
     const cloud: CloudHandle = await startCloud(
       {
         host: config.host,
@@ -104,6 +113,7 @@ export async function startPlatform(
       { database, eventLog, logger, registry },
     );
     closers.push(() => cloud.close());
+    payments.notifyCloudAt(cloud.url);
     const demo = await cloud.seedDemo({
       shelves: simulation.shelves.map((shelf) => ({
         serialNumber: shelf.serialNumber,
@@ -155,6 +165,8 @@ export async function startPlatform(
       mqttUrl: gateway.mqttUrl,
       wsUrl: gateway.wsUrl,
       simControlUrl: simulation.control?.url,
+      bankUrl: payments.bankUrl,
+      restPayUrl: payments.restPayUrl,
       database: database.kind,
       eventLog: eventLog.kind,
       cluster: config.redisUrl ? 'redis' : 'single node',

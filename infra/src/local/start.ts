@@ -69,6 +69,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
     `  MQTT broker      ${platform.mqttUrl}${platform.wsUrl ? `   WebSocket ${platform.wsUrl}` : ''}`,
     `  Broker cluster   ${config.redisUrl ? `on Redis at ${redactUrl(config.redisUrl)} (REDIS_URL)` : 'single node (set REDIS_URL to cluster on Redis)'}`,
     `  Simulator        ${platform.simControlUrl ?? '(no control API)'}  (POST /shelves/<serial>/bins/<bin>/pick {"count":3})`,
+    `  Payment providers SOAP bank ${platform.bankUrl ? `${platform.bankUrl}?wsdl` : '(off: BV_BANK_PORT=-1)'}   rest-pay ${platform.restPayUrl ?? '(off)'}   (faults: PUT <service>/admin/faults; docs/payments.md)`,
     `  Storage          ${platform.database} database, ${platform.eventLog} event log, data in ${runDir}`,
     `  Shelves          ${platform.shelves.map((s) => `${s.deviceId} (${s.bins} bins)`).join(', ')}`,
     `  Pick-to-light    a simulated picker follows the lit bins (${Math.round(config.pickerErrorRate * 100)} % wrong picks); ${config.demoShopper ? `a demo shopper orders every ~${config.demoShopperEverySeconds} s (BV_DEMO_SHOPPER=false stops it)` : 'demo shopper off (BV_DEMO_SHOPPER)'}`,

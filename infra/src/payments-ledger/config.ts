@@ -21,7 +21,9 @@ export function paymentServiceConfig(prefix: 'BV_BANK' | 'BV_REST_PAY', defaultP
       description: 'where signed notifications are POSTed; unset sends none',
     }),
     secret: setting.string(`${prefix}_SECRET`, {
-      default: 'dev-payments-secret',
+      // The cloud's defaults for BV_BANK_SECRET / BV_REST_PAY_SECRET, so the two agree out of the box.
+      default: prefix === 'BV_BANK' ? 'bank-secret' : 'rest-pay-secret',
+      secret: true,
       description: 'HMAC-SHA256 secret shared with the merchant (notifications are signed with it)',
     }),
     seed: setting.int(`${prefix}_SEED`, { default: '1', description: 'seed of the fault dice' }),

@@ -44,6 +44,7 @@ export class Notifier {
   private readonly options: Required<NotifierOptions>;
   private pending = 0;
   private closed = false;
+  private callbackUrl: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sent;
   private readonly failed;
@@ -51,6 +52,7 @@ export class Notifier {
 
   constructor(options: NotifierOptions) {
     this.options = { maxQueue: 1000, attempts: 3, timeoutMs: 5000, ...options } as Required<NotifierOptions>;
+    this.callbackUrl = options.callbackUrl;
     const labels = ['service'] as const;
     this.sent = counter(
       options.registry,
@@ -79,6 +81,11 @@ export class Notifier {
     for (let i = 0; i < copies; i++) this.enqueue(notification);
   }
 
+  /** Where notifications go from now on (the embedded platform learns the cloud's address after it started). */
+  setCallbackUrl(url: string | undefined): void {
+    this.callbackUrl = url;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
@@ -87,7 +94,7 @@ export class Notifier {
 
   private enqueue(notification: OutgoingNotification): void {
     const service = this.options.service;
-    if (this.options.callbackUrl === undefined || this.closed) {
+    if (this.callbackUrl === undefined || this.closed) {
       this.dropped.inc({ service });
       return;
     }
@@ -113,12 +120,14 @@ export class Notifier {
   }
 
   private async attempt(notification: OutgoingNotification, attempt: number): Promise<void> {
+    const target = this.callbackUrl;
     const { body, contentType } = this.options.encode(notification);
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = signPayload(this.options.secret, timestamp, body);
     const service = this.options.service;
     try {
-      const response = await fetch(this.options.callbackUrl as string, {
+      if (target === undefined) throw new Error('no callback URL');
+      const response = await fetch(target, {
         method: 'POST',
         headers: { 'content-type': contentType, ...this.options.sign(timestamp, signature) },
         body,

@@ -51,6 +51,8 @@ export interface RestPayOptions {
 export interface RunningRestPay {
   url: string;
   faults: FaultInjector;
+  /** Where signed notifications go from now on (undefined: none are sent). */
+  setCallbackUrl(url: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -289,6 +291,7 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
   return {
     url,
     faults,
+    setCallbackUrl: (url) => notifier.setCallbackUrl(url),
     async close() {
       await notifier.close();
       for (const res of hanging) res.socket?.destroy();
