@@ -282,6 +282,21 @@ export function describeProviderContract(name: string, factory: ProviderFactory)
       }
     });
 
+    it('sends a notification late when told to (it is not there when the call returns)', async () => {
+      await setFaults({ notificationDelayMs: 1500 });
+      try {
+        const a = await authorized();
+        const mine = () =>
+          received.filter(
+            (r) => provider.parseNotification(r.body, r.headers).paymentId === a.request.paymentId,
+          );
+        expect(mine()).toHaveLength(0);
+        await eventually(() => mine().length === 1, 'the late notification');
+      } finally {
+        await noFaults();
+      }
+    });
+
     it('refuses forged, stale, malformed and oversized notifications, and counts them', async () => {
       const a = await authorized();
       const real = await eventually(
