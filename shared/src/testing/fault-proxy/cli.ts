@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pkg from '../../../package.json' with { type: 'json' };
 import { runCli } from '../../cli/index.js';
 import { ValidationError } from '../../errors/index.js';
+import { startControl } from './control.js';
 import { FaultProxy } from './proxy.js';
 import { parseToxicFlag, toxicTypes } from './toxics.js';
 
@@ -18,6 +19,9 @@ Options:
                                 timeout:upstream=timeout=0       (black hole)
                                 reset_peer:downstream:0.3=timeout=500
   --stats-every <ms>       print the byte/connection counts this often (default 0: never)
+  --api-port <n>           serve the control API on 127.0.0.1:<n> (0 = any; default: none):
+                           GET/POST /toxics, DELETE /toxics/<name>, POST /disable, POST /enable,
+                           GET /stats, GET /healthz, GET /metrics
   -h, --help               this text
   --version                the version
 
@@ -37,6 +41,7 @@ runCli({ name: 'bitv-fault-proxy', version: pkg.version }, async (argv) => {
       port: { type: 'string', default: '0' },
       toxic: { type: 'string', multiple: true, default: [] },
       'stats-every': { type: 'string', default: '0' },
+      'api-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -58,6 +63,10 @@ runCli({ name: 'bitv-fault-proxy', version: pkg.version }, async (argv) => {
   } catch (error) {
     throw new ValidationError(`bad --toxic: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const apiPort = values['api-port'] === undefined ? undefined : Number(values['api-port']);
+  if (apiPort !== undefined && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65_535)) {
+    throw new ValidationError(`--api-port ${values['api-port']} is not a port`);
+  }
   const proxy = await FaultProxy.start({
     upstream: values.upstream,
     listenHost: values.host,
@@ -65,14 +74,15 @@ runCli({ name: 'bitv-fault-proxy', version: pkg.version }, async (argv) => {
     name: 'cli',
   });
   for (const toxic of toxics) proxy.addToxic(toxic);
+  const control = apiPort === undefined ? undefined : await startControl(proxy, apiPort);
   process.stdout.write(
-    `${JSON.stringify({ listening: proxy.address, upstream: values.upstream, toxics: proxy.toxics() })}\n`,
+    `${JSON.stringify({ listening: proxy.address, upstream: values.upstream, api: control?.url, toxics: proxy.toxics() })}\n`,
   );
   if (statsEvery > 0)
     setInterval(() => process.stdout.write(`${JSON.stringify(proxy.stats())}\n`), statsEvery).unref();
   process.on('SIGUSR1', () => void proxy.disable());
   process.on('SIGUSR2', () => void proxy.enable());
-  const stop = () => void proxy.close().finally(() => process.exit(0));
+  const stop = () => void Promise.all([proxy.close(), control?.close()]).finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return 'running';

@@ -1,3 +1,4 @@
+export { startControl } from './control.js';
 export {
   FaultProxy,
   type FaultProxyOptions,
