@@ -93,3 +93,14 @@ describe('the legacy bank as a service', () => {
     expect(stdout).toContain('--settlement-drift');
   });
 });
+
+describe('the bank command', () => {
+  it('exits with status 2 and one line for a fault rate above 1', async () => {
+    const cli = join(import.meta.dirname, 'cli.ts');
+    const failure = await run(process.execPath, ['--import', 'tsx', cli, '--memory', '--fault-rate', '2'], {
+      timeout: 60_000,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toMatch(/bad fault settings: faultRate/);
+  });
+});

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, describeConfig, loadConfig } from '@bitv/shared';
+import { ValidationError } from '@bitv/shared/errors';
 import type { Logger } from '@bitv/shared/log';
 import { createRegistry, type Registry } from '@bitv/shared/metrics';
 import { faultsOf, paymentServiceConfig, paymentServiceFlags } from './config.js';
-import type { FaultSettings } from './faults.js';
+import { type FaultSettings, faultSettingsSchema } from './faults.js';
 
 export interface PaymentServiceStart {
   host: string;
@@ -52,6 +53,12 @@ export async function runPaymentService(
   }
   if (values.memory) source[`${what.prefix}_DATA_DIR`] = undefined;
   const config = loadConfig(spec, source);
+  // Rates outside 0..1 and the like: a usage error (status 2), said once, before anything starts.
+  const faults = faultSettingsSchema.safeParse(faultsOf(config));
+  if (!faults.success) {
+    const why = faults.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ValidationError(`bad fault settings: ${why}`);
+  }
   const log = createLogger(what.component, { level: config.logLevel });
   const registry = createRegistry({ defaultMetrics: true });
   const service = await start({
@@ -61,7 +68,7 @@ export async function runPaymentService(
     callbackUrl: config.callbackUrl,
     secret: config.secret,
     seed: config.seed,
-    faults: faultsOf(config),
+    faults: faults.data,
     log,
     registry,
   });
