@@ -28,6 +28,12 @@ function ownerScope(principal: Principal): OwnerScope {
   return undefined;
 }
 
+const handCountResult = z.object({
+  bin: binSchema,
+  previousCount: z.number().int(),
+  discrepancy: z.number().int(),
+});
+
 const binParams = z.object({ id: z.string().min(1).max(128), bin: z.coerce.number().int().min(0).max(255) });
 
 /** Products, bins, counts, alerts, stock and reservations; a site's layout with its bins. */
@@ -37,6 +43,27 @@ export function inventoryRoutes(s: {
   registry: RegistryApi;
 }) {
   const siteOfShelf = async (id: string) => (await s.registry.getShelf(id)).siteId;
+  /** A count set by hand (adjustment or cycle count), on a shelf of the caller's sites. */
+  const handCount = async (
+    principal: Principal,
+    params: { id: string; bin: number },
+    count: {
+      reason: 'adjustment' | 'cycle_count';
+      delta?: number;
+      counted?: number;
+      note?: string | undefined;
+    },
+  ) => {
+    assertSite(principal, await siteOfShelf(params.id));
+    const { note, ...rest } = count;
+    return s.inventory.setCount({
+      shelfId: params.id,
+      bin: params.bin,
+      ...rest,
+      ...(note !== undefined ? { note } : {}),
+      actor: actorOf(principal),
+    });
+  };
   return [
     route({
       method: 'get',
@@ -118,18 +145,9 @@ export function inventoryRoutes(s: {
           .refine((d) => d !== 0, 'delta must not be 0'),
         note: z.string().max(500).optional(),
       }),
-      response: z.object({ bin: binSchema, previousCount: z.number().int(), discrepancy: z.number().int() }),
-      handler: async ({ params, body, principal }) => {
-        assertSite(principal, await siteOfShelf(params.id));
-        return s.inventory.setCount({
-          shelfId: params.id,
-          bin: params.bin,
-          reason: 'adjustment',
-          delta: body.delta,
-          note: body.note,
-          actor: actorOf(principal),
-        });
-      },
+      response: handCountResult,
+      handler: ({ params, body, principal }) =>
+        handCount(principal, params, { reason: 'adjustment', delta: body.delta, note: body.note }),
     }),
     route({
       method: 'post',
@@ -142,18 +160,9 @@ export function inventoryRoutes(s: {
         counted: z.number().int().min(0).max(1_000_000),
         note: z.string().max(500).optional(),
       }),
-      response: z.object({ bin: binSchema, previousCount: z.number().int(), discrepancy: z.number().int() }),
-      handler: async ({ params, body, principal }) => {
-        assertSite(principal, await siteOfShelf(params.id));
-        return s.inventory.setCount({
-          shelfId: params.id,
-          bin: params.bin,
-          reason: 'cycle_count',
-          counted: body.counted,
-          note: body.note,
-          actor: actorOf(principal),
-        });
-      },
+      response: handCountResult,
+      handler: ({ params, body, principal }) =>
+        handCount(principal, params, { reason: 'cycle_count', counted: body.counted, note: body.note }),
     }),
     route({
       method: 'get',
