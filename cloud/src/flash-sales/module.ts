@@ -1,5 +1,6 @@
 import { topics } from '@bitv/shared/events';
 import type { CloudModule, ModuleContext } from '../module.js';
+import { Gate } from './gate.js';
 import { migrateFlashSales } from './migrations.js';
 import { flashSalePages, flashSalesNav } from './pages.js';
 import { flashSaleRoutes } from './routes.js';
@@ -10,10 +11,19 @@ import { type SaleStreamSettings, SaleStreams } from './streams.js';
 export interface FlashSaleSettings extends SaleStreamSettings {
   /** How often every watched sale's state (countdown, remaining) is sent. */
   tickMs: number;
+  /** Buys running at once in this process; more wait in a bounded queue. */
+  buyConcurrency: number;
+  /** Buys waiting for a turn; more are refused (503) at once. */
+  buyQueue: number;
+  /** How long a buy waits for its turn before a 503. */
+  buyWaitMs: number;
 }
 
 export const flashSaleDefaults: FlashSaleSettings = {
   tickMs: 1_000,
+  buyConcurrency: 4,
+  buyQueue: 5_000,
+  buyWaitMs: 30_000,
   heartbeatMs: 15_000,
   maxBufferedEvents: 64,
   maxClients: 20_000,
@@ -46,6 +56,7 @@ export async function createFlashSalesModule(
     streams,
     ctx.metrics,
     logger,
+    new Gate(s.buyConcurrency, s.buyQueue, s.buyWaitMs),
   );
   let unsubscribe: (() => void) | undefined;
   return {

@@ -3,6 +3,7 @@ import { type BvEvent, orderCancelledV1, orderRejectedV1 } from '@bitv/shared/ev
 import type { Logger } from '@bitv/shared/log';
 import { counter, type Registry as MetricsRegistry } from '@bitv/shared/metrics';
 import type { OrdersApi } from '../orders/api.js';
+import type { Gate } from './gate.js';
 import { type FlashSale, type NewSale, type SaleState, saleState } from './sale.js';
 import type { FlashSaleStore } from './store.js';
 import type { SaleStreams } from './streams.js';
@@ -51,6 +52,7 @@ export class FlashSaleService {
     private readonly streams: SaleStreams,
     metrics: MetricsRegistry,
     private readonly logger: Logger,
+    private readonly gate: Gate,
   ) {
     this.claims = counter(
       metrics,
@@ -80,7 +82,18 @@ export class FlashSaleService {
   }
 
   async buy(input: BuyInput): Promise<Bought> {
+    return this.gate.run(() => this.buyNow(input));
+  }
+
+  private async buyNow(input: BuyInput): Promise<Bought> {
     const sale = await this.store.get(input.saleId);
+    // Unlocked reads that settle most of a burst without a transaction; the claim re-checks.
+    const phase = saleState(sale, Number.MAX_SAFE_INTEGER).phase;
+    if (phase !== 'live') {
+      const reason = phase === 'sold_out' ? 'sold_out' : 'not_live';
+      this.claims.inc({ outcome: reason });
+      throw new ConflictError(refusals[reason], { details: { reason } });
+    }
     const before = await this.state(input.saleId, sale);
     // Not binding (checkout's reservation is): a quick no when the shelves are already empty.
     if (before.phase === 'live' && before.available < input.quantity) {

@@ -12,6 +12,7 @@ import type { Logger } from '@bitv/shared/log';
 import type { Registry } from '@bitv/shared/metrics';
 import type { PlatformConfig } from './config.js';
 import { demoFloor, type FloorCredential } from './demo-floor.js';
+import { demoFlashSale } from './demo-flash-sale.js';
 import { DemoShopper } from './demo-shopper.js';
 import { startPaymentProviders } from './payment-providers.js';
 import { pickStationQuantity } from './pick-station.js';
@@ -122,6 +123,7 @@ export async function startPlatform(
     });
 
     floor = await demoFloor(cloud, demo.siteId);
+    await demoFlashSale(cloud, floor, demo.siteId, logger);
     if (config.demoShopper) {
       const credential = floor;
       const shopper = new DemoShopper(
