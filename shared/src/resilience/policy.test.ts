@@ -85,6 +85,23 @@ describe('dependencyPolicy', () => {
     expect(policy.transitions.open).toBe(2);
   });
 
+  it('a half-open trial call cut by the caller reopens the breaker instead of closing it', async () => {
+    const policy = dependencyPolicy({
+      name: 'bank',
+      timeoutMs: 10_000,
+      breaker: { consecutiveFailures: 1, halfOpenAfterMs: 1_000 },
+    });
+    await expect(policy.execute(down)).rejects.toThrow();
+    await vi.advanceTimersByTimeAsync(1_001);
+    const outer = new AbortController();
+    const trial = policy.execute(hanging({ aborted: false }), outer.signal).catch((e: unknown) => e);
+    expect(policy.state).toBe('half-open');
+    outer.abort(new Error('client went away'));
+    expect(await trial).toMatchObject({ message: 'client went away' });
+    // the trial never learned whether the bank is back: not a reason to close
+    expect(policy.state).toBe('open');
+  });
+
   it('time-based breaker opens on the failure rate of the window, not on a call count', async () => {
     const policy = dependencyPolicy({
       name: 'quiet',

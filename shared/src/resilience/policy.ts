@@ -147,7 +147,18 @@ class Policy implements DependencyPolicy {
     const breakerOptions = options.breaker === undefined ? defaultBreaker : options.breaker;
     this.halfOpenAfterMs = breakerOptions ? breakerOptions.halfOpenAfterMs : 0;
     if (breakerOptions) {
-      const counts = handleWhen((error) => !this.refusals.has(error) && this.isFailure(error));
+      const counts = handleWhen((error) => {
+        // A half-open trial that did not reach an answer (refused by our bulkhead, cut by the
+        // caller) says nothing about the dependency; cockatiel would close on any error it does
+        // not count, so those count here and the breaker stays open until a real answer.
+        if (
+          this.breaker?.state === CircuitState.HalfOpen &&
+          (this.refusals.has(error) || error instanceof Cancelled)
+        ) {
+          return true;
+        }
+        return !this.refusals.has(error) && !(error instanceof Cancelled) && this.isFailure(error);
+      });
       this.breaker = circuitBreaker(counts, {
         halfOpenAfter: breakerOptions.halfOpenAfterMs,
         breaker:
@@ -220,7 +231,7 @@ class Policy implements DependencyPolicy {
       this.metrics?.call(this.name, 'success');
       return value;
     } catch (error) {
-      const mapped = this.translate(error, outer);
+      const mapped = error instanceof Cancelled ? error.reason : this.translate(error, outer);
       this.metrics?.call(this.name, outcomeOf(mapped, outer, this.refusals));
       throw mapped;
     }
@@ -240,6 +251,7 @@ class Policy implements DependencyPolicy {
       );
     } catch (error) {
       // translated here, inside the breaker, so the breaker's filter sees our own error types
+      if (outer?.aborted) throw new Cancelled(outer.reason ?? error);
       throw this.translate(error, outer);
     }
   }
@@ -277,6 +289,11 @@ class Policy implements DependencyPolicy {
     }
     return error;
   }
+}
+
+/** The caller's signal ended the call: carried through the breaker, then unwrapped to the caller's reason. */
+class Cancelled {
+  constructor(readonly reason: unknown) {}
 }
 
 /*
