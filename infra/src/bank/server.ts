@@ -149,7 +149,7 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
   /** One money-moving operation: latency, injected fault, the ledger, the notification, maybe no answer. */
   async function move(name: string, key: string, request: LedgerRequest, res: ServerResponse) {
     await faults.delay();
-    if (faults.injectFault()) {
+    if (faults.injectFault(request.operation)) {
       injected.inc({ kind: 'soap-fault' });
       throw fault('Server', `${faultTexts.inoperative}: try again later`);
     }
@@ -174,7 +174,7 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
         at: result.at,
       });
     }
-    const silence = faults.timeoutAfterCommit();
+    const silence = faults.timeoutAfterCommit(request.operation);
     if (silence) {
       injected.inc({ kind: `timeout-after-commit-${silence}` });
       if (silence === 'close') res.socket?.destroy();

@@ -59,6 +59,10 @@ export function paymentServiceConfig(prefix: 'BV_BANK' | 'BV_REST_PAY', defaultP
       default: 'none',
       description: 'settlement report disagrees with the day: one line dropped or one amount altered',
     }),
+    operations: setting.list(`${prefix}_FAULT_OPERATIONS`, {
+      default: 'authorize,capture,void,refund',
+      description: 'operations the fault rate and the timeout after commit apply to',
+    }),
     logLevel: setting.logLevel(),
   };
 }
@@ -79,6 +83,7 @@ export function paymentServiceFlags(prefix: 'BV_BANK' | 'BV_REST_PAY'): Record<s
     'duplicate-rate': `${prefix}_DUPLICATE_RATE`,
     'notification-delay-ms': `${prefix}_NOTIFICATION_DELAY_MS`,
     'settlement-drift': `${prefix}_SETTLEMENT_DRIFT`,
+    'fault-operations': `${prefix}_FAULT_OPERATIONS`,
     'log-level': 'BV_LOG_LEVEL',
   };
 }
@@ -91,7 +96,8 @@ export function faultsOf(config: {
   duplicateNotificationRate: number;
   notificationDelayMs: number;
   settlementDrift: 'none' | 'drop' | 'alter';
-}): FaultSettings {
+  operations: string[];
+}): Record<keyof FaultSettings, unknown> {
   return {
     latencyMs: config.latencyMs,
     faultRate: config.faultRate,
@@ -100,5 +106,6 @@ export function faultsOf(config: {
     duplicateNotificationRate: config.duplicateNotificationRate,
     notificationDelayMs: config.notificationDelayMs,
     settlementDrift: config.settlementDrift,
+    operations: config.operations,
   };
 }

@@ -1,6 +1,6 @@
 import { Random } from '@bitv/shared/random';
 import { z } from 'zod';
-import type { SettledLine } from './ledger.js';
+import type { LedgerOperation, SettledLine } from './ledger.js';
 
 /**
  * How a payment service misbehaves on demand (CLI flags, env, and `PUT /admin/faults` at runtime).
@@ -23,6 +23,8 @@ export const faultSettingsSchema = z
     notificationDelayMs: z.number().int().min(0).max(3_600_000),
     /** The settlement report disagrees with the day: one line dropped, or one amount altered. */
     settlementDrift: z.enum(['none', 'drop', 'alter']),
+    /** Which operations the fault rate and the timeout after commit apply to (a chaos test aims at one step). */
+    operations: z.array(z.enum(['authorize', 'capture', 'void', 'refund'])).max(4),
   })
   .strict();
 
@@ -36,6 +38,7 @@ export const noFaults: FaultSettings = {
   duplicateNotificationRate: 0,
   notificationDelayMs: 0,
   settlementDrift: 'none',
+  operations: ['authorize', 'capture', 'void', 'refund'],
 };
 
 export class FaultInjector {
@@ -62,12 +65,13 @@ export class FaultInjector {
     if (this.current.latencyMs > 0) await new Promise((r) => setTimeout(r, this.current.latencyMs));
   }
 
-  injectFault(): boolean {
-    return this.roll(this.current.faultRate);
+  injectFault(operation: LedgerOperation): boolean {
+    return this.roll(this.current.faultRate) && this.current.operations.includes(operation);
   }
 
-  timeoutAfterCommit(): false | 'close' | 'hang' {
-    return this.roll(this.current.timeoutAfterCommitRate) ? this.current.afterCommit : false;
+  timeoutAfterCommit(operation: LedgerOperation): false | 'close' | 'hang' {
+    const hit = this.roll(this.current.timeoutAfterCommitRate) && this.current.operations.includes(operation);
+    return hit ? this.current.afterCommit : false;
   }
 
   duplicateNotification(): boolean {

@@ -25,6 +25,8 @@ Options (each overrides the environment variable of the same name below):
   --duplicate-rate <r>               share of webhooks sent twice
   --notification-delay-ms <n>        late webhooks
   --settlement-drift none|drop|alter the settlement report disagrees with the day
+  --fault-operations <list>          operations the fault rate and timeout after commit apply to
+                                     (default authorize,capture,void,refund)
   --log-level <level>                log level
   -h, --help                         this text
   --version                          the version

@@ -151,7 +151,7 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
 
   async function move(key: string, request: LedgerRequest, res: ServerResponse): Promise<void> {
     await faults.delay();
-    if (faults.injectFault()) {
+    if (faults.injectFault(request.operation)) {
       injected.inc({ kind: 'server-error' });
       throw new HttpProblem(503, 'unavailable', 'rest-pay is unavailable, try again later');
     }
@@ -174,7 +174,7 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
         at: result.at,
       });
     }
-    const silence = faults.timeoutAfterCommit();
+    const silence = faults.timeoutAfterCommit(request.operation);
     if (silence) {
       injected.inc({ kind: `timeout-after-commit-${silence}` });
       if (silence === 'close') res.socket?.destroy();

@@ -336,6 +336,17 @@ export function describeProviderContract(name: string, factory: ProviderFactory)
       expect(await provider.status(request.idempotencyKey)).toEqual({ known: false });
     });
 
+    it('aims faults at one operation when told to', async () => {
+      await setFaults({ faultRate: 1, operations: ['capture'] });
+      try {
+        const a = await authorized();
+        await expect(provider.capture(followUp(a, 100))).rejects.toBeInstanceOf(UnavailableError);
+        expect(approved(await provider.void(followUp(a))).operation).toBe('void');
+      } finally {
+        await setFaults({ faultRate: 0, operations: ['authorize', 'capture', 'void', 'refund'] });
+      }
+    });
+
     it('after a commit then a dropped connection: UnavailableError, and status shows the commit', async () => {
       await setFaults({ timeoutAfterCommitRate: 1, afterCommit: 'close' });
       const request = authorizeRequest();
