@@ -1,68 +1,71 @@
 /**
- * The crash test's checkout process (see checkout-crash.test.ts): the orders machinery the cloud
- * runs (event store, inventory's reservations, the checkout runner) on the test's database, driving
- * every unfinished checkout to its end. The kill is this entry file's own hook: SIGKILL at the
- * `BV_CRASH_AT_BOUNDARY`-th step boundary of this life, or right after the `BV_CRASH_AFTER_HOLD`-th
- * hold is made (before the checkout has stored it). Prints `checkout idle` once nothing is open.
+ * The crash test's child (see checkout-crash.test.ts): the whole cloud, `startCloud` with every
+ * module, on the test's database (PGlite in a data folder, or a PostgreSQL schema) and the event
+ * log in that database, as `bitv-cloud` builds it. The only addition is the kill: SIGKILL at the
+ * first checkout step boundary named `BV_CRASH_AT` (`<step>:<phase>`, e.g. `reserve:after`).
+ * Prints `cloud ready`, then `boundary <step>:<phase>` for each boundary passed (the test's census
+ * of the saga), and `checkout idle` once no checkout is open (then it closes and exits 0).
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { openDatabase } from '@bitv/shared/db';
+import { createEventLog } from '@bitv/shared/event-log';
+import { platformEvents } from '@bitv/shared/events';
+import { createLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
+import { postgresUrl } from '@bitv/shared/testing';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { openCheckoutWorld } from './orders-fixture.js';
+import { startCloud } from '../src/cloud.js';
 
 const env = z
   .object({
     BV_CRASH_KIND: z.enum(['pglite', 'postgres']),
     BV_CRASH_DATA_DIR: z.string().optional(),
     BV_CRASH_SCHEMA: z.string().optional(),
-    BV_CRASH_AT_BOUNDARY: z.coerce.number().int().default(-1),
-    BV_CRASH_AFTER_HOLD: z.coerce.number().int().default(-1),
+    BV_CRASH_AT: z.string().optional(),
   })
   .parse(process.env);
 
-const die = (where: string) => {
-  process.stdout.write(`crash ${where}\n`);
-  process.kill(process.pid, 'SIGKILL');
-};
-let boundaries = 0;
-let holds = 0;
-const world = await openCheckoutWorld(
+const logger = createLogger('cloud', { level: 'warn' });
+const registry = createRegistry();
+const database =
+  env.BV_CRASH_KIND === 'pglite'
+    ? await openDatabase(env.BV_CRASH_DATA_DIR ? { dataDir: env.BV_CRASH_DATA_DIR } : {})
+    : await openDatabase({ url: postgresUrl(), schema: env.BV_CRASH_SCHEMA as string, poolSize: 6 });
+const eventLog = await createEventLog({ database, registry: platformEvents(), logger, metrics: registry });
+const cloud = await startCloud(
   {
-    kind: env.BV_CRASH_KIND,
-    ...(env.BV_CRASH_DATA_DIR ? { dataDir: env.BV_CRASH_DATA_DIR } : {}),
-    ...(env.BV_CRASH_SCHEMA ? { schema: env.BV_CRASH_SCHEMA } : {}),
-  },
-  {
-    leaseMs: 300,
-    // One at a time: the n-th boundary of a life is the same step of a checkout in every run.
-    concurrency: 1,
-    onBoundary: (b) => {
-      boundaries += 1;
-      if (boundaries === env.BV_CRASH_AT_BOUNDARY) die(`at ${b.step} ${b.phase} of ${b.orderId}`);
+    host: '127.0.0.1',
+    port: 0,
+    grpcPort: -1,
+    orders: {
+      // One checkout at a time: the first boundary of a name is the same step of one checkout.
+      checkoutConcurrency: 1,
+      // A killed life's leases lapse soon, and the next life looks for them often.
+      checkoutLeaseMs: 300,
+      resumeEveryMs: 200,
+    },
+    checkoutBoundary: (b) => {
+      const name = `${b.step}:${b.phase}`;
+      process.stdout.write(`boundary ${name}\n`);
+      if (name === env.BV_CRASH_AT) {
+        process.stdout.write(`crash at ${name} of ${b.orderId}\n`);
+        process.kill(process.pid, 'SIGKILL');
+      }
     },
   },
-  false,
-  (stock) => ({
-    reserve: async (input) => {
-      const hold = await stock.reserve(input);
-      holds += 1;
-      if (holds === env.BV_CRASH_AFTER_HOLD) die(`after hold ${input.reference}`);
-      return hold;
-    },
-    release: (id) => stock.release(id),
-    commit: (ids) => stock.commit(ids),
-  }),
+  { database, eventLog, logger, registry },
 );
-process.stdout.write(`checkout ready ${process.pid}\n`);
+process.stdout.write(`cloud ready ${process.pid} ${cloud.url}\n`);
 for (;;) {
-  await world.runner.resumeDue();
-  await world.runner.drained();
   const { rows } = await sql<{
     n: number;
-  }>`SELECT count(*)::int AS n FROM checkout_sagas WHERE status <> 'done'`.execute(world.database.kysely);
+  }>`SELECT count(*)::int AS n FROM checkout_sagas WHERE status <> 'done'`.execute(database.kysely);
   if ((rows[0]?.n ?? 0) === 0) break;
-  // A dead life's lease has to lapse first.
   await delay(100);
 }
-await world.close({ drop: false });
 process.stdout.write('checkout idle\n');
+await cloud.close();
+await eventLog.close();
+await database.close();
+process.exit(0);
