@@ -14,9 +14,11 @@ import { ModuleSelectionError, moduleCatalog, resolveModules } from './modules.j
 import { paymentSettingsSpec } from './payments/settings.js';
 import { parseSchedule, webhookSettingsSpec } from './webhooks/settings.js';
 
+// the widest module name sets the column, so a long name never runs into its description
+const nameWidth = Math.max(...moduleCatalog.map((m) => m.name.length)) + 2;
 const moduleList = moduleCatalog
   .map(
-    (m) => `  ${m.name.padEnd(12)}${m.description}${m.needs.length ? ` (needs ${m.needs.join(', ')})` : ''}`,
+    (m) => `  ${m.name.padEnd(nameWidth)}${m.description}${m.needs.length ? ` (needs ${m.needs.join(', ')})` : ''}`,
   )
   .join('\n');
 
