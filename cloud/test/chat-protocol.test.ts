@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tokens } from '../src/auth/tokens.js';
 import { ChatClient, userOf } from './chat-client.js';
 import { startTestCloud, type TestCloud } from './harness.js';
 
@@ -40,6 +41,30 @@ describe('chat protocol', () => {
       'refused 401',
     );
     await expect(ChatClient.connect(t.cloud.url, 'not-a-token')).rejects.toThrow('refused 401');
+  });
+
+  it('closes a socket when its token expires (4001), unless a fresh token for the same user came in band', async () => {
+    const s = t.cloud.services;
+    const short = new Tokens(s.keys, { ...s.tokens.settings, accessTtlSeconds: 2 });
+    const user = await s.users.create({
+      email: 'short@test.local',
+      name: 'short',
+      role: 'staff',
+      password: 'password-123',
+      sites: ['s1'],
+    });
+    const lapsing = await connect((await short.accessToken(user)).token);
+    const refreshed = await connect((await short.accessToken(user)).token);
+    // Someone else's token is refused and changes nothing.
+    refreshed.send({ type: 'auth', token: await t.token('staff', ['s1']) });
+    expect((await refreshed.next((f) => f.type === 'error')).code).toBe('forbidden');
+    refreshed.send({ type: 'auth', token: (await s.tokens.accessToken(user)).token });
+    await refreshed.next((f) => f.type === 'auth' && f.ok === true);
+    expect((await lapsing.waitClosed(10_000)).code).toBe(4001);
+    // Past the first token's expiry the refreshed socket still works.
+    refreshed.send({ type: 'join', room: 'site:s1' });
+    await refreshed.next((f) => f.type === 'history');
+    expect(refreshed.closed).toBeUndefined();
   });
 
   it('site room: staff of the site talk; resends show once; sequences are gapless; edits and deletes are events', async () => {
