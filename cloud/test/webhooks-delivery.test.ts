@@ -8,10 +8,10 @@ import { startReceiver } from './webhooks-receiver.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-const placed = (orderId = randomUUID()): BvEvent =>
+const placed = (orderId: string = randomUUID(), key: string = orderId): BvEvent =>
   createEvent(orderPlacedV1, {
     source: '/bitv/cloud/orders',
-    key: orderId,
+    key,
     data: {
       orderId,
       customerId: 'c-1',
@@ -180,7 +180,12 @@ for (const q of queues) {
 
     it('keeps an in-order endpoint in order while its first delivery is retried, and replays a window', async () => {
       const endpoint = await register('/ordered', { inOrder: true });
-      const events = [placed(), placed(), placed()];
+      // One key: the log keeps their order (different keys may be consumed in parallel).
+      const events = [
+        placed(undefined, 'customer-7'),
+        placed(undefined, 'customer-7'),
+        placed(undefined, 'customer-7'),
+      ];
       for (const e of events) await t.eventLog.publish(topics.orders, e);
       await eventually(() => receiver.on('/ordered').length === 4, 'three deliveries and one retry', 30_000);
       const orderIds = receiver

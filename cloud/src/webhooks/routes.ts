@@ -144,6 +144,7 @@ export function webhookRoutes(store: WebhookStore, service: WebhookService) {
       handler: async ({ principal, params }) => {
         await ownEndpoint(store, principal, params.id);
         await store.deleteEndpoint(params.id);
+        service.endpointsChanged();
         return { deleted: true as const };
       },
     }),

@@ -11,7 +11,7 @@ import { sendWebhook } from './sender.js';
 import type { WebhookSettings } from './settings.js';
 import { signedHeaders } from './signing.js';
 import { checkEndpointUrl, resolvePublic, SsrfError } from './ssrf.js';
-import type { DeliveryRow, Endpoint, NewEndpoint, WebhookStore } from './store.js';
+import type { Endpoint, NewEndpoint, WebhookStore } from './store.js';
 
 export interface WebhookServiceDeps {
   store: WebhookStore;
@@ -28,6 +28,8 @@ interface QueuedDelivery {
 
 /** How long a delivery waits for an older one of an in-order endpoint before looking again. */
 const inOrderWaitMs = 250;
+/** How long the list of enabled endpoints is reused when matching events. */
+const endpointCacheMs = 1_000;
 
 /** `msg_` + a digest of endpoint and event: the same id for every attempt of one delivery. */
 export function deliveryIdOf(endpointId: string, eventId: string): string {
@@ -87,15 +89,42 @@ export class WebhookService {
 
   async createEndpoint(ownerId: string, input: NewEndpoint): Promise<Endpoint> {
     await this.checkUrl(input.url);
-    return this.deps.store.createEndpoint(ownerId, input);
+    const created = await this.deps.store.createEndpoint(ownerId, input);
+    this.endpointsChanged();
+    return created;
   }
 
   async updateEndpoint(id: string, patch: Partial<NewEndpoint> & { enabled?: boolean }): Promise<Endpoint> {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const updated = await this.deps.store.updateEndpoint(id, patch);
+    this.endpointsChanged();
     this.policies.delete(id);
     this.buckets.forget(id);
     return updated;
+  }
+
+  private cached: { at: number; endpoints: Promise<Endpoint[]> } | undefined;
+
+  /**
+   * Enabled endpoints, re-read at most every `endpointCacheMs`: a busy topic does not query them
+   * per event. A change made through this process is seen at once; another process's within the TTL.
+   */
+  private enabledEndpoints(): Promise<Endpoint[]> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at > endpointCacheMs) {
+      const endpoints = this.deps.store.enabledEndpoints();
+      this.cached = { at: now, endpoints };
+      endpoints.catch(() => {
+        // a failed read is not cached: the next event reads again (the error reaches this caller)
+        if (this.cached?.endpoints === endpoints) this.cached = undefined;
+      });
+    }
+    return this.cached.endpoints;
+  }
+
+  /** Forgets the cached endpoints (after a change). */
+  endpointsChanged(): void {
+    this.cached = undefined;
   }
 
   // --- events -> deliveries --------------------------------------------------------------------
@@ -201,17 +230,14 @@ export class WebhookService {
       await d.deadLetter('not a webhook delivery message');
       return;
     }
-    let row: DeliveryRow;
-    let endpoint: Endpoint;
-    try {
-      row = await store.delivery(parsed.deliveryId);
-      endpoint = await store.endpoint(row.endpointId);
-    } catch (error) {
+    const found = await store.deliveryWithEndpoint(parsed.deliveryId);
+    if (!found) {
       // Endpoint (and its deliveries) deleted: nothing left to send.
-      logger.info({ deliveryId: parsed.deliveryId, err: error }, 'webhook delivery dropped: gone');
+      logger.info({ deliveryId: parsed.deliveryId }, 'webhook delivery dropped: its endpoint is gone');
       await d.ack();
       return;
     }
+    const { row, endpoint } = found;
     if (row.status === 'delivered' || row.status === 'dead') return d.ack();
     if (!endpoint.enabled) {
       await store.setStatus(row.id, 'failed');
@@ -298,6 +324,7 @@ export class WebhookService {
 
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
     if (!(await this.deps.store.disable(endpoint.id, reason))) return;
+    this.endpointsChanged();
     const message = `Endpoint ${endpoint.url} was disabled: ${reason}. Fix the receiver, then enable it again.`;
     await this.deps.store.notify(endpoint.ownerId, endpoint.id, 'endpoint_disabled', message);
     this.deps.logger.warn(

@@ -170,11 +170,15 @@ export class WebhookStore {
     eventType: string;
     body: string;
     committedAt: string;
-  }): Promise<DeliveryRow> {
-    await sql`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, event_committed_at)
+  }): Promise<{ id: string; enqueued: boolean }> {
+    // One round trip for a new delivery; a second only when the event is a redelivery.
+    const { rows } =
+      await sql<Raw>`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, event_committed_at)
       VALUES (${d.id}, ${d.endpointId}, ${d.eventId}, ${d.eventType}, ${d.body}, ${d.committedAt})
-      ON CONFLICT (endpoint_id, event_id) DO NOTHING`.execute(this.db);
-    return this.delivery(d.id);
+      ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id, enqueued`.execute(this.db);
+    if (rows[0]) return { id: String(rows[0].id), enqueued: Boolean(rows[0].enqueued) };
+    const existing = await this.delivery(d.id);
+    return { id: existing.id, enqueued: existing.enqueued };
   }
 
   async markEnqueued(id: string): Promise<void> {
@@ -207,13 +211,21 @@ export class WebhookStore {
   }
 
   async recordAttempt(a: Omit<AttemptRow, 'at'>, status: DeliveryStatus): Promise<void> {
-    await sql`INSERT INTO webhook_attempts (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet)
-      VALUES (${a.deliveryId}, ${a.attempt}, ${a.ok}, ${a.statusCode}, ${a.latencyMs}, ${a.error}, ${a.responseSnippet})`.execute(
-      this.db,
-    );
-    await sql`UPDATE webhook_deliveries SET attempts = ${a.attempt}, status = ${status}, last_attempt_at = now(),
+    await sql`WITH attempt AS (
+        INSERT INTO webhook_attempts (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet)
+        VALUES (${a.deliveryId}, ${a.attempt}, ${a.ok}, ${a.statusCode}, ${a.latencyMs}, ${a.error}, ${a.responseSnippet}))
+      UPDATE webhook_deliveries SET attempts = ${a.attempt}, status = ${status}, last_attempt_at = now(),
         delivered_at = CASE WHEN ${status} = 'delivered' THEN now() ELSE delivered_at END
       WHERE id = ${a.deliveryId}`.execute(this.db);
+  }
+
+  /** A delivery with its endpoint, in one query; undefined when either is gone. */
+  async deliveryWithEndpoint(id: string): Promise<{ row: DeliveryRow; endpoint: Endpoint } | undefined> {
+    const { rows } = await sql<Raw>`SELECT d.*, row_to_json(e.*) AS endpoint FROM webhook_deliveries d
+      JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ${id}`.execute(this.db);
+    const r = rows[0];
+    if (!r) return undefined;
+    return { row: toDelivery(r), endpoint: toEndpoint(r.endpoint as Raw) };
   }
 
   async setStatus(id: string, status: DeliveryStatus): Promise<void> {
