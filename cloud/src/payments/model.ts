@@ -96,8 +96,8 @@ export function decide(command: PaymentCommand, state: PaymentState): PaymentEve
   const providerRef = state.providerRef as string;
   switch (command.kind) {
     case 'capture': {
-      positive(command.amountMinor);
       need(state.status, ['authorized', 'captured'], 'capture');
+      positive(command.amountMinor);
       const left = state.authorizedMinor - state.capturedMinor;
       if (command.amountMinor > left) {
         throw new PaymentRuleError('too_much', `capture of ${command.amountMinor} exceeds the ${left} left`);
@@ -122,8 +122,8 @@ export function decide(command: PaymentCommand, state: PaymentState): PaymentEve
         },
       ];
     case 'refund': {
-      positive(command.amountMinor);
       need(state.status, ['captured'], 'refund');
+      positive(command.amountMinor);
       const left = state.capturedMinor - state.refundedMinor;
       if (command.amountMinor > left) {
         throw new PaymentRuleError(
