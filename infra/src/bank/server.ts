@@ -178,7 +178,11 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
     if (silence) {
       injected.inc({ kind: `timeout-after-commit-${silence}` });
       if (silence === 'close') res.socket?.destroy();
-      else hanging.add(res);
+      else {
+        // Held until the client gives up (its close frees it) or the service stops.
+        hanging.add(res);
+        res.once('close', () => hanging.delete(res));
+      }
       // The money moved; this call never answers (the socket is gone, or held until the client gives up).
       return new Promise<never>(() => {});
     }

@@ -178,7 +178,11 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
     if (silence) {
       injected.inc({ kind: `timeout-after-commit-${silence}` });
       if (silence === 'close') res.socket?.destroy();
-      else hanging.add(res);
+      else {
+        // Held until the client gives up (its close frees it) or the service stops.
+        hanging.add(res);
+        res.once('close', () => hanging.delete(res));
+      }
       return;
     }
     sendJson(res, 200, operationBody(result));
