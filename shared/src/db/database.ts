@@ -91,6 +91,10 @@ async function openPostgres(url: string, opts: typeof defaults & DatabaseOptions
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
+  // A client whose connection dies during a query fails that query and also emits 'error'; the
+  // pool listens only while the client is idle, so a checked-out one would crash the process. The
+  // query's caller has the error already, and the pool drops the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`SELECT 1`.execute(kysely);
