@@ -253,6 +253,11 @@ export class SoapBankProvider implements PaymentProvider {
         ? new ValidationError(`soap-bank refused ${method}: ${text}`, { cause: error })
         : new UnavailableError(`soap-bank fault on ${method}: ${text}`, { cause: error });
     }
+    if (e.response?.status === 413) {
+      return new ValidationError(`soap-bank refused ${method}: request too large (HTTP 413)`, {
+        cause: error,
+      });
+    }
     if (e.response) {
       return this.malformed(method, `HTTP ${e.response.status ?? '?'}: ${(e.message ?? '').slice(0, 200)}`);
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startBank } from '@bitv/infra/bank';
-import { UnavailableError } from '@bitv/shared';
+import { UnavailableError, ValidationError } from '@bitv/shared';
 import { createRegistry, type Registry } from '@bitv/shared/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeProviderContract } from '../provider.contract.js';
@@ -138,8 +138,21 @@ describe('soap-bank adapter: the contract and bad answers', () => {
         body: `<x>${'a'.repeat(200_000)}</x>`,
       });
       expect(response.status).toBe(413);
+      const provider = await createSoapBankProvider({ url: bank.url, secret: 's' });
+      const tooLarge = await provider
+        .authorize({
+          idempotencyKey: 'k-large',
+          paymentId: 'p',
+          merchantId: 'm',
+          customerId: 'c',
+          money: { amountMinor: 100, currency: 'EUR' },
+          reference: 'r'.repeat(100_000),
+        })
+        .catch((e: unknown) => e);
+      expect(tooLarge).toBeInstanceOf(ValidationError);
+      expect((tooLarge as Error).message).toMatch(/too large/);
       const metrics = await (await fetch(`${bank.baseUrl}/metrics`)).text();
-      expect(metrics).toMatch(/bv_bank_requests_refused_total\{reason="too-large"\} 1/);
+      expect(metrics).toMatch(/bv_bank_requests_refused_total\{reason="too-large"\} 2/);
       // A malformed SOAP request gets a fault, and the bank keeps serving.
       const bad = await fetch(bank.url, {
         method: 'POST',
