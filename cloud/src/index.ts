@@ -5,3 +5,4 @@ export type { DemoBin, DemoInput, DemoSeeded, DemoShelf } from './demo/seed.js';
 export type { LiveMessage } from './live/hub.js';
 export { livePath } from './live/ws.js';
 export { deviceIdOf } from './registry/registry.js';
+export { webhookSettingsSpec } from './webhooks/settings.js';

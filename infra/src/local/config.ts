@@ -1,3 +1,4 @@
+import { webhookSettingsSpec } from '@bitv/cloud';
 import { gatewayConfigSpec } from '@bitv/gateway';
 import { type ConfigOf, defaultHost, defaultPorts, type Setting, setting } from '@bitv/shared/config';
 import { z } from 'zod';
@@ -141,6 +142,10 @@ export const platformConfigSpec = {
     description: 'Its password; when unset one is generated and printed once',
     secret: true,
   }),
+  // The cloud's webhook settings, under the names `bitv-cloud` reads them (docs/webhooks.md).
+  amqpUrl: webhookSettingsSpec.amqpUrl,
+  webhooksAllowPrivate: webhookSettingsSpec.allowPrivate,
+  webhooksSchedule: webhookSettingsSpec.schedule,
   logLevel: setting.logLevel({
     default: 'info',
     description: 'Level of the structured log written to <run dir>/platform.log',

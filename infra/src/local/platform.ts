@@ -11,8 +11,8 @@ import { platformEvents } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import type { Registry } from '@bitv/shared/metrics';
 import type { PlatformConfig } from './config.js';
-import { demoFloor, type FloorCredential } from './demo-floor.js';
 import { demoFlashSale } from './demo-flash-sale.js';
+import { demoFloor, type FloorCredential } from './demo-floor.js';
 import { DemoShopper } from './demo-shopper.js';
 import { startPaymentProviders } from './payment-providers.js';
 import { pickStationQuantity } from './pick-station.js';
@@ -109,6 +109,11 @@ export async function startPlatform(
         admin: {
           email: config.adminEmail,
           ...(config.adminPassword ? { password: config.adminPassword } : {}),
+        },
+        webhooks: {
+          allowPrivate: config.webhooksAllowPrivate,
+          schedule: config.webhooksSchedule,
+          ...(config.amqpUrl ? { amqpUrl: config.amqpUrl } : {}),
         },
       },
       { database, eventLog, logger, registry },

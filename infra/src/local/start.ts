@@ -74,6 +74,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
     `  Shelves          ${platform.shelves.map((s) => `${s.deviceId} (${s.bins} bins)`).join(', ')}`,
     `  Pick-to-light    a simulated picker follows the lit bins (${Math.round(config.pickerErrorRate * 100)} % wrong picks); ${config.demoShopper ? `a demo shopper orders every ~${config.demoShopperEverySeconds} s (BV_DEMO_SHOPPER=false stops it)` : 'demo shopper off (BV_DEMO_SHOPPER)'}`,
     `  Pages            /orders  /pick  /catalog  /alarms  /firmware/rollouts  /fleet  /chat`,
+    `  Webhooks         ${platform.dashboardUrl}/partner/webhooks   on ${config.amqpUrl ? `RabbitMQ at ${redactUrl(config.amqpUrl)} (AMQP_URL)` : 'a queue in the database (set AMQP_URL for RabbitMQ)'}   (BV_WEBHOOKS_*; docs/webhooks.md)`,
     `  Chat             ${platform.dashboardUrl}/chat   WebSocket ${platform.dashboardUrl.replace('http', 'ws')}/api/v1/chat   (BV_CHAT_*; docs/chat.md)`,
     platform.admin
       ? `  Admin login      ${platform.admin.email} / ${platform.admin.password}   (shown once; set BV_ADMIN_PASSWORD to choose)`
