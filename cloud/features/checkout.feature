@@ -1,7 +1,8 @@
 Feature: Checkout reserves an order's stock, all or nothing
   A shopper places an order at a site; checkout holds every line against what the shelves
   weigh, then confirms the order, or releases what it held and rejects the order with the reason.
-  Available stock is what is on hand less what is held.
+  Available stock is what is on hand less what is held. What follows confirmation (picking by
+  weight, cancelling) is in picking.feature.
 
   Background:
     Given a site whose warehouse has no orders yet

@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { describeFeature, loadFeature } from '@amiceli/vitest-cucumber';
-import { serverAvailable } from '@bitv/shared/testing';
+import { topics } from '@bitv/shared/events';
+import { eventually, serverAvailable } from '@bitv/shared/testing';
 import { sql } from 'kysely';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { cloudDb } from '../src/db/index.js';
 import { reservedUnits } from '../src/inventory/reservations.js';
 import { loadOrder } from '../src/orders/stream.js';
+import { readingsEvent, startTestCloud, steadyReadings, type TestCloud } from './harness.js';
 import { type CheckoutWorld, type Kind, openCheckoutWorld } from './orders-fixture.js';
 
 // The scenarios in features/checkout.feature, run against the real orders, checkout saga and
@@ -181,6 +183,183 @@ for (const kind of kinds) {
           },
         );
       });
+    });
+  });
+}
+
+// The scenarios in features/picking.feature, on the whole cloud (startTestCloud: every module,
+// the database event log): placing through the REST API, fulfilment's pick list, counting from
+// the shelf's readings as an edge agent sends them, the order's status and the holds after.
+// Each step is a test: a whole cloud starting (and the pick it waits for) on a loaded 2-core
+// machine takes longer than the default 30 s.
+vi.setConfig({ testTimeout: 180_000 });
+const picking = await loadFeature(fileURLToPath(new URL('../features/picking.feature', import.meta.url)));
+
+for (const kind of kinds) {
+  describe(`on the whole cloud, ${kind}`, () => {
+    describeFeature(picking, ({ Background, Scenario, AfterEachScenario }) => {
+      let t: TestCloud;
+      let token: string;
+      let orderId: string | undefined;
+      let seq = 1;
+      const shelfId = 'shelf-PF1';
+      const tareG = 100;
+      /** Bin, unit weight and count now of each SKU on the shelf. */
+      const bins = new Map<string, { bin: number; unitWeightG: number; count: number }>();
+
+      AfterEachScenario(async () => {
+        await t?.close();
+      });
+
+      const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+        const send = () =>
+          fetch(`${t.cloud.url}${path}`, {
+            ...init,
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              ...init.headers,
+            },
+            signal: AbortSignal.timeout(20_000),
+          });
+        // A GET once more on a reset: a kept-alive socket the server closed just as it was reused.
+        const res = await send().catch((error: unknown) => {
+          if ((init.method ?? 'GET') !== 'GET') throw error;
+          return send();
+        });
+        const body = (await res.json()) as T;
+        if (!res.ok)
+          throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
+        return body;
+      };
+      const statusOf = async () =>
+        (await api<{ order: { status: string } }>(`/api/v1/orders/${orderId as string}`)).order.status;
+      const pickOf = async () =>
+        (
+          await api<{
+            picks: { orderId: string; status: string; lines: { sku: string; bin: number | null }[] }[];
+          }>('/api/v1/picks?siteId=demo-site')
+        ).picks.find((p) => p.orderId === orderId);
+      /** What the shelf weighs, settled: readings of every bin, as the agent sends them. */
+      const weigh = async () => {
+        const weights = [...bins.values()]
+          .sort((a, b) => a.bin - b.bin)
+          .map((b) => tareG + b.count * b.unitWeightG);
+        const readings = steadyReadings(seq, Date.now(), weights, 10);
+        seq += readings.length;
+        await t.eventLog.publish(topics.telemetry, readingsEvent('gw-demo-1', shelfId, readings));
+      };
+
+      Background(({ Given }) => {
+        Given(
+          'a running cloud with a shelf holding {int} {string} of {int} g and {int} {string} of {int} g',
+          async (_, countA, skuA, weightA, countB, skuB, weightB) => {
+            t = await startTestCloud(kind);
+            token = await t.token('admin');
+            orderId = undefined;
+            bins.clear();
+            bins.set(skuA, { bin: 0, unitWeightG: weightA, count: countA });
+            bins.set(skuB, { bin: 1, unitWeightG: weightB, count: countB });
+            await t.cloud.seedDemo({
+              shelves: [
+                {
+                  serialNumber: 'PF1',
+                  bins: [...bins].map(([sku, b]) => ({
+                    sku,
+                    unitWeightG: b.unitWeightG,
+                    count: b.count,
+                    tareG,
+                  })),
+                },
+              ],
+            });
+            // The shelf reports what it holds: the counts agree with the seed, nothing changes.
+            await weigh();
+          },
+        );
+      });
+
+      const order = async (customer: string, quantity: number, sku: string) => {
+        const placed = await api<{ orderId: string }>('/api/v1/orders', {
+          method: 'POST',
+          headers: { 'idempotency-key': `feature-${customer}-${Date.now()}` },
+          body: JSON.stringify({ siteId: 'demo-site', customerId: customer, lines: [{ sku, quantity }] }),
+        });
+        orderId = placed.orderId;
+      };
+      const confirmedAndLit = async (sku: string) => {
+        await eventually(
+          async () => (await pickOf())?.status === 'picking',
+          'the pick list started',
+          60_000,
+          200,
+        );
+        await eventually(async () => (await statusOf()) === 'picking', 'the order picking', 60_000, 200);
+        expect((await pickOf())?.lines.map((l) => [l.sku, l.bin])).toEqual([[sku, bins.get(sku)?.bin]]);
+      };
+      const stockIs = async (sku: string, onHand: number, reserved: number, available: number) => {
+        await eventually(
+          async () => {
+            const held = await reservedUnits(cloudDb(t.database), sku);
+            const bin = await t.cloud.services.inventory.bin(shelfId, bins.get(sku)?.bin as number);
+            return bin.count === onHand && held === reserved && bin.count - held === available;
+          },
+          `${sku} at ${onHand} on hand, ${reserved} reserved`,
+          60_000,
+          200,
+        );
+      };
+      const steps = {
+        order: 'shopper {string} orders {int} {string}',
+        lit: 'the order is confirmed and its pick list lights the {string} bin',
+        stock: '{string} has {int} on hand, {int} reserved and {int} available',
+      };
+
+      Scenario('A confirmed order is picked by weight and the stock goes down', ({ When, Then, And }) => {
+        When(steps.order, (_, customer, quantity, sku) => order(customer, quantity, sku));
+        Then(steps.lit, (_, sku) => confirmedAndLit(sku));
+        When('the shelf weighs {int} {string} fewer', async (_, units, sku) => {
+          const b = bins.get(sku) as { count: number };
+          b.count -= units;
+          await weigh();
+        });
+        Then('the order is picked', async () => {
+          await eventually(async () => (await statusOf()) === 'picked', 'the order picked', 60_000, 200);
+          expect((await pickOf())?.status).toBe('picked');
+        });
+        And(steps.stock, (_, sku, onHand, reserved, available) => stockIs(sku, onHand, reserved, available));
+      });
+
+      Scenario(
+        'A confirmed order that staff cancel before it is picked gives its stock back',
+        ({ When, Then, And }) => {
+          When(steps.order, (_, customer, quantity, sku) => order(customer, quantity, sku));
+          Then(steps.lit, (_, sku) => confirmedAndLit(sku));
+          When('staff cancel the order', async () => {
+            await api(`/api/v1/orders/${orderId as string}/cancel`, {
+              method: 'POST',
+              body: JSON.stringify({ reason: 'shopper called' }),
+            });
+          });
+          Then('the order is cancelled and its pick list is cancelled', async () => {
+            await eventually(
+              async () => (await statusOf()) === 'cancelled',
+              'the order cancelled',
+              60_000,
+              200,
+            );
+            await eventually(
+              async () => (await pickOf())?.status === 'cancelled',
+              'the pick list cancelled',
+              60_000,
+              200,
+            );
+          });
+          And(steps.stock, (_, sku, onHand, reserved, available) =>
+            stockIs(sku, onHand, reserved, available),
+          );
+        },
+      );
     });
   });
 }
