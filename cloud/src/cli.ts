@@ -121,6 +121,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
       payments,
       chat: chatSettingsOf(process.env),
       ...commerceSettingsOf(config),
+      ...(config.firmwareStore ? { firmwareStore: config.firmwareStore } : {}),
       feed: {
         fanoutThreshold: config.feedFanoutThreshold,
         mergeWindowDays: config.feedMergeWindowDays,

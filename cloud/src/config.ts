@@ -208,6 +208,11 @@ export const cloudConfigSpec = {
     min: 100,
     description: 'how often the product read counts (which choose what to warm) are written',
   }),
+  firmwareStore: setting.optionalString('BV_FIRMWARE_STORE', {
+    description:
+      'the firmware store agents fetch releases from (file:///dir or s3+http(s)://KEY:SECRET@host/bucket); set: a rollout of a release not in it is refused',
+    secret: true,
+  }),
   logLevel: setting.enum('BV_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description: 'log level',
@@ -262,6 +267,8 @@ export interface CloudConfig {
   payments?: Partial<PaymentSettings>;
   /** Catalog cache settings; unset ones take `catalogDefaults`. */
   catalog?: Partial<CatalogModuleSettings>;
+  /** The firmware store's URL: rollouts check their release is in it (unset: no check). */
+  firmwareStore?: string;
   /**
    * Sees each checkout step boundary (no environment form): the crash test's child process, a
    * whole cloud, kills itself at a chosen one.

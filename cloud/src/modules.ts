@@ -109,7 +109,8 @@ export const moduleCatalog: readonly ModuleEntry[] = [
     name: 'firmware',
     needs: ['registry', 'commands'],
     description: 'signed firmware rollouts to shelf controllers in waves, the rollouts page',
-    create: (ctx) => createFirmwareModule(ctx),
+    create: (ctx) =>
+      createFirmwareModule(ctx, ctx.config.firmwareStore ? { firmwareStore: ctx.config.firmwareStore } : {}),
   },
   {
     name: 'webhooks',

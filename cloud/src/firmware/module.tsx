@@ -1,12 +1,15 @@
 import { NotFoundError, ValidationError } from '@bitv/shared';
 import { commandResultV1, topics } from '@bitv/shared/events';
+import { artifactKeys } from '@bitv/shared/firmware';
 import { counter } from '@bitv/shared/metrics';
+import { objectStoreFromUrl, openObjectStore } from '@bitv/shared/object-store';
 import { Hono } from 'hono';
 import { canSeeSite } from '../api/principal.js';
 import { dataOf } from '../consumers.js';
 import { RolloutDetail, RolloutRows, rolloutScript } from '../dashboard/firmware-rollouts.js';
 import { staffRoles } from '../dashboard/kit.js';
 import type { CloudModule, ModuleContext, NavEntry } from '../module.js';
+import type { RolloutSpec } from './rollout-model.js';
 import { openFirmwareDb } from './rollout-tables.js';
 import { Rollouts } from './rollouts.js';
 import { firmwareRoutes } from './routes.js';
@@ -15,6 +18,8 @@ import { DeviceTags } from './tags.js';
 export interface FirmwareModuleOptions {
   /** How often running rollouts are moved on (timeouts, retries, the next wave). */
   tickMs: number;
+  /** The firmware store's URL (`BV_FIRMWARE_STORE`): a rollout's release must be in it. */
+  firmwareStore?: string;
 }
 
 const defaults: FirmwareModuleOptions = { tickMs: 1_000 };
@@ -44,6 +49,7 @@ export async function createFirmwareModule(
   const logger = ctx.logger.child({ module: 'firmware' });
   const db = await openFirmwareDb(ctx.database);
   const tags = new DeviceTags(db, registry);
+  const store = o.firmwareStore ? openObjectStore(objectStoreFromUrl(o.firmwareStore)) : undefined;
   const rollouts = new Rollouts(
     db,
     {
@@ -96,6 +102,12 @@ export async function createFirmwareModule(
         });
         return command.id;
       },
+      ...(store
+        ? {
+            releaseExists: async (target: RolloutSpec['target'], version: string) =>
+              (await store.stat(artifactKeys(target, version).manifest)) !== undefined,
+          }
+        : {}),
       announce: (view) => {
         for (const siteId of view.sites)
           ctx.hub.publish({

@@ -35,6 +35,11 @@ export interface RolloutDeps {
   /** Tells live viewers a rollout moved (one message per site it touches). */
   announce(view: RolloutView): void;
   now(): number;
+  /**
+   * Whether the release is in the firmware store the devices fetch from; absent when the cloud has
+   * no store configured (then a rollout of a missing release fails device by device).
+   */
+  releaseExists?(target: RolloutSpec['target'], version: string): Promise<boolean>;
 }
 
 export interface RolloutView {
@@ -72,6 +77,10 @@ export class Rollouts {
   async create(spec: RolloutSpec, createdBy: string): Promise<RolloutView> {
     const candidates = await this.deps.candidates(spec.selector, spec.target);
     if (candidates.length === 0) throw new ValidationError(`the selector matches no ${spec.target}`);
+    if (this.deps.releaseExists && !(await this.deps.releaseExists(spec.target, spec.version)))
+      throw new ValidationError(
+        `no release ${spec.target} ${spec.version} in the firmware store: publish it first (bitv-firmware publish)`,
+      );
     const busy = await this.db
       .selectFrom('rollout_devices')
       .innerJoin('rollouts', 'rollouts.id', 'rollout_devices.rollout_id')
