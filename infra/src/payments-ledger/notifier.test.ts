@@ -47,9 +47,12 @@ describe('notifier', () => {
       for (const s of seen) {
         expect(s.signature).toBe(createHmac('sha256', 'k').update(`${s.timestamp}.${s.body}`).digest('hex'));
       }
-      const metrics = await registry.metrics();
+      // The receiver sees the body before the notifier sees the answer: wait for the count.
+      const metrics = await eventually(async () => {
+        const text = await registry.metrics();
+        return /bv_payment_notifications_sent_total\{service="test"\} 1/.test(text) ? text : undefined;
+      }, 'the sent count');
       expect(metrics).toMatch(/bv_payment_notifications_failed_total\{service="test"\} 1/);
-      expect(metrics).toMatch(/bv_payment_notifications_sent_total\{service="test"\} 1/);
     } finally {
       await notifier.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
