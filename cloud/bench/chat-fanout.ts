@@ -169,8 +169,12 @@ async function drive(send: (body: string) => Promise<void>): Promise<{ burstStar
 }
 
 /** JS heap plus buffers held outside it, after a GC (RSS moves with the allocator, not the sockets). */
-function memory(): number {
-  (globalThis as { gc?: () => void }).gc?.();
+async function memory(): Promise<number> {
+  // Twice with a pause: finalizers of the first pass (sockets, PGlite buffers) free more on the second.
+  for (let i = 0; i < 2; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
 }
@@ -198,11 +202,12 @@ async function runChat(): Promise<{ steady: Stats; burst: Stats; burstMs: number
   });
   const token = (await cloud.services.tokens.accessToken(user)).token;
   const url = `${cloud.url.replace('http', 'ws')}/api/v1/chat`;
-  const before = memory();
+  await settle();
+  const before = await memory();
   const readers = Clients.start(url, clients, token);
   process.stdout.write(`chat clients: ${await readers.line(600_000)}\n`);
   await settle();
-  const perConnBytes = (memory() - before) / clients;
+  const perConnBytes = ((await memory()) - before) / clients;
   const sender = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
   await once(sender, 'open');
   const acks = new Map<string, () => void>();
@@ -254,11 +259,12 @@ async function runPeer(): Promise<{ steady: Stats; burst: Stats; burstMs: number
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const before = memory();
+  await settle();
+  const before = await memory();
   const readers = Clients.start(`${url}/`, clients, undefined);
   process.stdout.write(`ws clients: ${await readers.line(600_000)}\n`);
   await settle();
-  const perConnBytes = (memory() - before) / clients;
+  const perConnBytes = ((await memory()) - before) / clients;
   const sender = new WebSocket(`${url}/sender`);
   await once(sender, 'open');
   const waiters: (() => void)[] = [];

@@ -66,9 +66,14 @@ export async function createChatModule(
   );
   const presence = new Presence(
     ctx.cache,
-    { ttlMs: settings.presenceTtlMs, coalesceMs: settings.presenceCoalesceMs },
+    {
+      ttlMs: settings.presenceTtlMs,
+      coalesceMs: settings.presenceCoalesceMs,
+      maxMembers: settings.presenceMaxMembers,
+    },
     (signal) => ctx.cache.publish(chatChannels.signals, signal),
     (room, text) => feeds.toRoom(room, text),
+    (room) => feeds.peersOf(room).size,
     logger,
   );
   const findOrder = (): FindOrder | undefined => {

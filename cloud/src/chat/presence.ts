@@ -8,6 +8,11 @@ export interface PresenceOptions {
   ttlMs: number;
   /** A room's members hear presence changes at most once per this many ms (batched). */
   coalesceMs: number;
+  /**
+   * Rooms with more sockets than this here get no member presence (a broadcast channel): one
+   * change would go to every socket, and a wave of joins would be members x sockets frames.
+   */
+  maxMembers: number;
 }
 
 /** What an instance announces about one of its users: their status and the rooms they are in. */
@@ -39,6 +44,8 @@ export class Presence {
     private readonly options: PresenceOptions,
     private readonly announce: (signal: PresenceSignal) => Promise<void>,
     private readonly toRoom: (roomId: string, text: string) => void,
+    /** Sockets following the room on this instance. */
+    private readonly roomSize: (roomId: string) => number,
     private readonly logger: Logger,
   ) {}
 
@@ -65,6 +72,7 @@ export class Presence {
 
   /** Every member heard of in a room, for a joining socket. */
   snapshot(roomId: string): { user: string; status: PresenceStatus }[] {
+    if (this.roomSize(roomId) > this.options.maxMembers) return [];
     return [...(this.rooms.get(roomId) ?? [])].map(([user, status]) => ({ user, status }));
   }
 
@@ -91,6 +99,7 @@ export class Presence {
   /** Sends each room its batched changes; on a timer every `coalesceMs`. */
   flush(): void {
     for (const [roomId, changes] of this.pending) {
+      if (this.roomSize(roomId) > this.options.maxMembers) continue;
       const members = [...changes].map(([user, status]) => ({ user, status }));
       try {
         this.toRoom(roomId, JSON.stringify({ type: 'presence', room: roomId, members }));

@@ -12,6 +12,8 @@ export interface ChatSettings {
   /** Presence lifetime after the last heartbeat, and the batching of a room's presence frames. */
   presenceTtlMs: number;
   presenceCoalesceMs: number;
+  /** Rooms with more sockets than this on an instance get no member presence frames. */
+  presenceMaxMembers: number;
   /** Events a join without `since` gets, and the most a reconnect may catch up in one join. */
   historyLimit: number;
   maxCatchUp: number;
@@ -29,6 +31,7 @@ export const chatDefaults: ChatSettings = {
   rateBurst: 40,
   presenceTtlMs: 30_000,
   presenceCoalesceMs: 500,
+  presenceMaxMembers: 500,
   historyLimit: 200,
   maxCatchUp: 10_000,
   syncMs: 2_000,
@@ -68,6 +71,12 @@ export const chatSettingsSpec = {
     default: String(chatDefaults.presenceCoalesceMs),
     min: 10,
     description: 'a room hears presence changes at most once per this many ms (batched)',
+  }),
+  presenceMaxMembers: setting.int('BV_CHAT_PRESENCE_MAX_MEMBERS', {
+    default: String(chatDefaults.presenceMaxMembers),
+    min: 1,
+    description:
+      'rooms with more sockets than this on an instance get no member presence (broadcast channels)',
   }),
   historyLimit: setting.int('BV_CHAT_HISTORY_LIMIT', {
     default: String(chatDefaults.historyLimit),
