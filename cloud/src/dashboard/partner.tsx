@@ -36,6 +36,13 @@ export function PartnerPage(props: { data: PartnerData }) {
             <code>{'{ "error": { "code", "message" } }'}</code>; bodies over their limit get 413, too many
             failed logins 429 with <code>Retry-After</code>.
           </p>
+          <p style="font-size:13px">
+            To hear about orders, payments, low stock and device state, add a webhook endpoint on{' '}
+            <a href="/partner/webhooks" data-testid="partner-webhooks-link">
+              Webhooks
+            </a>
+            .
+          </p>
         </div>
         <div class="card">
           <h2>New key</h2>
