@@ -34,13 +34,18 @@ describe('end to end: the feed page', () => {
   beforeAll(async () => {
     const dir = await tempDir('bv-e2e-feed-');
     removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '2',
-      BV_DEMO_SHOPPER: 'false',
-    });
+    // A shared 2-core machine can take minutes to start it (the helper's default is 90 s).
+    platform = await startPlatformProcess(
+      dir.path,
+      {
+        BV_ADMIN_EMAIL: adminEmail,
+        BV_ADMIN_PASSWORD: adminPassword,
+        BV_DEMO_SHELVES: '1',
+        BV_DEMO_BINS: '2',
+        BV_DEMO_SHOPPER: 'false',
+      },
+      240_000,
+    );
     const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -67,7 +72,7 @@ describe('end to end: the feed page', () => {
     await page.goto(`${platform.info.dashboardUrl}/login?next=/feed`);
     await fillLogin(page, adminEmail, adminPassword);
     await page.waitForURL((url) => url.pathname === '/feed');
-  }, 240_000);
+  }, 480_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,0 +1,419 @@
+/**
+ * Server-Sent Events at scale and the home-feed read, each against a limit in the same run.
+ *
+ * 1. Fan-out: SUBSCRIBERS (default 10,000) home-feed streams, all following one author (below the
+ *    fan-out threshold, so each post is copied into every follower's feed and delivered live).
+ *    The author writes POSTS posts through the REST API; the latency of each delivery is the time
+ *    from the POST to the event reaching a client (clients in a child process, wall clocks
+ *    compared on one machine). Limit: a bare node:http SSE broadcaster with the same clients,
+ *    writing the same events to every response (no database, no authentication, no feed).
+ *    Memory per subscriber: the server process's JS heap and RSS growth while connected.
+ * 2. Home-feed read: READERS readers following 10 of 100 authors each, POSTS_FEED posts fanned
+ *    out; GET /api/v1/feed/home (authentication, merge check, the page query, JSON) against the
+ *    page query alone, straight on the database. Goal: p99 <= 20 ms.
+ *
+ * Embedded default (PGlite). Run: `npm run bench -w cloud` or `node --expose-gc --import tsx bench/sse.ts`.
+ */
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
+import { openDatabase } from '@bitv/shared/db';
+import { createEventLog } from '@bitv/shared/event-log';
+import { platformEvents } from '@bitv/shared/events';
+import { silentLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
+import { sql } from 'kysely';
+import { Tokens } from '../src/auth/tokens.js';
+import { startCloud } from '../src/index.js';
+
+const subscribers = Number(process.env.SUBSCRIBERS ?? 10_000);
+const posts = Number(process.env.POSTS ?? 10);
+const postGapMs = 500;
+const readers = Number(process.env.READERS ?? 1_000);
+const feedPosts = Number(process.env.POSTS_FEED ?? 1_500);
+const reads = Number(process.env.READS ?? 2_000);
+const readGoalMs = 20;
+
+const now = () => performance.timeOrigin + performance.now();
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+// ---------------------------------------------------------------- client child process
+
+type ToChild =
+  | { kind: 'connect'; url: string; tokens: string[] | null; count: number }
+  | { kind: 'report'; expected: number }
+  | { kind: 'close' };
+type FromChild =
+  | { kind: 'connected'; ok: number; failed: number }
+  | { kind: 'report'; received: number; p50: number; p99: number; max: number };
+
+async function clientMain(): Promise<void> {
+  const latencies: number[] = [];
+  const sockets: { destroy(): void }[] = [];
+  let received = 0;
+  const send = (m: FromChild) => process.send?.(m);
+  process.on('message', async (m: ToChild) => {
+    if (m.kind === 'connect') {
+      let ok = 0;
+      let failed = 0;
+      let next = 0;
+      // 200 connections at a time: a bounded ramp, not 10,000 SYNs at once.
+      await Promise.all(
+        Array.from({ length: 200 }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= m.count) return;
+            const headers: Record<string, string> = { accept: 'text/event-stream' };
+            if (m.tokens) headers.authorization = `Bearer ${m.tokens[i]}`;
+            const good = await new Promise<boolean>((resolve) => {
+              const req = request(m.url, { headers, agent: false }, (res) => {
+                if (res.statusCode !== 200) {
+                  res.resume();
+                  return resolve(false);
+                }
+                res.setEncoding('utf8');
+                let buffer = '';
+                res.on('data', (chunk: string) => {
+                  buffer += chunk;
+                  for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+                    const block = buffer.slice(0, end);
+                    buffer = buffer.slice(end + 2);
+                    const sent = /bench (\d+(?:\.\d+)?)/.exec(block);
+                    if (sent) {
+                      latencies.push(now() - Number(sent[1]));
+                      received += 1;
+                    }
+                  }
+                });
+                res.on('error', () => undefined);
+                resolve(true);
+              });
+              req.on('error', () => resolve(false));
+              req.setTimeout(120_000);
+              sockets.push(req);
+              req.end();
+            });
+            if (good) ok += 1;
+            else failed += 1;
+          }
+        }),
+      );
+      send({ kind: 'connected', ok, failed });
+    } else if (m.kind === 'report') {
+      const deadline = Date.now() + 120_000;
+      while (received < m.expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const sorted = latencies.sort((a, b) => a - b);
+      send({
+        kind: 'report',
+        received,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.at(-1) ?? Number.NaN,
+      });
+      latencies.length = 0;
+      received = 0;
+    } else {
+      for (const s of sockets) s.destroy();
+      process.exit(0);
+    }
+  });
+}
+
+class Clients {
+  private readonly child: ChildProcess;
+  constructor() {
+    this.child = fork(fileURLToPath(import.meta.url), ['--clients'], { execArgv: ['--import', 'tsx'] });
+  }
+  private ask<T extends FromChild['kind']>(m: ToChild, kind: T): Promise<Extract<FromChild, { kind: T }>> {
+    return new Promise((resolve) => {
+      const on = (r: FromChild) => {
+        if (r.kind !== kind) return;
+        this.child.off('message', on);
+        resolve(r as Extract<FromChild, { kind: T }>);
+      };
+      this.child.on('message', on);
+      this.child.send(m);
+    });
+  }
+  connect(url: string, tokens: string[] | null, count: number) {
+    return this.ask({ kind: 'connect', url, tokens, count }, 'connected');
+  }
+  report(expected: number) {
+    return this.ask({ kind: 'report', expected }, 'report');
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ kind: 'close' });
+    });
+  }
+}
+
+// ---------------------------------------------------------------- server side
+
+interface Memory {
+  heap: number;
+  rss: number;
+}
+function memory(): Memory {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  // The JS heap only: PGlite's WebAssembly memory (external) grows and shrinks with its own caching.
+  return { heap: m.heapUsed, rss: m.rss };
+}
+
+interface FanOut {
+  connected: number;
+  received: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  heapPerSub: number;
+  rssPerSub: number;
+}
+
+async function waitUntil(probe: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** The limit: a bare node:http SSE broadcaster. */
+async function bareFanOut(): Promise<FanOut> {
+  const responses = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(': connected\n\n');
+    responses.add(res);
+    req.on('close', () => responses.delete(res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const clients = new Clients();
+  const before = memory();
+  const { ok } = await clients.connect(url, null, subscribers);
+  await waitUntil(() => responses.size >= ok, 30_000);
+  const after = memory();
+  for (let i = 0; i < posts; i += 1) {
+    const chunk = `id: ${i + 1}\nevent: post\ndata: ${JSON.stringify({ body: `bench ${now()}` })}\n\n`;
+    for (const res of responses) res.write(chunk);
+    await new Promise((r) => setTimeout(r, postGapMs));
+  }
+  const report = await clients.report(ok * posts);
+  await clients.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  return {
+    connected: ok,
+    expected: ok * posts,
+    ...report,
+    heapPerSub: (after.heap - before.heap) / Math.max(ok, 1),
+    rssPerSub: (after.rss - before.rss) / Math.max(ok, 1),
+  };
+}
+
+async function startBenchCloud() {
+  const database = await openDatabase();
+  const registry = createRegistry();
+  const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
+  const cloud = await startCloud(
+    // Above the subscriber count: every post is fanned out on write.
+    { port: 0, grpcPort: -1, modules: ['feed'], feed: { fanoutThreshold: 1_000_000 } },
+    { database, eventLog, logger: silentLogger, registry },
+  );
+  const tokens = new Tokens(cloud.services.keys, {
+    ...cloud.services.tokens.settings,
+    accessTtlSeconds: 3_600,
+  });
+  const tokenOf = async (id: string) =>
+    (await tokens.accessToken({ id, role: 'partner', sites: null })).token;
+  const clientsGauge = async () => {
+    const text = await (await fetch(`${cloud.url}/metrics`)).text();
+    return Number(/^bv_feed_sse_clients (\S+)/m.exec(text)?.[1] ?? 0);
+  };
+  return {
+    cloud,
+    database,
+    tokenOf,
+    clientsGauge,
+    close: async () => {
+      await cloud.close();
+      await eventLog.close();
+      await database.close();
+    },
+  };
+}
+
+async function post(url: string, token: string, body: string): Promise<void> {
+  const res = await fetch(`${url}/api/v1/feed/posts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ body }),
+  });
+  if (res.status !== 201) throw new Error(`post failed: ${res.status} ${await res.text()}`);
+}
+
+async function ourFanOut(): Promise<FanOut> {
+  const b = await startBenchCloud();
+  await sql`INSERT INTO feed_follows (follower_id, kind, target)
+    SELECT 'sub-' || i, 'user', 'author' FROM generate_series(1, ${subscribers}) i`.execute(
+    b.database.kysely,
+  );
+  const tokens: string[] = [];
+  for (let i = 1; i <= subscribers; i += 1) tokens.push(await b.tokenOf(`sub-${i}`));
+  const author = await b.tokenOf('author');
+  const clients = new Clients();
+  const before = memory();
+  const { ok } = await clients.connect(`${b.cloud.url}/api/v1/feed/stream`, tokens, subscribers);
+  let live = 0;
+  const deadline = Date.now() + 30_000;
+  while (live < ok && Date.now() < deadline) live = await b.clientsGauge();
+  const after = memory();
+  for (let i = 0; i < posts; i += 1) {
+    await post(b.cloud.url, author, `bench ${now()}`);
+    await new Promise((r) => setTimeout(r, postGapMs));
+  }
+  const report = await clients.report(ok * posts);
+  await clients.close();
+  await b.close();
+  return {
+    connected: ok,
+    expected: ok * posts,
+    ...report,
+    heapPerSub: (after.heap - before.heap) / Math.max(ok, 1),
+    rssPerSub: (after.rss - before.rss) / Math.max(ok, 1),
+  };
+}
+
+interface Reads {
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+async function timeReads(read: (i: number) => Promise<void>): Promise<Reads> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < reads; i += 1) {
+    const t0 = performance.now();
+    await read(i);
+    latencies.push(performance.now() - t0);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: reads / seconds };
+}
+
+async function homeReads(): Promise<{ ours: Reads; bare: Reads; items: number }> {
+  const b = await startBenchCloud();
+  const db = b.database.kysely;
+  // Reader r follows authors r, r+7, r+14, ... (10 of 100), spread evenly.
+  await sql`INSERT INTO feed_follows (follower_id, kind, target)
+    SELECT 'reader-' || r, 'user', 'author-' || ((r + k * 7) % 100)
+    FROM generate_series(1, ${readers}) r, generate_series(0, 9) k ON CONFLICT DO NOTHING`.execute(db);
+  const authors: string[] = [];
+  for (let a = 0; a < 100; a += 1) authors.push(await b.tokenOf(`author-${a}`));
+  for (let i = 0; i < feedPosts; i += 1) {
+    await post(b.cloud.url, authors[i % 100] as string, `post ${i} about #nothing in particular`);
+  }
+  const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM feed_items`.execute(db);
+  const tokens: string[] = [];
+  for (let r = 1; r <= readers; r += 1) tokens.push(await b.tokenOf(`reader-${r}`));
+  const pick = (i: number) => (i * 7919) % readers;
+  const ours = await timeReads(async (i) => {
+    const res = await fetch(`${b.cloud.url}/api/v1/feed/home?limit=20`, {
+      headers: { authorization: `Bearer ${tokens[pick(i)]}` },
+    });
+    if (res.status !== 200) throw new Error(`home read failed: ${res.status}`);
+    await res.json();
+  });
+  const bare = await timeReads(async (i) => {
+    await sql`SELECT i.seq, p.id, p.author_id, p.body, p.images, p.mentions, p.like_count, p.comment_count, p.created_at
+      FROM feed_items i JOIN feed_posts p ON p.id = i.post_id
+      WHERE i.user_id = ${`reader-${pick(i) + 1}`} AND NOT p.hidden ORDER BY i.seq DESC LIMIT 20`.execute(db);
+  });
+  await b.close();
+  return { ours, bare, items: Number(rows[0]?.n ?? 0) };
+}
+
+async function main(): Promise<void> {
+  const ms = (n: number) => n.toFixed(1);
+  const kb = (n: number) => (n / 1024).toFixed(1);
+  console.log(`fan-out: ${subscribers} subscribers, ${posts} posts, bare node:http broadcaster first`);
+  const bare = await bareFanOut();
+  console.log('bare', bare);
+  const ours = await ourFanOut();
+  console.log('ours', ours);
+  console.log(`home-feed reads: ${readers} readers, ${feedPosts} posts, ${reads} reads`);
+  const home = await homeReads();
+  console.log('home', home);
+  const fanRows = [bare, ours].map((r, i) => [
+    i === 0 ? 'bare node:http broadcaster (limit)' : 'feed module: POST → fan-out on write → SSE',
+    `${r.connected.toLocaleString('en')}`,
+    `${r.received.toLocaleString('en')} / ${r.expected.toLocaleString('en')}`,
+    `${ms(r.p50)} / ${ms(r.p99)} / ${ms(r.max)}`,
+    kb(r.heapPerSub),
+    kb(r.rssPerSub),
+  ]);
+  const p99Ratio = ours.p99 / bare.p99;
+  const readVerdict = home.ours.p99 <= readGoalMs ? 'met' : 'NOT met';
+  const markdown = [
+    '## Feed: 10,000 SSE subscribers and the home-feed read',
+    '',
+    `\`npm run bench -w cloud\` (\`cloud/bench/sse.ts\`), embedded default (PGlite). Fan-out: ${subscribers.toLocaleString('en')} home-feed streams (clients in a child process) following one author; ${posts} posts ${postGapMs} ms apart; latency = POST sent → event read by a client. The limit is a bare node:http SSE broadcaster holding the same ${subscribers.toLocaleString('en')} responses and writing each event to all of them (no database, no authentication). Memory per subscriber: the server process's JS heap and RSS growth while the clients connected, after GC (RSS also moves with PGlite's own memory, so the heap column is the one to compare).`,
+    '',
+    table(
+      [
+        'server',
+        'subscribers',
+        'events received / expected',
+        'latency p50 / p99 / max ms',
+        'JS heap KB/sub',
+        'RSS KB/sub',
+      ],
+      fanRows,
+    ),
+    '',
+    `Fan-out p99 against the bare broadcaster: ${p99Ratio.toFixed(1)}x (ours includes the one INSERT … SELECT that writes a feed item per follower, the pub/sub hop and the JSON of the post).`,
+    '',
+    `Home-feed read: ${readers.toLocaleString('en')} readers following 10 of 100 authors, ${feedPosts.toLocaleString('en')} posts fanned out (${home.items.toLocaleString('en')} feed items); ${reads.toLocaleString('en')} reads of the newest 20, one at a time.`,
+    '',
+    table(
+      ['read', 'p50 ms', 'p99 ms', 'reads/s'],
+      [
+        [
+          'GET /api/v1/feed/home over HTTP (auth, merge check, page query, JSON)',
+          ms(home.ours.p50),
+          ms(home.ours.p99),
+          home.ours.perSecond.toFixed(0),
+        ],
+        [
+          'the page query alone on the database (limit)',
+          ms(home.bare.p50),
+          ms(home.bare.p99),
+          home.bare.perSecond.toFixed(0),
+        ],
+      ],
+    ),
+    '',
+    `Goal: home-feed read p99 ≤ ${readGoalMs} ms: ${ms(home.ours.p99)} ms, ${readVerdict} (${(home.ours.p99 / home.bare.p99).toFixed(1)}x the bare query's p99).`,
+    '',
+    `${machineLine()}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (the machine is shared with other work; compare ratios, not absolute figures).`,
+  ].join('\n');
+  await writeBenchSection('cloud-feed-sse', markdown);
+  console.log(
+    `\nfan-out p99 ours/bare: ${p99Ratio.toFixed(1)}x; home read p99 ${ms(home.ours.p99)} ms (goal ${readGoalMs}: ${readVerdict})`,
+  );
+}
+
+if (process.argv.includes('--clients')) await clientMain();
+else await main();
