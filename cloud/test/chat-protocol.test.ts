@@ -29,7 +29,7 @@ describe('chat protocol', () => {
         presenceCoalesceMs: 50,
       },
     });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const c of open) c.close();
     await t?.close();
