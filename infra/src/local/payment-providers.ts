@@ -50,6 +50,11 @@ export async function startPaymentProviders(
   return {
     bankUrl: bank?.url,
     restPayUrl: restPay?.url,
+    /** The cloud's payments settings for these two (what BV_BANK_URL / BV_REST_PAY_URL say to a cloud elsewhere). */
+    cloudSettings: {
+      ...(bank ? { bankUrl: bank.url, bankSecret: config.bankSecret } : {}),
+      ...(restPay ? { restPayUrl: restPay.url, restPaySecret: config.restPaySecret } : {}),
+    },
     notifyCloudAt(cloudUrl: string) {
       bank?.setCallbackUrl(`${cloudUrl}/api/v1/payments/notifications/soap-bank`);
       restPay?.setCallbackUrl(`${cloudUrl}/api/v1/payments/notifications/rest-pay`);

@@ -110,6 +110,7 @@ export async function startPlatform(
           email: config.adminEmail,
           ...(config.adminPassword ? { password: config.adminPassword } : {}),
         },
+        payments: payments.cloudSettings,
         webhooks: {
           allowPrivate: config.webhooksAllowPrivate,
           schedule: config.webhooksSchedule,
