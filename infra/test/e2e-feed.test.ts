@@ -43,6 +43,9 @@ describe('end to end: the feed page', () => {
         BV_DEMO_SHELVES: '1',
         BV_DEMO_BINS: '2',
         BV_DEMO_SHOPPER: 'false',
+        // No embedded payment providers: their fixed ports may be taken by another platform beside this one.
+        BV_BANK_PORT: '-1',
+        BV_REST_PAY_PORT: '-1',
       },
       240_000,
     );

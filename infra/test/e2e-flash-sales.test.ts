@@ -39,6 +39,9 @@ describe('end to end: the flash-sale page', () => {
         BV_DEMO_SHELVES: '1',
         BV_DEMO_BINS: '2',
         BV_DEMO_SHOPPER: 'false',
+        // No embedded payment providers: their fixed ports may be taken by another platform beside this one.
+        BV_BANK_PORT: '-1',
+        BV_REST_PAY_PORT: '-1',
         BV_DEMO_PICKER_ERROR_RATE: '0',
       },
       240_000,
