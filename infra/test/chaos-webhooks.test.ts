@@ -44,10 +44,13 @@ describe.skipIf(!available)(
     let queue: Queue;
     let subscription: Subscription | undefined;
     let service: WebhookService;
+    let store: WebhookStore;
     let endpointId = '';
     let secret = '';
     const closers: Array<() => Promise<void>> = [];
     const sent = new Set<string>();
+    /** The phase each event was emitted in, to say where a lost one came from. */
+    const phaseOf = new Map<string, string>();
     const seen = new Set<number>();
     let sampler: NodeJS.Timeout | undefined;
 
@@ -84,7 +87,7 @@ describe.skipIf(!available)(
       const database = await openDatabase();
       closers.push(() => database.close());
       await migrateWebhooks(database);
-      const store = new WebhookStore(database);
+      store = new WebhookStore(database);
       queue = await openRabbitQueue({
         url: url.toString(),
         logger: silentLogger,
@@ -151,6 +154,7 @@ describe.skipIf(!available)(
         });
         await service.onEvent(event);
         sent.add(event.id);
+        phaseOf.set(event.id, label);
       }
     };
     const lost = async () => {
@@ -206,6 +210,18 @@ describe.skipIf(!available)(
       // bounded: the breaker waits halfOpenAfterMs (30 s) before its trial delivery
       const done = await until(async () => (await lost()).length === 0, 900, 100);
       const missing = await lost();
+      // what became of each lost one, from the delivery log (status, attempts, last errors)
+      const { deliveryIdOf } = await import('../../cloud/src/webhooks/service.js');
+      for (const eventId of missing) {
+        const id = deliveryIdOf(endpointId, eventId);
+        const row = await store.delivery(id).catch(() => undefined);
+        const log = row ? await store.attempts(id) : [];
+        console.log(
+          `  lost ${id} (${phaseOf.get(eventId)}): ${row ? `${row.status}, ${row.attempts} attempts` : 'no delivery row'}; ${log
+            .map((a) => a.error ?? a.statusCode)
+            .join(' | ')}`,
+        );
+      }
       const duplicates = [...received.values()].reduce((s, n) => s + n - 1, 0);
       const state = await metric(registry, 'bv_dependency_breaker_state', {
         dependency: `webhook:${endpointId}`,
