@@ -29,6 +29,8 @@ export interface RunningPlatform {
 export async function startPlatformProcess(
   runDir: string,
   env: Record<string, string>,
+  /** How long the start may take; a loaded 2-core machine has needed over 100 s. */
+  startTimeoutMs = 90_000,
 ): Promise<RunningPlatform> {
   let output = '';
   // The embedded defaults, as on a fresh machine: the test run's own servers (CI exports
@@ -66,7 +68,7 @@ export async function startPlatformProcess(
       return JSON.parse(await readFile(join(runDir, 'platform.json'), 'utf8')) as PlatformInfo;
     },
     'the platform to start',
-    90_000,
+    startTimeoutMs,
     200,
   ).catch((error: unknown) => {
     child.kill('SIGKILL');
