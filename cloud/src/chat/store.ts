@@ -99,7 +99,7 @@ export class ChatStore {
           const target = input.messageId
             ? await this.byEventId(trx, input.roomId, input.messageId)
             : undefined;
-          if (!target || target.kind !== 'message') throw new NotFoundError('message not found in this room');
+          if (target?.kind !== 'message') throw new NotFoundError('message not found in this room');
           if (target.author !== input.author)
             throw new ForbiddenError('only its author may change a message');
           messageId = target.eventId;
