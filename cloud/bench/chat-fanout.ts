@@ -205,7 +205,7 @@ async function runChat(): Promise<{ steady: Stats; burst: Stats; burstMs: number
   await settle();
   const before = await memory();
   const readers = Clients.start(url, clients, token);
-  process.stdout.write(`chat clients: ${await readers.line(600_000)}\n`);
+  process.stdout.write(`chat clients: ${await readers.line(1_500_000)}\n`);
   await settle();
   const perConnBytes = ((await memory()) - before) / clients;
   const sender = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
@@ -219,7 +219,7 @@ async function runChat(): Promise<{ steady: Stats; burst: Stats; burstMs: number
   const send = (body: string) =>
     new Promise<void>((resolve, reject) => {
       const clientId = `b${n++}`;
-      const timer = setTimeout(() => reject(new Error('no ack in 30 s')), 30_000);
+      const timer = setTimeout(() => reject(new Error('no ack in 120 s')), 120_000);
       acks.set(clientId, () => {
         clearTimeout(timer);
         acks.delete(clientId);
@@ -262,7 +262,7 @@ async function runPeer(): Promise<{ steady: Stats; burst: Stats; burstMs: number
   await settle();
   const before = await memory();
   const readers = Clients.start(`${url}/`, clients, undefined);
-  process.stdout.write(`ws clients: ${await readers.line(600_000)}\n`);
+  process.stdout.write(`ws clients: ${await readers.line(1_500_000)}\n`);
   await settle();
   const perConnBytes = ((await memory()) - before) / clients;
   const sender = new WebSocket(`${url}/sender`);
