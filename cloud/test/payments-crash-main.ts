@@ -16,6 +16,7 @@ import { createRegistry } from '@bitv/shared/metrics';
 import { postgresUrl } from '@bitv/shared/testing';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { CheckoutBoundary } from '../src/checkout/saga.js';
 import { startCloud } from '../src/cloud.js';
 
 const env = z
@@ -49,7 +50,7 @@ const cloud = await startCloud(
       reconcileEveryMs: 3_600_000,
       velocityLimit: 1_000,
     },
-    checkoutBoundary: (b) => {
+    checkoutBoundary: (b: CheckoutBoundary) => {
       const name = `${b.step}:${b.phase}`;
       if (name === env.BV_CRASH_AT) {
         process.stdout.write(`crash at ${name} of ${b.orderId}\n`);

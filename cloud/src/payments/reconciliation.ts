@@ -36,7 +36,10 @@ export interface RunSummary {
 
 /** `YYYY-MM-DD`, a real date. */
 export function isDay(day: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return false;
+  // An impossible date (2026-13-40) is an Invalid Date, whose toISOString throws.
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(day);
 }
 
 /**
