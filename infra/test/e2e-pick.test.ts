@@ -1,11 +1,13 @@
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import { eventually } from '@bitv/shared/testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
-const site = 'demo-site';
+import { screenshot } from './browser.js';
+import {
+  type LayoutBin as Bin,
+  type E2ePlatform,
+  e2eSite as site,
+  startE2ePlatform,
+} from './e2e-platform.js';
 
 interface Pick {
   pickId: string;
@@ -13,14 +15,6 @@ interface Pick {
   status: string;
   lines: { sku: string; quantity: number; shelfId: string | null; bin: number | null; status: string }[];
   misPicks: { shelfId: string; bin: number }[];
-}
-
-interface Bin {
-  shelfId: string;
-  bin: number;
-  sku: string | null;
-  count: number;
-  weighed: boolean;
 }
 
 /**
@@ -32,23 +26,10 @@ interface Bin {
  * before putting the units back, so the mis-pick alert can be seen on the station page.
  */
 describe('end to end: an order is picked by the simulated picker following the lights', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
-  let token: string;
-
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`${platform.info.dashboardUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await res.json()) as T;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
-  const bins = async () => (await api<{ bins: Bin[] }>(`/api/v1/sites/${site}/layout`)).bins;
+  const api = <T>(path: string, init: RequestInit = {}) => e2e.api<T>(path, init);
+  const bins = () => e2e.bins();
   const order = (lines: { sku: string; quantity: number }[]) =>
     api<{ orderId: string }>('/api/v1/orders', {
       method: 'POST',
@@ -59,37 +40,25 @@ describe('end to end: an order is picked by the simulated picker following the l
     (await api<{ picks: Pick[] }>(`/api/v1/picks?siteId=${site}`)).picks.find((p) => p.orderId === orderId);
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-pick-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '4',
-      BV_DEMO_SHOPPER: 'false',
-      BV_DEMO_PICKER_ERROR_RATE: '0',
-      BV_DEMO_PICKER_WRONG_PICKS: '1',
-      BV_DEMO_PICKER_PUT_BACK_MS: '15000',
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-pick-',
+      env: {
+        BV_DEMO_SHELVES: '1',
+        BV_DEMO_BINS: '4',
+        BV_DEMO_SHOPPER: 'false',
+        BV_DEMO_PICKER_ERROR_RATE: '0',
+        BV_DEMO_PICKER_WRONG_PICKS: '1',
+        BV_DEMO_PICKER_PUT_BACK_MS: '15000',
+      },
+      landOn: `/sites/${site}/pick`,
+      // Orders need the counts from weight.
+      waitWeighed: true,
     });
-    const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
-    });
-    token = ((await login.json()) as { accessToken: string }).accessToken;
-    // Orders need the counts from weight: wait until every bin has been weighed.
-    await eventually(async () => (await bins()).every((b) => b.weighed), 'every bin weighed', 120_000, 1_000);
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/sites/${site}/pick`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === `/sites/${site}/pick`);
-  }, 240_000);
+    page = e2e.page;
+  }, 420_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 
@@ -148,7 +117,7 @@ describe('end to end: an order is picked by the simulated picker following the l
       120_000,
       500,
     );
-    await page.goto(`${platform.info.dashboardUrl}/sites/${site}/pick`);
+    await page.goto(`${e2e.url}/sites/${site}/pick`);
     expect(
       await page.getByTestId('picks-recent').locator(`tr[data-order="${orderId}"]`).textContent(),
     ).toContain('picked');
@@ -158,7 +127,7 @@ describe('end to end: an order is picked by the simulated picker following the l
       list.find((y) => y.shelfId === x.shelfId && y.bin === x.bin)?.count;
     expect(countOf(after, a)).toBe(a.count - 2);
     expect(countOf(after, b)).toBe(b.count - 1);
-    await page.goto(`${platform.info.dashboardUrl}/sites/${site}`);
+    await page.goto(`${e2e.url}/sites/${site}`);
     expect(await page.getByTestId(`bin-count-${a.shelfId}-${a.bin}`).textContent()).toContain(
       String(a.count - 2),
     );
