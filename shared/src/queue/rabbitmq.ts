@@ -297,7 +297,14 @@ export async function openRabbitQueue(options: RabbitQueueOptions): Promise<Queu
     const once = async (run: () => Promise<void>) => {
       if (settled) throw new Error(`delivery ${m.id} already settled`);
       settled = true;
-      await run();
+      try {
+        await run();
+      } catch (error) {
+        // Not settled after all (the retry's publish failed): the fallback below must still
+        // retry or requeue it, or it would sit unacked on this channel until the connection dies.
+        settled = false;
+        throw error;
+      }
     };
     const toDead = async (reason: string) => {
       await send(
