@@ -125,8 +125,12 @@ export async function seedDemo(
   return { siteId, gatewayId, shelves: seeded };
 }
 
-/** A demo price from the unit weight: 0.99 plus about a cent per 3 g (heavier parts cost more). */
-export const demoPriceMinor = (unitWeightG: number) => 99 + Math.round(unitWeightG / 3);
+/**
+ * A demo price from the unit weight: 1.00 plus about ten cents per 30 g (heavier parts cost more).
+ * Whole tens of cents, so no order total ends in the embedded sandbox bank's test amounts
+ * (`.05`, `.51`, `.59` are declined by design: docs/payments.md) and the demo's orders are paid.
+ */
+export const demoPriceMinor = (unitWeightG: number) => 100 + 10 * Math.round(unitWeightG / 30);
 
 async function exists(s: Services, sku: string): Promise<boolean> {
   try {
