@@ -53,6 +53,8 @@ const freePorts = {
   BV_GATEWAY_OPS_PORT: '-1',
   BV_HTTP_PORT: '0',
   BV_GRPC_PORT: '0',
+  BV_BANK_PORT: '0',
+  BV_REST_PAY_PORT: '0',
 };
 
 /** Runs a command to its end; resolves with its status and output whatever the status. */

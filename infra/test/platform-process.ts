@@ -46,6 +46,8 @@ export async function startPlatformProcess(
       BV_GATEWAY_MQTT_PORT: '0',
       BV_GATEWAY_WS_PORT: '0',
       BV_SIM_CONTROL_PORT: '0',
+      BV_BANK_PORT: '0',
+      BV_REST_PAY_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
