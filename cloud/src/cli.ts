@@ -18,7 +18,8 @@ import { parseSchedule, webhookSettingsSpec } from './webhooks/settings.js';
 const nameWidth = Math.max(...moduleCatalog.map((m) => m.name.length)) + 2;
 const moduleList = moduleCatalog
   .map(
-    (m) => `  ${m.name.padEnd(nameWidth)}${m.description}${m.needs.length ? ` (needs ${m.needs.join(', ')})` : ''}`,
+    (m) =>
+      `  ${m.name.padEnd(nameWidth)}${m.description}${m.needs.length ? ` (needs ${m.needs.join(', ')})` : ''}`,
   )
   .join('\n');
 

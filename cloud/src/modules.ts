@@ -128,7 +128,8 @@ export const moduleCatalog: readonly ModuleEntry[] = [
   {
     name: 'flash-sales',
     needs: ['inventory', 'orders'],
-    description: 'flash sales on live stock: a public SSE countdown and remaining quantity, buying through checkout',
+    description:
+      'flash sales on live stock: a public SSE countdown and remaining quantity, buying through checkout',
     create: (ctx) => createFlashSalesModule(ctx, ctx.config.flashSales ?? {}),
   },
   {
