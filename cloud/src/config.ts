@@ -2,15 +2,15 @@ import { type ConfigOf, setting } from '@bitv/shared';
 import { defaultHost, defaultPorts, defaultProvisionedBrokerUrl } from '@bitv/shared/config';
 import type { AlarmSettings } from './alarms/settings.js';
 import type { LoginThrottleSettings } from './auth/login-throttle.js';
-import type { ChatSettings } from './chat/settings.js';
 import type { CatalogModuleSettings } from './catalog/module.js';
+import type { ChatSettings } from './chat/settings.js';
 import type { CheckoutBoundary } from './checkout/saga.js';
 import type { FeedModuleSettings } from './feed/module.js';
 import type { FlashSaleSettings } from './flash-sales/module.js';
 import { moduleCatalog } from './modules.js';
-import type { WebhookSettings } from './webhooks/settings.js';
 import type { OrdersSettings } from './orders/module.js';
 import type { PaymentSettings } from './payments/settings.js';
+import type { WebhookSettings } from './webhooks/settings.js';
 
 /** Everything the cloud process reads from its environment (only `cli.ts` calls `loadConfig`). */
 export const cloudConfigSpec = {
