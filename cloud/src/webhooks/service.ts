@@ -7,7 +7,7 @@ import type { Delivery, Queue } from '@bitv/shared/queue';
 import { type DependencyPolicy, dependencyPolicy } from '@bitv/shared/resilience';
 import { isDeliverable, matches } from './event-types.js';
 import { TokenBuckets } from './rate-limit.js';
-import { sendWebhook } from './sender.js';
+import { type SendResult, sendWebhook } from './sender.js';
 import type { WebhookSettings } from './settings.js';
 import { signedHeaders } from './signing.js';
 import { checkEndpointUrl, resolvePublic, SsrfError } from './ssrf.js';
@@ -30,6 +30,13 @@ interface QueuedDelivery {
 const inOrderWaitMs = 250;
 /** How long the list of enabled endpoints is reused when matching events. */
 const endpointCacheMs = 1_000;
+
+/** A receiver's 5xx answer, as an error the endpoint's breaker counts (the attempt keeps its status). */
+class ReceiverFailed extends UnavailableError {
+  constructor(readonly answer: SendResult) {
+    super(`the receiver answered HTTP ${answer.status}`);
+  }
+}
 
 /** `msg_` + a digest of endpoint and event: the same id for every attempt of one delivery. */
 export function deliveryIdOf(endpointId: string, eventId: string): string {
@@ -208,10 +215,12 @@ export class WebhookService {
           // A receiver failing 5 times in a row is left alone for 30 s: its deliveries wait
           // (not counted as attempts) instead of each burning a try on a dead host.
           breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000 },
-          bulkhead: {
-            limit: this.deps.settings.perEndpointConcurrency,
-            queue: this.deps.settings.concurrency,
-          },
+          // No waiting room: a delivery over the endpoint's limit is refused at once and held
+          // (re-queued, no attempt spent). Waiting here ran down the 500 ms-class timeout, and a
+          // timeout counts against the receiver: after an outage the held deliveries all came back
+          // together, the ones queued behind the first few timed out in our own bulkhead, five of
+          // those reopened the breaker, and the cycle repeated every half-open (issue #15).
+          bulkhead: { limit: this.deps.settings.perEndpointConcurrency, queue: 0 },
           retry: false,
           logger: this.deps.logger,
         },
@@ -260,8 +269,8 @@ export class WebhookService {
     let snippet: string | null = null;
     let error: string | null = null;
     try {
-      const result = await this.policy(endpoint.id).execute((signal) =>
-        sendWebhook({
+      const result = await this.policy(endpoint.id).execute(async (signal) => {
+        const answer = await sendWebhook({
           url: endpoint.url,
           body: row.body,
           headers: signedHeaders(endpoint.secret, row.id, row.body),
@@ -269,11 +278,18 @@ export class WebhookService {
           snippetBytes: settings.responseSnippetBytes,
           allowPrivate: settings.allowPrivate,
           signal,
-        }),
-      );
+        });
+        // A 5xx is the receiver failing: thrown inside the policy so its breaker counts it.
+        if (answer.status >= 500) throw new ReceiverFailed(answer);
+        return answer;
+      });
       statusCode = result.status;
       snippet = result.snippet;
     } catch (e) {
+      if (e instanceof ReceiverFailed) {
+        statusCode = e.answer.status;
+        snippet = e.answer.snippet;
+      }
       const refusal = e instanceof UnavailableError ? e.details : undefined;
       if (refusal?.reason === 'circuit_open' || refusal?.reason === 'bulkhead_full') {
         // Our own refusal (open breaker, full bulkhead): not an attempt; try again when it may pass.
@@ -283,7 +299,7 @@ export class WebhookService {
         return d.ack();
       }
       if (e instanceof SsrfError) this.refused.inc({ reason: 'ssrf' });
-      error = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof ReceiverFailed)) error = e instanceof Error ? e.message : String(e);
     }
     const latencyMs = Date.now() - started;
     if (attempt === 1) {
