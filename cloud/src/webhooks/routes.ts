@@ -144,7 +144,6 @@ export function webhookRoutes(store: WebhookStore, service: WebhookService) {
       handler: async ({ principal, params }) => {
         await ownEndpoint(store, principal, params.id);
         await store.deleteEndpoint(params.id);
-        service.endpointsChanged();
         return { deleted: true as const };
       },
     }),

@@ -28,8 +28,6 @@ interface QueuedDelivery {
 
 /** How long a delivery waits for an older one of an in-order endpoint before looking again. */
 const inOrderWaitMs = 250;
-/** How long the list of enabled endpoints is reused when matching events. */
-const endpointCacheMs = 1_000;
 
 /** A receiver's 5xx answer, as an error the endpoint's breaker counts (the attempt keeps its status). */
 class ReceiverFailed extends UnavailableError {
@@ -97,41 +95,15 @@ export class WebhookService {
   async createEndpoint(ownerId: string, input: NewEndpoint): Promise<Endpoint> {
     await this.checkUrl(input.url);
     const created = await this.deps.store.createEndpoint(ownerId, input);
-    this.endpointsChanged();
     return created;
   }
 
   async updateEndpoint(id: string, patch: Partial<NewEndpoint> & { enabled?: boolean }): Promise<Endpoint> {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const updated = await this.deps.store.updateEndpoint(id, patch);
-    this.endpointsChanged();
     this.policies.delete(id);
     this.buckets.forget(id);
     return updated;
-  }
-
-  private cached: { at: number; endpoints: Promise<Endpoint[]> } | undefined;
-
-  /**
-   * Enabled endpoints, re-read at most every `endpointCacheMs`: a busy topic does not query them
-   * per event. A change made through this process is seen at once; another process's within the TTL.
-   */
-  private enabledEndpoints(): Promise<Endpoint[]> {
-    const now = Date.now();
-    if (!this.cached || now - this.cached.at > endpointCacheMs) {
-      const endpoints = this.deps.store.enabledEndpoints();
-      this.cached = { at: now, endpoints };
-      endpoints.catch(() => {
-        // a failed read is not cached: the next event reads again (the error reaches this caller)
-        if (this.cached?.endpoints === endpoints) this.cached = undefined;
-      });
-    }
-    return this.cached.endpoints;
-  }
-
-  /** Forgets the cached endpoints (after a change). */
-  endpointsChanged(): void {
-    this.cached = undefined;
   }
 
   // --- events -> deliveries --------------------------------------------------------------------
@@ -340,7 +312,6 @@ export class WebhookService {
 
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
     if (!(await this.deps.store.disable(endpoint.id, reason))) return;
-    this.endpointsChanged();
     const message = `Endpoint ${endpoint.url} was disabled: ${reason}. Fix the receiver, then enable it again.`;
     await this.deps.store.notify(endpoint.ownerId, endpoint.id, 'endpoint_disabled', message);
     this.deps.logger.warn(
