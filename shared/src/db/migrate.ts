@@ -28,7 +28,9 @@ export async function migrate(
   try {
     // Two processes migrating a fresh database at once race to create Kysely's own tables
     // before its lock exists; the loser sees "does not exist" or "already exists" and simply
-    // tries again, by which time the lock serialises them.
+    // tries again, by which time the lock serialises them. Kysely also introspects every schema
+    // on the server to find its table, so a schema another tenant drops meanwhile fails the scan
+    // with "schema does not exist"; the next scan no longer sees it.
     const results = await retry(
       async () => {
         const { error, results } = await migrator.migrateToLatest();
@@ -43,8 +45,9 @@ export async function migrate(
   }
 }
 
-// undefined_table, duplicate_table, unique_violation (pg_type row of a table created twice).
-const creationRaceCodes = new Set(['42P01', '42P07', '23505']);
+// undefined_table, duplicate_table, unique_violation (pg_type row of a table created twice),
+// invalid_schema_name (a schema dropped during Kysely's scan of all tables).
+const creationRaceCodes = new Set(['42P01', '42P07', '23505', '3F000']);
 
 function isCreationRace(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
