@@ -10,7 +10,10 @@ const available = await serverAvailable('postgres');
 const migrations = {
   '0001_shelf': {
     async up(db: Database['kysely']) {
-      await db.schema.createTable('shelf').addColumn('id', 'serial', (c) => c.primaryKey()).execute();
+      await db.schema
+        .createTable('shelf')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .execute();
     },
   },
 };
@@ -39,7 +42,9 @@ describe.skipIf(!available)('migrate on a server where other schemas come and go
       while (!stop && churned < 2000) {
         const name = uniqueName('churn_tmp');
         await sql.raw(`CREATE SCHEMA "${name}"`).execute(churner.kysely);
-        await sql.raw(`CREATE TABLE "${name}".t (id serial PRIMARY KEY, a int, b int)`).execute(churner.kysely);
+        await sql
+          .raw(`CREATE TABLE "${name}".t (id serial PRIMARY KEY, a int, b int)`)
+          .execute(churner.kysely);
         await sql.raw(`DROP SCHEMA "${name}" CASCADE`).execute(churner.kysely);
         churned++;
       }
