@@ -1,12 +1,4 @@
 import { TimeoutError, UnavailableError, ValidationError } from '@bitv/shared';
-import { type Logger, silentLogger } from '@bitv/shared/log';
-import { createRegistry, type Registry } from '@bitv/shared/metrics';
-import {
-  type DependencyPolicy,
-  type DependencyPolicyOptions,
-  dependencyPolicy,
-} from '@bitv/shared/resilience';
-import type { z } from 'zod';
 import type {
   AuthorizeRequest,
   FollowUpRequest,
@@ -16,8 +8,8 @@ import type {
   ProviderOutcome,
   SettlementLine,
 } from '../../provider.js';
-import { type ProviderMetrics, providerMetrics } from '../metrics.js';
-import { header, type SignatureCheck, verifySignature } from '../signature.js';
+import { issuesText, ProviderKit, type ProviderOptions } from '../kit.js';
+import { header, verifySignature } from '../signature.js';
 import {
   declineOfCode,
   errorBody,
@@ -27,18 +19,8 @@ import {
   webhookBody,
 } from './wire.js';
 
-export interface RestPayOptions {
-  /** rest-pay's base URL (`BV_REST_PAY_URL`), e.g. http://127.0.0.1:8092. */
-  url: string;
-  /** The HMAC secret webhooks are signed with (`BV_REST_PAY_SECRET`). */
-  secret: string;
-  timeoutMs?: number;
-  toleranceSeconds?: number;
-  resilience?: Pick<DependencyPolicyOptions, 'breaker' | 'bulkhead'>;
-  registry?: Registry;
-  log?: Logger;
-  now?: () => Date;
-}
+/** rest-pay's options: `url` is its base URL, e.g. http://127.0.0.1:8092. */
+export type RestPayOptions = ProviderOptions;
 
 /** Largest answer body we read from rest-pay (a settlement report of a busy day fits). */
 const maxAnswerBytes = 8 * 1024 * 1024;
@@ -47,25 +29,11 @@ const maxAnswerBytes = 8 * 1024 * 1024;
 export class RestPayProvider implements PaymentProvider {
   readonly name = 'rest-pay';
   private readonly base: string;
-  private readonly policy: DependencyPolicy;
-  private readonly metrics: ProviderMetrics;
-  private readonly check: SignatureCheck;
-  private readonly log: Logger;
+  private readonly kit: ProviderKit;
 
   constructor(options: RestPayOptions) {
     this.base = options.url.replace(/\/+$/, '');
-    const registry = options.registry ?? createRegistry();
-    this.log = (options.log ?? silentLogger).child({ provider: this.name });
-    this.metrics = providerMetrics(registry, this.name);
-    this.policy = dependencyPolicy(
-      { name: this.name, timeoutMs: options.timeoutMs ?? 5000, ...options.resilience, logger: this.log },
-      registry,
-    );
-    this.check = {
-      secret: options.secret,
-      toleranceSeconds: options.toleranceSeconds ?? 300,
-      now: options.now ?? (() => new Date()),
-    };
+    this.kit = new ProviderKit(this.name, options);
   }
 
   async authorize(request: AuthorizeRequest, signal?: AbortSignal): Promise<ProviderOutcome> {
@@ -115,14 +83,14 @@ export class RestPayProvider implements PaymentProvider {
       },
     );
     if (answer === undefined) return { known: false };
-    return { known: true, ...this.outcome(this.parse('status', operationBody, answer)) };
+    return { known: true, ...this.outcome(this.kit.parse('status', operationBody, answer)) };
   }
 
   async settlement(day: string, signal?: AbortSignal): Promise<SettlementLine[]> {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day))
       throw new ValidationError(`settlement day ${day} is not YYYY-MM-DD`);
     const answer = await this.request('settlement', 'GET', `/v1/settlements/${day}`, { signal });
-    return this.parse('settlement', settlementBody, answer).lines.map((l) => ({
+    return this.kit.parse('settlement', settlementBody, answer).lines.map((l) => ({
       paymentId: l.paymentId,
       providerRef: l.authorizationId,
       operation: l.type,
@@ -132,7 +100,7 @@ export class RestPayProvider implements PaymentProvider {
   }
 
   parseNotification(body: string, headers: Record<string, string>): ProviderNotification {
-    try {
+    return this.kit.notification(() => {
       // RestPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
       const parts = new Map(
         (header(headers, 'restpay-signature') ?? '').split(',').map((p) => {
@@ -140,7 +108,7 @@ export class RestPayProvider implements PaymentProvider {
           return [p.slice(0, at).trim(), p.slice(at + 1).trim()] as const;
         }),
       );
-      verifySignature(this.check, body, parts.get('t'), parts.get('v1'));
+      verifySignature(this.kit.check, body, parts.get('t'), parts.get('v1'));
       let json: unknown;
       try {
         json = JSON.parse(body);
@@ -149,8 +117,7 @@ export class RestPayProvider implements PaymentProvider {
       }
       const parsed = webhookBody.safeParse(json);
       if (!parsed.success) {
-        const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        throw new ValidationError(`rest-pay webhook is malformed: ${why}`, {
+        throw new ValidationError(`rest-pay webhook is malformed: ${issuesText(parsed.error)}`, {
           details: { reason: 'malformed' },
         });
       }
@@ -163,11 +130,7 @@ export class RestPayProvider implements PaymentProvider {
         outcome: w.type === 'operation.approved' ? 'approved' : 'declined',
         at: w.data.processedAt,
       };
-    } catch (error) {
-      const reason = (error as ValidationError).details?.reason;
-      this.metrics.refused(typeof reason === 'string' ? reason : 'malformed');
-      throw error;
-    }
+    });
   }
 
   async close(): Promise<void> {
@@ -194,7 +157,7 @@ export class RestPayProvider implements PaymentProvider {
     signal: AbortSignal | undefined,
   ): Promise<ProviderOutcome> {
     const answer = await this.request(operation, 'POST', path, { signal, key, body });
-    return this.outcome(this.parse(operation, operationBody, answer));
+    return this.outcome(this.kit.parse(operation, operationBody, answer));
   }
 
   private outcome(body: OperationBody): ProviderOutcome {
@@ -214,26 +177,16 @@ export class RestPayProvider implements PaymentProvider {
     };
   }
 
-  private parse<S extends z.ZodType>(operation: string, schema: S, value: unknown): z.output<S> {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw this.malformed(
-        operation,
-        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      );
-    }
-    return parsed.data as z.output<S>;
-  }
-
   /** One HTTP call under the policy; returns the JSON answer (undefined for a 404 when asked). */
-  private async request(
+  private request(
     operation: string,
     method: 'GET' | 'POST',
     path: string,
     options: { signal: AbortSignal | undefined; key?: string; body?: unknown; notFound?: boolean },
   ): Promise<unknown> {
-    try {
-      const answer = await this.policy.execute(async (signal) => {
+    return this.kit.call(
+      operation,
+      async (signal) => {
         let response: Response;
         let text: string;
         try {
@@ -248,7 +201,7 @@ export class RestPayProvider implements PaymentProvider {
             ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
           });
           const length = Number(response.headers.get('content-length') ?? 0);
-          if (length > maxAnswerBytes) throw this.malformed(operation, `answer of ${length} bytes`);
+          if (length > maxAnswerBytes) throw this.kit.malformed(operation, `answer of ${length} bytes`);
           text = await response.text();
         } catch (error) {
           if (error instanceof UnavailableError) throw error;
@@ -261,13 +214,9 @@ export class RestPayProvider implements PaymentProvider {
           });
         }
         return this.answer(operation, response.status, text, options.notFound === true);
-      }, options.signal);
-      this.metrics.call(operation, 'ok');
-      return answer;
-    } catch (error) {
-      this.metrics.call(operation, (error as { code?: string }).code ?? 'error');
-      throw error;
-    }
+      },
+      options.signal,
+    );
   }
 
   private answer(operation: string, status: number, text: string, notFound: boolean): unknown {
@@ -276,7 +225,7 @@ export class RestPayProvider implements PaymentProvider {
     try {
       json = JSON.parse(text);
     } catch {
-      throw this.malformed(operation, `HTTP ${status}, not JSON: ${text.slice(0, 120)}`);
+      throw this.kit.malformed(operation, `HTTP ${status}, not JSON: ${text.slice(0, 120)}`);
     }
     if (status === 200) return json;
     const problem = errorBody.safeParse(json);
@@ -286,13 +235,5 @@ export class RestPayProvider implements PaymentProvider {
     // 4xx: our request was wrong (not retriable); anything else is rest-pay's trouble.
     if (status >= 400 && status < 500) throw new ValidationError(`rest-pay refused ${operation}: ${message}`);
     throw new UnavailableError(`rest-pay ${operation}: ${message}`, { details: { status } });
-  }
-
-  private malformed(operation: string, why: string): UnavailableError {
-    this.metrics.malformed();
-    this.log.warn({ operation, why }, 'malformed answer from rest-pay');
-    return new UnavailableError(`rest-pay: malformed ${operation} answer (${why})`, {
-      details: { malformed: true },
-    });
   }
 }

@@ -1,12 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { TimeoutError, UnavailableError, ValidationError } from '@bitv/shared';
-import { type Logger, silentLogger } from '@bitv/shared/log';
-import { createRegistry, type Registry } from '@bitv/shared/metrics';
-import {
-  type DependencyPolicy,
-  type DependencyPolicyOptions,
-  dependencyPolicy,
-} from '@bitv/shared/resilience';
 import * as soap from 'soap';
 import type { z } from 'zod';
 import type {
@@ -18,8 +11,7 @@ import type {
   ProviderOutcome,
   SettlementLine,
 } from '../../provider.js';
-import { type ProviderMetrics, providerMetrics } from '../metrics.js';
-import type { SignatureCheck } from '../signature.js';
+import { ProviderKit, type ProviderOptions } from '../kit.js';
 import { parseBankNotification } from './notification.js';
 import {
   approvedCode,
@@ -34,21 +26,8 @@ import {
 /** Our copy of the bank's contract: the adapter starts without asking the bank for its WSDL. */
 const wsdlPath = fileURLToPath(new URL('./bank.wsdl', import.meta.url));
 
-export interface SoapBankOptions {
-  /** The SOAP endpoint (`BV_BANK_URL`), e.g. http://127.0.0.1:8091/bank. */
-  url: string;
-  /** The HMAC secret notifications are signed with (`BV_BANK_SECRET`). */
-  secret: string;
-  /** Timeout of one call (default 5000 ms). */
-  timeoutMs?: number;
-  /** Notification timestamps further than this from now are refused (default 300 s). */
-  toleranceSeconds?: number;
-  /** Breaker and bulkhead of the bank's dependency policy (defaults: @bitv/shared/resilience's). */
-  resilience?: Pick<DependencyPolicyOptions, 'breaker' | 'bulkhead'>;
-  registry?: Registry;
-  log?: Logger;
-  now?: () => Date;
-}
+/** The bank's options: `url` is its SOAP endpoint, e.g. http://127.0.0.1:8091/bank. */
+export type SoapBankOptions = ProviderOptions;
 
 type SoapMethod = (args: unknown, options: { signal: AbortSignal }) => Promise<[unknown, ...unknown[]]>;
 
@@ -65,27 +44,13 @@ export async function createSoapBankProvider(options: SoapBankOptions): Promise<
  */
 export class SoapBankProvider implements PaymentProvider {
   readonly name = 'soap-bank';
-  private readonly policy: DependencyPolicy;
-  private readonly metrics: ProviderMetrics;
-  private readonly check: SignatureCheck;
-  private readonly log: Logger;
+  private readonly kit: ProviderKit;
 
   constructor(
     private readonly client: soap.Client,
     options: SoapBankOptions,
   ) {
-    const registry = options.registry ?? createRegistry();
-    this.log = (options.log ?? silentLogger).child({ provider: this.name });
-    this.metrics = providerMetrics(registry, this.name);
-    this.policy = dependencyPolicy(
-      { name: this.name, timeoutMs: options.timeoutMs ?? 5000, ...options.resilience, logger: this.log },
-      registry,
-    );
-    this.check = {
-      secret: options.secret,
-      toleranceSeconds: options.toleranceSeconds ?? 300,
-      now: options.now ?? (() => new Date()),
-    };
+    this.kit = new ProviderKit(this.name, options);
   }
 
   async authorize(request: AuthorizeRequest, signal?: AbortSignal): Promise<ProviderOutcome> {
@@ -131,7 +96,7 @@ export class SoapBankProvider implements PaymentProvider {
       signal,
     );
     if (!answer.Found) return { known: false };
-    if (!answer.Result) throw this.malformed('GetStatus', 'Found without a Result');
+    if (!answer.Result) throw this.kit.malformed('GetStatus', 'Found without a Result');
     return { known: true, ...this.outcome(answer.Result) };
   }
 
@@ -155,13 +120,7 @@ export class SoapBankProvider implements PaymentProvider {
   }
 
   parseNotification(body: string, headers: Record<string, string>): ProviderNotification {
-    try {
-      return parseBankNotification(this.check, body, headers);
-    } catch (error) {
-      const reason = (error as ValidationError).details?.reason;
-      this.metrics.refused(typeof reason === 'string' ? reason : 'malformed');
-      throw error;
-    }
+    return this.kit.notification(() => parseBankNotification(this.kit.check, body, headers));
   }
 
   async close(): Promise<void> {
@@ -182,7 +141,8 @@ export class SoapBankProvider implements PaymentProvider {
   private outcome(result: TransactionResult): ProviderOutcome {
     const operation = operationOfTxn[result.TxnType];
     if (result.ResponseCode === approvedCode) {
-      if (!result.TransactionRef) throw this.malformed(result.TxnType, 'approval without a TransactionRef');
+      if (!result.TransactionRef)
+        throw this.kit.malformed(result.TxnType, 'approval without a TransactionRef');
       return { outcome: 'approved', providerRef: result.TransactionRef, operation, at: result.ProcessedAt };
     }
     return {
@@ -194,7 +154,7 @@ export class SoapBankProvider implements PaymentProvider {
   }
 
   /** One SOAP call under the bank's policy; the answer checked against `schema`. */
-  private async call<S extends z.ZodType>(
+  private call<S extends z.ZodType>(
     operation: string,
     method: string,
     args: Record<string, unknown>,
@@ -202,38 +162,19 @@ export class SoapBankProvider implements PaymentProvider {
     signal: AbortSignal | undefined,
   ): Promise<z.output<S>> {
     const fn = this.client[`${method}Async`] as SoapMethod;
-    try {
-      const answer = await this.policy.execute(async (callSignal) => {
+    return this.kit.call(
+      operation,
+      async (callSignal) => {
         let raw: unknown;
         try {
           [raw] = await fn.call(this.client, args, { signal: callSignal });
         } catch (error) {
           throw this.translate(method, error, callSignal);
         }
-        const parsed = schema.safeParse(raw);
-        if (!parsed.success) {
-          throw this.malformed(
-            method,
-            parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-          );
-        }
-        return parsed.data as z.output<S>;
-      }, signal);
-      this.metrics.call(operation, 'ok');
-      return answer;
-    } catch (error) {
-      this.metrics.call(operation, (error as { code?: string }).code ?? 'error');
-      throw error;
-    }
-  }
-
-  private malformed(method: string, why: string): UnavailableError {
-    this.metrics.malformed();
-    this.log.warn({ method, why }, 'malformed answer from the bank');
-    // The bank may have committed before answering garbage: retriable, after a status check.
-    return new UnavailableError(`soap-bank: malformed ${method} answer (${why})`, {
-      details: { malformed: true },
-    });
+        return this.kit.parse(method, schema, raw);
+      },
+      signal,
+    );
   }
 
   private translate(method: string, error: unknown, signal: AbortSignal): Error {
@@ -259,7 +200,10 @@ export class SoapBankProvider implements PaymentProvider {
       });
     }
     if (e.response) {
-      return this.malformed(method, `HTTP ${e.response.status ?? '?'}: ${(e.message ?? '').slice(0, 200)}`);
+      return this.kit.malformed(
+        method,
+        `HTTP ${e.response.status ?? '?'}: ${(e.message ?? '').slice(0, 200)}`,
+      );
     }
     return new UnavailableError(`soap-bank: ${method} failed: ${e.message ?? String(error)}`, {
       cause: error,
