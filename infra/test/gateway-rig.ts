@@ -88,11 +88,14 @@ export interface AgentProcess {
 }
 
 /** `bitv-edge run` as its own process on the demo site, stopped with SIGKILL. */
-function agentProcess(
+export function agentProcess(
   brokerUrl: string,
+  /** One path, or several separated by commas (BV_EDGE_SERIAL_PORTS). */
   serialPort: string,
   dataDir: string,
   edgeNodeId: string,
+  /** More settings (firmware store, release keys, ...). */
+  extraEnv: Record<string, string> = {},
 ): AgentProcess {
   let child: ChildProcess | undefined;
   let output = '';
@@ -110,6 +113,7 @@ function agentProcess(
     BV_EDGE_RECONNECT_INITIAL_MS: '100',
     BV_EDGE_RECONNECT_MAX_MS: '1000',
     BV_LOG_LEVEL: 'warn',
+    ...extraEnv,
   };
   return {
     output: () => output,

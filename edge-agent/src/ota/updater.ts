@@ -4,7 +4,7 @@ import { FirmwareRejectedError, TrustedKeys } from '@bitv/shared/firmware';
 import type { Logger } from '@bitv/shared/log';
 import { type ObjectStore, objectStoreFromUrl, openObjectStore } from '@bitv/shared/object-store';
 import type { CommandOutcome } from '../drivers/driver.js';
-import { fetchRelease } from './release.js';
+import { fetchRelease, type Release } from './release.js';
 import { type ShelfOtaLink, type ShelfUpdateOptions, updateShelf } from './shelf-update.js';
 
 /** Runs a `firmware_update` command for one shelf controller: fetch, prove, transfer, follow. */
@@ -23,11 +23,22 @@ export function shelfFirmwareRunner(
 ): ShelfFirmwareRunner {
   const keys = new TrustedKeys(settings.publicKeyFiles.map((f) => readFileSync(f, 'utf8')));
   const dir = `${settings.dataDir}/firmware`;
+  // A rollout wave sends one command per shelf and the executor runs each shelf's queue at once:
+  // concurrent fetches of one release would append to the same `.part` file. They share one.
+  const fetching = new Map<string, Promise<Release>>();
+  const fetchOnce = (version: string) => {
+    let p = fetching.get(version);
+    if (!p) {
+      p = fetchRelease(store, keys, 'shelf-controller', version, dir).finally(() => fetching.delete(version));
+      fetching.set(version, p);
+    }
+    return p;
+  };
   return async (link, version) => {
     const device = link.hello ? `shelf-${link.hello.serialNumber}` : undefined;
     try {
       await mkdir(dir, { recursive: true });
-      const release = await fetchRelease(store, keys, 'shelf-controller', version, dir);
+      const release = await fetchOnce(version);
       logger.info({ device, version, size: release.manifest.size }, 'shelf firmware verified; transferring');
       const result = await updateShelf(link, release, options);
       logger.info({ device, ...result, status: undefined }, 'shelf firmware update finished');

@@ -74,6 +74,12 @@ export class OtaSlots {
   private lastReason: OtaReason = 'none';
   private healthTimer: Timer | undefined;
   private rebooting = false;
+  /**
+   * A board fault the next trials run into: whatever the image, its health check fails (a sensor
+   * the new firmware's self-test rejects). Lets a test pick which controllers of a rollout fail
+   * while every one receives the same release.
+   */
+  failHealthChecks = false;
   /** Bumped when the MCU stops (power cut, reboot): a pending flush wait of an older run ends. */
   private epoch = 0;
   readonly options: OtaOptions;
@@ -137,7 +143,7 @@ export class OtaSlots {
     }
     this.healthTimer = this.hooks.after(this.options.healthCheckMs, () => {
       this.healthTimer = undefined;
-      if (header.selfTest === 'pass') {
+      if (header.selfTest === 'pass' && !this.failHealthChecks) {
         this.committed = this.running;
         this.trial = false;
         this.finish('success', 'none');

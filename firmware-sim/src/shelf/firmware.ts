@@ -516,6 +516,7 @@ export class ShelfFirmware {
   snapshot(): ShelfSnapshot {
     return {
       serialNumber: this.options.serialNumber,
+      firmwareVersion: this.firmwareVersion,
       binCount: this.bins.length,
       powered: this.powered,
       stalled: this.stalled,

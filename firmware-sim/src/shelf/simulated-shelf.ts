@@ -31,6 +31,8 @@ export interface SimulatedShelfHandle {
   clockJump(deltaMs: number): void;
   brownOut(millivolts?: number): void;
   tamper(bin?: number): void;
+  /** From now on every trial boot fails its health check and rolls back [SL-OTA-6]. */
+  failHealthChecks(fail: boolean): void;
 }
 
 /** One simulated controller: firmware, physics and the link it talks over. */
@@ -171,6 +173,10 @@ export class SimulatedShelf implements SimulatedShelfHandle {
   tamper(bin?: number): void {
     if (bin !== undefined) this.bin(bin);
     this.firmware.event('tamper', bin ?? null, 0);
+  }
+
+  failHealthChecks(fail: boolean): void {
+    if (this.firmware.ota) this.firmware.ota.failHealthChecks = fail;
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,8 @@ export interface ShelfCounters {
 
 export interface ShelfSnapshot {
   serialNumber: string;
+  /** The running slot's version (what HELLO reports). */
+  firmwareVersion: string;
   binCount: number;
   powered: boolean;
   stalled: boolean;
