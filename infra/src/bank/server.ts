@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Logger, silentLogger } from '@bitv/shared/log';
-import { counter, createRegistry, type Registry } from '@bitv/shared/metrics';
+import { counter } from '@bitv/shared/metrics';
 import * as soap from 'soap';
 import { z } from 'zod';
 import {
   BodyTooLarge,
-  defaultMaxBodyBytes,
-  FaultInjector,
-  type FaultSettings,
+  type FaultInjector,
   type LedgerRequest,
   type LedgerResult,
-  Notifier,
-  PaymentLedger,
-  RequestKeyConflict,
+  PaymentDesk,
+  type PaymentServiceOptions,
   sendJson,
   serveOps,
 } from '../payments-ledger/index.js';
@@ -24,19 +19,7 @@ import { approvedCode, declineCodes, faultTexts, txnTypes } from './codes.js';
 export const bankWsdl = readFileSync(new URL('./bank.wsdl', import.meta.url), 'utf8');
 export const bankPath = '/bank';
 
-export interface BankOptions {
-  host: string;
-  port: number;
-  /** SQLite file for the ledger; undefined keeps it in memory. */
-  dbPath: string | undefined;
-  callbackUrl: string | undefined;
-  secret: string;
-  seed: number;
-  faults?: Partial<FaultSettings>;
-  maxBodyBytes?: number;
-  registry?: Registry;
-  log?: Logger;
-}
+export type BankOptions = PaymentServiceOptions;
 
 export interface RunningBank {
   /** The SOAP endpoint (`BV_BANK_URL`); the WSDL is at `${url}?wsdl`. */
@@ -104,29 +87,8 @@ function transactionResult(result: LedgerResult) {
 }
 
 export async function startBank(options: BankOptions): Promise<RunningBank> {
-  const log = options.log ?? silentLogger;
-  const registry = options.registry ?? createRegistry();
-  const maxBody = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const faults = new FaultInjector(options.seed, options.faults);
-  const ledger = new PaymentLedger({ path: options.dbPath ?? ':memory:', refPrefix: 'TX' });
-  const requests = counter(registry, 'bv_bank_requests_total', 'SOAP operations answered, by response code', [
-    'operation',
-    'code',
-  ]);
-  const injected = counter(registry, 'bv_bank_faults_injected_total', 'faults injected on purpose', ['kind']);
-  const refused = counter(
-    registry,
-    'bv_bank_requests_refused_total',
-    'requests refused before the SOAP layer',
-    ['reason'],
-  );
-  const notifier = new Notifier({
-    callbackUrl: options.callbackUrl,
-    secret: options.secret,
-    faults,
-    registry,
-    log,
-    service: 'bank',
+  const desk = new PaymentDesk('bank', options, {
+    refPrefix: 'TX',
     // Legacy flavour: the bank posts form fields, not JSON.
     encode: (n) => ({
       contentType: 'application/x-www-form-urlencoded',
@@ -144,48 +106,32 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
       'x-bank-signature': signature,
     }),
   });
-  const hanging = new Set<ServerResponse>();
+  const { log, registry, faults, ledger, maxBody } = desk;
+  const requests = counter(registry, 'bv_bank_requests_total', 'SOAP operations answered, by response code', [
+    'operation',
+    'code',
+  ]);
+  const refused = counter(
+    registry,
+    'bv_bank_requests_refused_total',
+    'requests refused before the SOAP layer',
+    ['reason'],
+  );
+  const words = {
+    unavailable: () => fault('Server', `${faultTexts.inoperative}: try again later`),
+    conflict: (message: string) => fault('Client', `${faultTexts.duplicate}: ${message}`),
+    code: (result: LedgerResult) => transactionResult(result).ResponseCode,
+  };
 
-  /** One money-moving operation: latency, injected fault, the ledger, the notification, maybe no answer. */
+  /** One money-moving operation; when the bank "times out after committing" it never answers. */
   async function move(name: string, key: string, request: LedgerRequest, res: ServerResponse) {
-    await faults.delay();
-    if (faults.injectFault(request.operation)) {
-      injected.inc({ kind: 'soap-fault' });
-      throw fault('Server', `${faultTexts.inoperative}: try again later`);
-    }
-    let outcome: { result: LedgerResult; replayed: boolean };
-    try {
-      outcome = ledger.execute(key, request);
-    } catch (error) {
-      if (error instanceof RequestKeyConflict)
-        throw fault('Client', `${faultTexts.duplicate}: ${error.message}`);
-      throw error;
-    }
-    const { result, replayed } = outcome;
-    const answer = transactionResult(result);
-    requests.inc({ operation: name, code: answer.ResponseCode });
-    if (!replayed && result.ref) {
-      notifier.notify({
-        paymentId: result.paymentId,
-        ref: result.ref,
-        operation: result.operation,
-        approved: result.approved,
-        code: answer.ResponseCode,
-        at: result.at,
-      });
-    }
-    const silence = faults.timeoutAfterCommit(request.operation);
-    if (silence) {
-      injected.inc({ kind: `timeout-after-commit-${silence}` });
-      if (silence === 'close') res.socket?.destroy();
-      else {
-        // Held until the client gives up (its close frees it) or the service stops.
-        hanging.add(res);
-        res.once('close', () => hanging.delete(res));
-      }
-      // The money moved; this call never answers (the socket is gone, or held until the client gives up).
+    const result = await desk.move(key, request, res, words);
+    if (!result) {
+      requests.inc({ operation: name, code: 'no-answer' });
       return new Promise<never>(() => {});
     }
+    const answer = transactionResult(result);
+    requests.inc({ operation: name, code: answer.ResponseCode });
     return answer;
   }
 
@@ -295,24 +241,13 @@ export async function startBank(options: BankOptions): Promise<RunningBank> {
         if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const baseUrl = `http://${options.host}:${address.port}`;
+  const baseUrl = await desk.listen(server, options.host, options.port);
   log.info({ url: `${baseUrl}${bankPath}`, callbackUrl: options.callbackUrl }, 'legacy bank listening');
   return {
     url: `${baseUrl}${bankPath}`,
     baseUrl,
     faults,
-    setCallbackUrl: (url) => notifier.setCallbackUrl(url),
-    async close() {
-      await notifier.close();
-      for (const res of hanging) res.socket?.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      ledger.close();
-    },
+    setCallbackUrl: (url) => desk.notifier.setCallbackUrl(url),
+    close: () => desk.close(server),
   };
 }

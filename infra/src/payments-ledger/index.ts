@@ -1,3 +1,4 @@
+export { type DeskWords, PaymentDesk, type PaymentServiceOptions } from './desk.js';
 export { FaultInjector, type FaultSettings, faultSettingsSchema, noFaults } from './faults.js';
 export { BodyTooLarge, defaultMaxBodyBytes, readBody, sendJson, serveOps } from './http.js';
 export {

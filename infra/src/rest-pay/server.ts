@@ -1,19 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Logger, silentLogger } from '@bitv/shared/log';
-import { counter, createRegistry, type Registry } from '@bitv/shared/metrics';
+import { counter } from '@bitv/shared/metrics';
 import { z } from 'zod';
 import {
   BodyTooLarge,
-  defaultMaxBodyBytes,
-  FaultInjector,
-  type FaultSettings,
+  type FaultInjector,
   type LedgerDecline,
   type LedgerRequest,
   type LedgerResult,
-  Notifier,
-  PaymentLedger,
-  RequestKeyConflict,
+  PaymentDesk,
+  type PaymentServiceOptions,
   readBody,
   sendJson,
   serveOps,
@@ -35,18 +30,7 @@ import {
  * of "<t>.<body>">`.
  */
 
-export interface RestPayOptions {
-  host: string;
-  port: number;
-  dbPath: string | undefined;
-  callbackUrl: string | undefined;
-  secret: string;
-  seed: number;
-  faults?: Partial<FaultSettings>;
-  maxBodyBytes?: number;
-  registry?: Registry;
-  log?: Logger;
-}
+export type RestPayOptions = PaymentServiceOptions;
 
 export interface RunningRestPay {
   url: string;
@@ -118,25 +102,8 @@ export function operationBody(result: LedgerResult) {
 }
 
 export async function startRestPay(options: RestPayOptions): Promise<RunningRestPay> {
-  const log = options.log ?? silentLogger;
-  const registry = options.registry ?? createRegistry();
-  const maxBody = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const faults = new FaultInjector(options.seed, options.faults);
-  const ledger = new PaymentLedger({ path: options.dbPath ?? ':memory:', refPrefix: 'auth_' });
-  const requests = counter(registry, 'bv_rest_pay_requests_total', 'API calls answered, by status', [
-    'route',
-    'status',
-  ]);
-  const injected = counter(registry, 'bv_rest_pay_faults_injected_total', 'faults injected on purpose', [
-    'kind',
-  ]);
-  const notifier = new Notifier({
-    callbackUrl: options.callbackUrl,
-    secret: options.secret,
-    faults,
-    registry,
-    log,
-    service: 'rest-pay',
+  const desk = new PaymentDesk('rest-pay', options, {
+    refPrefix: 'auth_',
     encode: (n) => ({
       contentType: 'application/json',
       body: JSON.stringify({
@@ -147,45 +114,20 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
     }),
     sign: (timestamp, signature) => ({ 'restpay-signature': `t=${timestamp},v1=${signature}` }),
   });
-  const hanging = new Set<ServerResponse>();
+  const { log, registry, faults, ledger, maxBody } = desk;
+  const requests = counter(registry, 'bv_rest_pay_requests_total', 'API calls answered, by status', [
+    'route',
+    'status',
+  ]);
+  const words = {
+    unavailable: () => new HttpProblem(503, 'unavailable', 'rest-pay is unavailable, try again later'),
+    conflict: (message: string) => new HttpProblem(409, 'idempotency_key_reused', message),
+    code: (result: LedgerResult) => (result.approved ? 'approved' : restPayDeclineCodes[result.decline]),
+  };
 
   async function move(key: string, request: LedgerRequest, res: ServerResponse): Promise<void> {
-    await faults.delay();
-    if (faults.injectFault(request.operation)) {
-      injected.inc({ kind: 'server-error' });
-      throw new HttpProblem(503, 'unavailable', 'rest-pay is unavailable, try again later');
-    }
-    let outcome: { result: LedgerResult; replayed: boolean };
-    try {
-      outcome = ledger.execute(key, request);
-    } catch (error) {
-      if (error instanceof RequestKeyConflict)
-        throw new HttpProblem(409, 'idempotency_key_reused', error.message);
-      throw error;
-    }
-    const { result, replayed } = outcome;
-    if (!replayed && result.ref) {
-      notifier.notify({
-        paymentId: result.paymentId,
-        ref: result.ref,
-        operation: result.operation,
-        approved: result.approved,
-        code: result.approved ? 'approved' : restPayDeclineCodes[result.decline],
-        at: result.at,
-      });
-    }
-    const silence = faults.timeoutAfterCommit(request.operation);
-    if (silence) {
-      injected.inc({ kind: `timeout-after-commit-${silence}` });
-      if (silence === 'close') res.socket?.destroy();
-      else {
-        // Held until the client gives up (its close frees it) or the service stops.
-        hanging.add(res);
-        res.once('close', () => hanging.delete(res));
-      }
-      return;
-    }
-    sendJson(res, 200, operationBody(result));
+    const result = await desk.move(key, request, res, words);
+    if (result) sendJson(res, 200, operationBody(result));
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<string> {
@@ -285,23 +227,12 @@ export async function startRestPay(options: RestPayOptions): Promise<RunningRest
         sendJson(res, problem.status, { error: { code: problem.code, message: problem.message } });
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${options.host}:${address.port}`;
+  const url = await desk.listen(server, options.host, options.port);
   log.info({ url, callbackUrl: options.callbackUrl }, 'rest-pay listening');
   return {
     url,
     faults,
-    setCallbackUrl: (url) => notifier.setCallbackUrl(url),
-    async close() {
-      await notifier.close();
-      for (const res of hanging) res.socket?.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      ledger.close();
-    },
+    setCallbackUrl: (url) => desk.notifier.setCallbackUrl(url),
+    close: () => desk.close(server),
   };
 }
