@@ -36,10 +36,15 @@ export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
 }
 
-/** Inserts a new checkout in the placing transaction: the order and its saga exist together. */
-export async function startCheckout(tx: EventStoreTransaction, state: CheckoutState): Promise<void> {
+/** Inserts new checkouts in the placing transaction: the orders and their sagas exist together. */
+export async function startCheckouts(
+  tx: EventStoreTransaction,
+  states: readonly CheckoutState[],
+): Promise<void> {
+  if (states.length === 0) return;
+  const values = states.map((s) => sql`(${s.orderId}, 'running', 0, ${JSON.stringify(s)}::jsonb, 1)`);
   await sql`INSERT INTO checkout_sagas (order_id, status, step, state, version)
-    VALUES (${state.orderId}, 'running', 0, ${JSON.stringify(state)}::jsonb, 1)`.execute(tx.sql);
+    VALUES ${sql.join(values)}`.execute(tx.sql);
 }
 
 /**

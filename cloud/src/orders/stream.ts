@@ -1,5 +1,5 @@
-import type { EventStore, EventStoreTransaction, StoredEvent } from '@bitv/shared/event-store';
-import { createEvent, type EventDefinition, orderEvents, topics } from '@bitv/shared/events';
+import type { EventStore, EventStoreTransaction, NewEvent, StoredEvent } from '@bitv/shared/event-store';
+import { type BvEvent, createEvent, type EventDefinition, orderEvents, topics } from '@bitv/shared/events';
 import { eventSource } from '../events.js';
 import { decide, fold, type OrderCommand, type OrderEvent, type OrderState } from './model.js';
 
@@ -43,23 +43,36 @@ export async function execute(
 ): Promise<{ state: OrderState; events: OrderEvent[]; version: number }> {
   const loaded = await loadOrder(tx, orderId);
   const events = decide(command, loaded.state);
-  const ids = events.map(() => crypto.randomUUID());
+  const records = orderRecords(orderId, events, metadata);
   const result = await tx.append(
     orderStream(orderId),
     loaded.version === 0 ? 'no_stream' : loaded.version,
-    events.map((e, i) => ({ type: e.type, data: e.data, metadata, id: ids[i] as string })),
+    records.stored,
   );
-  await tx.publish(
-    topics.orders,
-    events.map((e, i) =>
+  await tx.publish(topics.orders, records.published);
+  return { state: fold(events, loaded.state), events, version: result.version };
+}
+
+/**
+ * An order's events as the store keeps them and as `bv.orders` carries them: the stored event's
+ * id is the CloudEvent's id (a consumer that sees the outbox deliver twice can tell), keyed by
+ * order so consumers see one order in order.
+ */
+export function orderRecords(
+  orderId: string,
+  events: readonly OrderEvent[],
+  metadata: Record<string, unknown> = {},
+): { stored: NewEvent[]; published: BvEvent[] } {
+  const ids = events.map(() => crypto.randomUUID());
+  return {
+    stored: events.map((e, i) => ({ type: e.type, data: e.data, metadata, id: ids[i] as string })),
+    published: events.map((e, i) =>
       createEvent(definitions.get(e.type) as EventDefinition<unknown>, {
         source: eventSource,
         key: orderId,
-        // The stored event's id: a consumer that sees the outbox deliver twice can tell.
         id: ids[i] as string,
         data: e.data,
       }),
     ),
-  );
-  return { state: fold(events, loaded.state), events, version: result.version };
+  };
 }
