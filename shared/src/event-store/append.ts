@@ -79,7 +79,7 @@ export async function appendWithin(
       if (rows.length === 0) {
         const actual = await streamVersion(state.db, streamId);
         throw new ConcurrencyError(
-          `stream ${streamId} is at version ${actual}, the append expected ${describe(expected)}`,
+          `stream ${streamId} is at version ${actual}, the append expected ${describeExpected(expected)}`,
           { details: { streamId, expected, actual } },
         );
       }
@@ -96,7 +96,7 @@ export async function appendWithin(
   return { streamId, version, position };
 }
 
-function checkInput(streamId: string, expected: ExpectedVersion, events: readonly NewEvent[]): void {
+export function checkInput(streamId: string, expected: ExpectedVersion, events: readonly NewEvent[]): void {
   const problems: string[] = [];
   const s = streamIdSchema.safeParse(streamId);
   if (!s.success) problems.push(`streamId: ${s.error.issues[0]?.message}`);
@@ -117,14 +117,14 @@ function versionCondition(expected: ExpectedVersion) {
   return sql`cur.v = ${expected}::integer`;
 }
 
-function describe(expected: ExpectedVersion): string {
+export function describeExpected(expected: ExpectedVersion): string {
   if (expected === 'no_stream') return 'no stream';
   if (expected === 'stream_exists') return 'an existing stream';
   if (expected === 'any') return 'any version';
   return `version ${expected}`;
 }
 
-function translateInsertError(error: unknown, streamId: string): unknown {
+export function translateInsertError(error: unknown, streamId: string): unknown {
   const e = error as { code?: unknown; constraint?: unknown; message?: unknown } | null;
   if (e?.code !== '23505') return error;
   const what = `${String(e.constraint ?? '')} ${String(e.message ?? '')}`;

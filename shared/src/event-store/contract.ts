@@ -122,6 +122,34 @@ export function describeEventStoreContract(
       ]);
     });
 
+    it('appendEach (group commit) refuses only the request whose stream moved and writes the rest in order', async () => {
+      const [a, b, c] = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
+      await store.append(b, 'no_stream', [ev('x', 1)]);
+      const results = await store.transaction((tx) =>
+        tx.appendEach([
+          { streamId: a, expected: 'no_stream', events: [ev('y', 1), ev('y', 2)] },
+          { streamId: b, expected: 'no_stream', events: [ev('y', 3)] },
+          { streamId: c, expected: 'any', events: [ev('y', 4)] },
+        ]),
+      );
+      expect(results[0]).toMatchObject({ streamId: a, version: 2 });
+      expect(results[1]).toBeInstanceOf(ConcurrencyError);
+      expect((results[1] as ConcurrencyError).details).toMatchObject({ streamId: b, actual: 1 });
+      expect(results[2]).toMatchObject({ streamId: c, version: 1 });
+      expect((await store.readStream(b)).map((e) => e.data)).toEqual([1]);
+      const [ea, ec] = [await store.readStream(a), await store.readStream(c)];
+      expect(ea.map((e) => e.data)).toEqual([1, 2]);
+      expect(ec[0]?.position).toBeGreaterThan(ea[1]?.position ?? 0n);
+      await expect(
+        store.transaction((tx) =>
+          tx.appendEach([
+            { streamId: a, expected: 2, events: [ev('z', 1)] },
+            { streamId: a, expected: 3, events: [ev('z', 2)] },
+          ]),
+        ),
+      ).rejects.toBeInstanceOf(ValidationError);
+    });
+
     it('commits events, read-model rows and outbox entries of a transaction together, or none', async () => {
       const table = uniqueName('rm');
       await sql`CREATE TABLE ${sql.id(table)} (id text PRIMARY KEY, n integer)`.execute(

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { ConcurrencyError } from '../errors/index.js';
 import type { BvEvent } from '../events/envelope.js';
 
 /**
@@ -38,6 +39,13 @@ export interface EventStore {
 
 export interface EventStoreTransaction {
   append(streamId: string, expected: ExpectedVersion, events: readonly NewEvent[]): Promise<AppendResult>;
+  /**
+   * Appends to several distinct streams in one statement (a group commit), each checked against
+   * its own expected version: a request whose stream moved writes nothing and gets its
+   * `ConcurrencyError` back in its slot while the others are written. Positions follow the order
+   * of `requests`.
+   */
+  appendEach(requests: readonly AppendRequest[]): Promise<(AppendResult | ConcurrencyError)[]>;
   readStream(streamId: string, options?: { fromVersion?: number }): Promise<StoredEvent[]>;
   /** `EventStore.readAll` inside the transaction (a projection runner reads and applies in one). */
   readAll(options: { after: bigint; limit: number; types?: readonly string[] }): Promise<StoredEvent[]>;

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { ConcurrencyError, ValidationError } from '../errors/index.js';
+import {
+  appendWithin,
+  checkInput,
+  describeExpected,
+  type TransactionState,
+  takeOrderLock,
+  translateInsertError,
+} from './append.js';
+import type { AppendRequest, AppendResult, ExpectedVersion } from './port.js';
+import { streamVersion } from './rows.js';
+
+// Ten parameters per row; PostgreSQL allows 65,535 in one statement.
+const rowsPerInsert = 6_000;
+
+/**
+ * Appends to several distinct streams in one INSERT (one round trip for a whole group commit),
+ * each request checked against its own expected version inside the statement: a request whose
+ * stream moved writes nothing and gets a `ConcurrencyError` back in its slot, the others are
+ * written. Positions follow the order of `requests`.
+ */
+export async function appendEachWithin(
+  state: TransactionState,
+  requests: readonly AppendRequest[],
+): Promise<(AppendResult | ConcurrencyError)[]> {
+  if (requests.length === 0) return [];
+  const streams = new Set<string>();
+  for (const r of requests) {
+    checkInput(r.streamId, r.expected, r.events);
+    if (streams.has(r.streamId))
+      throw new ValidationError(`append refused: stream ${r.streamId} is named twice in one appendEach`);
+    streams.add(r.streamId);
+  }
+  await takeOrderLock(state);
+  const results = new Map<string, AppendResult | ConcurrencyError>();
+  let chunk: AppendRequest[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (chunk.length > 0) await insertChunk(state, chunk, results);
+    chunk = [];
+    size = 0;
+  };
+  for (const r of requests) {
+    if (r.events.length > rowsPerInsert) {
+      // Bigger than one statement holds: the single-stream path splits it.
+      results.set(
+        r.streamId,
+        await appendWithin(state, r.streamId, r.expected, r.events).catch(keepConflict),
+      );
+      continue;
+    }
+    if (size + r.events.length > rowsPerInsert) await flush();
+    chunk.push(r);
+    size += r.events.length;
+  }
+  await flush();
+  const out: (AppendResult | ConcurrencyError)[] = [];
+  for (const r of requests) {
+    const result = results.get(r.streamId);
+    if (result instanceof ConcurrencyError) {
+      out.push(result);
+      continue;
+    }
+    if (result) {
+      out.push(result);
+      continue;
+    }
+    const actual = await streamVersion(state.db, r.streamId);
+    out.push(
+      new ConcurrencyError(
+        `stream ${r.streamId} is at version ${actual}, the append expected ${describeExpected(r.expected)}`,
+        { details: { streamId: r.streamId, expected: r.expected, actual } },
+      ),
+    );
+  }
+  return out;
+}
+
+function keepConflict(error: unknown): ConcurrencyError {
+  if (error instanceof ConcurrencyError) return error;
+  throw error;
+}
+
+async function insertChunk(
+  state: TransactionState,
+  requests: readonly AppendRequest[],
+  results: Map<string, AppendResult | ConcurrencyError>,
+): Promise<void> {
+  let seq = 0;
+  const values = requests.flatMap((r) =>
+    r.events.map(
+      (e, i) =>
+        sql`(${seq++}::integer, ${e.id ?? randomUUID()}, ${r.streamId}, ${i + 1}::integer, ${expectedKind(r.expected)},
+          ${typeof r.expected === 'number' ? r.expected : 0}::integer, ${e.type},
+          ${state.upcasters.current(e.type)}::integer, ${JSON.stringify(e.data)}, ${JSON.stringify(e.metadata ?? {})})`,
+    ),
+  );
+  let inserted: { stream_id: string; position: string | number | bigint; version: number }[];
+  try {
+    // Rows are inserted in `seq` order, so positions follow `requests`; `cur` reads each
+    // stream's version after the order lock was taken, so it sees every earlier commit.
+    ({ rows: inserted } = await sql<{
+      stream_id: string;
+      position: string | number | bigint;
+      version: number;
+    }>`
+      WITH n AS (
+        SELECT * FROM (VALUES ${sql.join(values)}) AS v (seq, id, stream_id, ord, kind, expected, type, sv, data, meta)
+      ),
+      cur AS (
+        SELECT s.stream_id,
+          (SELECT coalesce(max(e.version), 0) FROM bv_es_events e WHERE e.stream_id = s.stream_id) AS v
+        FROM (SELECT DISTINCT stream_id FROM n) s
+      )
+      INSERT INTO bv_es_events (id, stream_id, version, type, schema_version, data, metadata)
+      SELECT q.id::uuid, q.stream_id, cur.v + q.ord, q.type, q.sv, q.data::jsonb, q.meta::jsonb
+      FROM n q JOIN cur ON cur.stream_id = q.stream_id
+      WHERE q.kind = 'any' OR (q.kind = 'no_stream' AND cur.v = 0)
+        OR (q.kind = 'stream_exists' AND cur.v > 0) OR (q.kind = 'version' AND cur.v = q.expected)
+      ORDER BY q.seq
+      RETURNING stream_id, position, version`.execute(state.db));
+  } catch (error) {
+    throw translateInsertError(error, requests.length === 1 ? (requests[0]?.streamId ?? '') : 'of a batch');
+  }
+  for (const row of inserted) {
+    const before = results.get(row.stream_id) as AppendResult | undefined;
+    const position = BigInt(row.position);
+    const version = Number(row.version);
+    results.set(row.stream_id, {
+      streamId: row.stream_id,
+      version: Math.max(version, before?.version ?? 0),
+      position: before && before.position > position ? before.position : position,
+    });
+  }
+  for (const r of requests) if (results.has(r.streamId)) state.appended += r.events.length;
+}
+
+function expectedKind(expected: ExpectedVersion): string {
+  return typeof expected === 'number' ? 'version' : expected;
+}
