@@ -1,4 +1,5 @@
 import { startSimulation } from '@bitv/firmware-sim';
+import type { CommandAction } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { type LightState, parseBinLedMetric, parseLight } from '@bitv/shared/sparkplug';
 import { eventually } from '@bitv/shared/testing';
@@ -72,5 +73,70 @@ describe('shelf-link driver: pick-to-light as the shelf has it', () => {
     await eventually(() => rec.online.length > births, 'born again after the reboot');
     expect(shelf.led(1).blink).toBe('off');
     expect([...rec.lights.values()]).toEqual(['off', 'off', 'off']);
+  }, 30_000);
+
+  /** An agent linked to one simulated shelf, with the sink that records its light metrics. */
+  async function linked(groupLed: boolean) {
+    const sim = await startSimulation({ transport: 'tcp', shelves: 1, bins: 3, controlPort: null, groupLed });
+    cleanups.push(() => sim.close());
+    const shelf = sim.shelves[0]!;
+    const rec = lightSink();
+    const driver = new ShelfLinkDriver({ path: shelf.path, helloTimeoutMs: 300 }, rec.sink, silentLogger);
+    cleanups.push(() => driver.close());
+    driver.start();
+    const name = `shelf-${shelf.serialNumber}`;
+    await eventually(() => driver.owns(name), 'identified');
+    return { shelf, rec, driver, name, received: () => shelf.snapshot().counters.commandsReceived };
+  }
+
+  const pickLights = {
+    action: 'set_leds',
+    leds: [
+      { bin: 0, color: '#00ff00', blink: 'steady' },
+      { bin: 2, color: '#FF0000', blink: 'fast' },
+    ],
+  } satisfies CommandAction;
+
+  it('set_leds is one COMMAND to a controller with group_led [SL-LED-2]', async () => {
+    const { shelf, rec, driver, name, received } = await linked(true);
+    const before = received();
+    expect(await driver.execute(name, pickLights)).toEqual({ status: 'done' });
+    expect(received() - before).toBe(1);
+    expect(shelf.led(0)).toEqual({ color: 0x00ff00, blink: 'steady' });
+    expect(shelf.led(2)).toEqual({ color: 0xff0000, blink: 'fast' });
+    expect(rec.lights.get(0)).toEqual({ color: '#00ff00', blink: 'steady' });
+    expect(rec.lights.get(2)).toEqual({ color: '#ff0000', blink: 'fast' });
+    // A bin the shelf does not have: the whole command is refused, bin 0 stays lit.
+    const refused = await driver.execute(name, {
+      action: 'set_leds',
+      leds: [
+        { bin: 0, color: '#000000', blink: 'off' },
+        { bin: 5, color: '#000000', blink: 'off' },
+      ],
+    });
+    expect(refused).toEqual({ status: 'failed', reason: 'NACK invalid_bin' });
+    expect(shelf.led(0)).toEqual({ color: 0x00ff00, blink: 'steady' });
+    expect(rec.lights.get(0)).toEqual({ color: '#00ff00', blink: 'steady' });
+  }, 30_000);
+
+  it('falls back to one set_led per bin for a controller without group_led', async () => {
+    const { shelf, rec, driver, name, received } = await linked(false);
+    const before = received();
+    expect(await driver.execute(name, pickLights)).toEqual({ status: 'done' });
+    expect(received() - before).toBe(2);
+    expect(shelf.led(0)).toEqual({ color: 0x00ff00, blink: 'steady' });
+    expect(shelf.led(2)).toEqual({ color: 0xff0000, blink: 'fast' });
+    expect(rec.lights.get(2)).toEqual({ color: '#ff0000', blink: 'fast' });
+    // One bin refused, the other still set: each is its own command here.
+    const partly = await driver.execute(name, {
+      action: 'set_leds',
+      leds: [
+        { bin: 5, color: '#000000', blink: 'off' },
+        { bin: 0, color: '#000000', blink: 'off' },
+      ],
+    });
+    expect(partly).toEqual({ status: 'failed', reason: 'bin 5: NACK invalid_bin' });
+    expect(shelf.led(0).blink).toBe('off');
+    expect(rec.lights.get(0)).toBe('off');
   }, 30_000);
 });

@@ -42,6 +42,11 @@ export interface SimulationOptions {
    */
   replay?: boolean;
   /**
+   * Shelves announce `group_led` and take `set_leds` (docs/shelf-link.md [SL-LED-2]). Default
+   * true; false simulates controllers whose host must send one `set_led` per bin.
+   */
+  groupLed?: boolean;
+  /**
    * Folder for the shelves' power-cycle state (`<stateDir>/<serialNumber>.json`: goods on the bins,
    * tare, calibration, sample rate; never the LEDs). A restarted simulation continues from it;
    * without one every start is a fresh set of shelves.
@@ -123,7 +128,10 @@ export async function startSimulation(
     const seen = new Set<string>();
     for (const [i, spec] of scenario.shelves.entries()) {
       const random = Random.derive(seed, `shelf-${i}`);
-      const shelfOptions = shelfOptionsFrom(spec, i, random, o.serialPrefix, o.replay);
+      const shelfOptions = {
+        ...shelfOptionsFrom(spec, i, random, o.serialPrefix, o.replay),
+        groupLed: o.groupLed ?? true,
+      };
       if (seen.has(shelfOptions.serialNumber))
         throw new RangeError(`duplicate serial ${shelfOptions.serialNumber}`);
       seen.add(shelfOptions.serialNumber);

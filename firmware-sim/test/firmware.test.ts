@@ -1,4 +1,4 @@
-import { binFlag, commandOpcode, encodeRawFrame, messageType } from '@bitv/shared/shelf-link';
+import { binFlag, capability, commandOpcode, encodeRawFrame, messageType } from '@bitv/shared/shelf-link';
 import { describe, expect, it } from 'vitest';
 import { FirmwareHarness } from './harness.js';
 
@@ -112,6 +112,47 @@ describe('simulated shelf firmware', () => {
     expect(h.firmware.leds[0]).toEqual({ color: 0, blink: 'off' });
     h.command({ op: 'set_led', bin: 255, color: 0x0000ff, blink: 'steady' });
     expect(h.firmware.leds.every((l) => l.color === 0xff && l.blink === 'steady')).toBe(true);
+  });
+
+  it('sets several LEDs with one set_leds, all or none [SL-LED-2]', () => {
+    const h = booted();
+    expect(h.messages('hello')[0]!.capabilities & capability.group_led).toBe(capability.group_led);
+    const both = h.command({
+      op: 'set_leds',
+      leds: [
+        { bin: 0, color: 0x00ff00, blink: 'steady' },
+        { bin: 2, color: 0xff0000, blink: 'fast' },
+      ],
+    });
+    h.run(10);
+    expect(h.answerTo(both)).toMatchObject({ type: 'ack', opcode: commandOpcode.set_leds });
+    expect(h.firmware.leds).toEqual([
+      { color: 0x00ff00, blink: 'steady' },
+      { color: 0, blink: 'off' },
+      { color: 0xff0000, blink: 'fast' },
+    ]);
+    // One bin it does not have: refused whole, bin 0 keeps its light.
+    const bad = h.command({
+      op: 'set_leds',
+      leds: [
+        { bin: 0, color: 0, blink: 'off' },
+        { bin: 3, color: 0, blink: 'off' },
+      ],
+    });
+    h.run(10);
+    expect(h.answerTo(bad)).toMatchObject({ type: 'nack', reason: 'invalid_bin' });
+    expect(h.firmware.leds[0]).toEqual({ color: 0x00ff00, blink: 'steady' });
+  });
+
+  it('without group_led: no capability bit, set_leds NACKed unknown_opcode', () => {
+    const h = new FirmwareHarness({ groupLed: false });
+    h.firmware.powerOn();
+    h.run(2000);
+    expect(h.messages('hello')[0]!.capabilities & capability.group_led).toBe(0);
+    const seq = h.command({ op: 'set_leds', leds: [{ bin: 1, color: 0xff, blink: 'slow' }] });
+    h.run(10);
+    expect(h.answerTo(seq)).toMatchObject({ type: 'nack', reason: 'unknown_opcode' });
+    expect(h.firmware.leds[1]).toEqual({ color: 0, blink: 'off' });
   });
 
   it('changes the sample rate', () => {

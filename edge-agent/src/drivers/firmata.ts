@@ -160,13 +160,17 @@ export class FirmataDriver implements Driver {
 
   async execute(device: string, action: CommandAction): Promise<CommandOutcome> {
     if (!this.owns(device)) return { status: 'failed', reason: 'device not linked' };
-    if (action.action !== 'set_led')
+    if (action.action !== 'set_led' && action.action !== 'set_leds')
       return { status: 'failed', reason: `${action.action} is not supported by a Firmata board` };
-    const pin = this.outputs.get(action.bin);
-    if (!pin) return { status: 'failed', reason: `pin ${action.bin} is not a configured output` };
-    const on = action.blink !== 'off' && action.color !== '#000000';
-    if (on) pin.high();
-    else pin.low();
+    const leds = action.action === 'set_led' ? [action] : action.leds;
+    // All or none, like a shelf controller's set_leds [SL-LED-2].
+    const missing = leds.find((l) => !this.outputs.has(l.bin));
+    if (missing) return { status: 'failed', reason: `pin ${missing.bin} is not a configured output` };
+    for (const l of leds) {
+      const pin = this.outputs.get(l.bin)!;
+      if (l.blink !== 'off' && l.color !== '#000000') pin.high();
+      else pin.low();
+    }
     return { status: 'done' };
   }
 

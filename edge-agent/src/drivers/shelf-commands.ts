@@ -1,6 +1,9 @@
 import type { CommandAction } from '@bitv/shared/events';
 import type { Command } from '@bitv/shared/shelf-link';
 
+/** `#rrggbb` to the wire's 0xRRGGBB [SL-CMD-1]. */
+const ledColor = (hex: string): number => Number.parseInt(hex.slice(1), 16);
+
 /** Maps a platform command to the shelf-link COMMAND, or a reason why the shelf cannot do it. */
 export function toLinkCommand(action: CommandAction): Command | string {
   switch (action.action) {
@@ -9,11 +12,11 @@ export function toLinkCommand(action: CommandAction): Command | string {
     case 'calibrate':
       return { op: 'calibrate', bin: action.bin, knownWeightDg: Math.round(action.knownWeightG * 10) };
     case 'set_led':
+      return { op: 'set_led', bin: action.bin, color: ledColor(action.color), blink: action.blink };
+    case 'set_leds':
       return {
-        op: 'set_led',
-        bin: action.bin,
-        color: Number.parseInt(action.color.slice(1), 16),
-        blink: action.blink,
+        op: 'set_leds',
+        leds: action.leds.map((l) => ({ bin: l.bin, color: ledColor(l.color), blink: l.blink })),
       };
     case 'set_sample_rate':
       return { op: 'set_sample_rate', milliHz: Math.round(action.hz * 1000) };

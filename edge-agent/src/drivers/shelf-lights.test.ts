@@ -48,4 +48,22 @@ describe('ShelfLights', () => {
     expect(lights(l)).toEqual(['off', null]);
     expect(l.ledCommand(9, 0, 'steady', 'ack')).toEqual([]);
   });
+
+  it('set_leds: ACK sets every entry, NACK none, no answer makes each named bin unknown', () => {
+    const l = new ShelfLights();
+    l.hello('shelf-A1', hello(), 0, null);
+    const leds = [
+      { bin: 0, color: 0x00ff00, blink: 'steady' as const },
+      { bin: 1, color: 0xff0000, blink: 'fast' as const },
+    ];
+    expect(l.ledsCommand(leds, 'nack')).toEqual([]);
+    expect(lights(l)).toEqual(['off', 'off']);
+    expect(l.ledsCommand(leds, 'ack')).toEqual([0, 1]);
+    expect(lights(l)).toEqual([
+      { color: '#00ff00', blink: 'steady' },
+      { color: '#ff0000', blink: 'fast' },
+    ]);
+    expect(l.ledsCommand([{ bin: 1, color: 0, blink: 'off' }], 'unknown')).toEqual([1]);
+    expect(lights(l)[1]).toBeNull();
+  });
 });

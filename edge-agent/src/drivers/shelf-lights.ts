@@ -1,8 +1,11 @@
-import type { HelloMessage, LedBlink } from '@bitv/shared/shelf-link';
+import type { HelloMessage, LedBlink, LedSetting } from '@bitv/shared/shelf-link';
 import type { LightState } from '@bitv/shared/sparkplug';
 
 /** `set_led` bin 255 means every bin [SL-BIN-1]. */
 const ALL_BINS = 255;
+
+const lightOf = (color: number, blink: LedBlink): LightState =>
+  blink === 'off' ? 'off' : { color: `#${color.toString(16).padStart(6, '0')}`, blink };
 
 /**
  * What one shelf's pick-to-light LEDs show, as far as the agent can know it. The shelf link has no
@@ -42,14 +45,24 @@ export class ShelfLights {
   ledCommand(bin: number, color: number, blink: LedBlink, outcome: 'ack' | 'nack' | 'unknown'): number[] {
     if (outcome === 'nack') return [];
     const bins = bin === ALL_BINS ? this.lights.map((_, i) => i) : bin < this.lights.length ? [bin] : [];
-    const light: LightState =
-      outcome === 'unknown'
-        ? null
-        : blink === 'off'
-          ? 'off'
-          : { color: `#${color.toString(16).padStart(6, '0')}`, blink };
+    const light: LightState = outcome === 'unknown' ? null : lightOf(color, blink);
     for (const b of bins) this.lights[b] = light;
     return bins;
+  }
+
+  /**
+   * A `set_leds` was answered: ACK is every entry carried out, NACK none of them [SL-LED-2], no
+   * answer leaves each named bin unknown. Returns the bins it changed.
+   */
+  ledsCommand(leds: readonly LedSetting[], outcome: 'ack' | 'nack' | 'unknown'): number[] {
+    if (outcome === 'nack') return [];
+    const bins = new Set<number>();
+    for (const l of leds) {
+      if (l.bin >= this.lights.length) continue;
+      this.lights[l.bin] = outcome === 'unknown' ? null : lightOf(l.color, l.blink);
+      bins.add(l.bin);
+    }
+    return [...bins];
   }
 
   /** Every bin's light (or only `bins`), for the DBIRTH and DDATA `bin/NN/led` metrics. */

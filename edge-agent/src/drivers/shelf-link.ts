@@ -4,6 +4,7 @@ import { backoffDelay } from '@bitv/shared/retry';
 import {
   binFlag,
   type Command,
+  capability,
   commandTimeoutMs,
   encodeFrame,
   FrameDecoder,
@@ -50,6 +51,10 @@ export const defaultShelfLinkOptions: Omit<ShelfLinkOptions, 'path'> = {
 };
 
 const REPLAY_GAP_REASON = 'readings not replayed (device time ms)';
+
+/** What an answer to a `set_led`/`set_leds` says about the LEDs [SL-LED-1]: NACK = no effect. */
+const ledAnswer = (outcome: CommandOutcome): 'ack' | 'nack' | 'unknown' =>
+  outcome.status === 'done' ? 'ack' : outcome.reason.startsWith('NACK') ? 'nack' : 'unknown';
 
 interface Pending {
   resolve: (outcome: CommandOutcome) => void;
@@ -445,6 +450,34 @@ export class ShelfLinkDriver implements Driver {
     }
     const command = toLinkCommand(action);
     if (typeof command === 'string') return { status: 'failed', reason: command };
+    if (command.op === 'set_leds' && ((this.device?.hello.capabilities ?? 0) & capability.group_led) === 0)
+      return this.ledsOneByOne(device, command);
+    const outcome = await this.request(command);
+    if (command.op === 'set_led') this.ledAnswered(device, command, outcome);
+    if (command.op === 'set_leds') this.ledsAnswered(device, command, outcome);
+    return outcome;
+  }
+
+  /**
+   * A controller without `group_led` gets one `set_led` per entry, in order [SL-LED-2]; each is
+   * answered on its own, so one refused bin does not keep the others dark. Done when all are.
+   */
+  private async ledsOneByOne(
+    device: string,
+    command: Extract<Command, { op: 'set_leds' }>,
+  ): Promise<CommandOutcome> {
+    const failed: string[] = [];
+    for (const led of command.leds) {
+      const single = { op: 'set_led' as const, ...led };
+      const outcome = await this.request(single);
+      this.ledAnswered(device, single, outcome);
+      if (outcome.status !== 'done') failed.push(`bin ${led.bin}: ${outcome.reason}`);
+    }
+    return failed.length === 0 ? { status: 'done' } : { status: 'failed', reason: failed.join('; ') };
+  }
+
+  /** Sends one COMMAND and resolves with its ACK/NACK, or a failure at its timeout. */
+  private async request(command: Command): Promise<CommandOutcome> {
     const seq = this.send(command);
     // Margin over the device's own deadline [SL-CMD-2] for serial latency.
     const timeoutMs = commandTimeoutMs[command.op] + 500;
@@ -455,7 +488,6 @@ export class ShelfLinkDriver implements Driver {
       );
       this.pending.set(seq, { resolve, timer });
     });
-    if (command.op === 'set_led') this.ledAnswered(device, command, outcome);
     return outcome;
   }
 
@@ -466,8 +498,18 @@ export class ShelfLinkDriver implements Driver {
     outcome: CommandOutcome,
   ): void {
     if (this.device?.name !== device) return; // another controller answers on this port now
-    const answer = outcome.status === 'done' ? 'ack' : outcome.reason.startsWith('NACK') ? 'nack' : 'unknown';
-    const bins = this.lights.ledCommand(command.bin, command.color, command.blink, answer);
+    const bins = this.lights.ledCommand(command.bin, command.color, command.blink, ledAnswer(outcome));
+    if (bins.length > 0) this.sink.deviceMetrics?.(device, lightMetrics(this.lights.list(bins)));
+  }
+
+  /** Pick-to-light after a `set_leds`: all entries or none [SL-LED-2]. */
+  private ledsAnswered(
+    device: string,
+    command: Extract<Command, { op: 'set_leds' }>,
+    outcome: CommandOutcome,
+  ): void {
+    if (this.device?.name !== device) return;
+    const bins = this.lights.ledsCommand(command.leds, ledAnswer(outcome));
     if (bins.length > 0) this.sink.deviceMetrics?.(device, lightMetrics(this.lights.list(bins)));
   }
 

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   capability,
+  commandOpcode,
   encodeFrame,
   FrameDecoder,
   type ReadingsMessage,
@@ -178,15 +179,12 @@ export class TestShelf {
     }
     if (m.type !== 'command') return;
     this.commands.push(m);
-    const opcode = {
-      tare: 1,
-      calibrate: 2,
-      set_led: 3,
-      set_sample_rate: 4,
-      reboot: 5,
-      identify: 6,
-      request_hello: 7,
-    }[m.command.op];
+    const opcode = commandOpcode[m.command.op];
+    // This stand-in has no `group_led` (its HELLO says so): the opcode is unknown to it [SL-LED-2].
+    if (m.command.op === 'set_leds') {
+      this.send({ type: 'nack', commandSeq: seq, opcode, reason: 'unknown_opcode' });
+      return;
+    }
     if ('bin' in m.command && m.command.bin !== 255 && m.command.bin >= this.bins) {
       this.send({ type: 'nack', commandSeq: seq, opcode, reason: 'invalid_bin' });
       return;

@@ -169,6 +169,7 @@ export class ShelfFirmware {
       capability.tamper |
       (this.replay ? capability.replay : 0) |
       (this.ota ? capability.ota : 0) |
+      (this.options.groupLed === false ? 0 : capability.group_led) |
       (this.options.temperatureC === null ? 0 : capability.temperature)
     );
   }
@@ -425,6 +426,13 @@ export class ShelfFirmware {
         for (const b of bins) this.leds[b] = { color: c.color, blink: c.blink };
         return 'ack';
       }
+      case 'set_leds':
+        // Without the capability the opcode is one this firmware does not know [SL-CMD-4].
+        if (this.options.groupLed === false) return 'unknown_opcode';
+        // [SL-LED-2] all or none: one bin it does not have refuses the whole command.
+        if (c.leds.some((l) => l.bin >= this.leds.length)) return 'invalid_bin';
+        for (const l of c.leds) this.leds[l.bin] = { color: l.color, blink: l.blink };
+        return 'ack';
       case 'set_sample_rate':
         if (c.milliHz < MIN_RATE_MHZ || c.milliHz > MAX_RATE_MHZ) return 'invalid_argument';
         this.sampleRateMilliHz = c.milliHz;

@@ -28,6 +28,11 @@ export interface ShelfOptions {
    * on, `false` for a controller without the capability.
    */
   ota?: Partial<OtaOptions> | false;
+  /**
+   * Announce `group_led` and take `set_leds`, several LEDs in one COMMAND [SL-LED-2]; default
+   * true. Off: a controller without the capability (the host sends one `set_led` per bin).
+   */
+  groupLed?: boolean;
   /** Readings kept for replay at most; beyond, the oldest is dropped and counted. Default 4096. */
   replayCapacity?: number;
 }

@@ -7,6 +7,7 @@ import {
   eventKind,
   ledBlink,
   MAX_BINS,
+  MAX_GROUP_LEDS,
   nackReason,
   OTA_MAX_CHUNK,
   otaAction,
@@ -53,6 +54,17 @@ export const arbitraryCommand: fc.Arbitrary<Command> = fc.oneof(
   fc.constant({ op: 'reboot' as const }),
   fc.record({ op: fc.constant('identify' as const), seconds: u16 }),
   fc.constant({ op: 'request_hello' as const }),
+  fc.record({
+    op: fc.constant('set_leds' as const),
+    leds: fc.array(
+      fc.record({
+        bin: u8,
+        color: fc.integer({ min: 0, max: 0xffffff }),
+        blink: fc.constantFrom(...keys(ledBlink)),
+      }),
+      { minLength: 1, maxLength: MAX_GROUP_LEDS },
+    ),
+  }),
 );
 
 export const arbitraryMessage: fc.Arbitrary<ShelfMessage> = fc.oneof(

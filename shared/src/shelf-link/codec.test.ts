@@ -77,6 +77,15 @@ describe('frames', () => {
       { type: 'heartbeat', timeMs: -1 },
       { type: 'command', command: { op: 'set_led', bin: 0, color: 0x1000000, blink: 'off' } },
       { type: 'command', command: { op: 'tare', bin: 256 } },
+      // [SL-LED-2] one to 128 entries.
+      { type: 'command', command: { op: 'set_leds', leds: [] } },
+      {
+        type: 'command',
+        command: {
+          op: 'set_leds',
+          leds: Array.from({ length: 129 }, (_, bin) => ({ bin, color: 0, blink: 'off' as const })),
+        },
+      },
     ];
     for (const m of bad) expect(() => encodeFrame(m, 1), JSON.stringify(m)).toThrow(ValidationError);
     expect(() => encodeFrame({ type: 'heartbeat', timeMs: 0 }, 65536)).toThrow(ValidationError);

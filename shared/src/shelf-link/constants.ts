@@ -20,6 +20,8 @@ export const MAX_ENCODED_LENGTH = MAX_FRAME_LENGTH + Math.ceil(MAX_FRAME_LENGTH 
 /** Most bins one controller reports; bin index 255 means "every bin" in commands [SL-BIN-1]. */
 export const MAX_BINS = 128;
 export const ALL_BINS = 0xff;
+/** Most bins one `set_leds` names [SL-LED-2]: one entry per bin of the largest controller. */
+export const MAX_GROUP_LEDS = MAX_BINS;
 
 export const messageType = {
   hello: 0x01,
@@ -45,6 +47,8 @@ export const commandOpcode = {
   reboot: 0x05,
   identify: 0x06,
   request_hello: 0x07,
+  /** Several bins' LEDs in one frame; only to a controller with `group_led` [SL-LED-2]. */
+  set_leds: 0x08,
 } as const;
 export type CommandOp = keyof typeof commandOpcode;
 
@@ -60,6 +64,7 @@ export const commandTimeoutMs: Readonly<Record<CommandOp, number>> = {
   reboot: 500,
   identify: 500,
   request_hello: 500,
+  set_leds: 500,
 };
 
 /** Why a device refused a command [SL-CMD-3]. Unknown codes decode as `unspecified`. */
@@ -117,6 +122,8 @@ export const capability = {
   replay: 0x0040,
   /** Takes firmware over the link into an A/B slot (OTA_* messages) [SL-OTA-1]. */
   ota: 0x0080,
+  /** Takes `set_leds`, several bins' LEDs in one COMMAND [SL-LED-2]. */
+  group_led: 0x0100,
 } as const;
 
 /** Largest OTA_CHUNK data a host sends; the device may take less per frame [SL-OTA-3]. */

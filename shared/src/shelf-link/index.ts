@@ -5,7 +5,7 @@
  */
 export type { AckMessage } from './ack.js';
 export { cobsDecode, cobsDecodeInto, cobsEncode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
-export type { Command, CommandMessage } from './command.js';
+export type { Command, CommandMessage, LedSetting } from './command.js';
 export * from './constants.js';
 export { CRC16_INIT, crc16 } from './crc16.js';
 export {

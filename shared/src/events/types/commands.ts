@@ -4,6 +4,8 @@ import { shadowCommand } from './shadows.js';
 import { topics } from './topics.js';
 
 const id = z.string().min(1).max(128);
+const ledColor = z.string().regex(/^#[0-9a-fA-F]{6}$/);
+const ledBlink = z.enum(['off', 'steady', 'slow', 'fast']);
 
 /** What can be asked of a shelf or of the edge agent itself. */
 export const commandAction = z.discriminatedUnion('action', [
@@ -16,8 +18,21 @@ export const commandAction = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('set_led'),
     bin: z.number().int().min(0).max(255),
-    color: z.string().regex(/^#[0-9a-fA-F]{6}$/),
-    blink: z.enum(['off', 'steady', 'slow', 'fast']),
+    color: ledColor,
+    blink: ledBlink,
+  }),
+  /**
+   * Several bins of one shelf in one DCMD (pick-to-light): the agent sends them to the controller
+   * as one `set_leds`, or as one `set_led` each to a controller without `group_led`
+   * (docs/shelf-link.md [SL-LED-2]). Each entry names one bin (no 255), each bin at most once.
+   */
+  z.object({
+    action: z.literal('set_leds'),
+    leds: z
+      .array(z.object({ bin: z.number().int().min(0).max(127), color: ledColor, blink: ledBlink }))
+      .min(1)
+      .max(128)
+      .refine((leds) => new Set(leds.map((l) => l.bin)).size === leds.length, 'each bin at most once'),
   }),
   z.object({ action: z.literal('set_sample_rate'), hz: z.number().positive().max(1000) }),
   z.object({ action: z.literal('reboot') }),
@@ -80,6 +95,7 @@ export const commandTargets = {
   tare: 'device',
   calibrate: 'device',
   set_led: 'device',
+  set_leds: 'device',
   set_sample_rate: 'device',
   reboot: 'device',
   identify: 'device',
