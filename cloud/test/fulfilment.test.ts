@@ -5,7 +5,7 @@ import { counter, createRegistry, histogram } from '@bitv/shared/metrics';
 import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BinLightSetting } from '../src/commands/api.js';
+import type { BinLightSetting, ShelfLightsInput } from '../src/commands/api.js';
 import type { StockDirectory } from '../src/fulfilment/directory.js';
 import { Fulfilment, type FulfilmentOptions } from '../src/fulfilment/fulfilment.js';
 import { PickLights } from '../src/fulfilment/lights.js';
@@ -22,6 +22,8 @@ import { LiveHub } from '../src/live/hub.js';
 class Site implements StockDirectory {
   readonly bins = new Map<string, { sku: string; count: number; aisle: number; shelf: number }>();
   readonly lights: { shelfId: string; bin: number; light: BinLightSetting }[] = [];
+  /** One entry per light command sent: the shelf it went to and how many bins it set. */
+  readonly commands: { shelfId: string; bins: number }[] = [];
 
   put(shelfId: string, bin: number, sku: string, count: number, aisle = 0, shelf = 0): void {
     this.bins.set(binKey(shelfId, bin), { sku, count, aisle, shelf });
@@ -104,9 +106,10 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     const hub = new LiveHub();
     hub.subscribe({ sites: null, send: (m) => hubMessages.push(m as { type: string; change?: string }) });
     const commands = {
-      setBinLight: async (input: { shelfId: string; bin: number; light: BinLightSetting }) => {
-        site.lights.push(input);
-        return {} as never;
+      setBinLights: async (input: ShelfLightsInput) => {
+        site.commands.push({ shelfId: input.shelfId, bins: input.lights.length });
+        for (const l of input.lights) site.lights.push({ shelfId: input.shelfId, ...l });
+        return [{} as never];
       },
     };
     return new Fulfilment(
@@ -178,6 +181,35 @@ describe.each(kinds)('fulfilment on $name', ({ open }) => {
     const completed = (await published()).at(-1) as BvEvent;
     expect(completed.data).toMatchObject({ orderId: 'o-1', siteId: 'site-1' });
     expect(hubMessages.filter((m) => m.type === 'pick').map((m) => m.change)).toContain('progressed');
+  }, 60_000);
+
+  it('one light command per shelf: starting lights each shelf at once, light-offs decided together go together', async () => {
+    site.put('shelf-a', 3, 'NAIL', 10, 0, 0);
+    const f = build();
+    await f.fromOrder({
+      orderId: 'o-1',
+      siteId: 'site-1',
+      lines: [
+        { sku: 'NUT', quantity: 1 },
+        { sku: 'WASHER', quantity: 1 },
+        { sku: 'NAIL', quantity: 1 },
+        { sku: 'BOLT', quantity: 1 },
+      ],
+    });
+    // Three bins on shelf-a, one on shelf-b: two commands, not four.
+    expect(site.commands.sort((a, b) => a.shelfId.localeCompare(b.shelfId))).toEqual([
+      { shelfId: 'shelf-a', bins: 3 },
+      { shelfId: 'shelf-b', bins: 1 },
+    ]);
+    site.commands.length = 0;
+    await Promise.all([
+      f.onStockChange(site.take('shelf-a', 0, 1, 1)),
+      f.onStockChange(site.take('shelf-a', 1, 1, 2)),
+      f.onStockChange(site.take('shelf-a', 3, 1, 3)),
+    ]);
+    expect(site.lit()).toEqual(new Map([['shelf-b/2', '#00ff00']]));
+    // Arriving together, they are decided in one batch: their light-offs are one command.
+    expect(site.commands).toEqual([{ shelfId: 'shelf-a', bins: 3 }]);
   }, 60_000);
 
   it('the same change from the in-process feed and from the log confirms once; a redelivered order makes no second list', async () => {

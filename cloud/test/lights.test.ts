@@ -191,4 +191,74 @@ describe('pick-to-light state follows what the shelf reports (PGlite)', () => {
     });
     expect([await lit(0), await lit(1)]).toEqual([null, null]);
   });
+
+  it('one set_leds per shelf from setBinLights; its ACK sets every bin it names, its NACK none', async () => {
+    const done = (commandId: string, status: 'done' | 'failed') =>
+      t.cloud.services.commands.applyResult({
+        commandId,
+        groupId: 'demo-site',
+        edgeNodeId: gw,
+        deviceId: shelf,
+        status,
+        ...(status === 'failed' ? { reason: 'NACK invalid_bin' } : {}),
+      });
+    const [c, ...more] = await t.cloud.services.commands.setBinLights({
+      shelfId: shelf,
+      lights: [
+        { bin: 0, light: { color: '#00FF00', blink: 'steady' } },
+        { bin: 1, light: { color: '#ff0000', blink: 'fast' } },
+      ],
+      requestedBy: 'test',
+    });
+    expect(more).toEqual([]);
+    expect(c!.command).toEqual({
+      action: 'set_leds',
+      leds: [
+        { bin: 0, color: '#00FF00', blink: 'steady' },
+        { bin: 1, color: '#ff0000', blink: 'fast' },
+      ],
+    });
+    await done(c!.id, 'done');
+    expect([await lit(0), await lit(1)]).toEqual([
+      { color: '#00ff00', blink: 'steady' },
+      { color: '#ff0000', blink: 'fast' },
+    ]);
+    const [refused] = await t.cloud.services.commands.setBinLights({
+      shelfId: shelf,
+      lights: [
+        { bin: 0, light: 'off' },
+        { bin: 1, light: 'off' },
+      ],
+      requestedBy: 'test',
+    });
+    await done(refused!.id, 'failed');
+    expect(await lit(0)).toEqual({ color: '#00ff00', blink: 'steady' });
+    // One bin: a plain set_led (agents older than set_leds understand it).
+    const [single] = await t.cloud.services.commands.setBinLights({
+      shelfId: shelf,
+      lights: [{ bin: 1, light: 'off' }],
+      requestedBy: 'test',
+    });
+    expect(single!.command).toEqual({ action: 'set_led', bin: 1, color: '#000000', blink: 'off' });
+    await done(single!.id, 'done');
+    expect(await lit(1)).toBeNull();
+    // A bin the shelf does not have, or a bad colour: refused before anything is sent.
+    await expect(
+      t.cloud.services.commands.setBinLights({
+        shelfId: shelf,
+        lights: [
+          { bin: 0, light: 'off' },
+          { bin: 2, light: 'off' },
+        ],
+        requestedBy: 'test',
+      }),
+    ).rejects.toThrow('has no bin 2');
+    await expect(
+      t.cloud.services.commands.setBinLights({
+        shelfId: shelf,
+        lights: [{ bin: 0, light: { color: 'green', blink: 'steady' } }],
+        requestedBy: 'test',
+      }),
+    ).rejects.toThrow(/invalid light/);
+  });
 });

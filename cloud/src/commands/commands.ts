@@ -14,7 +14,8 @@ import type { CloudDb } from '../db/index.js';
 import { iso } from '../db/time.js';
 import { publishEvent } from '../events.js';
 import type { LiveHub } from '../live/hub.js';
-import { announceLights, setLightFromCommand } from './lights.js';
+import type { BinLightSetting, ShelfLightsInput } from './api.js';
+import { announceLights, setLightsFromCommand } from './lights.js';
 
 export interface Command {
   id: string;
@@ -61,11 +62,39 @@ const toCommand = (r: CommandRow): Command => ({
 /** [SL-BIN-1] bins are numbered from 0; 255 means every bin, for tare and set_led only. */
 const everyBin = 255;
 
+/**
+ * Most bins one `set_leds` carries: 64 entries are ~3 KB of `command/json`, inside the agent's
+ * default `BV_EDGE_MAX_COMMAND_BYTES` (4096); a shelf with more bins to change gets several.
+ */
+export const maxGroupLeds = 64;
+
 function binOutOfRange(command: CommandAction, shelfId: string, binCount: number): string | undefined {
+  if (command.action === 'set_leds') {
+    const bad = command.leds.find((l) => l.bin >= binCount);
+    return bad ? `shelf ${shelfId} has no bin ${bad.bin} (its bins are 0 to ${binCount - 1})` : undefined;
+  }
   if (!('bin' in command)) return undefined;
   if (command.bin < binCount) return undefined;
   if (command.bin === everyBin && command.action !== 'calibrate') return undefined;
   return `shelf ${shelfId} has no bin ${command.bin} (its bins are 0 to ${binCount - 1})`;
+}
+
+/** Where a shelf's commands go, read in one statement. */
+interface ShelfRoute {
+  shelfId: string;
+  gatewayId: string;
+  siteId: string;
+  binCount: number;
+}
+
+const ledOf = (light: BinLightSetting) => (light === 'off' ? { color: '#000000', blink: 'off' } : light);
+
+/** A light command checked against the schema (colour, blink, bins), or a ValidationError. */
+function lightCommand(input: unknown): CommandAction {
+  const command = commandAction.safeParse(input);
+  if (!command.success)
+    throw new ValidationError(`invalid light: ${command.error.issues.map(formatIssue).join('; ')}`);
+  return command.data;
 }
 
 export interface SendCommand {
@@ -110,6 +139,15 @@ export class Commands {
       const binProblem = binOutOfRange(input.command, shelf.id, shelf.bin_count);
       if (binProblem) throw new ValidationError(binProblem);
     }
+    return this.store(gatewayId, gateway.site_id, input);
+  }
+
+  /**
+   * Stores a checked command and publishes it: one insert and the event log's own write. The
+   * pick-to-light path comes here after one joined read of its shelf (`route`), three statements
+   * per shelf where it used to take five per bin (each waits on PGlite's single connection).
+   */
+  private async store(gatewayId: string, siteId: string, input: SendCommand): Promise<Command> {
     const now = new Date();
     const row = await this.db
       .insertInto('commands')
@@ -117,7 +155,7 @@ export class Commands {
         id: randomUUID(),
         gateway_id: gatewayId,
         device_id: input.deviceId ?? null,
-        group_id: gateway.site_id,
+        group_id: siteId,
         command: JSON.stringify(input.command),
         status: 'sent',
         reason: null,
@@ -148,24 +186,62 @@ export class Commands {
   async setBinLight(input: {
     shelfId: string;
     bin: number;
-    light: { color: string; blink: string } | 'off';
+    light: BinLightSetting;
     requestedBy: string;
     ttlSeconds?: number;
   }): Promise<Command> {
-    const shelf = await this.db
-      .selectFrom('shelves')
-      .select(['gateway_id'])
-      .where('id', '=', input.shelfId)
-      .executeTakeFirst();
-    if (!shelf) throw new NotFoundError(`shelf ${input.shelfId} not found`);
-    const light = input.light === 'off' ? { color: '#000000', blink: 'off' } : input.light;
-    const command = commandAction.safeParse({ action: 'set_led', bin: input.bin, ...light });
-    if (!command.success) {
-      throw new ValidationError(`invalid light: ${command.error.issues.map(formatIssue).join('; ')}`);
+    const command = lightCommand({ action: 'set_led', bin: input.bin, ...ledOf(input.light) });
+    const route = await this.route(input.shelfId);
+    return this.sendToShelf(route, command, input);
+  }
+
+  /**
+   * Several bins of one shelf: one `set_leds` (up to `maxGroupLeds` bins each), or `set_led` for
+   * a single bin (also understood by agents older than the group command). A bin named twice
+   * takes its last setting.
+   */
+  async setBinLights(input: ShelfLightsInput): Promise<Command[]> {
+    const byBin = new Map<number, BinLightSetting>();
+    for (const l of input.lights) byBin.set(l.bin, l.light);
+    const leds = [...byBin].map(([bin, light]) => ({ bin, ...ledOf(light) }));
+    if (leds.length === 0) return [];
+    const commands: CommandAction[] = [];
+    for (let i = 0; i < leds.length; i += maxGroupLeds) {
+      const part = leds.slice(i, i + maxGroupLeds);
+      commands.push(
+        lightCommand(
+          part.length === 1 ? { action: 'set_led', ...part[0] } : { action: 'set_leds', leds: part },
+        ),
+      );
     }
-    return this.send(shelf.gateway_id, {
-      command: command.data,
-      deviceId: input.shelfId,
+    const route = await this.route(input.shelfId);
+    const sent: Command[] = [];
+    for (const command of commands) sent.push(await this.sendToShelf(route, command, input));
+    return sent;
+  }
+
+  /** A shelf's gateway, site and bin count in one statement. */
+  private async route(shelfId: string): Promise<ShelfRoute> {
+    const row = await this.db
+      .selectFrom('shelves')
+      .innerJoin('gateways', 'gateways.id', 'shelves.gateway_id')
+      .select(['shelves.gateway_id', 'gateways.site_id', 'shelves.bin_count'])
+      .where('shelves.id', '=', shelfId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError(`shelf ${shelfId} not found`);
+    return { shelfId, gatewayId: row.gateway_id, siteId: row.site_id, binCount: row.bin_count };
+  }
+
+  private sendToShelf(
+    route: ShelfRoute,
+    command: CommandAction,
+    input: { requestedBy: string; ttlSeconds?: number },
+  ): Promise<Command> {
+    const binProblem = binOutOfRange(command, route.shelfId, route.binCount);
+    if (binProblem) throw new ValidationError(binProblem);
+    return this.store(route.gatewayId, route.siteId, {
+      command,
+      deviceId: route.shelfId,
       ttlSeconds: input.ttlSeconds ?? 60,
       requestedBy: input.requestedBy,
     });
@@ -229,15 +305,18 @@ export class Commands {
       if (!row) return undefined;
       const command = toCommand(row);
       const c = command.command;
-      if (command.status !== 'done' || c.action !== 'set_led' || !command.deviceId)
-        return { command, lights: [] };
-      // ACK means carried out [SL-CMD-2]; bin 255 is every bin [SL-BIN-1].
-      const on = c.blink !== 'off';
-      const lights = await setLightFromCommand(
+      if (command.status !== 'done' || !command.deviceId) return { command, lights: [] };
+      // ACK means carried out [SL-CMD-2]; bin 255 is every bin [SL-BIN-1]; an ACKed set_leds is
+      // every entry carried out [SL-LED-2].
+      const leds = c.action === 'set_led' ? [c] : c.action === 'set_leds' ? c.leds : [];
+      if (leds.length === 0) return { command, lights: [] };
+      const lights = await setLightsFromCommand(
         trx,
         command.deviceId,
-        c.bin,
-        on ? { color: c.color.toLowerCase(), blink: c.blink } : null,
+        leds.map((l) => ({
+          bin: l.bin,
+          light: l.blink === 'off' ? null : { color: l.color.toLowerCase(), blink: l.blink },
+        })),
         row.created_at,
       );
       return { command, lights };

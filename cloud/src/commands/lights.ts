@@ -39,16 +39,16 @@ export async function setLight(
 }
 
 /**
- * The light an ACKed `set_led` leaves [SL-CMD-2], unless the shelf was born or went offline after
- * the command was requested. Births and command results travel on different topics, so a result
- * can be handled after a birth that happened later (a reboot right after the ACK); the birth then
- * says what the LEDs show, and a result that may be older than it must not light the bin again.
+ * The lights an ACKed `set_led` or `set_leds` leaves [SL-CMD-2] [SL-LED-2], unless the shelf was
+ * born or went offline after the command was requested. Births and command results travel on
+ * different topics, so a result can be handled after a birth that happened later (a reboot right
+ * after the ACK); the birth then says what the LEDs show, and a result that may be older than it
+ * must not light the bin again.
  */
-export async function setLightFromCommand(
+export async function setLightsFromCommand(
   trx: CloudDb,
   shelfId: string,
-  bin: number,
-  light: { color: string; blink: string } | null,
+  leds: readonly { bin: number; light: { color: string; blink: string } | null }[],
   requestedAt: Date,
 ): Promise<BinLight[]> {
   const shelf = await trx
@@ -57,7 +57,9 @@ export async function setLightFromCommand(
     .where('id', '=', shelfId)
     .executeTakeFirst();
   if (shelf?.last_seen_at && new Date(shelf.last_seen_at) >= requestedAt) return [];
-  return setLight(trx, shelfId, bin, light);
+  const changed: BinLight[] = [];
+  for (const l of leds) changed.push(...(await setLight(trx, shelfId, l.bin, l.light)));
+  return changed;
 }
 
 /**

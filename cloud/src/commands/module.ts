@@ -23,6 +23,7 @@ export async function createCommandsModule(ctx: ModuleContext): Promise<CloudMod
     get: (id) => commands.get(id),
     list: (gatewayId, limit) => commands.list(gatewayId, limit),
     setBinLight: (input) => commands.setBinLight(input),
+    setBinLights: (input) => commands.setBinLights(input),
   };
   return {
     name: 'commands',

@@ -19,17 +19,18 @@ export interface LightChange {
 }
 
 /**
- * Turns a pick's wanted lights into `set_led` commands through the commands module (cloud ->
- * bv.commands -> gateway -> DCMD -> agent -> shelf). The shelf link's `set_led` names one bin (or
- * all, 255) [SL-BIN-1], so a shelf gets one command per bin that changes, in order; shelves are
- * sent to in parallel. A failed send is logged, never thrown: the pick's state is already
- * committed, and the dashboard shows what the shelf acknowledged.
+ * Turns a pick's wanted lights into commands through the commands module (cloud -> bv.commands ->
+ * gateway -> DCMD -> agent -> shelf): one group command (`set_leds`) per shelf for every bin of
+ * it that changes, which the agent sends to the controller as one COMMAND (docs/shelf-link.md
+ * [SL-LED-2]). Starting a list lights each shelf's bins at once, and light-offs decided together
+ * go together; shelves are sent to in parallel. A failed send is logged, never thrown: the pick's
+ * state is already committed, and the dashboard shows what the shelf acknowledged.
  */
 export class PickLights {
   private readonly colours: LightColours;
 
   constructor(
-    private readonly commands: Pick<CommandsApi, 'setBinLight'>,
+    private readonly commands: Pick<CommandsApi, 'setBinLights'>,
     private readonly logger: Logger,
     colours: Partial<LightColours> = {},
   ) {
@@ -41,26 +42,22 @@ export class PickLights {
     const byShelf = new Map<string, LightChange[]>();
     for (const c of changes) byShelf.set(c.shelfId, [...(byShelf.get(c.shelfId) ?? []), c]);
     const sent = await Promise.all(
-      [...byShelf.values()].map(async (list) => {
-        let n = 0;
-        for (const c of list) {
-          try {
-            await this.commands.setBinLight({
-              shelfId: c.shelfId,
-              bin: c.bin,
-              light: this.setting(c.light),
-              requestedBy,
-              ttlSeconds: this.colours.ttlSeconds,
-            });
-            n++;
-          } catch (error) {
-            this.logger.warn(
-              { err: error, shelfId: c.shelfId, bin: c.bin, light: c.light },
-              'pick light command failed',
-            );
-          }
+      [...byShelf].map(async ([shelfId, list]) => {
+        try {
+          const commands = await this.commands.setBinLights({
+            shelfId,
+            lights: list.map((c) => ({ bin: c.bin, light: this.setting(c.light) })),
+            requestedBy,
+            ttlSeconds: this.colours.ttlSeconds,
+          });
+          return commands.length;
+        } catch (error) {
+          this.logger.warn(
+            { err: error, shelfId, lights: list.map((c) => ({ bin: c.bin, light: c.light })) },
+            'pick light command failed',
+          );
+          return 0;
         }
-        return n;
       }),
     );
     return sent.reduce((a, b) => a + b, 0);
