@@ -4,7 +4,7 @@ import { type Kysely, sql } from 'kysely';
 const tables: Migration = {
   async up(db: Kysely<unknown>) {
     // `fanned_out` records the decision made when the post was written: false means its audience
-    // was above the fan-out threshold and readers merge it in when they read (see home-feed.ts).
+    // was above the fan-out threshold and readers merge it in when they read (see store.ts).
     await sql`CREATE TABLE feed_posts (
       id bigserial PRIMARY KEY,
       author_id text NOT NULL,
@@ -77,7 +77,27 @@ const tables: Migration = {
   },
 };
 
-export const feedMigrations: Record<string, Migration> = { '0001_tables': tables };
+/**
+ * Readers who follow someone (or a product) with posts merged on read. Only they need the merge
+ * check when they read or connect; everyone else's feed is complete by fan-out on write. A row
+ * too many costs one merge check; a row missing would hide posts, so rows are added in the same
+ * transaction as the post or follow that makes them true and removed only on unfollow.
+ */
+const mergeReaders: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`CREATE TABLE feed_merge_readers (user_id text PRIMARY KEY)`.execute(db);
+    await sql`INSERT INTO feed_merge_readers (user_id)
+      SELECT f.follower_id FROM feed_follows f
+      WHERE (f.kind = 'user' AND EXISTS (SELECT 1 FROM feed_posts p WHERE p.author_id = f.target AND NOT p.fanned_out))
+         OR (f.kind = 'product' AND EXISTS (SELECT 1 FROM feed_post_skus s WHERE s.sku = f.target AND NOT s.fanned_out))
+      ON CONFLICT DO NOTHING`.execute(db);
+  },
+};
+
+export const feedMigrations: Record<string, Migration> = {
+  '0001_tables': tables,
+  '0002_merge_readers': mergeReaders,
+};
 
 export function migrateFeed(database: Database): Promise<string[]> {
   return migrate(database, 'feed', feedMigrations);

@@ -32,8 +32,16 @@ export async function createFeedModule(
   await migrateFeed(ctx.database);
   const logger = ctx.logger.child({ module: 'feed' });
   const store = new FeedStore(ctx.database);
-  const streams = new FeedStreams(store, s, ctx.metrics, logger);
-  const service = new FeedService(
+  const streams = new FeedStreams(
+    {
+      itemsAfter: (userId, afterSeq, limit) => store.itemsAfter(userId, afterSeq, limit),
+      streamStart: (userId) => service.streamStart(userId),
+    },
+    s,
+    ctx.metrics,
+    logger,
+  );
+  const service: FeedService = new FeedService(
     store,
     {
       resolveSku: async (sku) => {

@@ -86,9 +86,9 @@ export function feedRoutes(service: FeedService, streams: FeedStreams): AnyRoute
           if (!parsed.success) throw new ValidationError('Last-Event-ID must be a feed sequence number');
           after = parsed.data;
         }
-        await service.merge(userId);
-        const start = after ?? (await store.lastSeq(userId));
-        return new Response(streams.open(userId, start), {
+        // A resume reads what it missed, merged posts included; a fresh stream merges as it starts.
+        if (after !== undefined) await service.merge(userId);
+        return new Response(streams.open(userId, after), {
           headers: {
             'content-type': 'text/event-stream; charset=utf-8',
             'cache-control': 'no-cache, no-transform',

@@ -71,10 +71,25 @@ export class FeedService {
   }
 
   async home(userId: string, before: number | undefined, limit: number) {
-    // Merging only matters for the newest page: older pages are before anything merged now.
-    if (before === undefined) await this.merge(userId);
-    const items = await this.store.homePage(userId, before, limit);
+    let page = await this.store.homePage(userId, before, limit);
+    // Merging only matters for the newest page (older pages are before anything merged now), and
+    // only for readers who follow someone above the threshold: for the others one query is all.
+    if (before === undefined && page.mergesOnRead && (await this.merge(userId)) > 0) {
+      page = await this.store.homePage(userId, before, limit);
+    }
+    const { items } = page;
     return { items, next: items.length === limit ? (items.at(-1)?.seq ?? null) : null };
+  }
+
+  /**
+   * Where a live stream without a resume point starts: the reader's last sequence before merging
+   * what they follow above the threshold, so the merged posts follow on the stream as catch-up.
+   * One query for readers who follow no one above it.
+   */
+  async streamStart(userId: string): Promise<number> {
+    const { last, mergesOnRead } = await this.store.readerState(userId);
+    if (mergesOnRead) await this.merge(userId);
+    return last;
   }
 
   async visiblePost(id: string, viewer: { id: string; moderator: boolean }): Promise<PostView> {

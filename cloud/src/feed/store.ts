@@ -51,6 +51,49 @@ function audienceOf(authorId: string, skus: readonly string[]): RawBuilder<unkno
 }
 
 /**
+ * Marks a merged post's whole audience as readers who need the merge check (`feed_merge_readers`).
+ * Every such post marks them again, so a follow that raced an earlier one is caught by the next.
+ * The rows already there are share-locked first: an unfollow that wants to clear one of them then
+ * waits for this post and sees it (see `follow`).
+ */
+async function flagMergeReaders(
+  trx: Kysely<unknown>,
+  authorId: string,
+  skus: readonly string[],
+): Promise<void> {
+  await sql`SELECT count(*) FROM (SELECT 1 FROM feed_merge_readers m
+      WHERE m.user_id IN (${audienceOf(authorId, skus)}) FOR KEY SHARE OF m) locked`.execute(trx);
+  await sql`INSERT INTO feed_merge_readers (user_id)
+      SELECT DISTINCT user_id FROM (${audienceOf(authorId, skus)}) a
+      ON CONFLICT DO NOTHING`.execute(trx);
+}
+
+/** The reader follows an author or product with a post merged on read (within any window). */
+function followsMerged(userId: string): RawBuilder<unknown> {
+  return sql`EXISTS (SELECT 1 FROM feed_follows f WHERE f.follower_id = ${userId} AND (
+      (f.kind = 'user' AND EXISTS (SELECT 1 FROM feed_posts p WHERE p.author_id = f.target AND NOT p.fanned_out))
+      OR (f.kind = 'product' AND EXISTS (SELECT 1 FROM feed_post_skus s WHERE s.sku = f.target AND NOT s.fanned_out))))`;
+}
+
+/** The reader is in `feed_merge_readers`: only then can a merge find anything. */
+function mergesOnRead(userId: string): RawBuilder<unknown> {
+  return sql`EXISTS (SELECT 1 FROM feed_merge_readers WHERE user_id = ${userId})`;
+}
+
+/**
+ * The home page's rows, newest first. The post is joined per item (OFFSET 0 keeps the planner
+ * from flattening it into a hash join over every post when it has no statistics, as on PGlite,
+ * which never runs autovacuum): a backward scan of the reader's `(user_id, seq)` key that stops
+ * after `limit` visible posts.
+ */
+function pageRows(userId: string, beforeSeq: number | undefined, limit: number): RawBuilder<unknown> {
+  return sql`SELECT i.seq, ${postColumns}
+    FROM feed_items i CROSS JOIN LATERAL (SELECT * FROM feed_posts p WHERE p.id = i.post_id AND NOT p.hidden OFFSET 0) p
+    WHERE i.user_id = ${userId} ${beforeSeq === undefined ? sql`` : sql`AND i.seq < ${beforeSeq}`}
+    ORDER BY i.seq DESC LIMIT ${limit}`;
+}
+
+/**
  * The feed's tables. Every write that moves a reader's feed goes through `feed_seq`'s row for that
  * reader, whose lock orders concurrent deliveries, so each reader's sequence only grows and a
  * reader resuming after `seq` finds every later item.
@@ -93,6 +136,7 @@ export class FeedStore {
         await sql`INSERT INTO feed_post_skus (post_id, sku, fanned_out)
           SELECT ${post.id}::bigint, s, ${input.fanOut} FROM unnest(${sql.val(skus)}::text[]) s`.execute(trx);
       }
+      if (!input.fanOut) await flagMergeReaders(trx, input.authorId, skus);
       const audience = input.fanOut
         ? sql`SELECT user_id FROM (${audienceOf(input.authorId, skus)}) a UNION SELECT ${input.authorId}`
         : sql`SELECT ${input.authorId}::text AS user_id`;
@@ -120,7 +164,7 @@ export class FeedStore {
     const candidates = (db: Kysely<unknown>) =>
       sql<{ id: string }>`
       SELECT p.id::text AS id FROM feed_posts p
-      WHERE NOT p.fanned_out AND p.author_id <> ${userId}
+      WHERE ${mergesOnRead(userId)} AND NOT p.fanned_out AND p.author_id <> ${userId}
         AND p.created_at > now() - make_interval(days => ${windowDays})
         AND (p.author_id IN (SELECT target FROM feed_follows WHERE follower_id = ${userId} AND kind = 'user')
           OR p.id IN (SELECT s.post_id FROM feed_post_skus s
@@ -128,7 +172,8 @@ export class FeedStore {
                       WHERE NOT s.fanned_out))
         AND NOT EXISTS (SELECT 1 FROM feed_items i WHERE i.user_id = ${userId} AND i.post_id = p.id)
       ORDER BY p.id LIMIT ${limit}`.execute(db);
-    // Most reads find nothing to merge: no transaction, no lock.
+    // Most reads find nothing to merge (for readers following no one above the threshold the
+    // flag alone answers): no transaction, no lock.
     if ((await candidates(this.db)).rows.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const locked = await sql<{ last: string }>`INSERT INTO feed_seq (user_id, last) VALUES (${userId}, 0)
@@ -157,20 +202,36 @@ export class FeedStore {
 
   /** The highest sequence the reader has (0 for none). */
   async lastSeq(userId: string): Promise<number> {
-    const { rows } = await sql<{
-      last: string;
-    }>`SELECT last::text AS last FROM feed_seq WHERE user_id = ${userId}`.execute(this.db);
-    return Number(rows[0]?.last ?? 0);
+    return (await this.readerState(userId)).last;
   }
 
-  /** A page of the home feed, newest first, before `beforeSeq` (the cursor). */
-  async homePage(userId: string, beforeSeq: number | undefined, limit: number): Promise<FeedItem[]> {
-    const { rows } = await sql<PostRow & { seq: string }>`SELECT i.seq::text AS seq, ${postColumns}
-      FROM feed_items i JOIN feed_posts p ON p.id = i.post_id
-      WHERE i.user_id = ${userId} AND NOT p.hidden
-        ${beforeSeq === undefined ? sql`` : sql`AND i.seq < ${beforeSeq}`}
-      ORDER BY i.seq DESC LIMIT ${limit}`.execute(this.db);
-    return rows.map((r) => ({ seq: Number(r.seq), post: postView(r) }));
+  /** The reader's last sequence and whether they need the merge check, in one query. */
+  async readerState(userId: string): Promise<{ last: number; mergesOnRead: boolean }> {
+    const { rows } = await sql<{ last: string; merges: boolean }>`SELECT
+      COALESCE((SELECT last FROM feed_seq WHERE user_id = ${userId}), 0)::text AS last,
+      ${mergesOnRead(userId)} AS merges`.execute(this.db);
+    return { last: Number(rows[0]?.last ?? 0), mergesOnRead: rows[0]?.merges === true };
+  }
+
+  /**
+   * A page of the home feed, newest first, before `beforeSeq` (the cursor), and whether the reader
+   * needs the merge check: one query.
+   */
+  async homePage(
+    userId: string,
+    beforeSeq: number | undefined,
+    limit: number,
+  ): Promise<{ items: FeedItem[]; mergesOnRead: boolean }> {
+    const { rows } = await sql<Partial<PostRow> & { seq: string | null; merges: boolean }>`
+      SELECT m.merges, page.seq::text AS seq, page.id, page.author_id, page.body, page.images, page.mentions,
+        page.like_count, page.comment_count, page.report_count, page.hidden, page.fanned_out, page.created_at
+      FROM (SELECT ${mergesOnRead(userId)} AS merges) m
+      LEFT JOIN LATERAL (${pageRows(userId, beforeSeq, limit)}) page ON true
+      ORDER BY page.seq DESC`.execute(this.db);
+    const items = rows
+      .filter((r) => r.seq !== null)
+      .map((r) => ({ seq: Number(r.seq), post: postView(r as PostRow) }));
+    return { items, mergesOnRead: rows[0]?.merges === true };
   }
 
   /** One author's posts, newest first, before the post id `before`. */
@@ -202,15 +263,30 @@ export class FeedStore {
     return rows[0] ? postView(rows[0]) : undefined;
   }
 
-  /** Returns whether it changed anything (following twice is not an error). */
+  /**
+   * Returns whether it changed anything (following twice is not an error). Keeps the reader's
+   * merge flag: set when they follow a target with a merged post, cleared when an unfollow leaves
+   * them following none.
+   */
   async follow(followerId: string, kind: 'user' | 'product', target: string, on: boolean): Promise<boolean> {
-    const { numAffectedRows } = on
-      ? await sql`INSERT INTO feed_follows (follower_id, kind, target) VALUES (${followerId}, ${kind}, ${target})
-          ON CONFLICT DO NOTHING`.execute(this.db)
-      : await sql`DELETE FROM feed_follows WHERE follower_id = ${followerId} AND kind = ${kind} AND target = ${target}`.execute(
-          this.db,
-        );
-    return Number(numAffectedRows ?? 0) > 0;
+    return this.db.transaction().execute(async (trx) => {
+      if (on) {
+        const { numAffectedRows } = await sql`INSERT INTO feed_follows (follower_id, kind, target)
+          VALUES (${followerId}, ${kind}, ${target}) ON CONFLICT DO NOTHING`.execute(trx);
+        await sql`INSERT INTO feed_merge_readers (user_id) SELECT ${followerId} WHERE ${followsMerged(followerId)}
+          ON CONFLICT DO NOTHING`.execute(trx);
+        return Number(numAffectedRows ?? 0) > 0;
+      }
+      const { numAffectedRows } = await sql`DELETE FROM feed_follows
+        WHERE follower_id = ${followerId} AND kind = ${kind} AND target = ${target}`.execute(trx);
+      // Locked first, in its own statement: a merged post being written holds the row share-locked
+      // (flagMergeReaders), so this waits for it, and the check below, a new statement, sees it.
+      await sql`SELECT 1 FROM feed_merge_readers WHERE user_id = ${followerId} FOR UPDATE`.execute(trx);
+      await sql`DELETE FROM feed_merge_readers WHERE user_id = ${followerId} AND NOT ${followsMerged(followerId)}`.execute(
+        trx,
+      );
+      return Number(numAffectedRows ?? 0) > 0;
+    });
   }
 
   async following(followerId: string): Promise<{ kind: 'user' | 'product'; target: string }[]> {

@@ -24,6 +24,8 @@ interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
   /** The last sequence written to this client. */
   last: number;
+  /** Its starting sequence is still being read: deliveries meanwhile only mark `again`. */
+  starting: boolean;
   pumping: boolean;
   /** A delivery came while pumping: read again before stopping. */
   again: boolean;
@@ -62,6 +64,8 @@ export class FeedStreams {
   constructor(
     private readonly source: {
       itemsAfter(userId: string, afterSeq: number, limit: number): Promise<FeedItem[]>;
+      /** Where a stream without a resume point starts (the reader's last sequence). */
+      streamStart(userId: string): Promise<number>;
     },
     private readonly settings: FeedStreamSettings,
     metrics: MetricsRegistry,
@@ -94,13 +98,26 @@ export class FeedStreams {
     return [...this.byUser.keys()];
   }
 
-  /** The response body of one client's stream, starting after `afterSeq`. */
-  open(userId: string, afterSeq: number): ReadableStream<Uint8Array> {
+  /**
+   * The response body of one client's stream, resuming after `afterSeq`, or without it starting at
+   * the reader's last sequence. The client is registered before that sequence is read, so a post
+   * delivered meanwhile is either at or below it or reaches the client: nothing falls between.
+   * Only a resume (or a delivery during the start) reads items from the database.
+   */
+  open(userId: string, afterSeq: number | undefined): ReadableStream<Uint8Array> {
     let sub: Subscriber | undefined;
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          sub = { userId, controller, last: afterSeq, pumping: false, again: false, open: true };
+          sub = {
+            userId,
+            controller,
+            last: afterSeq ?? 0,
+            starting: afterSeq === undefined,
+            pumping: false,
+            again: false,
+            open: true,
+          };
           let set = this.byUser.get(userId);
           if (!set) {
             set = new Set();
@@ -111,8 +128,9 @@ export class FeedStreams {
           this.clients.set(this.count);
           this.opened.inc();
           // `retry:` tells EventSource how soon to reconnect; the comment flushes the headers.
-          controller.enqueue(encoder.encode(`retry: 2000\n: connected after ${afterSeq}\n\n`));
-          this.pump(sub);
+          controller.enqueue(encoder.encode('retry: 2000\n: connected\n\n'));
+          if (sub.starting) this.begin(sub);
+          else this.pump(sub);
         },
         cancel: () => {
           if (sub) this.remove(sub, 'closed');
@@ -128,6 +146,10 @@ export class FeedStreams {
     const set = this.byUser.get(userId);
     if (!set) return;
     for (const sub of set) {
+      if (sub.starting) {
+        sub.again = true;
+        continue;
+      }
       if (seq <= sub.last) continue;
       if (post && seq === sub.last + 1 && !sub.pumping && !post.hidden) {
         if (this.write(sub, sseEvent({ seq, post }))) {
@@ -159,9 +181,31 @@ export class FeedStreams {
     }
   }
 
+  private begin(sub: Subscriber): void {
+    this.source.streamStart(sub.userId).then(
+      (last) => {
+        sub.last = last;
+        sub.starting = false;
+        if (sub.again) this.pump(sub);
+      },
+      (error: unknown) => this.fail(sub, error),
+    );
+  }
+
+  /** The database did not answer: end this stream; the client reconnects with its last id. */
+  private fail(sub: Subscriber, error: unknown): void {
+    this.logger.warn({ err: error, userId: sub.userId }, 'feed stream read failed');
+    this.remove(sub, 'error');
+    try {
+      sub.controller.close();
+    } catch {
+      // Cancelled meanwhile: nothing to close.
+    }
+  }
+
   private pump(sub: Subscriber): void {
     if (!sub.open) return;
-    if (sub.pumping) {
+    if (sub.pumping || sub.starting) {
       sub.again = true;
       return;
     }
@@ -181,14 +225,7 @@ export class FeedStreams {
           }
         } while (sub.again && sub.open);
       } catch (error) {
-        // The database did not answer: end this stream; the client reconnects with its last id.
-        this.logger.warn({ err: error, userId: sub.userId }, 'feed stream catch-up failed');
-        this.remove(sub, 'error');
-        try {
-          sub.controller.close();
-        } catch {
-          // Cancelled meanwhile: nothing to close.
-        }
+        this.fail(sub, error);
       } finally {
         sub.pumping = false;
       }
