@@ -218,6 +218,29 @@ describe('firmware rollouts', { timeout: 120_000 }, () => {
     await eventually(async () => (await get(created.body.id)).status === 'completed', 'completed');
   });
 
+  it('records a gateway whose new agent the supervisor rolled back as failed', async () => {
+    // The agent answers an agent_update only when the trial ends (docs/ota.md): here the
+    // previous version, started again by the supervisor, reports the rollback.
+    const created = await call('/api/v1/firmware/rollouts', {
+      target: 'edge-agent',
+      version: '1.2.0',
+      selector: { deviceIds: [gatewayId] },
+      waves: { kind: 'fixed', size: 1 },
+      abort: { failurePercent: 0, minFinished: 1 },
+    });
+    expect(created.status).toBe(201);
+    const [d] = await sentWave(created.body.id, 0, 1);
+    await answer(d!.commandId!, false, 'rolled_back not healthy within 60000 ms');
+    const v = await eventually(async () => {
+      const r = await get(created.body.id);
+      return r.status === 'aborted' ? r : undefined;
+    }, 'the failure recorded');
+    expect(v.devices).toMatchObject([
+      { deviceId: gatewayId, state: 'failed', reason: 'rolled_back not healthy within 60000 ms' },
+    ]);
+    expect(v.progress).toMatchObject({ succeeded: 0, failed: 1 });
+  });
+
   it('refuses bad input clearly', async () => {
     const bad = await call('/api/v1/firmware/rollouts', {
       target: 'shelf-controller',

@@ -13,6 +13,7 @@ import { FirmataDriver } from './drivers/firmata.js';
 import { ShelfLinkDriver } from './drivers/shelf-link.js';
 import { agentMetrics } from './metrics.js';
 import { agentUpdateRunner } from './ota/agent-update.js';
+import { commandOnTrial, reportAgentUpdate } from './ota/update-report.js';
 import { shelfFirmwareRunner } from './ota/updater.js';
 import { CommandStore, type Gap, Outbox, type OutboxStats } from './outbox/index.js';
 import { PendingGaps } from './pending-gaps.js';
@@ -34,6 +35,8 @@ export interface EdgeAgentHandle {
   opsUrl: string | undefined;
   /** Replaces the MQTT password for the next sessions (credential rotation). */
   setCredential(credential: string): void;
+  /** Answers the `agent_update` command of an ended trial (done, or failed: rolled_back), once. */
+  reportAgentUpdate(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,9 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
     },
   });
   const commands = new CommandStore(outbox.db);
-  const interrupted = commands.failInterrupted();
+  // The agent_update whose trial this start is stays open until the trial ends (docs/ota.md).
+  const onTrial = config.updateDir ? await commandOnTrial(config.updateDir, agentVersion) : undefined;
+  const interrupted = commands.failInterrupted(onTrial);
   if (interrupted > 0) logger.warn({ interrupted }, 'commands interrupted by a restart reported failed');
   commands.prune(7 * 24 * 3600_000);
   const devices = new DeviceDirectory(outbox);
@@ -293,6 +298,8 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
     });
     logger.info({ url: ops.url }, 'ops server listening');
   }
+  // A rollback just put this version back: the failed update's command is answered from here.
+  if (config.updateDir) await reportAgentUpdate(config.updateDir, commands, logger.child({ module: 'ota' }));
   for (const d of drivers) d.start();
   up.start();
   logger.info(
@@ -306,6 +313,10 @@ export async function startEdgeAgent(config: EdgeConfig, deps: EdgeAgentDeps): P
     opsUrl: ops?.url,
     setCredential(next) {
       credential = next;
+    },
+    async reportAgentUpdate() {
+      if (!config.updateDir) return;
+      if (await reportAgentUpdate(config.updateDir, commands, logger.child({ module: 'ota' }))) up.notify();
     },
     close() {
       closed ??= (async () => {

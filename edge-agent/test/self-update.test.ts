@@ -165,19 +165,21 @@ describe('edge agent self-update', { timeout: 120_000 }, () => {
       },
       silentLogger,
     );
-    expect(await run('1.3.0')).toMatchObject({
+    expect(await run('1.3.0', 'c-1')).toMatchObject({
       status: 'failed',
       reason: expect.stringMatching(/^refused before install/),
     });
-    expect(await run('1.4.0')).toEqual({ status: 'done' });
+    // Installed and restarting: the command stays open until the trial ends (update-report.ts).
+    expect(await run('1.4.0', 'c-2')).toBe('restarting');
+    expect(await readTrial(root())).toMatchObject({ version: '1.4.0', commandId: 'c-2' });
     await eventually(
       async () => (await lastUpdate(root()))?.version === '1.4.0',
       'the 1.4.0 verdict',
       30_000,
     );
-    expect(await lastUpdate(root())).toMatchObject({ result: 'success' });
+    expect(await lastUpdate(root())).toMatchObject({ result: 'success', commandId: 'c-2' });
     expect(restarts).toBe(1);
-    expect(await run('1.4.0')).toEqual({ status: 'done' });
+    expect(await run('1.4.0', 'c-3')).toEqual({ status: 'done' });
     expect(restarts).toBe(1);
   });
 });
@@ -191,15 +193,20 @@ describe('the agent ending its trial', () => {
       await writeFile(`${d.path}/versions/2.0.0/bitv-edge.mjs`, '');
       await switchTo(d.path, '2.0.0');
       let state = 'connecting';
-      const agent = { status: () => ({ uplink: { state } }) } as unknown as Parameters<
-        typeof reportHealthyWhenOnline
-      >[0];
+      let reported = 0;
+      const agent = {
+        status: () => ({ uplink: { state } }),
+        reportAgentUpdate: async () => {
+          reported++;
+        },
+      } as unknown as Parameters<typeof reportHealthyWhenOnline>[0];
       const watcher = reportHealthyWhenOnline(agent, d.path, '2.0.0', silentLogger, 20);
       await new Promise((r) => setTimeout(r, 200));
       expect(await readTrial(d.path)).toMatchObject({ version: '2.0.0' });
       state = 'online';
       await eventually(async () => (await lastUpdate(d.path))?.result === 'success', 'healthy');
       expect(await readTrial(d.path)).toBeUndefined();
+      await eventually(() => reported === 1, 'the update result handed over');
       watcher.stop();
     } finally {
       await d.remove();

@@ -21,8 +21,11 @@ export interface ExecutorDeps {
   rebirth: () => void;
   /** A shadow delta (NCMD): accepted, persisted and applied by the agent's shadow. */
   shadow?: (command: ShadowCommand) => Promise<CommandOutcome>;
-  /** An `agent_update` (NCMD): install the release and restart into it (docs/ota.md). */
-  agentUpdate?: (version: string) => Promise<CommandOutcome>;
+  /**
+   * An `agent_update` (NCMD): install the release and restart into it (docs/ota.md).
+   * `restarting`: the command stays open; the version running after the trial answers it.
+   */
+  agentUpdate?: (version: string, commandId: string) => Promise<CommandOutcome | 'restarting'>;
   logger: Logger;
   metrics: AgentMetrics;
   now?: () => number;
@@ -125,10 +128,11 @@ export class CommandExecutor {
           const update = this.deps.agentUpdate;
           const version = c.action.version;
           this.enqueue('', async () => {
-            const outcome = await update(version).catch((error: unknown) => ({
+            const outcome = await update(version, c.id).catch((error: unknown) => ({
               status: 'failed' as const,
               reason: String(error),
             }));
+            if (outcome === 'restarting') return;
             this.finish(c.id, outcome.status, outcome.status === 'failed' ? outcome.reason : undefined);
           });
         } else this.finish(c.id, 'failed', `${c.action.action} has no edge-node handler`);

@@ -8,7 +8,7 @@ import { markHealthy } from './self-update.js';
  * supervisor's health timer runs; a version that never gets here is rolled back.
  */
 export function reportHealthyWhenOnline(
-  agent: Pick<EdgeAgentHandle, 'status'>,
+  agent: Pick<EdgeAgentHandle, 'status' | 'reportAgentUpdate'>,
   updateDir: string,
   version: string,
   logger: Logger,
@@ -17,13 +17,20 @@ export function reportHealthyWhenOnline(
   const timer = setInterval(() => {
     if (agent.status().uplink.state !== 'online') return;
     clearInterval(timer);
-    markHealthy(updateDir, version).then(
-      (ended) => {
-        if (ended) logger.info({ version }, 'agent update healthy: trial over');
-      },
-      (error: unknown) =>
-        logger.error({ err: error }, 'could not end the update trial; the supervisor will roll back'),
-    );
+    void (async () => {
+      try {
+        if (!(await markHealthy(updateDir, version))) return;
+      } catch (error) {
+        logger.error({ err: error }, 'could not end the update trial; the supervisor will roll back');
+        return;
+      }
+      logger.info({ version }, 'agent update healthy: trial over');
+      await agent
+        .reportAgentUpdate()
+        .catch((error: unknown) =>
+          logger.error({ err: error }, 'could not report the update result; the next start reports it'),
+        );
+    })();
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

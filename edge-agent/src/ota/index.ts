@@ -27,4 +27,5 @@ export {
   EXIT_RESTART,
   type SupervisorOptions,
 } from './supervisor.js';
+export { commandOnTrial, reportAgentUpdate } from './update-report.js';
 export { type ShelfFirmwareRunner, shelfFirmwareRunner } from './updater.js';

@@ -20,6 +20,8 @@ export interface Trial {
   version: string;
   previous: string | null;
   since: string;
+  /** The `agent_update` command that started it: its result waits for the trial's end. */
+  commandId?: string;
 }
 
 export interface LastUpdate {
@@ -27,6 +29,9 @@ export interface LastUpdate {
   result: 'success' | 'rolled_back';
   reason: string | null;
   at: string;
+  /** The trial's command, and whether its result (done, or failed: rolled_back) was handed over. */
+  commandId?: string;
+  reported?: boolean;
 }
 
 const versionDir = (root: string, version: string) => join(root, 'versions', version);
@@ -72,8 +77,18 @@ export async function activate(root: string, version: string): Promise<void> {
  * Makes `version` current **on trial**: the supervisor restarts the agent into it and rolls back
  * to the version before unless the new agent calls `markHealthy` in time.
  */
-export async function switchTo(root: string, version: string, now = new Date()): Promise<Trial> {
-  const trial: Trial = { version, previous: await currentVersion(root), since: now.toISOString() };
+export async function switchTo(
+  root: string,
+  version: string,
+  now = new Date(),
+  commandId?: string,
+): Promise<Trial> {
+  const trial: Trial = {
+    version,
+    previous: await currentVersion(root),
+    since: now.toISOString(),
+    ...(commandId ? { commandId } : {}),
+  };
   await writeFile(join(root, 'trial.json'), JSON.stringify(trial));
   await point(root, version);
   return trial;
@@ -101,7 +116,13 @@ export async function markHealthy(root: string, version: string, now = new Date(
   if (!trial || trial.version !== version) return false;
   await writeFile(
     join(root, 'last-update.json'),
-    JSON.stringify({ version, result: 'success', reason: null, at: now.toISOString() } satisfies LastUpdate),
+    JSON.stringify({
+      version,
+      result: 'success',
+      reason: null,
+      at: now.toISOString(),
+      ...(trial.commandId ? { commandId: trial.commandId } : {}),
+    } satisfies LastUpdate),
   );
   await rm(join(root, 'trial.json'), { force: true });
   return true;
@@ -119,6 +140,7 @@ export async function rollBack(root: string, reason: string, now = new Date()): 
       result: 'rolled_back',
       reason,
       at: now.toISOString(),
+      ...(trial.commandId ? { commandId: trial.commandId } : {}),
     } satisfies LastUpdate),
   );
   await rm(join(root, 'trial.json'), { force: true });

@@ -75,14 +75,15 @@ export class CommandStore {
 
   /**
    * After a crash, a command still `running` may or may not have reached the shelf: it is not
-   * retried (at most once), it is reported failed.
+   * retried (at most once), it is reported failed. `keep`: a command meant to outlive the restart
+   * (the `agent_update` whose trial this start is).
    */
-  failInterrupted(): number {
+  failInterrupted(keep?: string): number {
     return this.db
       .prepare(
-        "UPDATE commands SET status = 'failed', reason = 'agent restarted while executing', finished_ms = ?, reported = 0 WHERE status = 'running'",
+        "UPDATE commands SET status = 'failed', reason = 'agent restarted while executing', finished_ms = ?, reported = 0 WHERE status = 'running' AND id IS NOT ?",
       )
-      .run(this.now()).changes;
+      .run(this.now(), keep ?? null).changes;
   }
 
   /** Forgets reported commands older than `maxAgeMs` (ids older than any redelivery window). */
