@@ -12,13 +12,19 @@ import {
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { KeyStore } from './keys.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export interface TokenSettings {
   issuer: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   deviceTtlSeconds: number;
+  /** Verified access tokens remembered until they expire (0 turns the cache off). */
+  verifiedCacheSize?: number;
 }
+
+/** Enough for every SSE subscriber and reader of one busy instance, at ~1 KB an entry. */
+const defaultVerifiedCacheSize = 20_000;
 
 const refreshClaims = z.object({
   iss: z.string(),
@@ -41,10 +47,14 @@ export interface SignedToken {
 
 /** Signs and verifies every JWT the cloud issues: user access, user refresh, gateway credentials. */
 export class Tokens {
+  private readonly verifiedAccess: VerifiedTokens<UserClaims>;
+
   constructor(
     private readonly keys: KeyStore,
     readonly settings: TokenSettings,
-  ) {}
+  ) {
+    this.verifiedAccess = new VerifiedTokens(settings.verifiedCacheSize ?? defaultVerifiedCacheSize);
+  }
 
   private async sign(
     claims: Record<string, unknown>,
@@ -106,8 +116,11 @@ export class Tokens {
   }
 
   async verifyAccess(token: string): Promise<UserClaims> {
+    const known = this.verifiedAccess.get(token);
+    if (known) return known;
     const parsed = userClaims.safeParse(await this.verify(token, audiences.api));
     if (!parsed.success) throw new UnauthenticatedError('not a user access token');
+    this.verifiedAccess.set(token, parsed.data);
     return parsed.data;
   }
 
