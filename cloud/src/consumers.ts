@@ -36,6 +36,7 @@ export async function startConsumers(
         group: `${options.groupPrefix}.${spec.group}`,
         topics: [...spec.topics],
         handler: (event, context) => spec.handle(event, context.topic),
+        ...(spec.handleBatch ? { batchHandler: spec.handleBatch } : {}),
         fromBeginning: options.fromBeginning,
       }),
     ),
@@ -52,6 +53,7 @@ export interface GroupedConsumer {
   group: string;
   topics: readonly string[];
   handle(event: BvEvent, topic: string): Promise<void>;
+  handleBatch?(events: readonly BvEvent[]): Promise<void>;
 }
 
 export function groupConsumers(specs: readonly ConsumerSpec[]): GroupedConsumer[] {
@@ -73,7 +75,13 @@ export function groupConsumers(specs: readonly ConsumerSpec[]): GroupedConsumer[
     if (spec.joins !== undefined && hosts.has(spec.joins) && spec.joins !== spec.group) continue;
     const along = riders.get(spec.group) ?? [];
     if (along.length === 0) {
-      grouped.push({ group: spec.group, topics: spec.topics, handle: (event) => spec.handle(event) });
+      const batch = spec.handleBatch;
+      grouped.push({
+        group: spec.group,
+        topics: spec.topics,
+        handle: (event) => spec.handle(event),
+        ...(batch ? { handleBatch: (events: readonly BvEvent[]) => batch.call(spec, events) } : {}),
+      });
       continue;
     }
     const all = [spec, ...along];

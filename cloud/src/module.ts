@@ -124,6 +124,11 @@ export interface ConsumerSpec {
   joins?: string;
   topics: readonly string[];
   handle(event: BvEvent): Promise<void>;
+  /**
+   * Optional: a run of events at once, committed together (see the event log's `batchHandler`);
+   * used only when no other consumer joins this one's group.
+   */
+  handleBatch?(events: readonly BvEvent[]): Promise<void>;
 }
 
 export interface GrpcServiceSpec {

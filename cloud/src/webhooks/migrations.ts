@@ -64,6 +64,19 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX webhook_notices_owner ON webhook_notices (owner_id, id)`.execute(db);
     },
   },
+  '0002_delivery_relay': {
+    async up(db: Kysely<unknown>) {
+      // Deliveries are stored by the event consumer and published by a relay in batches: a row not
+      // yet enqueued is claimed by a relay until `relay_after`, so a relay that dies mid-batch
+      // leaves its rows to another (or its own restart) once the claim lapses.
+      await sql`ALTER TABLE webhook_deliveries ADD COLUMN relay_after timestamptz NOT NULL DEFAULT now()`.execute(
+        db,
+      );
+      await sql`CREATE INDEX webhook_deliveries_unenqueued ON webhook_deliveries (relay_after, seq) WHERE NOT enqueued`.execute(
+        db,
+      );
+    },
+  },
 };
 
 export async function migrateWebhooks(database: Database): Promise<void> {

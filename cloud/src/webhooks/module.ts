@@ -51,6 +51,9 @@ export async function createWebhooksModule(
         handle: async (event) => {
           await service.onEvent(event);
         },
+        handleBatch: async (events) => {
+          await service.onEvents(events);
+        },
       },
     ],
     health: { 'webhooks-queue': () => queue.ping() },
@@ -58,9 +61,11 @@ export async function createWebhooksModule(
       subscription = await queue.consume(settings.queueName, (d) => service.handle(d), {
         prefetch: settings.concurrency,
       });
+      service.start();
       logger.info({ queue: queue.kind, schedule: scheduleMs }, 'webhook delivery started');
     },
     async close() {
+      await service.close();
       await subscription?.close();
       await queue.close();
     },

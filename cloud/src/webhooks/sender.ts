@@ -18,12 +18,24 @@ export interface SendOptions {
   snippetBytes: number;
   allowPrivate: boolean;
   signal?: AbortSignal;
+  /** A keep-alive agent for the endpoint (`agentFor`); without one, a connection per request. */
+  agent?: http.Agent;
+}
+
+/**
+ * A keep-alive agent for one endpoint, up to `maxSockets` connections (its bulkhead's limit).
+ * A pooled connection was opened through the SSRF-guarded lookup, so reusing it is as safe.
+ */
+export function agentFor(url: string, maxSockets: number): http.Agent {
+  const options = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 30_000 };
+  return new URL(url).protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }
 
 /**
  * One POST to a receiver. Connects only to addresses the SSRF guard passed, gives up after
  * `timeoutMs` in all, follows no redirects (a 3xx is a failed attempt, as Svix treats it), reads
- * at most `snippetBytes` of the answer and then drops the connection.
+ * at most `snippetBytes` of the answer. A connection whose answer ended within that goes back to
+ * the agent's pool; one with more to read (or timed out) is dropped.
  */
 export async function sendWebhook(o: SendOptions): Promise<SendResult> {
   const url = new URL(o.url);
@@ -33,12 +45,13 @@ export async function sendWebhook(o: SendOptions): Promise<SendResult> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<SendResult>((resolve, reject) => {
     let done = false;
+    let ended = false;
     const finish = (error: Error | undefined, result?: SendResult) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
-      req.destroy();
+      if (!ended) req.destroy();
       if (error) reject(error);
       else if (result) resolve(result);
     };
@@ -51,7 +64,7 @@ export async function sendWebhook(o: SendOptions): Promise<SendResult> {
         ...o.headers,
       },
       lookup: guardedLookup(o.allowPrivate) as never,
-      agent: false,
+      agent: o.agent ?? false,
     });
     const timer = setTimeout(
       () => finish(new TimeoutError(`no answer from ${url.host} within ${o.timeoutMs} ms`)),
@@ -71,13 +84,15 @@ export async function sendWebhook(o: SendOptions): Promise<SendResult> {
           status: res.statusCode ?? 0,
           snippet: Buffer.concat(chunks).subarray(0, o.snippetBytes).toString('utf8'),
         });
-      if (o.snippetBytes === 0) return complete();
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
-        if (size >= o.snippetBytes) complete(); // bounded: the rest of a huge answer is never read
+        if (size > o.snippetBytes) complete(); // bounded: the rest of a huge answer is never read
       });
-      res.on('end', complete);
+      res.on('end', () => {
+        ended = true;
+        complete();
+      });
       res.on('error', complete); // a cut body still has its status
     });
     req.end(o.body);

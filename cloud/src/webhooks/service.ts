@@ -5,13 +5,23 @@ import type { Logger } from '@bitv/shared/log';
 import { counter, histogram, type Registry } from '@bitv/shared/metrics';
 import type { Delivery, Queue } from '@bitv/shared/queue';
 import { type DependencyPolicy, dependencyPolicy } from '@bitv/shared/resilience';
+import { Batcher } from './batcher.js';
 import { isDeliverable, matches } from './event-types.js';
 import { TokenBuckets } from './rate-limit.js';
-import { type SendResult, sendWebhook } from './sender.js';
+import { DeliveryRelay, type RelayOptions } from './relay.js';
+import { agentFor, type SendResult, sendWebhook } from './sender.js';
 import type { WebhookSettings } from './settings.js';
 import { signedHeaders } from './signing.js';
 import { checkEndpointUrl, resolvePublic, SsrfError } from './ssrf.js';
-import type { Endpoint, NewEndpoint, WebhookStore } from './store.js';
+import type {
+  AttemptRow,
+  DeliveryRow,
+  DeliveryStatus,
+  Endpoint,
+  NewDelivery,
+  NewEndpoint,
+  WebhookStore,
+} from './store.js';
 
 export interface WebhookServiceDeps {
   store: WebhookStore;
@@ -19,6 +29,7 @@ export interface WebhookServiceDeps {
   settings: WebhookSettings & { scheduleMs: number[] };
   logger: Logger;
   metrics: Registry;
+  relay?: Partial<RelayOptions>;
 }
 
 /** What travels on the queue: only the delivery's id; the row holds the body and the state. */
@@ -50,6 +61,12 @@ export function deliveryIdOf(endpointId: string, eventId: string): string {
 export class WebhookService {
   private readonly buckets = new TokenBuckets();
   private readonly policies = new Map<string, DependencyPolicy>();
+  /** One keep-alive agent per endpoint: a connection per delivery cost a handshake each. */
+  private readonly agents = new Map<string, ReturnType<typeof agentFor>>();
+  private readonly relay: DeliveryRelay;
+  /** The consumer's reads and attempt logs, each batched across the deliveries in flight. */
+  private readonly reads: Batcher<string, { row: DeliveryRow; endpoint: Endpoint } | undefined>;
+  private readonly outcomes: Batcher<{ attempt: Omit<AttemptRow, 'at'>; status: DeliveryStatus }, undefined>;
   private readonly refused;
   private readonly attemptsTotal;
   private readonly firstAttemptLatency;
@@ -69,6 +86,32 @@ export class WebhookService {
       [],
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     );
+    this.reads = new Batcher(async (ids) => {
+      const found = await deps.store.deliveriesWithEndpoints(ids);
+      return ids.map((id) => found.get(id));
+    });
+    this.outcomes = new Batcher(async (list) => {
+      await deps.store.recordAttempts(list);
+      return list.map(() => undefined);
+    });
+    this.relay = new DeliveryRelay(
+      deps.store,
+      (d) => this.enqueue(d.id, d.id, d.endpointId),
+      deps.logger,
+      deps.relay,
+    );
+  }
+
+  /** Starts the relay's sweep (rows a crash left unenqueued); events wake it without this. */
+  start(): void {
+    this.relay.start();
+  }
+
+  /** Stops the relay (its round in progress finishes) and drops the receivers' idle connections. */
+  async close(): Promise<void> {
+    await this.relay.close();
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
   }
 
   get queueName(): string {
@@ -103,48 +146,60 @@ export class WebhookService {
     const updated = await this.deps.store.updateEndpoint(id, patch);
     this.policies.delete(id);
     this.buckets.forget(id);
+    this.agents.get(id)?.destroy();
+    this.agents.delete(id);
     return updated;
   }
 
   // --- events -> deliveries --------------------------------------------------------------------
 
-  /** One event: a delivery per subscribed, enabled endpoint, stored then enqueued (idempotent). */
+  /** One event: a delivery per subscribed, enabled endpoint, stored, and the relay woken (idempotent). */
   async onEvent(event: BvEvent): Promise<number> {
-    if (!isDeliverable(event.type)) return 0;
-    const endpoints = (await this.deps.store.enabledEndpoints()).filter((e) =>
-      matches(e.eventTypes, event.type),
-    );
-    if (endpoints.length === 0) return 0;
-    const committedAt = event.time ?? new Date().toISOString();
-    // Standard Webhooks payload structure: type, timestamp, data.
-    const body = JSON.stringify({ type: event.type, timestamp: committedAt, data: event.data });
-    const size = Buffer.byteLength(body);
-    if (size > this.deps.settings.maxPayloadBytes) {
-      this.refused.inc({ reason: 'oversized' });
-      this.deps.logger.warn(
-        { eventId: event.id, type: event.type, bytes: size, limit: this.deps.settings.maxPayloadBytes },
-        'webhook payload over the limit; refused, not sent',
-      );
-      return 0;
+    return this.onEvents([event]);
+  }
+
+  /**
+   * A run of events: their deliveries stored with one read of the endpoints and one insert (per
+   * thousand rows), then the relay woken to publish them. Stored is enough for the event log to
+   * move on; the relay publishes at least once. Idempotent: a redelivered event adds nothing.
+   */
+  async onEvents(events: readonly BvEvent[]): Promise<number> {
+    const deliverable = events.filter((e) => isDeliverable(e.type));
+    if (deliverable.length === 0) return 0;
+    const enabled = await this.deps.store.enabledEndpoints();
+    const rows: NewDelivery[] = [];
+    for (const event of deliverable) {
+      const endpoints = enabled.filter((e) => matches(e.eventTypes, event.type));
+      if (endpoints.length === 0) continue;
+      const committedAt = event.time ?? new Date().toISOString();
+      // Standard Webhooks payload structure: type, timestamp, data.
+      const body = JSON.stringify({ type: event.type, timestamp: committedAt, data: event.data });
+      const size = Buffer.byteLength(body);
+      if (size > this.deps.settings.maxPayloadBytes) {
+        this.refused.inc({ reason: 'oversized' });
+        this.deps.logger.warn(
+          { eventId: event.id, type: event.type, bytes: size, limit: this.deps.settings.maxPayloadBytes },
+          'webhook payload over the limit; refused, not sent',
+        );
+        continue;
+      }
+      for (const endpoint of endpoints) {
+        rows.push({
+          id: deliveryIdOf(endpoint.id, event.id),
+          endpointId: endpoint.id,
+          eventId: event.id,
+          eventType: event.type,
+          body,
+          committedAt,
+        });
+      }
     }
-    let n = 0;
-    for (const endpoint of endpoints) {
-      const row = await this.deps.store.ensureDelivery({
-        id: deliveryIdOf(endpoint.id, event.id),
-        endpointId: endpoint.id,
-        eventId: event.id,
-        eventType: event.type,
-        body,
-        committedAt,
-      });
-      // Stored but not enqueued: a crash in between, so this redelivered event enqueues it now.
-      if (row.enqueued) continue;
-      await this.enqueue(row.id, row.id, endpoint.id);
-      await this.deps.store.markEnqueued(row.id);
-      this.deliveriesTotal.inc();
-      n++;
-    }
-    return n;
+    if (rows.length === 0) return 0;
+    const stored = await this.deps.store.insertDeliveries(rows);
+    this.deliveriesTotal.inc(stored);
+    // Woken also when nothing is new: a redelivered event may be one a crash left unenqueued.
+    this.relay.wake();
+    return stored;
   }
 
   private async enqueue(
@@ -176,6 +231,15 @@ export class WebhookService {
   }
 
   // --- attempts --------------------------------------------------------------------------------
+
+  private agent(endpoint: Endpoint): ReturnType<typeof agentFor> {
+    let agent = this.agents.get(endpoint.id);
+    if (!agent) {
+      agent = agentFor(endpoint.url, this.deps.settings.perEndpointConcurrency);
+      this.agents.set(endpoint.id, agent);
+    }
+    return agent;
+  }
 
   private policy(endpointId: string): DependencyPolicy {
     let p = this.policies.get(endpointId);
@@ -211,7 +275,7 @@ export class WebhookService {
       await d.deadLetter('not a webhook delivery message');
       return;
     }
-    const found = await store.deliveryWithEndpoint(parsed.deliveryId);
+    const found = await this.reads.add(parsed.deliveryId);
     if (!found) {
       // Endpoint (and its deliveries) deleted: nothing left to send.
       logger.info({ deliveryId: parsed.deliveryId }, 'webhook delivery dropped: its endpoint is gone');
@@ -241,9 +305,14 @@ export class WebhookService {
     let snippet: string | null = null;
     let error: string | null = null;
     try {
+      // A signal of this delivery's own: without one, every concurrent call hangs its abort
+      // listener on cockatiel's single shared never-aborted signal (MaxListenersExceededWarning
+      // past ten deliveries in flight).
+      const own = new AbortController();
       const result = await this.policy(endpoint.id).execute(async (signal) => {
         const answer = await sendWebhook({
           url: endpoint.url,
+          agent: this.agent(endpoint),
           body: row.body,
           headers: signedHeaders(endpoint.secret, row.id, row.body),
           timeoutMs: settings.timeoutMs,
@@ -254,7 +323,7 @@ export class WebhookService {
         // A 5xx is the receiver failing: thrown inside the policy so its breaker counts it.
         if (answer.status >= 500) throw new ReceiverFailed(answer);
         return answer;
-      });
+      }, own.signal);
       statusCode = result.status;
       snippet = result.snippet;
     } catch (e) {
@@ -281,15 +350,16 @@ export class WebhookService {
     const last = attempt >= settings.scheduleMs.length;
     const gone = statusCode === 410;
     const status = ok ? 'delivered' : gone ? 'failed' : last ? 'dead' : 'pending';
-    await store.recordAttempt(
-      { deliveryId: row.id, attempt, ok, statusCode, latencyMs, error, responseSnippet: snippet },
+    await this.outcomes.add({
+      attempt: { deliveryId: row.id, attempt, ok, statusCode, latencyMs, error, responseSnippet: snippet },
       status,
-    );
+    });
     this.attemptsTotal.inc({
       outcome: ok ? 'ok' : error ? 'error' : `http_${Math.floor((statusCode ?? 0) / 100)}xx`,
     });
     if (ok) {
-      await store.markHealthy(endpoint.id);
+      // Only a failing endpoint has anything to clear (a round trip saved per delivery).
+      if (endpoint.failingSince !== null) await store.markHealthy(endpoint.id);
       return d.ack();
     }
     logger.info(

@@ -37,6 +37,15 @@ export interface DeliveryRow {
   deliveredAt: string | null;
 }
 
+export interface NewDelivery {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  committedAt: string;
+}
+
 export interface AttemptRow {
   deliveryId: string;
   attempt: number;
@@ -162,27 +171,55 @@ export class WebhookStore {
     return rows.map(toEndpoint);
   }
 
-  /** The delivery of an event to an endpoint, created once; later calls return the same row. */
-  async ensureDelivery(d: {
-    id: string;
-    endpointId: string;
-    eventId: string;
-    eventType: string;
-    body: string;
-    committedAt: string;
-  }): Promise<{ id: string; enqueued: boolean }> {
-    // One round trip for a new delivery; a second only when the event is a redelivery.
-    const { rows } =
-      await sql<Raw>`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, event_committed_at)
-      VALUES (${d.id}, ${d.endpointId}, ${d.eventId}, ${d.eventType}, ${d.body}, ${d.committedAt})
-      ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id, enqueued`.execute(this.db);
-    if (rows[0]) return { id: String(rows[0].id), enqueued: Boolean(rows[0].enqueued) };
-    const existing = await this.delivery(d.id);
-    return { id: existing.id, enqueued: existing.enqueued };
+  /**
+   * New deliveries (one per event and endpoint) in as few statements as there are chunks; a
+   * redelivered event finds its rows (endpoint + event is unique) and adds nothing. Returns how
+   * many rows are new.
+   */
+  async insertDeliveries(deliveries: readonly NewDelivery[]): Promise<number> {
+    let inserted = 0;
+    // Six parameters a row: chunks stay far below PostgreSQL's 65,535 parameters per statement.
+    for (let i = 0; i < deliveries.length; i += 1_000) {
+      const values = deliveries
+        .slice(i, i + 1_000)
+        .map(
+          (d) =>
+            sql`(${d.id}, ${d.endpointId}::uuid, ${d.eventId}, ${d.eventType}, ${d.body}, ${d.committedAt}::timestamptz)`,
+        );
+      const result =
+        await sql`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, event_committed_at)
+        VALUES ${sql.join(values)} ON CONFLICT (endpoint_id, event_id) DO NOTHING`.execute(this.db);
+      inserted += Number(result.numAffectedRows ?? 0);
+    }
+    return inserted;
   }
 
-  async markEnqueued(id: string): Promise<void> {
-    await sql`UPDATE webhook_deliveries SET enqueued = true WHERE id = ${id}`.execute(this.db);
+  /**
+   * Claims up to `limit` deliveries not yet on the queue (oldest first) for `leaseMs`: claimed rows
+   * are skipped by other relays until the lease lapses, so a relay that dies mid-batch holds them
+   * back only that long. SKIP LOCKED keeps two relays' claims apart without waiting.
+   */
+  async claimUnenqueued(limit: number, leaseMs: number): Promise<{ id: string; endpointId: string }[]> {
+    const { rows } = await sql<Raw>`UPDATE webhook_deliveries
+      SET relay_after = now() + make_interval(secs => ${leaseMs / 1000})
+      WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE NOT enqueued AND relay_after <= now()
+        ORDER BY relay_after, seq LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      RETURNING id, endpoint_id, seq`.execute(this.db);
+    return rows
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .map((r) => ({ id: String(r.id), endpointId: String(r.endpoint_id) }));
+  }
+
+  async markEnqueued(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`UPDATE webhook_deliveries SET enqueued = true WHERE id IN (${sql.join(ids)})`.execute(this.db);
+  }
+
+  /** Gives claimed rows back to be tried again after `delayMs` (their publish failed). */
+  async releaseClaims(ids: readonly string[], delayMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`UPDATE webhook_deliveries SET relay_after = now() + make_interval(secs => ${delayMs / 1000})
+      WHERE id IN (${sql.join(ids)}) AND NOT enqueued`.execute(this.db);
   }
 
   async delivery(id: string): Promise<DeliveryRow> {
@@ -210,22 +247,40 @@ export class WebhookStore {
     return rows.length > 0;
   }
 
-  async recordAttempt(a: Omit<AttemptRow, 'at'>, status: DeliveryStatus): Promise<void> {
-    await sql`WITH attempt AS (
+  /**
+   * Attempts logged and their deliveries moved on, for many deliveries in one statement (one
+   * commit): the consumer's writes batched, since a commit each was what bounded delivery.
+   */
+  async recordAttempts(
+    list: readonly { attempt: Omit<AttemptRow, 'at'>; status: DeliveryStatus }[],
+  ): Promise<void> {
+    if (list.length === 0) return;
+    const values = list.map(
+      ({ attempt: a, status }) =>
+        sql`(${a.deliveryId}::text, ${a.attempt}::integer, ${a.ok}::boolean, ${a.statusCode}::integer,
+          ${a.latencyMs}::integer, ${a.error}::text, ${a.responseSnippet}::text, ${status}::text)`,
+    );
+    await sql`WITH v (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet, status) AS (
+        VALUES ${sql.join(values)}),
+      logged AS (
         INSERT INTO webhook_attempts (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet)
-        VALUES (${a.deliveryId}, ${a.attempt}, ${a.ok}, ${a.statusCode}, ${a.latencyMs}, ${a.error}, ${a.responseSnippet}))
-      UPDATE webhook_deliveries SET attempts = ${a.attempt}, status = ${status}, last_attempt_at = now(),
-        delivered_at = CASE WHEN ${status} = 'delivered' THEN now() ELSE delivered_at END
-      WHERE id = ${a.deliveryId}`.execute(this.db);
+        SELECT delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet FROM v)
+      UPDATE webhook_deliveries d SET attempts = v.attempt, status = v.status, last_attempt_at = now(),
+        delivered_at = CASE WHEN v.status = 'delivered' THEN now() ELSE d.delivered_at END
+      FROM v WHERE d.id = v.delivery_id`.execute(this.db);
   }
 
-  /** A delivery with its endpoint, in one query; undefined when either is gone. */
-  async deliveryWithEndpoint(id: string): Promise<{ row: DeliveryRow; endpoint: Endpoint } | undefined> {
+  /** Deliveries with their endpoints, in one query; a delivery or endpoint gone is left out. */
+  async deliveriesWithEndpoints(
+    ids: readonly string[],
+  ): Promise<Map<string, { row: DeliveryRow; endpoint: Endpoint }>> {
+    const found = new Map<string, { row: DeliveryRow; endpoint: Endpoint }>();
+    if (ids.length === 0) return found;
     const { rows } = await sql<Raw>`SELECT d.*, row_to_json(e.*) AS endpoint FROM webhook_deliveries d
-      JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ${id}`.execute(this.db);
-    const r = rows[0];
-    if (!r) return undefined;
-    return { row: toDelivery(r), endpoint: toEndpoint(r.endpoint as Raw) };
+      JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id IN (${sql.join(ids)})`.execute(this.db);
+    for (const r of rows)
+      found.set(String(r.id), { row: toDelivery(r), endpoint: toEndpoint(r.endpoint as Raw) });
+    return found;
   }
 
   async setStatus(id: string, status: DeliveryStatus): Promise<void> {

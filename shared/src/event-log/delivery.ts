@@ -3,7 +3,13 @@ import { ValidationError } from '../errors/index.js';
 import type { BvEvent, EventRegistry } from '../events/index.js';
 import { backoffDelay, retry, sleep } from '../retry/index.js';
 import type { EventLogMetrics } from './metrics.js';
-import { type DeliveryContext, type EventHandler, type SubscribeOptions, subscribeDefaults } from './port.js';
+import {
+  type BatchHandler,
+  type DeliveryContext,
+  type EventHandler,
+  type SubscribeOptions,
+  subscribeDefaults,
+} from './port.js';
 
 /** CloudEvents extension attributes a dead-lettered event carries (names: lowercase alphanumerics, [CE 1.0 §3.1.1]). */
 export const deadLetterAttributes = {
@@ -149,8 +155,9 @@ export async function deliver(
   }
 }
 
-export type ResolvedSubscribeOptions = Required<Omit<SubscribeOptions, 'topics'>> & {
+export type ResolvedSubscribeOptions = Required<Omit<SubscribeOptions, 'topics' | 'batchHandler'>> & {
   topics: readonly string[];
+  batchHandler?: BatchHandler;
 };
 
 /** Fills defaults (an option given as `undefined` counts as not given) and checks the options. */
@@ -159,6 +166,7 @@ export function resolveSubscribeOptions(input: SubscribeOptions): ResolvedSubscr
     group: input.group,
     topics: [...new Set(input.topics)],
     handler: input.handler,
+    ...(input.batchHandler ? { batchHandler: input.batchHandler } : {}),
     fromBeginning: input.fromBeginning ?? subscribeDefaults.fromBeginning,
     maxAttempts: input.maxAttempts ?? subscribeDefaults.maxAttempts,
     retryDelayMs: input.retryDelayMs ?? subscribeDefaults.retryDelayMs,

@@ -49,10 +49,25 @@ export interface DeliveryContext {
 
 export type EventHandler = (event: BvEvent, context: DeliveryContext) => Promise<void>;
 
+/**
+ * Consecutive valid events of one partition, in order; when it resolves, their offsets are
+ * committed together (one commit for the batch). When it throws, the same events go to `handler`
+ * one at a time, with its retries and dead letters, so a batch handler must be idempotent too.
+ */
+export type BatchHandler = (
+  events: readonly BvEvent[],
+  context: { topic: string; partition: number },
+) => Promise<void>;
+
 export interface SubscribeOptions {
   group: string;
   topics: readonly string[];
   handler: EventHandler;
+  /**
+   * Optional, for handlers whose cost is per round trip rather than per event: the database log
+   * hands each fetched run of events to it at once (Kafka calls `handler` for each event).
+   */
+  batchHandler?: BatchHandler;
   /** Where a group with no committed offset starts: the oldest event (default) or only new ones. */
   fromBeginning?: boolean;
   /** Handler attempts before an event is dead-lettered. */

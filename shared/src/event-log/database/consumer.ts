@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { deadLetterTopic, type EventRegistry } from '../../events/index.js';
 import { backoffDelay, sleep } from '../../retry/index.js';
 import type { EventLogMetrics } from '../metrics.js';
-import type { EventHandler, Subscription } from '../port.js';
+import type { BatchHandler, EventHandler, Subscription } from '../port.js';
 import { GroupLeases } from './leases.js';
 import type { EventLogTables } from './schema.js';
 import { appendRecords, type StoredRecord } from './store.js';
@@ -31,6 +31,7 @@ export interface ConsumerOptions {
   group: string;
   topics: readonly string[];
   handler: EventHandler;
+  batchHandler?: BatchHandler;
   fromBeginning: boolean;
   maxAttempts: number;
   retryDelayMs: number;

@@ -90,6 +90,53 @@ describe('database event log (PGlite)', () => {
     expect(invalid?.values.find((v) => v.labels.topic === topic)?.value).toBe(1);
   });
 
+  it('hands a run of events to a batch handler, commits once per run, and falls back to one at a time when it throws', async () => {
+    const topic = uniqueName('db.batch');
+    const definition = contractEvent(topic);
+    const log = await openLog(topic);
+    // One key: one partition, so the order and the runs are the partition's.
+    await log.publish(
+      topic,
+      Array.from({ length: 10 }, (_, n) => makeEvent(definition, 'k', n)),
+    );
+    const batches: number[][] = [];
+    const single: number[] = [];
+    let failOnce = true;
+    keep(
+      await log.subscribe({
+        group: 'g',
+        topics: [topic],
+        handler: async (e) => void single.push((e.data as { n: number }).n),
+        batchHandler: async (events) => {
+          const ns = events.map((e) => (e.data as { n: number }).n);
+          if (failOnce && ns.includes(12)) {
+            failOnce = false;
+            throw new Error('a batch that fails once');
+          }
+          batches.push(ns);
+        },
+      }),
+    );
+    await eventually(() => batches.flat().length + single.length >= 10, 'the first ten');
+    expect(batches.flat().length).toBeGreaterThan(1);
+    expect([...batches.flat(), ...single].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const commits = await sql<{ next_offset: string }>`SELECT next_offset FROM bv_event_log_commits
+      WHERE group_id = 'g' AND topic = ${topic}`.execute(database.kysely);
+    expect(commits.rows.map((r) => Number(r.next_offset)).reduce((x, y) => x + y, 0)).toBe(10);
+
+    // A failing run: every event of it still handled, one at a time, and nothing twice.
+    batches.length = 0;
+    single.length = 0;
+    await log.publish(
+      topic,
+      Array.from({ length: 5 }, (_, i) => makeEvent(definition, 'k', 10 + i)),
+    );
+    await eventually(() => batches.flat().length + single.length >= 5, 'the next five');
+    expect(failOnce).toBe(false);
+    expect(single).toContain(12);
+    expect([...batches.flat(), ...single].sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 14]);
+  });
+
   it('gives each partition to one member of a group at a time and fails over when it leaves', async () => {
     const topic = uniqueName('db.members');
     const definition = contractEvent(topic);

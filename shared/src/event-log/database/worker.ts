@@ -16,6 +16,8 @@ export class PartitionWorker {
   private queue: FetchedRow[] = [];
   private running: Promise<void> | undefined;
   private revoked = false;
+  /** Rows of a failed batch still to go through `handle` one at a time. */
+  private oneByOne = 0;
   /** Aborted on close or when the partition is lost: ends retries without committing. */
   private readonly stop = new AbortController();
   readonly signal: AbortSignal;
@@ -66,6 +68,15 @@ export class PartitionWorker {
       for (;;) {
         const row = this.queue[0];
         if (!row || this.signal.aborted) break;
+        const batched = await this.handleBatch();
+        if (batched === 'stopped') {
+          stopped = true;
+          break;
+        }
+        if (batched > 0) {
+          this.queue.splice(0, batched);
+          continue;
+        }
         if (!(await this.handle(row))) {
           stopped = true;
           break;
@@ -88,6 +99,55 @@ export class PartitionWorker {
       }
       this.sub.workerFinished(this, stopped || this.revoked);
     }
+  }
+
+  /**
+   * With a batch handler: the leading run of valid events goes to it at once and is committed with
+   * one statement. Returns how many rows that settled; 0 hands the head row to `handle` (an
+   * invalid record, a single event, or a batch that failed and is retried one event at a time).
+   */
+  private async handleBatch(): Promise<number | 'stopped'> {
+    const { host, options } = this.sub;
+    const batchHandler = options.batchHandler;
+    if (!batchHandler || this.queue.length < 2) return 0;
+    if (this.oneByOne > 0) {
+      this.oneByOne--;
+      return 0;
+    }
+    const events = [];
+    for (const row of this.queue) {
+      try {
+        const event = eventFromJson(row.event);
+        validateConsumed(host.registry, this.topic, event);
+        events.push(event);
+      } catch {
+        break; // the invalid one is dead-lettered by `handle` once the run before it is done
+      }
+    }
+    const last = this.queue[events.length - 1];
+    if (events.length < 2 || !last) return 0;
+    const labels = { topic: this.topic, group: options.group };
+    const end = host.metrics.handlerSeconds.startTimer(labels);
+    try {
+      await batchHandler(events, { topic: this.topic, partition: this.partition });
+    } catch (error) {
+      host.metrics.handlerFailures.inc(labels);
+      host.logger.warn(
+        { err: error, ...this.where, offset: this.queue[0]?.position, events: events.length },
+        'batch handler failed; its events are handled one at a time',
+      );
+      this.oneByOne = events.length - 1; // the head goes to `handle` now
+      return 0;
+    } finally {
+      end();
+    }
+    if (this.signal.aborted) return 'stopped';
+    if (!(await this.sub.commit(this, last.position + 1))) {
+      host.logger.warn({ ...this.where, offset: last.position }, 'commit refused: lease lost');
+      return 'stopped';
+    }
+    host.metrics.consumed.inc(labels, events.length);
+    return events.length;
   }
 
   /** Returns false when the worker must stop without going further (closing, or lease lost). */
