@@ -59,7 +59,17 @@ interface Segments {
   command: number[];
 }
 
-async function run(): Promise<{ latencies: number[]; segments: Segments; orders: number; seconds: number }> {
+interface Run {
+  latencies: number[];
+  segments: Segments;
+  orders: number;
+  seconds: number;
+  /** Light commands consumed (each `set_leds` counts once, whatever its bins). */
+  commands: number;
+  lightsOn: number;
+}
+
+async function run(): Promise<Run> {
   const database = await openDatabase();
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
@@ -122,31 +132,37 @@ async function run(): Promise<{ latencies: number[]; segments: Segments; orders:
   const wanted = new Map<string, number>();
   const latencies: number[] = [];
   let lightsOn = 0;
+  let commandsSeen = 0;
   const gateway = await eventLog.subscribe({
     group: 'bench-gateway',
     topics: [topics.commands],
     handler: async (event) => {
       const c = (event.data as CommandRequested).command;
       const deviceId = (event.data as CommandRequested).deviceId;
-      if (c.action !== 'set_led' || !deviceId) return;
-      const key = `${deviceId}/${c.bin}`;
-      if (c.blink === 'off') {
-        const t0 = settledAt.get(key);
-        const t1 = countedAt.get(key);
-        const t2 = decidedAt.get(key);
-        const now = Date.now();
-        if (t0 === undefined || t1 === undefined || t2 === undefined) return;
-        latencies.push(now - t0);
-        confirmedOn.set(deviceId, (confirmedOn.get(deviceId) ?? 0) + 1);
-        segments.count.push(t1 - t0);
-        segments.decide.push(t2 - t1);
-        segments.command.push(now - t2);
-        return;
+      if (!deviceId) return;
+      // One bin (`set_led`) or several of one shelf in one group command (`set_leds`).
+      const leds = c.action === 'set_led' ? [c] : c.action === 'set_leds' ? c.leds : [];
+      if (leds.length > 0) commandsSeen++;
+      const now = Date.now();
+      for (const led of leds) {
+        const key = `${deviceId}/${led.bin}`;
+        if (led.blink === 'off') {
+          const t0 = settledAt.get(key);
+          const t1 = countedAt.get(key);
+          const t2 = decidedAt.get(key);
+          if (t0 === undefined || t1 === undefined || t2 === undefined) continue;
+          latencies.push(now - t0);
+          confirmedOn.set(deviceId, (confirmedOn.get(deviceId) ?? 0) + 1);
+          segments.count.push(t1 - t0);
+          segments.decide.push(t2 - t1);
+          segments.command.push(now - t2);
+          continue;
+        }
+        lightsOn++;
+        // The picker: reaches for the lit bin a moment later and takes what the line wants.
+        const quantity = wanted.get(key) ?? 1;
+        setTimeout(() => units.set(key, (units.get(key) as number) - quantity), Math.random() * 600);
       }
-      lightsOn++;
-      // The picker: reaches for the lit bin a moment later and takes what the line wants.
-      const quantity = wanted.get(key) ?? 1;
-      setTimeout(() => units.set(key, (units.get(key) as number) - quantity), Math.random() * 600);
     },
   });
 
@@ -245,11 +261,11 @@ async function run(): Promise<{ latencies: number[]; segments: Segments; orders:
       `only ${latencies.length} of ${targetLines} lines confirmed in ${maxSeconds} s: reported as measured\n`,
     );
   if (lightsOn < latencies.length) throw new Error('more lights went off than were lit');
-  return { latencies, segments, orders, seconds };
+  return { latencies, segments, orders, seconds, commands: commandsSeen, lightsOn };
 }
 
 async function main(): Promise<void> {
-  const { latencies, segments, orders, seconds } = await run();
+  const { latencies, segments, orders, seconds, commands, lightsOn } = await run();
   const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
   const p99 = percentile(sorted(latencies), 99);
   const row = (what: string, v: number[], goal: string) => {
@@ -281,7 +297,8 @@ async function main(): Promise<void> {
 
 ${machineLine()}. Embedded defaults: PGlite in memory, database event log, stability window 400 ms and at least 5 readings, every module mounted (\`cloud/bench/pick-latency.ts\`, ${orders} orders of ${linesPerOrder} lines, ${seconds.toFixed(0)} s).
 Mode: **in-process**, 4 sites of one 8-bin shelf each picking side by side (one list at a time per site); the bench plays the orders module (\`bv.order.confirmed.v1\`), the shelves at 10 Hz (one \`bv.telemetry\` event per shelf per sample), the gateway (a consumer of \`bv.commands\`) and a picker (takes a lit bin's quantity 0-600 ms after its light-on command).
-t0: the reading that closed the stability window (the count change's \`readingTime\`); t1: the bin's light-off \`set_led\` consumed from \`bv.commands\`, where the gateway turns it into a DCMD. The MQTT, edge agent and serial hops after that are not in these figures.
+t0: the reading that closed the stability window (the count change's \`readingTime\`); t1: the light-off command naming the bin (\`set_led\`, or one \`set_leds\` for several bins of a shelf) consumed from \`bv.commands\`, where the gateway turns it into a DCMD. The MQTT, edge agent and serial hops after that are not in these figures.
+Light commands: ${commands} for ${lightsOn} bins lit and ${latencies.length} turned off (${((lightsOn + latencies.length) / Math.max(1, commands)).toFixed(2)} bins per command; one command per bin before the group command).
 Load average of the shared machine during the run: ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' / ')}.
