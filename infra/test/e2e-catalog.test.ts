@@ -1,10 +1,7 @@
-import { tempDir } from '@bitv/shared/testing';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
+import { screenshot } from './browser.js';
+import { type E2ePlatform, startE2ePlatform } from './e2e-platform.js';
 
 /**
  * The catalog page end to end on the embedded platform: a product created and edited from the
@@ -12,33 +9,20 @@ const { email: adminEmail, password: adminPassword } = e2eAdmin;
  * why, search and filters, archive.
  */
 describe('end to end: the catalog page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
-  let context: BrowserContext;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-catalog-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '2',
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-catalog-',
+      env: { BV_DEMO_SHELVES: '1', BV_DEMO_BINS: '2' },
+      landOn: '/catalog',
     });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    page = await context.newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/catalog`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/catalog');
-  }, 150_000);
+    page = e2e.page;
+  }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 
@@ -74,8 +58,8 @@ describe('end to end: the catalog page', () => {
   });
 
   it('edits it; an edit from a page another tab overtook is refused and says why', async () => {
-    const other = await context.newPage();
-    await other.goto(`${platform.info.dashboardUrl}/catalog/E2E-LAMP`);
+    const other = await page.context().newPage();
+    await other.goto(`${e2e.url}/catalog/E2E-LAMP`);
     await field(page, 'name').fill('Desk lamp, dimmable');
     await page.getByTestId('product-save').click();
     await page.waitForLoadState('load');
@@ -94,17 +78,17 @@ describe('end to end: the catalog page', () => {
   });
 
   it('finds it by search and category, and archives it', async () => {
-    await page.goto(`${platform.info.dashboardUrl}/catalog?q=warm+lamp`);
+    await page.goto(`${e2e.url}/catalog?q=warm+lamp`);
     await expect(page.locator('[data-testid="catalog-list"] tbody tr').count()).resolves.toBe(1);
-    await page.goto(`${platform.info.dashboardUrl}/catalog?category=lighting`);
+    await page.goto(`${e2e.url}/catalog?category=lighting`);
     await expect(page.locator('tr[data-sku="E2E-LAMP"]').count()).resolves.toBe(1);
-    await page.goto(`${platform.info.dashboardUrl}/catalog/E2E-LAMP`);
+    await page.goto(`${e2e.url}/catalog/E2E-LAMP`);
     await page.getByTestId('product-archive').click();
     await page.waitForLoadState('load');
     await expect(page.locator('h1 .pill').textContent()).resolves.toBe('archived');
-    await page.goto(`${platform.info.dashboardUrl}/catalog`);
+    await page.goto(`${e2e.url}/catalog`);
     await expect(page.locator('tr[data-sku="E2E-LAMP"]').count()).resolves.toBe(0);
-    await page.goto(`${platform.info.dashboardUrl}/catalog?status=archived`);
+    await page.goto(`${e2e.url}/catalog?status=archived`);
     await expect(page.locator('tr[data-sku="E2E-LAMP"]').count()).resolves.toBe(1);
     await screenshot(page, 'catalog-archived');
   });

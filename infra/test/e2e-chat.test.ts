@@ -1,12 +1,9 @@
-import { tempDir } from '@bitv/shared/testing';
-import { decodeJwt } from 'jose';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
+import { screenshot } from './browser.js';
+import { type E2ePlatform, startE2ePlatform } from './e2e-platform.js';
 
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
 const room = 'site:demo-site';
 
 /**
@@ -16,25 +13,12 @@ const room = 'site:demo-site';
  * mention notification).
  */
 describe('end to end: the chat page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
   let sam: { token: string; id: string };
   const frames: Record<string, unknown>[] = [];
   let socket: WebSocket | undefined;
 
-  const post = async <T>(path: string, body: unknown, token?: string): Promise<T> => {
-    const res = await fetch(`${platform.info.dashboardUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const json = (await res.json()) as T;
-    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
   const frame = async (pred: (f: Record<string, unknown>) => boolean, what: string) => {
     const end = Date.now() + 30_000;
     for (;;) {
@@ -46,49 +30,27 @@ describe('end to end: the chat page', () => {
   };
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-chat-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '2',
-      BV_DEMO_SHOPPER: 'false',
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-chat-',
+      env: { BV_DEMO_SHELVES: '1', BV_DEMO_BINS: '2', BV_DEMO_SHOPPER: 'false' },
+      landOn: '/chat',
+      context: { viewport: { width: 1400, height: 900 } },
     });
-    const { accessToken } = await post<{ accessToken: string }>('/api/v1/auth/login', {
-      email: adminEmail,
-      password: adminPassword,
-    });
-    const { inviteToken } = await post<{ inviteToken: string }>(
-      '/api/v1/users/invitations',
-      { email: 'sam@e2e.local', name: 'Sam', role: 'staff', sites: ['demo-site'] },
-      accessToken,
-    );
-    const session = await post<{ accessToken: string }>('/api/v1/auth/register', {
-      inviteToken,
-      password: 'sam-password-1234',
-    });
-    sam = { token: session.accessToken, id: decodeJwt(session.accessToken).sub as string };
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/chat`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/chat');
-  }, 240_000);
+    page = e2e.page;
+    sam = await e2e.invite({ email: 'sam@e2e.local', name: 'Sam', role: 'staff', sites: ['demo-site'] });
+  }, 300_000);
 
   afterAll(async () => {
     socket?.terminate();
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 
   it('shows a colleague online and typing, their message live, and sends what the admin types', async () => {
-    await page.goto(`${platform.info.dashboardUrl}/chat?room=${encodeURIComponent(room)}`);
+    await page.goto(`${e2e.url}/chat?room=${encodeURIComponent(room)}`);
     await page.locator('#chat-live:text-is("live")').waitFor({ timeout: 30_000 });
     await page.evaluate('window.stayed = true');
-    const url = `${platform.info.dashboardUrl.replace('http', 'ws')}/api/v1/chat`;
+    const url = `${e2e.url.replace('http', 'ws')}/api/v1/chat`;
     socket = new WebSocket(url, { headers: { authorization: `Bearer ${sam.token}` } });
     socket.on('message', (d) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
     await new Promise((resolve, reject) => {

@@ -1,10 +1,8 @@
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import { eventually } from '@bitv/shared/testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
+import { screenshot } from './browser.js';
+import { type E2ePlatform, startE2ePlatform } from './e2e-platform.js';
 
 /**
  * The feed page end to end, as `npm start` runs it: the admin follows a shopper from the page, the
@@ -12,75 +10,30 @@ const { email: adminEmail, password: adminPassword } = e2eAdmin;
  * posts from the page, likes, comments, and as a moderator hides a reported post.
  */
 describe('end to end: the feed page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
   let admin: string;
   let shopper: string;
   let shopperId: string;
-
-  const api = async <T>(token: string, path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`${platform.info.dashboardUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await res.json()) as T;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const api = <T>(token: string, path: string, init: RequestInit = {}) => e2e.apiAs<T>(token, path, init);
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-feed-');
-    removeRunDir = dir.remove;
-    // A shared 2-core machine can take minutes to start it (the helper's default is 90 s).
-    platform = await startPlatformProcess(
-      dir.path,
-      {
-        BV_ADMIN_EMAIL: adminEmail,
-        BV_ADMIN_PASSWORD: adminPassword,
-        BV_DEMO_SHELVES: '1',
-        BV_DEMO_BINS: '2',
-        BV_DEMO_SHOPPER: 'false',
-        // No embedded payment providers: their fixed ports may be taken by another platform beside this one.
-        BV_BANK_PORT: '-1',
-        BV_REST_PAY_PORT: '-1',
-      },
-      240_000,
-    );
-    const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-feed-',
+      env: { BV_DEMO_SHELVES: '1', BV_DEMO_BINS: '2', BV_DEMO_SHOPPER: 'false' },
+      landOn: '/feed',
     });
-    admin = ((await login.json()) as { accessToken: string }).accessToken;
-    const invited = await api<{ user: { id: string }; inviteToken: string }>(
-      admin,
-      '/api/v1/users/invitations',
-      {
-        method: 'POST',
-        body: JSON.stringify({ email: 'shopper@e2e.local', name: 'Shopper', role: 'partner' }),
-      },
-    );
-    shopperId = invited.user.id;
-    const registered = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inviteToken: invited.inviteToken, password: 'shopper-password-1234' }),
-    });
-    shopper = ((await registered.json()) as { accessToken: string }).accessToken;
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/feed`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/feed');
+    page = e2e.page;
+    admin = e2e.token;
+    ({ id: shopperId, token: shopper } = await e2e.invite({
+      email: 'shopper@e2e.local',
+      name: 'Shopper',
+      role: 'partner',
+    }));
   }, 480_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 

@@ -1,11 +1,7 @@
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
-const site = 'demo-site';
+import { screenshot } from './browser.js';
+import { type E2ePlatform, e2eSite as site, startE2ePlatform } from './e2e-platform.js';
 
 /**
  * The flash-sale page end to end, as `npm start` runs it: the demo sale counts down to its start;
@@ -13,58 +9,28 @@ const site = 'demo-site';
  * on the open page through the public stream, without a reload.
  */
 describe('end to end: the flash-sale page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
-  let token: string;
-
-  const bins = async () => {
-    const res = await fetch(`${platform.info.dashboardUrl}/api/v1/sites/${site}/layout`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(20_000),
-    });
-    return ((await res.json()) as { bins: { sku: string | null; count: number; weighed: boolean }[] }).bins;
-  };
+  const bins = () => e2e.bins();
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-flash-');
-    removeRunDir = dir.remove;
-    // A shared 2-core machine can take minutes to start it (the helper's default is 90 s).
-    platform = await startPlatformProcess(
-      dir.path,
-      {
-        BV_ADMIN_EMAIL: adminEmail,
-        BV_ADMIN_PASSWORD: adminPassword,
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-flash-',
+      env: {
         BV_DEMO_SHELVES: '1',
         BV_DEMO_BINS: '2',
         BV_DEMO_SHOPPER: 'false',
-        // No embedded payment providers: their fixed ports may be taken by another platform beside this one.
-        BV_BANK_PORT: '-1',
-        BV_REST_PAY_PORT: '-1',
         BV_DEMO_PICKER_ERROR_RATE: '0',
       },
-      240_000,
-    );
-    const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+      landOn: '/flash-sales',
+      // What is left is what the shelves weigh: wait until every bin has been weighed.
+      waitWeighed: true,
     });
-    token = ((await login.json()) as { accessToken: string }).accessToken;
-    // What is left is what the shelves weigh: wait until every bin has been weighed.
-    await eventually(async () => (await bins()).every((b) => b.weighed), 'every bin weighed', 120_000, 1_000);
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/flash-sales`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/flash-sales');
+    page = e2e.page;
   }, 480_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 

@@ -1,10 +1,9 @@
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import { eventually } from '@bitv/shared/testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
+import { screenshot } from './browser.js';
+import { type E2ePlatform, startE2ePlatform } from './e2e-platform.js';
 
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
 /** What the fleet page shows for a time, whatever the browser's zone (issue #12, defect 6). */
 const utcTime = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -18,32 +17,19 @@ interface ShelfState {
  * the page's times stay in its stated zone after live updates.
  */
 describe('end to end: the fleet page sends commands down to a simulated shelf', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
   let gateway: string;
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-fleet-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '4',
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-fleet-',
+      env: { BV_DEMO_SHELVES: '1', BV_DEMO_BINS: '4' },
+      landOn: '/fleet',
+      // UTC+14 and a German locale: a time formatted by the browser's defaults cannot pass for UTC.
+      context: { timezoneId: 'Pacific/Kiritimati', locale: 'de-DE' },
     });
-    browser = await launchBrowser();
-    // UTC+14 and a German locale: a time formatted by the browser's defaults cannot pass for UTC.
-    const context = await browser.newContext({
-      viewport: { width: 1400, height: 1000 },
-      timezoneId: 'Pacific/Kiritimati',
-      locale: 'de-DE',
-    });
-    page = await context.newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/fleet`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/fleet');
+    page = e2e.page;
     gateway = (await page.locator('form[data-command]').first().getAttribute('data-command')) ?? '';
     expect(gateway).not.toBe('');
     // Commands need the agent connected: wait for the page to show its gateway online.
@@ -56,17 +42,15 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
       60_000,
       500,
     );
-  }, 150_000);
+  }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 
   const shelfState = async (serial: string): Promise<ShelfState> => {
-    const res = await fetch(`${platform.info.simControlUrl}/shelves/${serial}`);
+    const res = await fetch(`${e2e.platform.info.simControlUrl}/shelves/${serial}`);
     expect(res.ok).toBe(true);
     return (await res.json()) as ShelfState;
   };
@@ -96,7 +80,7 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
   };
 
   it('refuses a shelf command without a shelf, and an empty bin, in the page', async () => {
-    const shelf = platform.info.shelves[0]!;
+    const shelf = e2e.platform.info.shelves[0]!;
     const out = page.getByTestId(`command-out-${gateway}`);
     const rows = await page.locator('#commands tr[id^="cmd-"]').count();
     const posts: string[] = [];
@@ -126,14 +110,14 @@ describe('end to end: the fleet page sends commands down to a simulated shelf', 
   }, 60_000);
 
   it('identifies a shelf from the page: the shelf acknowledges it', async () => {
-    const shelf = platform.info.shelves[0]!;
+    const shelf = e2e.platform.info.shelves[0]!;
     const command = await sendFromPage('identify', shelf.deviceId);
     const row = await doneOnPage(command.id);
     expect(await row.textContent()).toContain(`identify → ${shelf.deviceId}`);
   }, 60_000);
 
   it('lights a bin from the page and turns it off again', async () => {
-    const shelf = platform.info.shelves[0]!;
+    const shelf = e2e.platform.info.shelves[0]!;
     const bin = 2;
     const lit = await sendFromPage('set_led', shelf.deviceId, String(bin));
     await doneOnPage(lit.id);

@@ -1,11 +1,7 @@
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
-const site = 'demo-site';
+import { screenshot } from './browser.js';
+import { type E2ePlatform, e2eSite as site, startE2ePlatform } from './e2e-platform.js';
 
 /**
  * The orders page end to end, as `npm start` runs it (no demo shopper): an order placed through
@@ -13,64 +9,34 @@ const site = 'demo-site';
  * simulated picker picks it, and its detail shows the event timeline.
  */
 describe('end to end: the orders page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
-  let token: string;
-
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`${platform.info.dashboardUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await res.json()) as T;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
-  const bins = async () =>
-    (
-      await api<{ bins: { sku: string | null; count: number; weighed: boolean }[] }>(
-        `/api/v1/sites/${site}/layout`,
-      )
-    ).bins;
+  const api = <T>(path: string, init: RequestInit = {}) => e2e.api<T>(path, init);
+  const bins = () => e2e.bins();
 
   beforeAll(async () => {
-    const dir = await tempDir('bv-e2e-orders-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(dir.path, {
-      BV_ADMIN_EMAIL: adminEmail,
-      BV_ADMIN_PASSWORD: adminPassword,
-      BV_DEMO_SHELVES: '1',
-      BV_DEMO_BINS: '2',
-      BV_DEMO_SHOPPER: 'false',
-      BV_DEMO_PICKER_ERROR_RATE: '0',
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-orders-',
+      env: {
+        BV_DEMO_SHELVES: '1',
+        BV_DEMO_BINS: '2',
+        BV_DEMO_SHOPPER: 'false',
+        BV_DEMO_PICKER_ERROR_RATE: '0',
+      },
+      landOn: '/orders',
+      // Checkout reserves against the counts from weight.
+      waitWeighed: true,
     });
-    const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
-    });
-    token = ((await login.json()) as { accessToken: string }).accessToken;
-    // Checkout reserves against the counts from weight: wait until every bin has been weighed.
-    await eventually(async () => (await bins()).every((b) => b.weighed), 'every bin weighed', 120_000, 1_000);
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/orders`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/orders');
-  }, 240_000);
+    page = e2e.page;
+  }, 420_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
 
   it('lists an order placed through the API as confirmed, follows its status live, and shows its timeline', async () => {
-    await page.goto(`${platform.info.dashboardUrl}/orders?site=${site}`);
+    await page.goto(`${e2e.url}/orders?site=${site}`);
     await page.locator('#orders-live:text-is("live")').waitFor({ timeout: 30_000 });
     // No reload from here until the order is listed: a reload would drop this mark.
     await page.evaluate('window.stayed = true');

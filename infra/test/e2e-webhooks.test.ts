@@ -1,13 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { eventually, tempDir } from '@bitv/shared/testing';
-import type { Browser, Page } from 'playwright-core';
+import { eventually } from '@bitv/shared/testing';
+import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eAdmin, fillLogin, launchBrowser, screenshot } from './browser.js';
-import { type RunningPlatform, startPlatformProcess } from './platform-process.js';
-
-const { email: adminEmail, password: adminPassword } = e2eAdmin;
-const site = 'demo-site';
+import { screenshot } from './browser.js';
+import { type E2ePlatform, e2eSite as site, startE2ePlatform } from './e2e-platform.js';
 
 /**
  * The webhooks page end to end, as `npm start` runs it (database queue): an endpoint added in the
@@ -16,25 +13,12 @@ const site = 'demo-site';
  * window again.
  */
 describe('end to end: the partner webhooks page', () => {
-  let platform: RunningPlatform;
-  let browser: Browser;
+  let e2e: E2ePlatform;
   let page: Page;
-  let removeRunDir: () => Promise<void>;
-  let token: string;
   let receiver: Server;
   let receiverUrl = '';
   const received: { headers: IncomingHttpHeaders; body: string }[] = [];
-
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`${platform.info.dashboardUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await res.json()) as T;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const api = <T>(path: string, init: RequestInit = {}) => e2e.api<T>(path, init);
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {
@@ -50,13 +34,9 @@ describe('end to end: the partner webhooks page', () => {
     if (typeof a !== 'object' || !a) throw new Error('no receiver address');
     receiverUrl = `http://127.0.0.1:${a.port}/hook`;
 
-    const dir = await tempDir('bv-e2e-webhooks-');
-    removeRunDir = dir.remove;
-    platform = await startPlatformProcess(
-      dir.path,
-      {
-        BV_ADMIN_EMAIL: adminEmail,
-        BV_ADMIN_PASSWORD: adminPassword,
+    e2e = await startE2ePlatform({
+      dirPrefix: 'bv-e2e-webhooks-',
+      env: {
         BV_DEMO_SHELVES: '1',
         BV_DEMO_BINS: '2',
         BV_DEMO_SHOPPER: 'false',
@@ -64,25 +44,13 @@ describe('end to end: the partner webhooks page', () => {
         BV_WEBHOOKS_ALLOW_PRIVATE: 'true',
         BV_WEBHOOKS_RETRY_SCHEDULE: '0,1s,2s',
       },
-      240_000,
-    );
-    const login = await fetch(`${platform.info.dashboardUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+      landOn: '/partner/webhooks',
     });
-    token = ((await login.json()) as { accessToken: string }).accessToken;
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await page.goto(`${platform.info.dashboardUrl}/login?next=/partner/webhooks`);
-    await fillLogin(page, adminEmail, adminPassword);
-    await page.waitForURL((url) => url.pathname === '/partner/webhooks');
+    page = e2e.page;
   }, 420_000);
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await platform?.stop();
-    await removeRunDir?.();
+    const code = await e2e?.close();
     await new Promise((r) => receiver?.close(r));
     expect(code, 'the platform exits cleanly on Ctrl-C').toBe(0);
   }, 60_000);
