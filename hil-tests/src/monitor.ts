@@ -24,7 +24,7 @@ Usage: npx tsx hil-tests/src/monitor.ts --port <path> [--baud n] [--seconds s] [
   --baud <n>          baud rate (HIL_BAUD)
   --seconds <s>       how long to listen (HIL_MONITOR_SECONDS)
   --command <json>    send a command after the HELLO, e.g. '{"op":"set_led","bin":0,"color":65280,"blink":"fast"}'
-                      (repeatable; ops: tare, calibrate, set_led, set_sample_rate, reboot, identify, request_hello)
+                      (repeatable; ops: tare, calibrate, set_led, set_leds, set_sample_rate, reboot, identify, request_hello)
   -h, --help          this text
 `;
 

@@ -20,6 +20,7 @@ export const fleetScript = `
   var nodeActions=${JSON.stringify(nodeActions)};
   function v(f,n){var e=f.elements.namedItem(n);return e?String(e.value):''}
   function cmdText(c){var t=c.action;if(c.action==='set_led')t=c.blink==='off'?'light off':'light';
+    if(c.action==='set_leds')t='lights '+c.leds.map(function(l){return l.bin+(l.blink==='off'?' off':' on')}).join(', ');
     if(c.bin!==undefined)t+=' bin '+c.bin;return t}
   function build(f){
     var choice=v(f,'action'),action=choice==='led_off'?'set_led':choice,sel=f.elements.namedItem('deviceId');
