@@ -83,13 +83,16 @@ describe('a firmware rollout to 20 shelves, end to end', () => {
       throw new Error(`${String(error)}\n--- agent output ---\n${r.agent.output()}`);
     });
     const tookMs = Date.now() - started;
+    // Which devices failed and why first: the most telling line when this fails.
+    const failed = job.devices.filter((d) => d.state === 'failed');
+    const failedWhy = failed.map((d) => `${d.deviceId} ${d.reason}`).sort();
+    const expectedWhy = failing.map((d) => `${d} rolled_back health_check`);
+    if (failedWhy.join() !== expectedWhy.join()) console.error(`agent output:\n${r.agent.output()}`);
+    expect(failedWhy).toEqual(expectedWhy);
     // The first failure is enough: 1 of at least 6 finished is over 10 %; how many had finished
     // by then depends on the order the results came in.
     expect(job.reason).toMatch(/^[12] of \d+ finished devices failed \(over 10 %\)$/);
     expect(job.progress).toMatchObject({ succeeded: 13, failed: 2, pending: 5, inProgress: 0 });
-    const failed = job.devices.filter((d) => d.state === 'failed');
-    expect(failed.map((d) => d.deviceId).sort()).toEqual(failing);
-    expect(failed.map((d) => d.reason)).toEqual(['rolled_back health_check', 'rolled_back health_check']);
     const wave3 = job.devices.filter((d) => d.wave === 2);
     expect(wave3.map((d) => d.state)).toEqual(Array(5).fill('pending'));
 

@@ -26,7 +26,7 @@ export interface ShelfUpdateOptions {
   /** ACK/NACK wait per frame [SL-OTA-1]: 500 ms on the device plus the link. */
   frameTimeoutMs: number;
   commitTimeoutMs: number;
-  /** Tries per frame on a timeout, and OTA_BEGINs (resumes) per update. */
+  /** Tries per frame on a timeout, and OTA_BEGINs (resumes) in a row without an ACKed chunk. */
   retries: number;
   /**
    * From the commit's ACK to the final OTA_STATUS: the flush before the reboot (5 s at most), two
@@ -119,18 +119,26 @@ export async function updateShelf(
 
   try {
     let sent = await begin();
-    let begins = 1;
+    // Resumes in a row that found the controller no further on. Counted per stretch without
+    // progress, not per update: on a loaded gateway an ACK arrives after the timeout, the retry of
+    // that chunk is out of step (NACK) though the controller took it, and a whole image can need a
+    // resume per chunk, each of which moves on. Bounded: every reset needs bytes the controller took.
+    let resumes = 0;
     while (sent < image.length) {
       const data = image.subarray(sent, sent + o.chunkBytes);
       const answer = await request(otaChunk(sent, data), o.frameTimeoutMs);
       if (answer.status === 'done') {
         sent += data.length;
+        resumes = 0;
         o.onProgress?.({ sent, size: image.length });
         continue;
       }
       // Out of step (a lost ACK, a controller that rebooted): ask where it is and go on from there.
-      if (begins++ > o.retries) throw new UpdateFailed(`chunk at ${sent}: ${answer.reason}`);
-      sent = await begin();
+      if (resumes >= o.retries) throw new UpdateFailed(`chunk at ${sent}: ${answer.reason}`);
+      const at = await begin();
+      resumes = at > sent ? 0 : resumes + 1;
+      sent = at;
+      o.onProgress?.({ sent, size: image.length });
     }
     let sawBoot = false;
     const verdict = waitFor((m) => {
