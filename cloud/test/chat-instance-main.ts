@@ -1,8 +1,8 @@
 /**
  * One cloud instance for chat-instances.test.ts: the chat module on the test's PostgreSQL schema
  * with the cache (presence, pub/sub between instances) on Redis. With `BV_CHAT_TEST_USERS=<n>` it
- * first creates n staff users of `BV_CHAT_TEST_SITE` and prints their access tokens. Prints
- * `ready <url>` once it serves.
+ * first creates n staff users of `BV_CHAT_TEST_SITE` and prints their access tokens;
+ * `BV_CHAT_TEST_PRESENCE_TTL_MS` shortens presence's TTL. Prints `ready <url>` once it serves.
  */
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
@@ -19,6 +19,7 @@ const env = z
     BV_CHAT_TEST_REDIS: z.string().url(),
     BV_CHAT_TEST_SITE: z.string(),
     BV_CHAT_TEST_USERS: z.coerce.number().int().default(0),
+    BV_CHAT_TEST_PRESENCE_TTL_MS: z.coerce.number().int().positive().optional(),
   })
   .parse(process.env);
 
@@ -35,13 +36,23 @@ const eventLog = await createEventLog({
   databaseLog: { pollIntervalMs: 100, retentionIntervalMs: 0 },
 });
 const cloud = await startCloud(
-  { port: 0, grpcPort: -1, modules: ['chat'], redisUrl: env.BV_CHAT_TEST_REDIS, chat: { syncMs: 500 } },
+  {
+    port: 0,
+    grpcPort: -1,
+    modules: ['chat'],
+    redisUrl: env.BV_CHAT_TEST_REDIS,
+    chat: {
+      syncMs: 500,
+      ...(env.BV_CHAT_TEST_PRESENCE_TTL_MS ? { presenceTtlMs: env.BV_CHAT_TEST_PRESENCE_TTL_MS } : {}),
+    },
+  },
   { database, eventLog, logger: silentLogger, registry },
 );
 const tokens: string[] = [];
 for (let i = 0; i < env.BV_CHAT_TEST_USERS; i++) {
   const user = await cloud.services.users.create({
-    email: `chat${i}-${env.BV_CHAT_TEST_SCHEMA}@test.local`,
+    // The site too: each test of a file makes its own users in the file's schema.
+    email: `chat${i}-${env.BV_CHAT_TEST_SITE}@test.local`,
     name: `chat ${i}`,
     role: 'staff',
     password: 'password-123',

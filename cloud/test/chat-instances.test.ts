@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dropSchema, openDatabase } from '@bitv/shared/db';
 import { postgresUrl, redisUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ChatClient, type Frame } from './chat-client.js';
+import { ChatClient, type Frame, userOf } from './chat-client.js';
 
 const ready = (await serverAvailable('postgres')) && (await serverAvailable('redis'));
 const entry = fileURLToPath(new URL('./chat-instance-main.ts', import.meta.url));
@@ -90,6 +90,10 @@ class Participant {
   }
 }
 
+const withStatus = (user: string, status: string) => (f: Frame) =>
+  f.type === 'presence' &&
+  (f.members as { user: string; status: string }[]).some((m) => m.user === user && m.status === status);
+
 describe.skipIf(!ready)('chat on two cloud instances sharing Redis and PostgreSQL, one SIGKILLed', () => {
   const schema = uniqueName('chatinst');
   const children: ChildProcess[] = [];
@@ -164,5 +168,53 @@ describe.skipIf(!ready)('chat on two cloud instances sharing Redis and PostgreSQ
     for (const p of people) expect(line(p)).toEqual(line(people[0] as Participant));
     for (const p of people) p.client.close();
     b.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('presence crosses instances: online and away seen on the other one; offline within the TTL after its instance dies', async () => {
+    const site = uniqueName('aisle');
+    const room = `site:${site}`;
+    const ttl = 2_000;
+    const base = {
+      BV_CHAT_TEST_DB: postgresUrl(),
+      BV_CHAT_TEST_SCHEMA: schema,
+      BV_CHAT_TEST_REDIS: redisUrl(),
+      BV_CHAT_TEST_SITE: site,
+      BV_CHAT_TEST_PRESENCE_TTL_MS: String(ttl),
+    };
+    const a = await startInstance({ ...base, BV_CHAT_TEST_USERS: '2' });
+    children.push(a.child);
+    const b = await startInstance(base);
+    children.push(b.child);
+    const [memberToken, watcherToken] = a.tokens as [string, string];
+    const watcher = await ChatClient.connect(b.url, watcherToken);
+    watcher.send({ type: 'join', room });
+    await watcher.next((f) => f.type === 'history');
+    const member = await ChatClient.connect(a.url, memberToken);
+    // The member's page beats well inside the TTL for as long as its instance lives.
+    const beat = setInterval(() => member.send({ type: 'presence', status: 'online' }), ttl / 4);
+    try {
+      member.send({ type: 'join', room });
+      await member.next((f) => f.type === 'history');
+      await watcher.next(withStatus(userOf(memberToken), 'online'), 10_000, 'member online on b');
+      // The other way: b's user beats on b and a's socket hears it through Redis.
+      watcher.send({ type: 'presence', status: 'away' });
+      await member.next(withStatus(userOf(watcherToken), 'away'), 10_000, 'watcher away on a');
+
+      // Instance a dies without a goodbye: nothing announces "offline"; only the key's TTL can.
+      a.child.kill('SIGKILL');
+      const killed = Date.now();
+      await member.waitClosed();
+      clearInterval(beat);
+      // Bound: the TTL, a sweep (TTL/4), a coalesced flush, and slack for a loaded machine.
+      await watcher.nextNew(withStatus(userOf(memberToken), 'offline'), 3 * ttl, 'member offline on b');
+      process.stdout.write(
+        `presence across instances: offline seen on b ${Date.now() - killed} ms after a was killed (TTL ${ttl} ms)\n`,
+      );
+    } finally {
+      clearInterval(beat);
+      watcher.close();
+      member.close();
+      b.child.kill('SIGTERM');
+    }
   }, 240_000);
 });
