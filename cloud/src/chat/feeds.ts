@@ -9,7 +9,8 @@ export interface ChatPeer {
   readonly user: string;
   /** Per room, the last sequence this peer was sent (it is never sent one twice). */
   readonly cursor: Map<string, number>;
-  sendText(text: string): void;
+  /** Sends one text frame; a Buffer is the UTF-8 of a frame shared by many peers (sent as is). */
+  send(frame: string | Buffer): void;
   /** Whether the peer may read the room (for mentions of rooms it has not joined). */
   mayRead(roomId: string): Promise<boolean>;
 }
@@ -35,8 +36,8 @@ export interface RoomFeedsOptions {
   logger: Logger;
   /** Counted: events from the pub/sub that did not parse. */
   onInvalid(): void;
-  /** Every event fanned out to a peer (for the fan-out metric). */
-  onDelivered(count: number): void;
+  /** One event fanned out: to how many peers, and how long the sends held the event loop. */
+  onDelivered(count: number, ms: number): void;
 }
 
 const page = 500;
@@ -133,7 +134,7 @@ export class RoomFeeds {
       }
       const last = events.at(-1)?.seq ?? Math.min(since ?? head, head);
       peer.cursor.set(roomId, last);
-      peer.sendText(JSON.stringify({ type: 'history', room: roomId, events, head: last }));
+      peer.send(JSON.stringify({ type: 'history', room: roomId, events, head: last }));
       // The feed's own position stays where it is: moving it to this history's end would skip,
       // for the room's other peers, events the feed has not delivered yet (seen failing in
       // chat-instances.test). The new peer's cursor keeps it from getting those twice.
@@ -159,7 +160,8 @@ export class RoomFeeds {
 
   /** Sends a text to the room's peers here (signals: typing, reads, presence). */
   toRoom(roomId: string, text: string, except?: string): void {
-    for (const peer of this.peersOf(roomId)) if (peer.user !== except) peer.sendText(text);
+    const frame = Buffer.from(text);
+    for (const peer of this.peersOf(roomId)) if (peer.user !== except) peer.send(frame);
   }
 
   private onPublished(message: unknown): void {
@@ -190,16 +192,18 @@ export class RoomFeeds {
 
   private deliver(feed: Feed, event: StoredChatEvent): void {
     feed.last = Math.max(feed.last, event.seq);
-    let text: string | undefined;
+    // Encoded once: a string would be encoded to UTF-8 again for every socket it goes to.
+    let frame: Buffer | undefined;
     let n = 0;
+    const start = performance.now();
     for (const peer of feed.peers) {
       if ((peer.cursor.get(event.roomId) ?? 0) >= event.seq) continue;
       peer.cursor.set(event.roomId, event.seq);
-      text ??= JSON.stringify({ type: 'event', room: event.roomId, event });
-      peer.sendText(text);
+      frame ??= Buffer.from(JSON.stringify({ type: 'event', room: event.roomId, event }));
+      peer.send(frame);
       n += 1;
     }
-    if (n > 0) this.options.onDelivered(n);
+    if (n > 0) this.options.onDelivered(n, performance.now() - start);
   }
 
   private async notifyMentions(event: StoredChatEvent): Promise<void> {
@@ -208,7 +212,7 @@ export class RoomFeeds {
       for (const peer of this.userPeers.get(user) ?? []) {
         try {
           if (!(await peer.mayRead(event.roomId))) continue;
-          peer.sendText(
+          peer.send(
             JSON.stringify({
               type: 'mention',
               room: event.roomId,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type OutboxRelay, startOutboxRelay } from '@bitv/shared/event-store';
 import { chatEventV1, topics } from '@bitv/shared/events';
 import { HybridLogicalClock } from '@bitv/shared/hlc';
-import { counter, gauge } from '@bitv/shared/metrics';
+import { counter, gauge, histogram } from '@bitv/shared/metrics';
 import { z } from 'zod';
 import type { CloudModule, ModuleContext } from '../module.js';
 import { chatChannels, RoomFeeds } from './feeds.js';
@@ -50,6 +50,13 @@ export async function createChatModule(
     'Chat pub/sub messages that did not parse',
   );
   const delivered = counter(ctx.metrics, 'bv_chat_delivered_total', 'Chat events sent to sockets (fan-out)');
+  // Writing one event to every local socket of a room blocks the event loop for its whole length:
+  // the floor of a big room's delivery latency.
+  const fanout = histogram(
+    ctx.metrics,
+    'bv_chat_fanout_seconds',
+    'Time to write one chat event to all of a room’s sockets on this instance',
+  );
   const written = counter(ctx.metrics, 'bv_chat_writes_total', 'Chat writes, by outcome', ['outcome']);
   const replicated = counter(ctx.metrics, 'bv_chat_replicas_total', 'Other sites’ chat events, by outcome', [
     'outcome',
@@ -59,7 +66,10 @@ export async function createChatModule(
     maxCatchUp: settings.maxCatchUp,
     logger,
     onInvalid: () => invalid.inc(),
-    onDelivered: (n) => delivered.inc(n),
+    onDelivered: (n, ms) => {
+      delivered.inc(n);
+      fanout.observe(ms / 1000);
+    },
   });
   const service = new ChatService(store, feeds, (r) =>
     written.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' }),

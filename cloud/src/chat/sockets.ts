@@ -96,14 +96,15 @@ export function chatServer(deps: ChatServerDeps): UpgradeHandler & { close(): Pr
       expiry.unref();
     };
     armExpiry(firstExpiry);
-    const send = (text: string) => {
+    const send = (frame: string | Buffer) => {
       if (ws.readyState !== WebSocket.OPEN) return;
       if (ws.bufferedAmount > settings.maxBufferedBytes) {
         metrics.dropped.inc({ reason: 'slow_consumer' });
         ws.close(closeCodes.tooSlow, 'too slow');
         return;
       }
-      ws.send(text);
+      // A Buffer goes out as a text frame without a copy (the fan-out shares one per event).
+      ws.send(frame, { binary: false });
     };
     const mayRead = async (roomId: string): Promise<boolean> => {
       const known = access.get(roomId);
@@ -113,7 +114,7 @@ export function chatServer(deps: ChatServerDeps): UpgradeHandler & { close(): Pr
       access.set(roomId, ok);
       return ok;
     };
-    const peer: ChatPeer = { user, cursor: new Map(), sendText: send, mayRead };
+    const peer: ChatPeer = { user, cursor: new Map(), send, mayRead };
     const joined = () => [...peer.cursor.keys()];
     deps.feeds.connected(peer);
     metrics.connections.inc();
