@@ -1,4 +1,11 @@
-import { deviceStateV1, orderEvents, paymentEvents, stockAlertV1, topics } from '@bitv/shared/events';
+import {
+  alarmChangedV1,
+  deviceStateV1,
+  orderEvents,
+  paymentEvents,
+  stockAlertV1,
+  topics,
+} from '@bitv/shared/events';
 
 /** The events partners can subscribe to, by the topic they come from. */
 export const webhookEventTypes: readonly { type: string; description: string }[] = [
@@ -6,9 +13,17 @@ export const webhookEventTypes: readonly { type: string; description: string }[]
   ...paymentEvents,
   stockAlertV1,
   deviceStateV1,
+  // One type for an alarm's raise, acknowledgement and clearing: `data.transition` says which.
+  alarmChangedV1,
 ].map((d) => ({ type: d.type, description: d.description }));
 
-export const webhookTopics = [topics.orders, topics.payments, topics.inventory, topics.deviceState] as const;
+export const webhookTopics = [
+  topics.orders,
+  topics.payments,
+  topics.inventory,
+  topics.deviceState,
+  topics.alarms,
+] as const;
 
 const known = new Set(webhookEventTypes.map((t) => t.type));
 

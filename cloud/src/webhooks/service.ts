@@ -146,8 +146,7 @@ export class WebhookService {
     const updated = await this.deps.store.updateEndpoint(id, patch);
     this.policies.delete(id);
     this.buckets.forget(id);
-    this.agents.get(id)?.destroy();
-    this.agents.delete(id);
+    this.dropAgent(id);
     return updated;
   }
 
@@ -231,6 +230,11 @@ export class WebhookService {
   }
 
   // --- attempts --------------------------------------------------------------------------------
+
+  private dropAgent(endpointId: string): void {
+    this.agents.get(endpointId)?.destroy();
+    this.agents.delete(endpointId);
+  }
 
   private agent(endpoint: Endpoint): ReturnType<typeof agentFor> {
     let agent = this.agents.get(endpoint.id);
@@ -340,7 +344,13 @@ export class WebhookService {
         return d.ack();
       }
       if (e instanceof SsrfError) this.refused.inc({ reason: 'ssrf' });
-      if (!(e instanceof ReceiverFailed)) error = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof ReceiverFailed)) {
+        error = e instanceof Error ? e.message : String(e);
+        // A timeout or connection error may mean the pooled connections are dead (a receiver or
+        // proxy gone without closing them): the next attempt, the breaker's trial too, must
+        // connect afresh instead of timing out on one of them and reopening the breaker.
+        this.dropAgent(endpoint.id);
+      }
     }
     const latencyMs = Date.now() - started;
     if (attempt === 1) {
