@@ -16,6 +16,7 @@ import {
   createEventStore,
   type EventStore,
   type NewEvent,
+  projectionRunnerDefaults,
   startProjections,
 } from '../src/event-store/index.js';
 import { postgresUrl, serverAvailable, uniqueName } from '../src/testing/index.js';
@@ -113,7 +114,6 @@ async function run(name: string, database: Database): Promise<Result> {
     database,
     projections: [unitsPerSku()],
     follow: false,
-    batchSize: 5_000,
   });
   const start = performance.now();
   const rebuilt = await runner.rebuild('bench-units');
@@ -194,7 +194,7 @@ ${table(
   ]),
 )}
 
-Projection rebuild from zero (reset, then replay in 5,000-event batches, each batch's rows and
+Projection rebuild from zero (reset, then replay in ${projectionRunnerDefaults.rebuildBatchSize.toLocaleString('en-US')}-event batches, each batch's rows and
 checkpoint in one transaction; the read model is checked against the log afterwards):
 
 ${table(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { ConcurrencyError, ValidationError } from '../errors/index.js';
 import {
   appendWithin,
@@ -11,6 +11,7 @@ import {
 } from './append.js';
 import type { AppendRequest, AppendResult, ExpectedVersion } from './port.js';
 import { streamVersion } from './rows.js';
+import type { Upcasters } from './upcasters.js';
 
 // Ten parameters per row; PostgreSQL allows 65,535 in one statement.
 const rowsPerInsert = 6_000;
@@ -139,4 +140,97 @@ async function insertChunk(
 
 function expectedKind(expected: ExpectedVersion): string {
   return typeof expected === 'number' ? 'version' : expected;
+}
+
+/**
+ * All-or-nothing append of several distinct streams as ONE autocommitted statement (PostgreSQL):
+ * the order lock and the NOTIFY ride in a CTE the INSERT joins, so the lock is held before the
+ * first position is drawn (gapless order as with the transaction path) and the whole append is
+ * one round trip, like a plain INSERT. Rows are inserted only if every request's version check
+ * passes. The statement's snapshot is taken before the lock is granted, so a stream appended
+ * concurrently may look older than it is: the unique (stream_id, version) index refuses such a
+ * row, and the caller answers that case (`'retry'`) through the transaction path, whose check
+ * sees every earlier commit. Never partial, never silently wrong.
+ */
+export async function appendAutocommit(
+  db: Kysely<unknown>,
+  lockKey: string,
+  channel: string,
+  upcasters: Upcasters,
+  requests: readonly AppendRequest[],
+): Promise<AppendResult[] | ConcurrencyError | 'retry'> {
+  let seq = 0;
+  const values = requests.flatMap((r) =>
+    r.events.map(
+      (e, i) =>
+        sql`(${seq++}::integer, ${e.id ?? randomUUID()}, ${r.streamId}, ${i + 1}::integer, ${expectedKind(r.expected)},
+          ${typeof r.expected === 'number' ? r.expected : 0}::integer, ${e.type},
+          ${upcasters.current(e.type)}::integer, ${JSON.stringify(e.data)}, ${JSON.stringify(e.metadata ?? {})})`,
+    ),
+  );
+  let inserted: { stream_id: string; position: string | number | bigint; version: number }[];
+  try {
+    ({ rows: inserted } = await sql<{
+      stream_id: string;
+      position: string | number | bigint;
+      version: number;
+    }>`
+      WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockKey}::bigint), pg_notify(${channel}, 'events')),
+      n AS (
+        SELECT * FROM (VALUES ${sql.join(values)}) AS v (seq, id, stream_id, ord, kind, expected, type, sv, data, meta)
+      ),
+      cur AS (
+        SELECT s.stream_id,
+          (SELECT coalesce(max(e.version), 0) FROM bv_es_events e WHERE e.stream_id = s.stream_id) AS v,
+          s.kind, s.expected
+        FROM (SELECT DISTINCT stream_id, kind, expected FROM n) s
+      ),
+      ok AS (
+        SELECT bool_and(kind = 'any' OR (kind = 'no_stream' AND v = 0) OR (kind = 'stream_exists' AND v > 0)
+          OR (kind = 'version' AND v = expected)) AS all_ok FROM cur
+      )
+      INSERT INTO bv_es_events (id, stream_id, version, type, schema_version, data, metadata)
+      SELECT q.id::uuid, q.stream_id, cur.v + q.ord, q.type, q.sv, q.data::jsonb, q.meta::jsonb
+      FROM l CROSS JOIN ok CROSS JOIN n q JOIN cur ON cur.stream_id = q.stream_id
+      WHERE ok.all_ok
+      ORDER BY q.seq
+      RETURNING stream_id, position, version`.execute(db));
+  } catch (error) {
+    const translated = translateInsertError(
+      error,
+      requests.length === 1 ? (requests[0]?.streamId ?? '') : 'of a batch',
+    );
+    if (translated instanceof ConcurrencyError) return 'retry';
+    throw translated;
+  }
+  if (inserted.length === 0) {
+    for (const r of requests) {
+      const actual = await streamVersion(db, r.streamId);
+      if (!versionMatches(r.expected, actual))
+        return new ConcurrencyError(
+          `stream ${r.streamId} is at version ${actual}, the append expected ${describeExpected(r.expected)}`,
+          { details: { streamId: r.streamId, expected: r.expected, actual } },
+        );
+    }
+    // Every check passes now: a stream moved between the statement and this look-up.
+    return 'retry';
+  }
+  const byStream = new Map<string, AppendResult>();
+  for (const row of inserted) {
+    const before = byStream.get(row.stream_id);
+    const position = BigInt(row.position);
+    byStream.set(row.stream_id, {
+      streamId: row.stream_id,
+      version: Math.max(Number(row.version), before?.version ?? 0),
+      position: before && before.position > position ? before.position : position,
+    });
+  }
+  return requests.map((r) => byStream.get(r.streamId) as AppendResult);
+}
+
+function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === 0;
+  if (expected === 'stream_exists') return actual > 0;
+  return actual === expected;
 }

@@ -18,15 +18,22 @@ export interface ProjectionRunnerOptions {
   projections: readonly Projection[];
   logger?: Logger;
   metrics?: Registry;
-  /** Events per transaction. */
+  /** Events per transaction while following the log. */
   batchSize?: number;
+  /** Events per transaction in `rebuild`: a replay from zero reads the log in bigger pages. */
+  rebuildBatchSize?: number;
   /** Fallback poll for events appended by other processes (a commit in this one wakes it at once). */
   pollIntervalMs?: number;
   /** Whether to follow the store in the background; `false` leaves it to `catchUp` calls (tests, tools). */
   follow?: boolean;
 }
 
-export const projectionRunnerDefaults = { batchSize: 500, pollIntervalMs: 1_000, follow: true };
+export const projectionRunnerDefaults = {
+  batchSize: 500,
+  rebuildBatchSize: 5_000,
+  pollIntervalMs: 1_000,
+  follow: true,
+};
 
 export interface ProjectionRunner {
   /** Applies every event up to the current head to one projection (or all); returns events applied. */
@@ -71,6 +78,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
   async function step(
     projection: Projection,
     tx: EventStoreTransaction,
+    batchSize: number,
   ): Promise<{ count: number; more: boolean }> {
     await sql`INSERT INTO bv_es_checkpoints (name, position) VALUES (${projection.name}, 0)
       ON CONFLICT (name) DO NOTHING`.execute(tx.sql);
@@ -79,7 +87,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     const after = BigInt(rows[0]?.position ?? 0);
     const events = await tx.readAll({
       after,
-      limit: opts.batchSize,
+      limit: batchSize,
       ...(projection.types ? { types: projection.types } : {}),
     });
     const last = events.at(-1);
@@ -88,13 +96,13 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     await sql`UPDATE bv_es_checkpoints SET position = ${last.position.toString()}::bigint, updated_at = now()
       WHERE name = ${projection.name}`.execute(tx.sql);
     position.set({ projection: projection.name }, Number(last.position));
-    return { count: events.length, more: events.length === opts.batchSize };
+    return { count: events.length, more: events.length === batchSize };
   }
 
-  async function catchUpOne(projection: Projection): Promise<number> {
+  async function catchUpOne(projection: Projection, batchSize = opts.batchSize): Promise<number> {
     let total = 0;
     for (;;) {
-      const { count, more } = await opts.store.transaction((tx) => step(projection, tx));
+      const { count, more } = await opts.store.transaction((tx) => step(projection, tx, batchSize));
       total += count;
       applied.inc({ projection: projection.name }, count);
       if (!more) return total;
@@ -170,7 +178,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
         );
       });
       logger.info({ projection: name }, 'projection reset; replaying the log');
-      const count = await catchUpOne(projection);
+      const count = await catchUpOne(projection, opts.rebuildBatchSize);
       logger.info({ projection: name, events: count }, 'projection rebuilt');
       return count;
     },

@@ -7,7 +7,7 @@ import { ConcurrencyError, ValidationError } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
 import { counter, createRegistry, histogram } from '../metrics/index.js';
 import { appendWithin, checkInput, type TransactionState } from './append.js';
-import { appendEachWithin } from './append-each.js';
+import { appendAutocommit, appendEachWithin } from './append-each.js';
 import { notifyChannel } from './notify.js';
 import { nudge } from './nudge.js';
 import { enqueueWithin } from './outbox-write.js';
@@ -28,6 +28,9 @@ export interface EventStoreOptions {
   logger?: Logger;
   metrics?: Registry;
 }
+
+// Ten parameters per row: one statement holds at most 6,000 rows (PostgreSQL: 65,535 parameters).
+const autocommitRows = 6_000;
 
 const snapshotSchema = z.object({
   streamId: z.string().min(1).max(300),
@@ -80,7 +83,16 @@ export async function createEventStore(
     let state: TransactionState | undefined;
     try {
       const result = await db.transaction().execute(async (trx) => {
-        const s: TransactionState = { db: trx, lockKey, upcasters, locked: false, appended: 0, published: 0 };
+        const s: TransactionState = {
+          db: trx,
+          lockKey,
+          upcasters,
+          // PGlite is one connection in one process: its transactions already run one at a time,
+          // so the order lock would only cost a statement.
+          locked: database.kind === 'pglite',
+          appended: 0,
+          published: 0,
+        };
         state = s;
         const tx: EventStoreTransaction = {
           sql: trx,
@@ -116,10 +128,13 @@ export async function createEventStore(
   }
 
   /**
-   * `append` and `appendMany` know up front that they append, so on PostgreSQL they take the
-   * order lock in BEGIN's round trip and send the NOTIFY in COMMIT's (two statements each, in
-   * one simple query), and write every stream in one INSERT: three round trips instead of five
-   * or more. PGlite is in process, where a round trip costs nothing, so it takes the general path.
+   * `append` and `appendMany` know up front that they append, so on PostgreSQL they are first
+   * tried as one autocommitted statement (lock, check, INSERT and NOTIFY: one round trip, see
+   * `appendAutocommit`). When that statement's snapshot proved too old (a concurrent append to
+   * one of the streams), or the append is too big for one statement, they take the order lock
+   * in BEGIN's round trip and send the NOTIFY in COMMIT's (two statements each, in one simple
+   * query) around one INSERT: three round trips instead of five or more. PGlite is in process,
+   * where a round trip costs nothing, so it takes the general path.
    */
   async function appendAll(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     if (new Set(requests.map((r) => r.streamId)).size !== requests.length) {
@@ -139,6 +154,16 @@ export async function createEventStore(
     for (const r of requests) checkInput(r.streamId, r.expected, r.events);
     const stop = seconds.startTimer();
     try {
+      if (requests.reduce((n, r) => n + r.events.length, 0) <= autocommitRows) {
+        const one = await appendAutocommit(db, lockKey, notifyChannel, upcasters, requests);
+        if (one instanceof ConcurrencyError) throw one;
+        if (one !== 'retry') {
+          stop({ outcome: 'commit' });
+          appended.inc(requests.reduce((n, r) => n + r.events.length, 0));
+          nudge(database, 'events');
+          return one;
+        }
+      }
       const results = await db.connection().execute(async (conn) => {
         const s: TransactionState = { db: conn, lockKey, upcasters, locked: true, appended: 0, published: 0 };
         await sql.raw(`BEGIN; SELECT pg_advisory_xact_lock(${lockLiteral})`).execute(conn);
