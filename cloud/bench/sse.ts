@@ -8,10 +8,15 @@
  *    compared on one machine). Limit: a bare node:http SSE broadcaster with the same clients,
  *    writing the same events to every response (no database, no authentication, no feed).
  *    Memory per subscriber: the server process's JS heap and RSS growth while connected.
+ *    Connects: CONNECTING at a time from the client process; the connect rate is reported too.
  * 2. Home-feed read: READERS readers following 10 of 100 authors each, POSTS_FEED posts fanned
- *    out; GET /api/v1/feed/home (authentication, merge check, the page query, JSON) against the
- *    page query alone, straight on the database. Goal: p99 <= 20 ms.
+ *    out; GET /api/v1/feed/home (authentication, the page query with the reader's merge flag,
+ *    JSON) against the page query alone, straight on the database. Goal: p99 <= 20 ms. A fifth
+ *    of the readers also follow a "celebrity" above the fan-out threshold whose posts are merged
+ *    on read: their reads (merge check, and the merge itself on the first read after a post) are
+ *    reported on their own row, the goal is for the others.
  *
+ * PARTS=fanout,home (default both) runs a part alone.
  * Embedded default (PGlite). Run: `npm run bench -w cloud` or `node --expose-gc --import tsx bench/sse.ts`.
  */
 
@@ -37,6 +42,8 @@ const readers = Number(process.env.READERS ?? 1_000);
 const feedPosts = Number(process.env.POSTS_FEED ?? 1_500);
 const reads = Number(process.env.READS ?? 2_000);
 const readGoalMs = 20;
+const connecting = Number(process.env.CONNECTING ?? 100);
+const parts = new Set((process.env.PARTS ?? 'fanout,home').split(','));
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -51,7 +58,7 @@ type ToChild =
   | { kind: 'report'; expected: number }
   | { kind: 'close' };
 type FromChild =
-  | { kind: 'connected'; ok: number; failed: number }
+  | { kind: 'connected'; ok: number; failed: number; seconds: number }
   | { kind: 'report'; received: number; p50: number; p99: number; max: number };
 
 async function clientMain(): Promise<void> {
@@ -64,9 +71,10 @@ async function clientMain(): Promise<void> {
       let ok = 0;
       let failed = 0;
       let next = 0;
-      // 200 connections at a time: a bounded ramp, not 10,000 SYNs at once.
+      const started = performance.now();
+      // A bounded ramp (CONNECTING at a time), not 10,000 SYNs at once.
       await Promise.all(
-        Array.from({ length: 200 }, async () => {
+        Array.from({ length: connecting }, async () => {
           for (;;) {
             const i = next++;
             if (i >= m.count) return;
@@ -102,10 +110,14 @@ async function clientMain(): Promise<void> {
             });
             if (good) ok += 1;
             else failed += 1;
+            if ((ok + failed) % 2_000 === 0) {
+              const seconds = (performance.now() - started) / 1000;
+              console.log(`  ${ok + failed} connects in ${seconds.toFixed(0)} s (${failed} failed)`);
+            }
           }
         }),
       );
-      send({ kind: 'connected', ok, failed });
+      send({ kind: 'connected', ok, failed, seconds: (performance.now() - started) / 1000 });
     } else if (m.kind === 'report') {
       const deadline = Date.now() + 120_000;
       while (received < m.expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -171,6 +183,7 @@ function memory(): Memory {
 
 interface FanOut {
   connected: number;
+  connectsPerSecond: number;
   received: number;
   expected: number;
   p50: number;
@@ -198,7 +211,7 @@ async function bareFanOut(): Promise<FanOut> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const clients = new Clients();
   const before = memory();
-  const { ok } = await clients.connect(url, null, subscribers);
+  const { ok, seconds } = await clients.connect(url, null, subscribers);
   await waitUntil(() => responses.size >= ok, 30_000);
   const after = memory();
   for (let i = 0; i < posts; i += 1) {
@@ -212,6 +225,7 @@ async function bareFanOut(): Promise<FanOut> {
   await new Promise((resolve) => server.close(resolve));
   return {
     connected: ok,
+    connectsPerSecond: ok / seconds,
     expected: ok * posts,
     ...report,
     heapPerSub: (after.heap - before.heap) / Math.max(ok, 1),
@@ -219,13 +233,13 @@ async function bareFanOut(): Promise<FanOut> {
   };
 }
 
-async function startBenchCloud() {
+async function startBenchCloud(fanoutThreshold = 1_000_000) {
   const database = await openDatabase();
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
   const cloud = await startCloud(
     // Above the subscriber count: every post is fanned out on write.
-    { port: 0, grpcPort: -1, modules: ['feed'], feed: { fanoutThreshold: 1_000_000 } },
+    { port: 0, grpcPort: -1, modules: ['feed'], feed: { fanoutThreshold } },
     { database, eventLog, logger: silentLogger, registry },
   );
   const tokens = new Tokens(cloud.services.keys, {
@@ -271,10 +285,13 @@ async function ourFanOut(): Promise<FanOut> {
   const author = await b.tokenOf('author');
   const clients = new Clients();
   const before = memory();
-  const { ok } = await clients.connect(`${b.cloud.url}/api/v1/feed/stream`, tokens, subscribers);
+  const { ok, seconds } = await clients.connect(`${b.cloud.url}/api/v1/feed/stream`, tokens, subscribers);
   let live = 0;
   const deadline = Date.now() + 30_000;
-  while (live < ok && Date.now() < deadline) live = await b.clientsGauge();
+  while (live < ok && Date.now() < deadline) {
+    live = await b.clientsGauge();
+    if (live < ok) await new Promise((r) => setTimeout(r, 100));
+  }
   const after = memory();
   for (let i = 0; i < posts; i += 1) {
     await post(b.cloud.url, author, `bench ${now()}`);
@@ -285,6 +302,7 @@ async function ourFanOut(): Promise<FanOut> {
   await b.close();
   return {
     connected: ok,
+    connectsPerSecond: ok / seconds,
     expected: ok * posts,
     ...report,
     heapPerSub: (after.heap - before.heap) / Math.max(ok, 1),
@@ -293,126 +311,210 @@ async function ourFanOut(): Promise<FanOut> {
 }
 
 interface Reads {
+  count: number;
   p50: number;
   p99: number;
   perSecond: number;
 }
 
-async function timeReads(read: (i: number) => Promise<void>): Promise<Reads> {
-  const latencies: number[] = [];
+function summary(latencies: number[], seconds: number): Reads {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    perSecond: sorted.length / seconds,
+  };
+}
+
+/** `reads` reads one at a time, each latency filed under its reader's group. */
+async function timeReads(
+  read: (i: number) => Promise<void>,
+  groupOf: (i: number) => string,
+): Promise<Map<string, Reads>> {
+  const latencies = new Map<string, number[]>([['all', []]]);
   const started = performance.now();
   for (let i = 0; i < reads; i += 1) {
     const t0 = performance.now();
     await read(i);
-    latencies.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    latencies.get('all')?.push(ms);
+    const group = groupOf(i);
+    if (group === 'all') continue;
+    if (!latencies.has(group)) latencies.set(group, []);
+    latencies.get(group)?.push(ms);
   }
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: reads / seconds };
+  return new Map([...latencies].map(([k, v]) => [k, summary(v, seconds)]));
 }
 
-async function homeReads(): Promise<{ ours: Reads; bare: Reads; items: number }> {
-  const b = await startBenchCloud();
+interface HomeReads {
+  ours: Map<string, Reads>;
+  bare: Reads;
+  items: number;
+  threshold: number;
+  celebrityFollowers: number;
+  celebrityPosts: number;
+}
+
+async function homeReads(): Promise<HomeReads> {
+  // Authors get readers/10 followers each, the celebrity readers/5: a threshold between them fans
+  // out every author's post and merges the celebrity's on read.
+  const celebrityFollowers = Math.floor(readers / 5);
+  const threshold = Math.floor((readers * 3) / 20);
+  const celebrityPosts = Math.max(1, Math.floor(feedPosts / 75));
+  const b = await startBenchCloud(threshold);
   const db = b.database.kysely;
   // Reader r follows authors r, r+7, r+14, ... (10 of 100), spread evenly.
   await sql`INSERT INTO feed_follows (follower_id, kind, target)
     SELECT 'reader-' || r, 'user', 'author-' || ((r + k * 7) % 100)
     FROM generate_series(1, ${readers}) r, generate_series(0, 9) k ON CONFLICT DO NOTHING`.execute(db);
+  const celebrity = await b.tokenOf('celebrity');
+  const celebrityReaders: string[] = [];
+  for (let r = 1; r <= celebrityFollowers; r += 1) celebrityReaders.push(await b.tokenOf(`reader-${r}`));
+  // Through the API, so the follows keep the readers' merge flags as they would in use.
+  for (const token of celebrityReaders) {
+    const res = await fetch(`${b.cloud.url}/api/v1/feed/follows/user/celebrity`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (res.status !== 200) throw new Error(`follow failed: ${res.status}`);
+  }
   const authors: string[] = [];
   for (let a = 0; a < 100; a += 1) authors.push(await b.tokenOf(`author-${a}`));
+  const every = Math.max(1, Math.floor(feedPosts / celebrityPosts));
   for (let i = 0; i < feedPosts; i += 1) {
     await post(b.cloud.url, authors[i % 100] as string, `post ${i} about #nothing in particular`);
+    if (i % every === 0) await post(b.cloud.url, celebrity, `celebrity post ${i}`);
   }
   const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM feed_items`.execute(db);
   const tokens: string[] = [];
   for (let r = 1; r <= readers; r += 1) tokens.push(await b.tokenOf(`reader-${r}`));
   const pick = (i: number) => (i * 7919) % readers;
+  const groupOf = (i: number) => (pick(i) < celebrityFollowers ? 'celebrity' : 'fanned');
   const ours = await timeReads(async (i) => {
     const res = await fetch(`${b.cloud.url}/api/v1/feed/home?limit=20`, {
       headers: { authorization: `Bearer ${tokens[pick(i)]}` },
     });
     if (res.status !== 200) throw new Error(`home read failed: ${res.status}`);
     await res.json();
-  });
-  const bare = await timeReads(async (i) => {
-    await sql`SELECT i.seq, p.id, p.author_id, p.body, p.images, p.mentions, p.like_count, p.comment_count, p.created_at
+  }, groupOf);
+  const bare = await timeReads(
+    async (i) => {
+      await sql`SELECT i.seq, p.id, p.author_id, p.body, p.images, p.mentions, p.like_count, p.comment_count, p.created_at
       FROM feed_items i JOIN feed_posts p ON p.id = i.post_id
       WHERE i.user_id = ${`reader-${pick(i) + 1}`} AND NOT p.hidden ORDER BY i.seq DESC LIMIT 20`.execute(db);
-  });
+    },
+    () => 'all',
+  );
   await b.close();
-  return { ours, bare, items: Number(rows[0]?.n ?? 0) };
+  return {
+    ours,
+    bare: bare.get('all') as Reads,
+    items: Number(rows[0]?.n ?? 0),
+    threshold,
+    celebrityFollowers,
+    celebrityPosts,
+  };
 }
 
-async function main(): Promise<void> {
+function fanOutSection(bare: FanOut, ours: FanOut): string {
   const ms = (n: number) => n.toFixed(1);
   const kb = (n: number) => (n / 1024).toFixed(1);
-  console.log(`fan-out: ${subscribers} subscribers, ${posts} posts, bare node:http broadcaster first`);
-  const bare = await bareFanOut();
-  console.log('bare', bare);
-  const ours = await ourFanOut();
-  console.log('ours', ours);
-  console.log(`home-feed reads: ${readers} readers, ${feedPosts} posts, ${reads} reads`);
-  const home = await homeReads();
-  console.log('home', home);
-  const fanRows = [bare, ours].map((r, i) => [
+  const rows = [bare, ours].map((r, i) => [
     i === 0 ? 'bare node:http broadcaster (limit)' : 'feed module: POST → fan-out on write → SSE',
-    `${r.connected.toLocaleString('en')}`,
+    r.connected.toLocaleString('en'),
+    r.connectsPerSecond.toFixed(0),
     `${r.received.toLocaleString('en')} / ${r.expected.toLocaleString('en')}`,
     `${ms(r.p50)} / ${ms(r.p99)} / ${ms(r.max)}`,
     kb(r.heapPerSub),
     kb(r.rssPerSub),
   ]);
-  const p99Ratio = ours.p99 / bare.p99;
-  const readVerdict = home.ours.p99 <= readGoalMs ? 'met' : 'NOT met';
-  const markdown = [
-    '## Feed: 10,000 SSE subscribers and the home-feed read',
-    '',
-    `\`npm run bench -w cloud\` (\`cloud/bench/sse.ts\`), embedded default (PGlite). Fan-out: ${subscribers.toLocaleString('en')} home-feed streams (clients in a child process) following one author; ${posts} posts ${postGapMs} ms apart; latency = POST sent → event read by a client. The limit is a bare node:http SSE broadcaster holding the same ${subscribers.toLocaleString('en')} responses and writing each event to all of them (no database, no authentication). Memory per subscriber: the server process's JS heap and RSS growth while the clients connected, after GC (RSS also moves with PGlite's own memory, so the heap column is the one to compare).`,
+  return [
+    `Fan-out: ${subscribers.toLocaleString('en')} home-feed streams (clients in a child process, ${connecting} connecting at a time) following one author; ${posts} posts ${postGapMs} ms apart; latency = POST sent → event read by a client. The limit is a bare node:http SSE broadcaster holding the same ${subscribers.toLocaleString('en')} responses and writing each event to all of them (no database, no authentication). Memory per subscriber: the server process's JS heap and RSS growth while the clients connected, after GC (RSS also moves with PGlite's own memory, so the heap column is the one to compare).`,
     '',
     table(
       [
         'server',
         'subscribers',
+        'connects/s',
         'events received / expected',
         'latency p50 / p99 / max ms',
         'JS heap KB/sub',
         'RSS KB/sub',
       ],
-      fanRows,
+      rows,
     ),
     '',
-    `Fan-out p99 against the bare broadcaster: ${p99Ratio.toFixed(1)}x (ours includes the one INSERT … SELECT that writes a feed item per follower, the pub/sub hop and the JSON of the post).`,
-    '',
-    `Home-feed read: ${readers.toLocaleString('en')} readers following 10 of 100 authors, ${feedPosts.toLocaleString('en')} posts fanned out (${home.items.toLocaleString('en')} feed items); ${reads.toLocaleString('en')} reads of the newest 20, one at a time.`,
+    `Fan-out p99 against the bare broadcaster: ${(ours.p99 / bare.p99).toFixed(1)}x; p50 ${(ours.p50 / bare.p50).toFixed(1)}x (ours includes the one INSERT … SELECT that writes a feed item per follower, the pub/sub hop and the JSON of the post). All ${subscribers.toLocaleString('en')} connected: ${ours.connected === subscribers && bare.connected === subscribers ? 'yes' : 'NO'}.`,
+  ].join('\n');
+}
+
+function homeSection(home: HomeReads): string {
+  const ms = (n: number) => n.toFixed(1);
+  const fanned = home.ours.get('fanned') as Reads;
+  const celebrity = home.ours.get('celebrity') as Reads;
+  const row = (name: string, r: Reads) => [name, r.count.toLocaleString('en'), ms(r.p50), ms(r.p99)];
+  const verdict = fanned.p99 <= readGoalMs ? 'met' : 'NOT met';
+  return [
+    `Home-feed read: ${readers.toLocaleString('en')} readers following 10 of 100 authors, ${feedPosts.toLocaleString('en')} posts fanned out; a fifth of the readers (${home.celebrityFollowers}) also follow a celebrity above the fan-out threshold (${home.threshold}) with ${home.celebrityPosts} posts merged on read (${home.items.toLocaleString('en')} feed items before the reads); ${reads.toLocaleString('en')} reads of the newest 20, one at a time, readers interleaved: ${(home.ours.get('all') as Reads).perSecond.toFixed(0)} reads/s over HTTP, ${home.bare.perSecond.toFixed(0)}/s for the bare query.`,
     '',
     table(
-      ['read', 'p50 ms', 'p99 ms', 'reads/s'],
+      ['read', 'reads', 'p50 ms', 'p99 ms'],
       [
-        [
-          'GET /api/v1/feed/home over HTTP (auth, merge check, page query, JSON)',
-          ms(home.ours.p50),
-          ms(home.ours.p99),
-          home.ours.perSecond.toFixed(0),
-        ],
-        [
-          'the page query alone on the database (limit)',
-          ms(home.bare.p50),
-          ms(home.bare.p99),
-          home.bare.perSecond.toFixed(0),
-        ],
+        row(
+          'GET /api/v1/feed/home, readers who follow no one above the threshold (auth, page query with the merge flag, JSON)',
+          fanned,
+        ),
+        row(
+          'GET /api/v1/feed/home, the celebrity’s followers (merge check; the first read merges)',
+          celebrity,
+        ),
+        row('the page query alone on the database, all readers (limit)', home.bare),
       ],
     ),
     '',
-    `Goal: home-feed read p99 ≤ ${readGoalMs} ms: ${ms(home.ours.p99)} ms, ${readVerdict} (${(home.ours.p99 / home.bare.p99).toFixed(1)}x the bare query's p99).`,
-    '',
-    `${machineLine()}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} (the machine is shared with other work; compare ratios, not absolute figures).`,
+    `Goal: home-feed read p99 ≤ ${readGoalMs} ms: ${ms(fanned.p99)} ms, ${verdict} (${(fanned.p99 / home.bare.p99).toFixed(1)}x the bare query's p99; the celebrity's followers ${ms(celebrity.p99)} ms).`,
   ].join('\n');
-  await writeBenchSection('cloud-feed-sse', markdown);
-  console.log(
-    `\nfan-out p99 ours/bare: ${p99Ratio.toFixed(1)}x; home read p99 ${ms(home.ours.p99)} ms (goal ${readGoalMs}: ${readVerdict})`,
-  );
+}
+
+const loadNow = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+async function main(): Promise<void> {
+  const loadAtStart = loadNow();
+  let fan: string | undefined;
+  let home: string | undefined;
+  if (parts.has('fanout')) {
+    console.log(`fan-out: ${subscribers} subscribers, ${posts} posts, bare node:http broadcaster first`);
+    const bare = await bareFanOut();
+    console.log('bare', bare);
+    const ours = await ourFanOut();
+    console.log('ours', ours);
+    fan = fanOutSection(bare, ours);
+  }
+  if (parts.has('home')) {
+    console.log(`home-feed reads: ${readers} readers, ${feedPosts} posts, ${reads} reads`);
+    const measured = await homeReads();
+    console.log('home', measured);
+    home = homeSection(measured);
+  }
+  const markdown = [
+    '## Feed: 10,000 SSE subscribers and the home-feed read',
+    '',
+    `\`npm run bench -w cloud\` (\`cloud/bench/sse.ts\`), embedded default (PGlite).`,
+    '',
+    fan ?? '',
+    '',
+    home ?? '',
+    '',
+    `${machineLine()}, load average at the start ${loadAtStart}, at the end ${loadNow()} (the machine is shared with other work; compare ratios, not absolute figures).`,
+  ].join('\n');
+  console.log(`\n${markdown}`);
+  // A part run alone is a look, not the record.
+  if (fan && home) await writeBenchSection('cloud-feed-sse', markdown);
 }
 
 if (process.argv.includes('--clients')) await clientMain();
