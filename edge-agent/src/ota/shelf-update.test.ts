@@ -102,6 +102,26 @@ describe('updateShelf', () => {
     expect(c.begins()).toBe(13);
   });
 
+  it('waits for a link that is down for a moment instead of spending its tries at once', async () => {
+    const image = new Uint8Array(2 * 512).fill(5);
+    const manifest = {
+      target: 'shelf-controller',
+      version: '2.0.0',
+      size: image.length,
+      sha256: createHash('sha256').update(image).digest('hex'),
+    } as FirmwareManifest;
+    const c = lateAckController(1_000);
+    const upAt = Date.now() + 300;
+    const flapping: ShelfOtaLink = {
+      ...c.link,
+      hello: c.link.hello,
+      otaRequest: async (m, t) =>
+        Date.now() < upAt ? { status: 'failed', reason: 'device not linked' } : c.link.otaRequest(m, t),
+    };
+    const result = await updateShelf(flapping, { manifest, image }, { frameTimeoutMs: 200, retries: 2 });
+    expect(result).toMatchObject({ outcome: 'updated', version: '2.0.0' });
+  });
+
   it('still gives up when resumes stop making progress', async () => {
     const image = new Uint8Array(4 * 512).fill(1);
     const manifest = {

@@ -55,6 +55,9 @@ export type ShelfUpdateResult =
 
 class UpdateFailed extends Error {}
 
+/** What the shelf driver answers at once while its link is not up (`ShelfLinkDriver`). */
+const linkDownReasons = new Set(['device not linked', 'link down']);
+
 /**
  * Puts a verified release on a shelf controller over the link (docs/shelf-link.md [SL-OTA-1..8]):
  * OTA_BEGIN (resuming where the controller says), checked chunks, commit, then follows the trial
@@ -75,9 +78,13 @@ export async function updateShelf(
   if (hello.firmwareVersion === manifest.version) return { outcome: 'updated', version: manifest.version };
 
   let lastStatus: OtaStatusMessage | undefined;
+  let statuses = 0;
   const statusWaiters = new Set<(m: OtaStatusMessage | HelloMessage) => void>();
   const off = link.onOta((m) => {
-    if (m.type === 'ota_status') lastStatus = m;
+    if (m.type === 'ota_status') {
+      lastStatus = m;
+      statuses++;
+    }
     for (const w of statusWaiters) w(m);
   });
   /** Resolves with the first frame `accept` takes, or undefined after `timeoutMs`. */
@@ -102,17 +109,24 @@ export async function updateShelf(
       const outcome = await link.otaRequest(m, timeoutMs);
       if (outcome.status === 'done' || outcome.reason.startsWith('NACK') || attempt >= o.retries)
         return outcome;
+      // The link is down (a controller the driver saw stall, a link being reopened): the answer
+      // came at once, so give the link a frame timeout to come back before the next try.
+      if (linkDownReasons.has(outcome.reason)) await new Promise((r) => setTimeout(r, timeoutMs));
     }
   };
 
   const begin = async (): Promise<number> => {
-    const status = waitFor((m) => (m.type === 'ota_status' ? m : undefined), o.frameTimeoutMs * 2);
+    // The status may come with the ACK, before this resumes: counted, the newest one is taken.
+    const before = statuses;
     const answer = await request(
       { type: 'ota_begin', size: image.length, sha256: manifest.sha256, version: manifest.version },
       o.frameTimeoutMs,
     );
     if (answer.status === 'failed') throw new UpdateFailed(`OTA_BEGIN: ${answer.reason}`);
-    const s = await status;
+    const s =
+      statuses > before
+        ? lastStatus
+        : await waitFor((m) => (m.type === 'ota_status' ? m : undefined), o.frameTimeoutMs * 2);
     if (!s) throw new UpdateFailed('no OTA_STATUS after OTA_BEGIN');
     return s.received;
   };
