@@ -309,10 +309,6 @@ export class WebhookService {
     let snippet: string | null = null;
     let error: string | null = null;
     try {
-      // A signal of this delivery's own: without one, every concurrent call hangs its abort
-      // listener on cockatiel's single shared never-aborted signal (MaxListenersExceededWarning
-      // past ten deliveries in flight).
-      const own = new AbortController();
       const result = await this.policy(endpoint.id).execute(async (signal) => {
         const answer = await sendWebhook({
           url: endpoint.url,
@@ -327,7 +323,7 @@ export class WebhookService {
         // A 5xx is the receiver failing: thrown inside the policy so its breaker counts it.
         if (answer.status >= 500) throw new ReceiverFailed(answer);
         return answer;
-      }, own.signal);
+      });
       statusCode = result.status;
       snippet = result.snippet;
     } catch (e) {

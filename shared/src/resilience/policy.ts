@@ -225,9 +225,13 @@ class Policy implements DependencyPolicy {
   ): Promise<T> {
     const guarded = (breakerSignal: AbortSignal) => this.timed(fn, breakerSignal, outer);
     try {
+      // A signal of the call's own when the caller gave none: cockatiel's default is one shared
+      // never-aborted signal, and every call in flight hung an abort listener on it
+      // (MaxListenersExceededWarning past ten concurrent calls).
+      const signal = outer ?? new AbortController().signal;
       const value = this.breaker
-        ? await this.breaker.execute(({ signal }) => guarded(signal), outer)
-        : await guarded(outer ?? new AbortController().signal);
+        ? await this.breaker.execute(({ signal: breakerSignal }) => guarded(breakerSignal), signal)
+        : await guarded(signal);
       this.metrics?.call(this.name, 'success');
       return value;
     } catch (error) {
