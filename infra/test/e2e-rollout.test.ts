@@ -29,7 +29,7 @@ describe('a firmware rollout to 20 shelves, end to end', () => {
   }, 60_000);
 
   it('aborts at the threshold in wave 2; failed controllers roll back and report; no reading lost', {
-    timeout: 240_000,
+    timeout: 330_000,
   }, async () => {
     rig = await startRolloutRig('bv-rollout-', { shelves: SHELVES, sampleRateHz: 4 });
     const r = rig;
@@ -77,7 +77,7 @@ describe('a firmware rollout to 20 shelves, end to end', () => {
         return v.status === 'aborted' && v.progress.inProgress === 0 ? v : undefined;
       },
       'the rollout aborted with nothing in flight',
-      150_000,
+      200_000,
       500,
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\n--- agent output ---\n${r.agent.output()}`);
