@@ -23,7 +23,11 @@ function startInstance(env: Record<string, string>): Promise<Instance> {
   });
   let out = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance did not start: ${out}`)), 90_000);
+    const timer = setTimeout(() => {
+      // Not left running: the test's afterAll only knows the instances that started.
+      child.kill('SIGKILL');
+      reject(new Error(`instance did not start: ${out}`));
+    }, 90_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /ready (\S+)/.exec(out);
