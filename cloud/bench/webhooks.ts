@@ -7,8 +7,8 @@
  * log in the same database, deliveries on RabbitMQ (`AMQP_URL`, default the test server), one
  * endpoint subscribed to `bv.order.*` on a loopback receiver answering 200. A burst of
  * BENCH_WEBHOOKS (default 2,000) order events published to the log; counted until the receiver has
- * had every one: event log -> consumer -> delivery row -> RabbitMQ (confirmed) -> consumer ->
- * signed HTTP POST -> attempt logged -> ack. Raw: a ConfirmChannel publishes the same number of
+ * had every one: event log -> consumer (a run of events) -> delivery rows -> relay -> RabbitMQ
+ * (confirms awaited together) -> consumer -> signed HTTP POST -> attempt logged -> ack. Raw: a ConfirmChannel publishes the same number of
  * messages of the same body to a fresh quorum queue and a consumer (prefetch 64) acks them.
  * Latency: BENCH_WEBHOOKS_PACED (default 200) events at 50/s, from each event's time (set just
  * before its publish commits) to the receiver's first request for it. The database queue runs
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const markdown = [
     '## cloud: webhook deliveries through RabbitMQ vs raw amqplib; first-attempt latency',
     '',
-    `${machineLine()}. RabbitMQ 3.10 on loopback, ${kind === 'postgres' ? 'PostgreSQL 15' : 'PGlite'} for the cloud's tables and event log, a Node http receiver on loopback answering 200. ${burst} order events in a burst (batches of 100 into the event log), then ${paced} paced at ${pacedRate}/s for latency. Raw: amqplib ConfirmChannel publish + consume (prefetch 64, acks) of ${burst} messages of the same ${viaRabbit.bodyBytes}-byte body on a quorum queue. Ours does per delivery: the event-log consumer, an idempotent delivery row, a confirmed publish, the consume, a Standard Webhooks signature, the HTTP POST through the SSRF-guarded lookup and the endpoint's dependency policy, the attempt logged, the ack. Run: \`node --import tsx cloud/bench/webhooks.ts\` (BENCH_WEBHOOKS, BENCH_WEBHOOKS_PACED, AMQP_URL). Load average of the shared machine: ${load}.`,
+    `${machineLine()}. RabbitMQ 3.10 on loopback, ${kind === 'postgres' ? 'PostgreSQL 15' : 'PGlite'} for the cloud's tables and event log, a Node http receiver on loopback answering 200. ${burst} order events in a burst (batches of 100 into the event log), then ${paced} paced at ${pacedRate}/s for latency. Raw: amqplib ConfirmChannel publish + consume (prefetch 64, acks) of ${burst} messages of the same ${viaRabbit.bodyBytes}-byte body on a quorum queue. Ours: the event-log consumer takes each partition's run of events (one endpoints read, one insert of idempotent delivery rows, one offset commit per run), the relay claims the stored rows and publishes them with confirms awaited together (one enqueued mark per batch); per delivery the consume, a Standard Webhooks signature, the HTTP POST (keep-alive per endpoint) through the SSRF-guarded lookup and the endpoint's dependency policy, the attempt logged (reads and logs coalesced across the deliveries in flight), the ack. Run: \`node --import tsx cloud/bench/webhooks.ts\` (BENCH_WEBHOOKS, BENCH_WEBHOOKS_PACED, AMQP_URL). Load average of the shared machine: ${load}.`,
     '',
     table(
       ['path', 'messages/s (burst)', 'first attempt p50 ms', 'p99 ms', 'max ms'],
