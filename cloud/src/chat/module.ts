@@ -137,7 +137,9 @@ export async function createChatModule(
     upgrades: [server],
     consumers: [
       {
-        group: 'chat.replicas',
+        // One group per site: sites sharing one log (a single Kafka cluster) must each see every
+        // other site's events; instances of one site share the work.
+        group: `chat.replicas.${settings.site}`,
         topics: [topics.chat],
         handle: async (event) => {
           if (event.type !== chatEventV1.type) return;
