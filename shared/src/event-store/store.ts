@@ -147,6 +147,11 @@ export async function createEventStore(
     }
     if (database.kind !== 'postgres') {
       return transaction(async (tx) => {
+        // One stream: the single-stream INSERT binds fewer parameters per row (PGlite pays for each).
+        if (requests.length === 1) {
+          const r = requests[0] as AppendRequest;
+          return [await tx.append(r.streamId, r.expected, r.events)];
+        }
         const results = await tx.appendEach(requests);
         return results.map(throwConflict);
       });
