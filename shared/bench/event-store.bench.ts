@@ -176,8 +176,8 @@ const md = `## Event store (shared/bench/event-store.bench.ts)
 ${machineLine()}, load average ${loadavg()[0]?.toFixed(1)} at the end (the machine is shared; the
 two sides of each ratio run interleaved, round by round, so load weighs on both).
 
-Append with concurrency checks (one transaction per append: order lock, stream version check,
-multi-row INSERT) against a raw INSERT of the same rows into a table of the same shape and
+Append with concurrency checks (order lock, stream version check, multi-row INSERT, all or
+nothing: one autocommitted statement on PostgreSQL, a transaction on PGlite) against a raw INSERT of the same rows into a table of the same shape and
 indexes (\`LIKE bv_es_events INCLUDING ALL\`), ${batch} events per append, ${total.toLocaleString('en-US')} events; and one
 event per append (${Math.min(2_000, total / 10)} events), where the transaction's fixed cost shows:
 
