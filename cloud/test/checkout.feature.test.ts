@@ -202,6 +202,7 @@ for (const kind of kinds) {
       let token: string;
       let orderId: string | undefined;
       let seq = 1;
+      let nextReadingMs = 0;
       const shelfId = 'shelf-PF1';
       const tareG = 100;
       /** Bin, unit weight and count now of each SKU on the shelf. */
@@ -245,8 +246,12 @@ for (const kind of kinds) {
         const weights = [...bins.values()]
           .sort((a, b) => a.bin - b.bin)
           .map((b) => tareG + b.count * b.unitWeightG);
-        const readings = steadyReadings(seq, Date.now(), weights, 10);
+        // A shelf's clock only moves on: a weighing right after the last one (a fast checkout) starts
+        // after its last reading, or the counter takes the overlap for a replay and never settles.
+        const start = Math.max(Date.now(), nextReadingMs);
+        const readings = steadyReadings(seq, start, weights, 10);
         seq += readings.length;
+        nextReadingMs = start + readings.length * 100;
         await t.eventLog.publish(topics.telemetry, readingsEvent('gw-demo-1', shelfId, readings));
       };
 
