@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { type CloudHandle, startCloud } from '@bitv/cloud';
+import { type CloudConfig, type CloudHandle, startCloud } from '@bitv/cloud';
 import { type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
 import { type GatewayHandle, gatewayDefaults, startGateway } from '@bitv/gateway';
-import { type Database, openDatabase } from '@bitv/shared/db';
+import { openDatabase } from '@bitv/shared/db';
 import { createEventLog, type EventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
-import { createRegistry } from '@bitv/shared/metrics';
+import { createRegistry, type Registry } from '@bitv/shared/metrics';
 import { tempDir } from '@bitv/shared/testing';
 import { e2eAdmin } from './browser.js';
 import { repoRoot } from './platform-process.js';
@@ -29,6 +29,33 @@ export interface GatewayRig {
   close(): Promise<void>;
 }
 
+/**
+ * The cloud with every module in this process (port 0, the e2e admin), on PGlite in `dir/db` and
+ * the durable database event log the rig's gateway shares; closed by `cleanups` in reverse order.
+ */
+export async function startRigCloud(
+  dir: string,
+  cleanups: (() => Promise<unknown>)[],
+  config: Partial<CloudConfig> = {},
+): Promise<{ eventLog: EventLog; cloud: CloudHandle; registry: Registry }> {
+  const database = await openDatabase({ dataDir: join(dir, 'db') });
+  cleanups.push(() => database.close());
+  const registry = createRegistry();
+  const eventLog = await createEventLog({
+    database,
+    registry: platformEvents(),
+    metrics: registry,
+    databaseLog: { pollIntervalMs: 50 },
+  });
+  cleanups.push(() => eventLog.close());
+  const cloud = await startCloud(
+    { port: 0, grpcPort: -1, admin: { email: e2eAdmin.email, password: e2eAdmin.password }, ...config },
+    { database, eventLog, logger: silentLogger, registry },
+  );
+  cleanups.push(() => cloud.close());
+  return { eventLog, cloud, registry };
+}
+
 export async function startGatewayRig(prefix: string): Promise<GatewayRig> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
@@ -37,21 +64,7 @@ export async function startGatewayRig(prefix: string): Promise<GatewayRig> {
   try {
     const dir = await tempDir(prefix);
     cleanups.push(dir.remove);
-    const database: Database = await openDatabase({ dataDir: join(dir.path, 'db') });
-    cleanups.push(() => database.close());
-    const registry = createRegistry();
-    const eventLog: EventLog = await createEventLog({
-      database,
-      registry: platformEvents(),
-      metrics: registry,
-      databaseLog: { pollIntervalMs: 50 },
-    });
-    cleanups.push(() => eventLog.close());
-    const cloud = await startCloud(
-      { port: 0, grpcPort: -1, admin: { email: e2eAdmin.email, password: e2eAdmin.password } },
-      { database, eventLog, logger: silentLogger, registry },
-    );
-    cleanups.push(() => cloud.close());
+    const { eventLog, cloud, registry } = await startRigCloud(dir.path, cleanups);
     const { gatewayId } = await cloud.seedDemo({ shelves: [] });
     const gateway = await startGateway(
       { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },

@@ -1,18 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CloudHandle, startCloud } from '@bitv/cloud';
+import type { CloudHandle } from '@bitv/cloud';
 import { type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
 import { type GatewayHandle, gatewayDefaults, startGateway } from '@bitv/gateway';
-import { type Database, openDatabase } from '@bitv/shared/db';
-import { createEventLog, type EventLog } from '@bitv/shared/event-log';
-import { commandRequestedV1, platformEvents, type TelemetryReadings, topics } from '@bitv/shared/events';
+import { commandRequestedV1, type TelemetryReadings, topics } from '@bitv/shared/events';
 import { artifactKeys, generateReleaseKey, signImage } from '@bitv/shared/firmware';
-import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { folderObjectStore } from '@bitv/shared/object-store';
 import { tempDir, uniqueName } from '@bitv/shared/testing';
 import { e2eAdmin } from './browser.js';
-import { type AgentProcess, agentProcess } from './gateway-rig.js';
+import { type AgentProcess, agentProcess, startRigCloud } from './gateway-rig.js';
 
 /** What reached the cloud's event log, per shelf, as the cloud's consumers read it. */
 export interface CloudLedger {
@@ -65,26 +62,9 @@ export async function startRolloutRig(prefix: string, o: RolloutRigOptions): Pro
     await writeFile(publicKeyFile, release.publicKeyPem);
     const store = folderObjectStore(storeDir);
 
-    const database: Database = await openDatabase({ dataDir: join(dir.path, 'db') });
-    cleanups.push(() => database.close());
-    const registry = createRegistry();
-    const eventLog: EventLog = await createEventLog({
-      database,
-      registry: platformEvents(),
-      metrics: registry,
-      databaseLog: { pollIntervalMs: 50 },
+    const { eventLog, cloud, registry } = await startRigCloud(dir.path, cleanups, {
+      firmwareStore: `file://${storeDir}`,
     });
-    cleanups.push(() => eventLog.close());
-    const cloud = await startCloud(
-      {
-        port: 0,
-        grpcPort: -1,
-        admin: { email: e2eAdmin.email, password: e2eAdmin.password },
-        firmwareStore: `file://${storeDir}`,
-      },
-      { database, eventLog, logger: silentLogger, registry },
-    );
-    cleanups.push(() => cloud.close());
     const simulation = await startSimulation(
       {
         scenario: {
