@@ -18,10 +18,10 @@ const migrations = {
   },
 };
 
-// Tests and tenants share one server: Kysely scans every schema's tables to find its own
-// migration table, and a schema dropped by someone else during that scan used to fail the
-// migration with "schema does not exist" (seen in CI when one test tore down while another
-// cloud started).
+// Tests and tenants share one server: Kysely scans every schema's tables (and their columns) to
+// find its own migration table, and a schema dropped or a column altered by someone else during
+// that scan failed the migration with "schema does not exist" or "column does not exist" (both
+// seen in CI when one test tore down while another cloud started). The scan is now of our schema.
 describe.skipIf(!available)('migrate on a server where other schemas come and go', () => {
   const opened: Array<{ database: Database; schema: string }> = [];
   afterAll(async () => {
@@ -45,6 +45,7 @@ describe.skipIf(!available)('migrate on a server where other schemas come and go
         await sql
           .raw(`CREATE TABLE "${name}".t (id serial PRIMARY KEY, a int, b int)`)
           .execute(churner.kysely);
+        await sql.raw(`ALTER TABLE "${name}".t DROP COLUMN a`).execute(churner.kysely);
         await sql.raw(`DROP SCHEMA "${name}" CASCADE`).execute(churner.kysely);
         churned++;
       }
