@@ -90,7 +90,7 @@ async function run(kind: Kind, withCheckout: boolean, callers = concurrency) {
 async function main() {
   const kinds: Kind[] = ['pglite'];
   if (await serverAvailable('postgres').catch(() => false)) kinds.push('postgres');
-  const results = [];
+  const results: Awaited<ReturnType<typeof run>>[] = [];
   for (const kind of kinds)
     for (const [withCheckout, callers] of [
       [true, concurrency] as const,
