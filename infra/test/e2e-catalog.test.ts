@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { screenshot } from './browser.js';
+import { e2eAdmin, screenshot } from './browser.js';
 import { type E2ePlatform, startE2ePlatform } from './e2e-platform.js';
 
 /**
@@ -55,6 +55,9 @@ describe('end to end: the catalog page', () => {
     await page.waitForURL((url) => url.pathname === '/catalog/E2E-LAMP');
     await expect(page.getByTestId('product-price').textContent()).resolves.toBe('€19.99');
     await expect(page.getByTestId('product-history').locator('tbody tr').count()).resolves.toBe(1);
+    await expect(page.getByTestId('product-history').locator('tbody td').nth(3).textContent()).resolves.toBe(
+      `Administrator (${e2eAdmin.email})`,
+    );
   });
 
   it('edits it; an edit from a page another tab overtook is refused and says why', async () => {

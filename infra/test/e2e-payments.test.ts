@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { screenshot } from './browser.js';
+import { e2eAdmin, screenshot } from './browser.js';
 import { type E2ePlatform, e2eSite as site, startE2ePlatform } from './e2e-platform.js';
 
 /**
@@ -96,7 +96,10 @@ describe('end to end: the payments page', () => {
     await expect(page.getByTestId('toggle-error').count()).resolves.toBe(0);
     await expect(page.getByTestId('toggle-default').textContent()).resolves.toBe(defaultProvider);
     await expect(page.getByTestId('toggle').textContent()).resolves.toContain(`to ${other}`);
-    await expect(page.getByTestId('toggle').textContent()).resolves.toContain('Set by');
+    // The admin who set it, by name and email, not a stored user id.
+    await expect(page.getByTestId('toggle').textContent()).resolves.toContain(
+      `Set by Administrator (${e2eAdmin.email})`,
+    );
     await screenshot(page, 'e2e-payments-toggle');
 
     // The next payment goes to the other provider; the first stays where it was authorized.

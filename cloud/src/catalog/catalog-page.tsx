@@ -116,6 +116,8 @@ export interface DetailData {
   product: Audited;
   history: HistoryEntry[];
   stock: StockView | undefined;
+  /** Names a stored actor (`user:<id>`) as people read it. */
+  actorName: (actor: string) => string;
   canEdit: boolean;
   /** A refused edit: the message, shown above the form. */
   error?: string;
@@ -125,7 +127,7 @@ export interface DetailData {
 
 /** A product: its fields, availability, history, and for editors the edit form. */
 export function ProductPage(props: { data: DetailData }) {
-  const { product: p, history, stock, canEdit, error, submitted } = props.data;
+  const { product: p, history, stock, actorName, canEdit, error, submitted } = props.data;
   return (
     <div class="catalog" id="product" data-sku={p.sku} data-version={String(p.version)}>
       <h1>
@@ -158,7 +160,7 @@ export function ProductPage(props: { data: DetailData }) {
               {stock ? `${stock.available} (${stock.onHand} on hand, ${stock.reserved} reserved)` : '—'}
             </dd>
             <dt>Updated</dt>
-            <dd>{`${p.updatedAt.slice(0, 19).replace('T', ' ')} by ${p.updatedBy ?? '—'}`}</dd>
+            <dd>{`${p.updatedAt.slice(0, 19).replace('T', ' ')} by ${p.updatedBy ? actorName(p.updatedBy) : '—'}`}</dd>
           </dl>
         </div>
         {canEdit ? <EditForm product={p} error={error} submitted={submitted} /> : <div />}
@@ -180,7 +182,7 @@ export function ProductPage(props: { data: DetailData }) {
               <td class="num">{String(h.version)}</td>
               <td>{h.type.replace(/^bv\.catalog\.product-/, '').replace(/\.v\d+$/, '')}</td>
               <td>{h.changed.join(', ')}</td>
-              <td>{h.actor}</td>
+              <td>{actorName(h.actor)}</td>
               <td>{h.at.slice(0, 19).replace('T', ' ')}</td>
             </tr>
           ))}

@@ -99,10 +99,16 @@ export function catalogPages(deps: { kit: DashboardKit; catalog: Catalog }): Hon
         throw e;
       }),
     ]);
+    const actorName = await kit.actorNames([
+      ...history.map((h) => h.actor),
+      ...(product.updatedBy ? [product.updatedBy] : []),
+    ]);
     const body = (
       <>
         <style>{catalogCss}</style>
-        <ProductPage data={{ product, history, stock, canEdit: editors.has(user.role), ...refused }} />
+        <ProductPage
+          data={{ product, history, stock, actorName, canEdit: editors.has(user.role), ...refused }}
+        />
       </>
     );
     return kit.page(c, { title: `${product.name} · Catalog`, active: 'catalog', user }, body);

@@ -1,4 +1,4 @@
-import { UnauthenticatedError } from '@bitv/shared';
+import { NotFoundError, UnauthenticatedError } from '@bitv/shared';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
@@ -36,6 +36,11 @@ export interface DashboardKit {
   page(c: Context, options: PageOptions, body: Child, status?: 200 | 429): Response | Promise<Response>;
   /** The mounted modules' navigation entries and the core's, as the layout shows them. */
   readonly nav: readonly NavEntry[];
+  /**
+   * How pages name the actors stored on records (`user:<id>`): the user's name and email; any
+   * other actor (an API key, `defaults`, a user since deleted) as it is stored.
+   */
+  actorNames(actors: Iterable<string>): Promise<(actor: string) => string>;
 }
 
 export function setSessionCookies(c: Context, session: Session): void {
@@ -84,6 +89,20 @@ export function createDashboardKit(deps: {
         if (!(error instanceof UnauthenticatedError)) throw error;
         return undefined;
       }
+    },
+    async actorNames(actors) {
+      const ids = [...new Set(actors)].filter((a) => a.startsWith('user:'));
+      const named = new Map<string, string>();
+      await Promise.all(
+        ids.map(async (actor) => {
+          const user = await users.get(actor.slice('user:'.length)).catch((error: unknown) => {
+            if (error instanceof NotFoundError) return undefined;
+            throw error;
+          });
+          if (user) named.set(actor, user.name ? `${user.name} (${user.email})` : user.email);
+        }),
+      );
+      return (actor) => named.get(actor) ?? actor;
     },
     toLogin: (c) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`),
     forbidden: (c) => errorPage(c, 403, 'Your account may not see this page.'),

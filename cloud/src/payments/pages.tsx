@@ -233,6 +233,7 @@ export function paymentsPages(deps: {
       reconciliation.list(),
     ]);
     const toggle = flags.rules();
+    const actorName = await kit.actorNames([toggle.updatedBy]);
     return kit.page(
       c,
       { title: 'Payments', active: 'payments', user },
@@ -240,7 +241,12 @@ export function paymentsPages(deps: {
         <style>{css}</style>
         <h1>Payments</h1>
         <PaymentsTable payments={payments} />
-        <ToggleSection {...toggle} canEdit={user.role === 'admin'} {...(error ? { error } : {})} />
+        <ToggleSection
+          {...toggle}
+          updatedBy={actorName(toggle.updatedBy)}
+          canEdit={user.role === 'admin'}
+          {...(error ? { error } : {})}
+        />
         <FindingsSection runs={recon.runs} findings={recon.findings} canRun={user.role !== 'staff'} />
       </div>,
     );
