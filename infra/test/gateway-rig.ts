@@ -134,11 +134,14 @@ export function agentProcess(
       child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/src/cli.ts', 'run'], {
         cwd: repoRoot,
         env,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      child.stderr?.on('data', (d: Buffer) => {
+      // The agent logs (warnings and up) to stdout and crashes to stderr: a failing test shows both.
+      const keep = (d: Buffer) => {
         output = (output + d.toString()).slice(-20_000);
-      });
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
     },
     async kill() {
       const c = child;
