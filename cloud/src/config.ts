@@ -188,6 +188,18 @@ export const cloudConfigSpec = {
     max: 1000,
     description: 'checkouts one process drives at once',
   }),
+  ordersPlaceMaxBatch: setting.int('BV_ORDERS_PLACE_MAX_BATCH', {
+    default: '200',
+    min: 1,
+    max: 5000,
+    description: 'placements written together in one transaction at most (group commit)',
+  }),
+  ordersPlaceInFlight: setting.int('BV_ORDERS_PLACE_IN_FLIGHT', {
+    default: '2',
+    min: 1,
+    max: 64,
+    description: 'group transactions of placements open at once',
+  }),
   catalogProductTtlMs: setting.int('BV_CATALOG_PRODUCT_TTL_MS', {
     default: '300000',
     min: 1,
@@ -300,6 +312,8 @@ export function commerceSettingsOf(env: CloudEnvConfig): {
       resumeEveryMs: env.ordersResumeEveryMs,
       checkoutLeaseMs: env.checkoutLeaseMs,
       checkoutConcurrency: env.checkoutConcurrency,
+      placeMaxBatch: env.ordersPlaceMaxBatch,
+      placeInFlight: env.ordersPlaceInFlight,
     },
     catalog: {
       productTtlMs: env.catalogProductTtlMs,

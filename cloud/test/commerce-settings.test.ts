@@ -22,6 +22,8 @@ describe('catalog and orders settings from the environment', () => {
         BV_ORDERS_RESUME_EVERY_MS: '500',
         BV_CHECKOUT_LEASE_MS: '3000',
         BV_CHECKOUT_CONCURRENCY: '2',
+        BV_ORDERS_PLACE_MAX_BATCH: '50',
+        BV_ORDERS_PLACE_IN_FLIGHT: '4',
         BV_CATALOG_PRODUCT_TTL_MS: '1000',
         BV_CATALOG_STOCK_TTL_MS: '200',
         BV_CATALOG_WARM_COUNT: '0',
@@ -29,7 +31,14 @@ describe('catalog and orders settings from the environment', () => {
       }),
     );
     expect(settings).toEqual({
-      orders: { holdSeconds: 60, resumeEveryMs: 500, checkoutLeaseMs: 3000, checkoutConcurrency: 2 },
+      orders: {
+        holdSeconds: 60,
+        resumeEveryMs: 500,
+        checkoutLeaseMs: 3000,
+        checkoutConcurrency: 2,
+        placeMaxBatch: 50,
+        placeInFlight: 4,
+      },
       catalog: { productTtlMs: 1000, stockTtlMs: 200, warmCount: 0, readCountFlushMs: 5000 },
     });
     expect(() => loadConfig(cloudConfigSpec, { BV_CHECKOUT_CONCURRENCY: '0' })).toThrow(
@@ -47,6 +56,8 @@ describe('catalog and orders settings from the environment', () => {
     for (const name of [
       'BV_ORDERS_HOLD_SECONDS',
       'BV_CHECKOUT_CONCURRENCY',
+      'BV_ORDERS_PLACE_MAX_BATCH',
+      'BV_ORDERS_PLACE_IN_FLIGHT',
       'BV_CATALOG_PRODUCT_TTL_MS',
       'BV_CATALOG_WARM_COUNT',
     ])

@@ -20,7 +20,7 @@ import { ordersNav, ordersPages } from './pages.js';
 import { orderProjections } from './projections.js';
 import { OrderReadModels } from './read-models.js';
 import { orderRoutes } from './routes.js';
-import { OrderService } from './service.js';
+import { OrderService, placingDefaults } from './service.js';
 import { loadOrder } from './stream.js';
 
 export interface OrdersSettings {
@@ -30,6 +30,10 @@ export interface OrdersSettings {
   resumeEveryMs: number;
   checkoutLeaseMs: number;
   checkoutConcurrency: number;
+  /** Placements written in one group transaction at most. */
+  placeMaxBatch: number;
+  /** Group transactions of placements open at once. */
+  placeInFlight: number;
 }
 
 export const ordersDefaults: OrdersSettings = {
@@ -37,6 +41,8 @@ export const ordersDefaults: OrdersSettings = {
   resumeEveryMs: 2_000,
   checkoutLeaseMs: checkoutRunnerDefaults.leaseMs,
   checkoutConcurrency: checkoutRunnerDefaults.concurrency,
+  placeMaxBatch: placingDefaults.maxBatch,
+  placeInFlight: placingDefaults.maxInFlight,
 };
 
 /** Events this much older than the module's start still get a live message (a restart's gap). */
@@ -118,6 +124,7 @@ export async function createOrdersModule(
     async (ids) => {
       for (const id of ids) await inventory.release(id);
     },
+    { maxBatch: settings.placeMaxBatch, maxInFlight: settings.placeInFlight },
   );
   const reads = new OrderReadModels(ctx.database);
   const ignored = counter(
