@@ -2,7 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { type CloudConfig, type CloudHandle, startCloud } from '@bitv/cloud';
-import { type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
+import {
+  type SimulatedShelfHandle,
+  type Simulation,
+  type SimulationOptions,
+  startSimulation,
+} from '@bitv/firmware-sim';
 import { type GatewayHandle, gatewayDefaults, startGateway } from '@bitv/gateway';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog, type EventLog } from '@bitv/shared/event-log';
@@ -56,6 +61,36 @@ export async function startRigCloud(
   return { eventLog, cloud, registry };
 }
 
+/** Our gateway as the rigs run it: one node, an ephemeral MQTT port, anonymous edge nodes, no other listener. */
+export async function startRigGateway(
+  eventLog: EventLog,
+  registry: Registry,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<GatewayHandle> {
+  const gateway = await startGateway(
+    { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },
+    { eventLog, registry },
+  );
+  cleanups.push(() => gateway.close());
+  return gateway;
+}
+
+/**
+ * Simulated shelves as the rigs run them: on TCP (the agent's serial paths), no control port, and
+ * replaying what the agent has not acknowledged when it reconnects (a killed agent loses nothing).
+ */
+export async function startRigSimulation(
+  options: Omit<SimulationOptions, 'transport' | 'tcpHost' | 'controlPort' | 'replay'>,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<Simulation> {
+  const simulation = await startSimulation(
+    { ...options, transport: 'tcp', tcpHost: '127.0.0.1', controlPort: null, replay: true },
+    { registry: createRegistry() },
+  );
+  cleanups.push(() => simulation.close());
+  return simulation;
+}
+
 export async function startGatewayRig(prefix: string): Promise<GatewayRig> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
@@ -66,24 +101,8 @@ export async function startGatewayRig(prefix: string): Promise<GatewayRig> {
     cleanups.push(dir.remove);
     const { eventLog, cloud, registry } = await startRigCloud(dir.path, cleanups);
     const { gatewayId } = await cloud.seedDemo({ shelves: [] });
-    const gateway = await startGateway(
-      { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },
-      { eventLog, registry },
-    );
-    cleanups.push(() => gateway.close());
-    const simulation = await startSimulation(
-      {
-        shelves: 1,
-        bins: 3,
-        seed: 5,
-        transport: 'tcp',
-        tcpHost: '127.0.0.1',
-        controlPort: null,
-        replay: true,
-      },
-      { registry: createRegistry() },
-    );
-    cleanups.push(() => simulation.close());
+    const gateway = await startRigGateway(eventLog, registry, cleanups);
+    const simulation = await startRigSimulation({ shelves: 1, bins: 3, seed: 5 }, cleanups);
     const shelf = simulation.shelves[0] as SimulatedShelfHandle;
     const agent = agentProcess(gateway.mqttUrl, shelf.path, join(dir.path, 'edge'), gatewayId);
     cleanups.push(() => agent.kill());

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { type EdgeAgentHandle, loadEdgeConfig, startEdgeAgent } from '@bitv/edge-agent';
-import { startSimulation } from '@bitv/firmware-sim';
-import { gatewayDefaults, startGateway } from '@bitv/gateway';
+import { gatewayDefaults } from '@bitv/gateway';
 import { openDatabase } from '@bitv/shared/db';
 import { UnavailableError } from '@bitv/shared/errors';
 import {
@@ -17,6 +16,7 @@ import { createRegistry } from '@bitv/shared/metrics';
 import { eventually, tempDir, uniqueName } from '@bitv/shared/testing';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRigGateway, startRigSimulation } from './gateway-rig.js';
 
 /**
  * The event log as Kafka behaves in an outage and just after it: pings fail, publishes wait (the
@@ -98,24 +98,8 @@ describe('edge agent -> gateway through an event-log outage', () => {
     const inner = await createEventLog({ database, registry: platformEvents(), metrics: registry });
     const log = new OutageLog(inner);
     cleanups.push(() => log.close());
-    const gateway = await startGateway(
-      { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },
-      { eventLog: log, registry },
-    );
-    cleanups.push(() => gateway.close());
-    const simulation = await startSimulation(
-      {
-        shelves: 1,
-        bins: 2,
-        seed: 5,
-        transport: 'tcp',
-        tcpHost: '127.0.0.1',
-        controlPort: null,
-        replay: true,
-      },
-      { registry: createRegistry() },
-    );
-    cleanups.push(() => simulation.close());
+    const gateway = await startRigGateway(log, registry, cleanups);
+    const simulation = await startRigSimulation({ shelves: 1, bins: 2, seed: 5 }, cleanups);
 
     // What reached the log: every reading by seq, with its copies.
     const copies = new Map<number, number>();

@@ -1,15 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudHandle } from '@bitv/cloud';
-import { type SimulatedShelfHandle, startSimulation } from '@bitv/firmware-sim';
-import { type GatewayHandle, gatewayDefaults, startGateway } from '@bitv/gateway';
+import type { SimulatedShelfHandle } from '@bitv/firmware-sim';
+import type { GatewayHandle } from '@bitv/gateway';
 import { commandRequestedV1, type TelemetryReadings, topics } from '@bitv/shared/events';
 import { artifactKeys, generateReleaseKey, signImage } from '@bitv/shared/firmware';
-import { createRegistry } from '@bitv/shared/metrics';
 import { folderObjectStore } from '@bitv/shared/object-store';
 import { tempDir, uniqueName } from '@bitv/shared/testing';
 import { e2eAdmin } from './browser.js';
-import { type AgentProcess, agentProcess, startRigCloud } from './gateway-rig.js';
+import {
+  type AgentProcess,
+  agentProcess,
+  startRigCloud,
+  startRigGateway,
+  startRigSimulation,
+} from './gateway-rig.js';
 
 /** What reached the cloud's event log, per shelf, as the cloud's consumers read it. */
 export interface CloudLedger {
@@ -65,31 +70,22 @@ export async function startRolloutRig(prefix: string, o: RolloutRigOptions): Pro
     const { eventLog, cloud, registry } = await startRigCloud(dir.path, cleanups, {
       firmwareStore: `file://${storeDir}`,
     });
-    const simulation = await startSimulation(
+    const simulation = await startRigSimulation(
       {
         scenario: {
           shelves: Array.from({ length: o.shelves }, () => ({ bins: 2, sampleRateHz: o.sampleRateHz })),
         },
         seed: 17,
-        transport: 'tcp',
-        tcpHost: '127.0.0.1',
-        controlPort: null,
-        replay: true,
       },
-      { registry: createRegistry() },
+      cleanups,
     );
-    cleanups.push(() => simulation.close());
     const { gatewayId } = await cloud.seedDemo({
       shelves: simulation.shelves.map((s) => ({
         serialNumber: s.serialNumber,
         bins: Array.from({ length: s.bins }, () => ({ unitWeightG: 100, count: 5 })),
       })),
     });
-    const gateway = await startGateway(
-      { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },
-      { eventLog, registry },
-    );
-    cleanups.push(() => gateway.close());
+    const gateway = await startRigGateway(eventLog, registry, cleanups);
 
     const ledger: CloudLedger = { readings: new Map(), conflicts: [], gaps: [], updatesSent: [] };
     const sub = await eventLog.subscribe({

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { startSimulation } from '@bitv/firmware-sim';
-import { gatewayDefaults, startGateway } from '@bitv/gateway';
+import { gatewayDefaults } from '@bitv/gateway';
 import { openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
 import {
@@ -21,6 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { reportedShadowOf } from '../../cloud/src/shadows/reported.js';
 import { Shadows } from '../../cloud/src/shadows/shadows.js';
 import { openShadowDb } from '../../cloud/src/shadows/tables.js';
+import { startRigGateway, startRigSimulation } from './gateway-rig.js';
 import { repoRoot } from './platform-process.js';
 
 /**
@@ -43,24 +43,8 @@ describe('shadows: a change made while the gateway is away is applied on its ret
     const registry = createRegistry();
     const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
     cleanups.push(() => eventLog.close());
-    const gateway = await startGateway(
-      { ...gatewayDefaults, host: '127.0.0.1', mqttPort: 0, wsPort: -1, opsPort: -1, allowAnonymous: true },
-      { eventLog, registry },
-    );
-    cleanups.push(() => gateway.close());
-    const simulation = await startSimulation(
-      {
-        shelves: 1,
-        bins: 2,
-        seed: 11,
-        transport: 'tcp',
-        tcpHost: '127.0.0.1',
-        controlPort: null,
-        replay: true,
-      },
-      { registry: createRegistry() },
-    );
-    cleanups.push(() => simulation.close());
+    const gateway = await startRigGateway(eventLog, registry, cleanups);
+    const simulation = await startRigSimulation({ shelves: 1, bins: 2, seed: 11 }, cleanups);
     const shelf = simulation.shelves[0]!;
     const shelfId = `shelf-${shelf.serialNumber}`;
     const edgeNodeId = uniqueName('gw-shadow');
