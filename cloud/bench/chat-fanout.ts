@@ -1,26 +1,31 @@
 /**
- * Chat fan-out: 10,000 concurrent WebSocket clients in one room on one cloud instance; the memory
- * each connection costs the server, and the fan-out latency (a message sent -> each client has it)
- * at a stated message rate, against a bare `ws` broadcast server with the same clients and load
- * in the same run (the floor: no auth, no database, no sequence, no rooms).
+ * Chat fan-out: 10,000 concurrent WebSocket clients on one cloud instance; the memory each
+ * connection costs the server, the fan-out latency (a message sent -> each member has it) at a
+ * stated message rate and the burst delivery rate, against a bare `ws` room server (chat-peer.ts)
+ * with the same clients, rooms and load in the same run.
+ *
+ * Two shapes, each run against both servers:
+ * - rooms of `ROOM_SIZE` (the goal's measurement): the clients in site rooms of 100 staff each
+ *   (100 rooms), one member of every room writing `RATE` messages/s into it;
+ * - one room of every client (the worst case): one message is written to 10,000 sockets.
+ * Each member is its own staff user, invited to its site through the users service (the way an
+ * admin adds staff) with the access token login would hand out; the chat's site rooms need nothing
+ * else (a site room is open to the staff whose token lists the site). The clients live in `PROCS`
+ * child processes (chat-clients.ts) and beat presence every `BEAT_MS` like the chat page. After
+ * `SECONDS` at the stated rate, every sender pipelines `BURST` messages: the delivery rate.
  *
  * Mode: the cloud in-process on its embedded defaults (PGlite, the in-process cache), only the
- * chat module. The clients live in `PROCS` child processes (their own descriptors and event loops;
- * one process reading 10,000 sockets was the bottleneck of earlier runs), all in `site:bench`; one
- * sender writes at `RATE` messages/s for `SECONDS`, each message carrying its send time; then a
- * burst of `BURST` messages as fast as the server acknowledges them (chat) or takes them (ws) gives
- * the delivery rate. Bounded: fixed counts, every wait has a time limit.
+ * chat module. Bounded: fixed counts, every wait has a time limit.
  *
  *   nice -n -10 node --expose-gc --import tsx cloud/bench/chat-fanout.ts
- *   (env CLIENTS 10000, PROCS 2, RATE 1, SECONDS 20, BURST 40)
+ *   (env CLIENTS 10000, ROOM_SIZE 100, PROCS 2, RATE 1 message/s per room, SECONDS 20, BURST 40,
+ *    BEAT_MS 10000, ONE_ROOM 1: 0 leaves the one-room shape out)
  *
  * The clients need ~10,000 descriptors in the children and as many in this process: the script raises
  * nothing itself (Node cannot); run it where `ulimit -n` is >= 12,000 (it is 20,000 here).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,27 +35,42 @@ import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
-import { WebSocket, WebSocketServer } from 'ws';
 import { startCloud } from '../src/index.js';
+import type { Command, Member, Sent, Setup } from './chat-clients.js';
+import { startPeer } from './chat-peer.js';
 
 const clients = Number(process.env.CLIENTS ?? 10_000);
+const roomSize = Number(process.env.ROOM_SIZE ?? 100);
 const procs = Number(process.env.PROCS ?? 2);
-// 1 message/s: the rate is not what sets the latency here (see the docs), one fan-out to 10,000
-// sockets is; a faster rate only queues messages behind each other's fan-out.
+/** Messages per second into each room. */
 const rate = Number(process.env.RATE ?? 1);
 const seconds = Number(process.env.SECONDS ?? 20);
 const burst = Number(process.env.BURST ?? 40);
-const room = 'site:bench';
+const beatMs = Number(process.env.BEAT_MS ?? 10_000);
+const oneRoom = process.env.ONE_ROOM !== '0';
+const childFile = fileURLToPath(new URL('./chat-clients.ts', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const settle = () => sleep(2_000);
 
-/** One server's run: deliveries at the stated rate, the burst, and its own cost figures. */
+interface Shape {
+  name: string;
+  roomSize: number;
+  rooms: number;
+}
+
+/** One server's run of one shape. */
 interface Run {
+  connectsPerS: number;
   steady: Stats;
   burst: Stats;
   burstMs: number;
   perConnBytes: number;
-  /** Mean time the server spent writing one message to every socket (at the stated rate). */
+  /** Mean time the server spent writing one message to its room's sockets (at the stated rate). */
   fanoutMs: number;
+  /** Messages the servers refused or did not acknowledge, and error frames: all should be 0. */
+  unacked: number;
+  errors: number;
 }
 
 interface Stats {
@@ -61,141 +81,86 @@ interface Stats {
   lastAt: number;
 }
 
-/* ----------------------------- the clients' process ----------------------------- */
+/* --------------------------- the client processes --------------------------- */
 
-const stampMarker = Buffer.from('"body":"t');
-const historyPrefix = Buffer.from('{"type":"history"');
-
-/**
- * The send time a delivered message carries, read from its bytes: a scan for the body's marker
- * and a slice of the digits, not a JSON parse of every delivery (10,000 parses per message made
- * the client process, not the server, set the latency in earlier runs).
- */
-function stampOf(frame: Buffer): number | undefined {
-  const i = frame.indexOf(stampMarker);
-  if (i < 0) return undefined;
-  const from = i + stampMarker.length;
-  const to = frame.indexOf(0x22, from); // the body's closing quote
-  return to < 0 ? undefined : Number(frame.toString('latin1', from, to));
-}
-
-async function clientProcess(url: string, n: number, token: string | undefined): Promise<void> {
-  const latencies: number[] = [];
-  let lastAt = 0;
-  let connected = 0;
-  let joined = 0;
-  const sockets: WebSocket[] = [];
-  const onMessage = (data: WebSocket.RawData) => {
-    const t = now();
-    const frame = data as Buffer;
-    const sent = stampOf(frame);
-    if (sent === undefined) {
-      if (frame.subarray(0, historyPrefix.length).equals(historyPrefix)) joined += 1;
-      return;
-    }
-    latencies.push(t - sent);
-    lastAt = t;
-  };
-  const open = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, {
-        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
-        handshakeTimeout: 60_000,
-        // The load generator shares the 2 cores with the server: it does no work it need not.
-        skipUTF8Validation: true,
-      });
-      ws.on('message', onMessage);
-      ws.once('open', () => {
-        connected += 1;
-        if (token) ws.send(JSON.stringify({ type: 'join', room }));
-        sockets.push(ws);
-        resolve();
-      });
-      ws.once('error', reject);
-    });
-  for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: Math.min(100, n - i) }, open));
-  const end = Date.now() + 600_000;
-  while (token && joined < n && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  process.stdout.write(`${JSON.stringify({ ready: connected, joined })}\n`);
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'report') {
-      // Raw latencies (float64, base64), so the parent takes percentiles over every process's.
-      const raw = Buffer.from(new Float64Array(latencies).buffer).toString('base64');
-      process.stdout.write(`${JSON.stringify({ raw, lastAt })}\n`);
-      latencies.length = 0;
-    }
-    if (line === 'exit') {
-      for (const s of sockets) s.terminate();
-      process.exit(0);
-    }
-  }
-}
-
-/* ------------------------------- the bench itself ------------------------------- */
-
-class Client {
-  private lines: string[] = [];
+class ClientProcess {
+  private readonly lines: string[] = [];
   private waiting: ((line: string) => void) | undefined;
-  private constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w(l);
-      } else this.lines.push(l);
+  private readonly child: ChildProcess;
+
+  constructor(setup: Setup) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', childFile], {
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+      const w = this.waiting;
+      this.waiting = undefined;
+      if (w) w(l);
+      else this.lines.push(l);
+    });
+    this.child.stdin?.write(`${JSON.stringify(setup)}\n`);
   }
-  static start(url: string, n: number, token: string | undefined): Client {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--clients', url, String(n), token ?? '-'],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    return new Client(child);
-  }
-  line(timeoutMs: number): Promise<string> {
-    const l = this.lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
+
+  async ask<T>(command: Command | undefined, timeoutMs: number): Promise<T> {
+    if (command) this.child.stdin?.write(`${JSON.stringify(command)}\n`);
+    const queued = this.lines.shift();
+    if (queued !== undefined) return JSON.parse(queued) as T;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('clients did not answer')), timeoutMs);
-      this.waiting = (x) => {
+      this.waiting = (l) => {
         clearTimeout(timer);
-        resolve(x);
+        resolve(JSON.parse(l) as T);
       };
     });
   }
-  async report(): Promise<{ latencies: Float64Array; lastAt: number }> {
-    this.child.stdin?.write('report\n');
-    const { raw, lastAt } = JSON.parse(await this.line(60_000)) as { raw: string; lastAt: number };
-    const bytes = Buffer.from(raw, 'base64');
-    return { latencies: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8), lastAt };
-  }
+
   async exit(): Promise<void> {
-    this.child.stdin?.write('exit\n');
-    await once(this.child, 'exit');
+    const exited = once(this.child, 'exit');
+    this.child.stdin?.write(`${JSON.stringify({ cmd: 'exit' } satisfies Command)}\n`);
+    await exited;
   }
 }
 
-/** The clients spread over `procs` child processes (one process could not read 10,000 sockets in time). */
+/** The members spread over `procs` processes, whole rooms together where the sizes allow. */
 class Clients {
-  private constructor(private readonly parts: Client[]) {}
-  static start(url: string, n: number, token: string | undefined): Clients {
-    const per = Math.ceil(n / procs);
-    const parts: Client[] = [];
-    for (let from = 0; from < n; from += per) parts.push(Client.start(url, Math.min(per, n - from), token));
+  private constructor(private readonly parts: ClientProcess[]) {}
+
+  static start(url: string, members: Member[]): Clients {
+    const per = Math.ceil(members.length / procs);
+    const parts: ClientProcess[] = [];
+    for (let from = 0; from < members.length; from += per)
+      parts.push(new ClientProcess({ url, beatMs, members: members.slice(from, from + per) }));
     return new Clients(parts);
   }
-  /** Waits until every process has its clients connected (and joined); returns their counts. */
+
+  /** Waits until every process has its members connected and joined; returns their counts. */
   async ready(): Promise<{ ready: number; joined: number }> {
-    const lines = await Promise.all(this.parts.map((p) => p.line(1_500_000)));
-    const counts = lines.map((l) => JSON.parse(l) as { ready: number; joined: number });
+    const counts = await Promise.all(
+      this.parts.map((p) => p.ask<{ ready: number; joined: number }>(undefined, 1_500_000)),
+    );
     return {
       ready: counts.reduce((s, c) => s + c.ready, 0),
       joined: counts.reduce((s, c) => s + c.joined, 0),
     };
   }
+
+  async send(command: Command): Promise<Sent> {
+    const parts = await Promise.all(this.parts.map((p) => p.ask<Sent>(command, 300_000)));
+    return {
+      sent: parts.reduce((s, p) => s + p.sent, 0),
+      acked: parts.reduce((s, p) => s + p.acked, 0),
+      errors: parts.reduce((s, p) => s + p.errors, 0),
+    };
+  }
+
   async report(): Promise<Stats> {
-    const parts = await Promise.all(this.parts.map((p) => p.report()));
+    const parts = await Promise.all(
+      this.parts.map(async (p) => {
+        const { raw, lastAt } = await p.ask<{ raw: string; lastAt: number }>({ cmd: 'report' }, 60_000);
+        const bytes = Buffer.from(raw, 'base64');
+        return { latencies: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8), lastAt };
+      }),
+    );
     const all = new Float64Array(parts.reduce((s, p) => s + p.latencies.length, 0));
     let at = 0;
     for (const p of parts) {
@@ -212,36 +177,71 @@ class Clients {
       lastAt: Math.max(...parts.map((p) => p.lastAt)),
     };
   }
+
   async exit(): Promise<void> {
     await Promise.all(this.parts.map((p) => p.exit()));
   }
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 2_000));
-
-/** Sends at `rate`/s for `seconds`, then a burst of `burst` back to back; returns the burst's window. */
-async function drive(send: (body: string) => Promise<void>): Promise<{ burstStart: number }> {
-  const total = rate * seconds;
-  const start = now();
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await send(`t${now()}`);
-  }
-  await settle();
-  return { burstStart: now() };
-}
+/* ------------------------------- one run ------------------------------- */
 
 /** JS heap plus buffers held outside it, after a GC (RSS moves with the allocator, not the sockets). */
 async function memory(): Promise<number> {
   // Twice with a pause: finalizers of the first pass (sockets, PGlite buffers) free more on the second.
   for (let i = 0; i < 2; i++) {
     (globalThis as { gc?: () => void }).gc?.();
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
+}
+
+const roomOf = (shape: Shape, i: number) => Math.floor(i / shape.roomSize);
+
+/**
+ * Connects the members, measures the memory they cost, drives the stated rate and then the
+ * burst; `fanoutMs` is read after the steady part (the burst's would mix in queueing).
+ */
+async function measure(
+  url: string,
+  members: Member[],
+  shape: Shape,
+  fanoutMs: () => Promise<number>,
+): Promise<Run> {
+  await settle();
+  const before = await memory();
+  const connectStart = now();
+  const readers = Clients.start(url, members);
+  const ready = await readers.ready();
+  const connectsPerS = ready.joined / ((now() - connectStart) / 1000);
+  process.stdout.write(`${shape.name} ${url}: ${JSON.stringify(ready)}\n`);
+  await settle();
+  const perConnBytes = ((await memory()) - before) / members.length;
+  const driven = await readers.send({
+    cmd: 'drive',
+    startAt: now() + 1_000,
+    rate,
+    seconds,
+    rooms: shape.rooms,
+  });
+  await settle();
+  const steady = await readers.report();
+  const fanout = await fanoutMs();
+  const burstStart = now();
+  const burstSent = await readers.send({ cmd: 'burst', n: burst });
+  await settle();
+  const burstStats = await readers.report();
+  await readers.exit();
+  return {
+    connectsPerS,
+    steady,
+    burst: burstStats,
+    burstMs: burstStats.lastAt - burstStart,
+    perConnBytes,
+    fanoutMs: fanout,
+    unacked: burstSent.sent - burstSent.acked + (driven.sent - driven.acked),
+    errors: burstSent.errors,
+  };
 }
 
 /** Mean of a histogram's observations so far, in ms (the chat module's `bv_chat_fanout_seconds`). */
@@ -255,7 +255,7 @@ async function histogramMeanMs(registry: ReturnType<typeof createRegistry>, name
   return (sum / count) * 1000;
 }
 
-async function runChat(): Promise<Run> {
+async function runChat(shape: Shape): Promise<Run> {
   const database = await openDatabase();
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
@@ -264,129 +264,69 @@ async function runChat(): Promise<Run> {
       port: 0,
       grpcPort: -1,
       modules: ['chat'],
-      // The sender writes faster than a person; the readers only join.
-      chat: { historyLimit: 1, ratePerSecond: 10_000, rateBurst: 10_000, presenceCoalesceMs: 1_000 },
+      // The senders' bursts are faster than a person types; a join gets the latest event only.
+      chat: { historyLimit: 1, ratePerSecond: 10_000, rateBurst: 10_000 },
     },
     { database, eventLog, logger: silentLogger, registry },
   );
-  const user = await cloud.services.users.create({
-    email: 'bench@chat.local',
-    name: 'bench',
-    role: 'staff',
-    password: 'password-123',
-    sites: ['bench'],
-  });
-  const token = (await cloud.services.tokens.accessToken(user)).token;
-  const url = `${cloud.url.replace('http', 'ws')}/api/v1/chat`;
-  await settle();
-  const before = await memory();
-  const readers = Clients.start(url, clients, token);
-  process.stdout.write(`chat clients: ${JSON.stringify(await readers.ready())}\n`);
-  await settle();
-  const perConnBytes = ((await memory()) - before) / clients;
-  const sender = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-  await once(sender, 'open');
-  const acks = new Map<string, () => void>();
-  sender.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as { type: string; clientId?: string };
-    if (m.type === 'ack' && m.clientId) acks.get(m.clientId)?.();
-  });
-  let n = 0;
-  const send = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const clientId = `b${n++}`;
-      const timer = setTimeout(() => reject(new Error('no ack in 120 s')), 120_000);
-      acks.set(clientId, () => {
-        clearTimeout(timer);
-        acks.delete(clientId);
-        resolve();
+  const { users, tokens } = cloud.services;
+  const members: Member[] = [];
+  for (let i = 0; i < clients; i += 200) {
+    const batch = Array.from({ length: Math.min(200, clients - i) }, async (_, k) => {
+      const n = i + k;
+      const site = `bench-${roomOf(shape, n)}`;
+      const { user } = await users.invite({
+        email: `staff-${n}@bench.local`,
+        name: `staff ${n}`,
+        role: 'staff',
+        sites: [site],
       });
-      sender.send(JSON.stringify({ type: 'send', room, clientId, body }));
+      const token = (await tokens.accessToken(user)).token;
+      return { room: `site:${site}`, roomIndex: roomOf(shape, n), sender: n % shape.roomSize === 0, token };
     });
-  await drive(send);
-  const steady = await readers.report();
-  const fanoutMs = await histogramMeanMs(registry, 'bv_chat_fanout_seconds');
-  const burstStart = now();
-  // The burst: every message sent before the first ack (pipelined), as a chatty room would.
-  await Promise.all(Array.from({ length: burst }, () => send(`t${now()}`)));
-  await settle();
-  const burstStats = await readers.report();
-  sender.terminate();
-  await readers.exit();
+    members.push(...(await Promise.all(batch)));
+  }
+  const run = await measure(`${cloud.url.replace('http', 'ws')}/api/v1/chat`, members, shape, () =>
+    histogramMeanMs(registry, 'bv_chat_fanout_seconds'),
+  );
   await cloud.close();
   await eventLog.close();
   await database.close();
-  return { steady, burst: burstStats, burstMs: burstStats.lastAt - burstStart, perConnBytes, fanoutMs };
+  return run;
 }
 
-async function runPeer(): Promise<Run> {
-  const loops: number[] = [];
-  const server = createServer();
-  const wss = new WebSocketServer({ server });
-  let senderSocket: WebSocket | undefined;
-  wss.on('connection', (ws, req) => {
-    if (req.url === '/sender') {
-      senderSocket = ws;
-      // ws's own broadcast recipe: one frame payload built once, the same Buffer to every client.
-      const head = Buffer.from(`{"type":"event","room":"${room}","event":`);
-      const tail = Buffer.from('}');
-      ws.on('message', (data) => {
-        const frame = Buffer.concat([head, data as Buffer, tail]);
-        const start = performance.now();
-        for (const c of wss.clients) if (c !== ws) c.send(frame, { binary: false });
-        loops.push(performance.now() - start);
-        ws.send('ack');
-      });
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await settle();
-  const before = await memory();
-  const readers = Clients.start(`${url}/`, clients, undefined);
-  process.stdout.write(`ws clients: ${JSON.stringify(await readers.ready())}\n`);
-  await settle();
-  const perConnBytes = ((await memory()) - before) / clients;
-  const sender = new WebSocket(`${url}/sender`);
-  await once(sender, 'open');
-  const waiters: (() => void)[] = [];
-  sender.on('message', () => waiters.shift()?.());
-  const send = (body: string) =>
-    new Promise<void>((resolve) => {
-      waiters.push(resolve);
-      sender.send(JSON.stringify({ body }));
-    });
-  await drive(send);
-  const steady = await readers.report();
-  const fanoutMs = loops.reduce((a, b) => a + b, 0) / loops.length;
-  const burstStart = now();
-  await Promise.all(Array.from({ length: burst }, () => send(`t${now()}`)));
-  await settle();
-  const burstStats = await readers.report();
-  sender.terminate();
-  senderSocket?.terminate();
-  await readers.exit();
-  for (const c of wss.clients) c.terminate();
-  wss.close();
-  server.close();
-  return { steady, burst: burstStats, burstMs: burstStats.lastAt - burstStart, perConnBytes, fanoutMs };
+async function runPeer(shape: Shape): Promise<Run> {
+  const peer = await startPeer();
+  const members = Array.from({ length: clients }, (_, n) => ({
+    room: `site:bench-${roomOf(shape, n)}`,
+    roomIndex: roomOf(shape, n),
+    sender: n % shape.roomSize === 0,
+  }));
+  const run = await measure(peer.url, members, shape, async () => peer.fanoutMs());
+  await peer.close();
+  return run;
 }
 
-/** What bounds the latency in this run, from its own figures. */
-function floor(peer: Run, chat: Run): string {
-  const f = (x: number) => x.toFixed(1);
+/* ------------------------------- the report ------------------------------- */
+
+const f = (x: number) => x.toFixed(1);
+const thousands = (x: number) => Math.round(x).toLocaleString('en');
+const rateOf = (r: Run) => r.burst.delivered / (r.burstMs / 1000);
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+/** What bounds the one-room latency, from the run's own figures. */
+function oneRoomFloor(peer: Run, chat: Run): string {
   const perSocketUs = (peer.fanoutMs * 1000) / clients;
-  const below = `The bare \`ws\` server alone spent ${f(peer.fanoutMs)} ms writing one message to its ${clients.toLocaleString('en')} sockets (${f(perSocketUs)} us a socket write), chat ${f(chat.fanoutMs)} ms`;
   const bound =
     peer.fanoutMs > 50
-      ? 'more than the 50 ms goal before any client has read anything, so at this client count no server on one process of this machine (at this load) can show the p99 goal; the last sockets of every fan-out wait for the writes to all the others'
+      ? 'more than the 50 ms goal before any client has read anything: the last sockets of every fan-out wait for the writes to all the others, whatever the server'
       : 'within the 50 ms goal';
-  const saturation =
-    Math.max(peer.fanoutMs, chat.fanoutMs) < 1000 / rate
-      ? `At ${rate} message(s)/s each fan-out ends before the next message comes, so the rate is not what sets the latency`
-      : `At ${rate} message(s)/s the fan-outs overlap (a write of all sockets takes longer than the gap between messages), so messages queue`;
-  return `${below}: ${bound}. ${saturation}.`;
+  return `In the one room, the bare \`ws\` server spent ${f(peer.fanoutMs)} ms writing one message to its ${thousands(clients)} sockets (${f(perSocketUs)} us a socket write), chat ${f(chat.fanoutMs)} ms: ${bound}.`;
+}
+
+function verdict(shape: Shape, chat: Run, peer: Run): string {
+  const ratio = rateOf(chat) / rateOf(peer);
+  return `**${shape.name}**: chat's burst delivery rate is **${ratio.toFixed(2)}x** the bare \`ws\` server's (goal >= 0.5x: ${met(ratio >= 0.5)}); chat's fan-out p99 at ${rate} message(s)/s per room is **${f(chat.steady.p99)} ms** (goal <= 50 ms: ${met(chat.steady.p99 <= 50)}; ${(chat.steady.p99 / 50).toFixed(2)}x the goal), the bare server's ${f(peer.steady.p99)} ms (chat ${(chat.steady.p99 / peer.steady.p99).toFixed(2)}x). Memory per connection: chat ${f(chat.perConnBytes / 1024)} KiB, bare \`ws\` ${f(peer.perConnBytes / 1024)} KiB (${(chat.perConnBytes / peer.perConnBytes).toFixed(1)}x).`;
 }
 
 const load = () =>
@@ -396,60 +336,69 @@ const load = () =>
 
 async function main(): Promise<void> {
   const loadBefore = load();
-  const chat = await runChat();
-  const peer = await runPeer();
-  const f = (x: number) => x.toFixed(1);
-  const rateOf = (r: Run) => r.burst.delivered / (r.burstMs / 1000);
-  const ratio = rateOf(chat) / rateOf(peer);
-  const row = (name: string, r: Run) => [
+  const shapes: Shape[] = [{ name: `rooms of ${roomSize}`, roomSize, rooms: Math.ceil(clients / roomSize) }];
+  if (oneRoom && roomSize < clients) shapes.push({ name: 'one room', roomSize: clients, rooms: 1 });
+  const results: { shape: Shape; chat: Run; peer: Run }[] = [];
+  for (const shape of shapes) {
+    const chat = await runChat(shape);
+    const peer = await runPeer(shape);
+    results.push({ shape, chat, peer });
+  }
+  const expected = rate * seconds * clients;
+  const row = (shape: Shape, name: string, r: Run) => [
+    shape.name,
     name,
-    r.steady.delivered,
+    Math.round(r.connectsPerS),
+    `${r.steady.delivered} / ${expected}`,
     f(r.steady.p50),
     f(r.steady.p99),
     f(r.steady.max),
     f(r.fanoutMs),
     r.burst.delivered,
-    Math.round(rateOf(r)),
+    thousands(rateOf(r)),
     f(r.perConnBytes / 1024),
+    `${r.unacked} / ${r.errors}`,
   ];
-  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const worst = results.find((r) => r.shape.rooms === 1);
+  const first = results[0] as (typeof results)[number];
   const markdown = `## Chat fan-out (cloud/bench/chat-fanout.ts)
 
 ${machineLine()}, load average at the start ${loadBefore}, at the end ${load()} (2 cores shared with other work).
 
-${clients.toLocaleString('en')} WebSocket clients in one room on one instance (chat module, PGlite, in-process cache), the clients spread over ${procs} child processes; one sender at **${rate} message(s)/s for ${seconds} s** (${(rate * clients).toLocaleString('en')} deliveries/s), then a burst of ${burst} messages pipelined. Latency = a message's send time to each client having it (fan-out p99 over every delivery; the client reads the send time from the frame's bytes, no JSON parse). "Server write" = the mean time the server spent writing one message to every socket. The peer is a bare \`ws\` broadcast server (no auth, storage or sequence; one Buffer sent to every client) with the same clients and load, in the same run.
+${thousands(clients)} WebSocket clients on one instance (chat module, PGlite, in-process cache), each its own staff user, spread over ${procs} child processes, beating presence every ${beatMs / 1000} s like the chat page. **Rooms of ${roomSize}** (the goal's shape): ${first.shape.rooms} site rooms of ${roomSize} staff each; one member of every room sends **${rate} message(s)/s into it for ${seconds} s** (${thousands(rate * first.shape.rooms)} messages/s into the server, ${thousands(rate * clients)} deliveries/s), then every room's sender pipelines ${burst} messages (the burst). **One room** (the worst case): every client in one room, one sender at the same ${rate} message(s)/s (${thousands(rate * clients)} deliveries/s), ${burst} pipelined. Latency = a message's send time to each member (the sender included) having it, p99 over every delivery (the client reads the send time from the frame's bytes). "Server write" = the mean time the server spent writing one message to its room's sockets. The peer is a bare \`ws\` room server (a Map room -> sockets; no auth, storage, sequence or presence; one Buffer per message) with the same clients, rooms and load, in the same run.
 
 ${table(
   [
+    'shape',
     'server',
-    'deliveries at the stated rate',
+    'connects+joins/s',
+    'deliveries at the stated rate / expected',
     'p50 ms',
     'p99 ms',
     'max ms',
-    'server write of one message to all sockets, mean ms',
+    'server write of one message, mean ms',
     'burst deliveries',
     'burst deliveries/s',
     'server memory per connection (KiB)',
+    'unacked / error frames',
   ],
-  [row('chat (/api/v1/chat)', chat), row('bare ws broadcast', peer)],
+  results.flatMap(({ shape, chat, peer }) => [
+    row(shape, 'chat (/api/v1/chat)', chat),
+    row(shape, 'bare ws rooms', peer),
+  ]),
 )}
 
-Chat's burst delivery rate is **${ratio.toFixed(2)}x** the bare \`ws\` server's (goal >= 0.5x: ${met(ratio >= 0.5)}). Chat's fan-out p99 at ${rate} message(s)/s is **${f(chat.steady.p99)} ms** (goal <= 50 ms: ${met(chat.steady.p99 <= 50)}); the bare \`ws\` server's is ${f(peer.steady.p99)} ms, ${(chat.steady.p99 / peer.steady.p99).toFixed(2)}x. Memory per connection: chat ${f(chat.perConnBytes / 1024)} KiB, bare \`ws\` ${f(peer.perConnBytes / 1024)} KiB (${(chat.perConnBytes / peer.perConnBytes).toFixed(1)}x): the server process's growth of JS heap plus external memory (after a GC, with \`--expose-gc\`) divided by the clients (for chat it includes the peer's cursor map, the rate bucket, the ping timer and the presence entry).
+${results.map(({ shape, chat, peer }) => verdict(shape, chat, peer)).join('\n\n')}
 
-${floor(peer, chat)}`;
+Memory per connection is the server process's growth of JS heap plus external memory (after a GC, with \`--expose-gc\`) divided by the clients; for chat it includes the user's verified-token cache entry, the peer's cursor map, the rate bucket, the ping timer and the presence entry.${worst ? `\n\n${oneRoomFloor(worst.peer, worst.chat)}` : ''}`;
   process.stdout.write(`${markdown}\n`);
   await writeBenchSection('chat-fanout', markdown);
 }
 
-if (process.argv[2] === '--clients') {
-  const [, , , url, n, token] = process.argv;
-  await clientProcess(url as string, Number(n), token === '-' ? undefined : token);
-} else {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
