@@ -3,8 +3,9 @@
  * publish + consume of the same messages in the same run (goal: at least 0.5x), and the first
  * attempt's latency after the event commits (goal: p99 at most 1 s).
  *
- * Ours: a cloud with the webhooks module on PostgreSQL (PGlite when it is not there), its event
- * log in the same database, deliveries on RabbitMQ (`AMQP_URL`, default the test server), one
+ * Ours: a cloud with the webhooks module on PostgreSQL (PGlite when it is not there; a pool of
+ * BENCH_WEBHOOKS_POOL connections, default 10 like `openDatabase`, where the test harness's 4 had
+ * every stage waiting for a connection), its event log in the same database, deliveries on RabbitMQ (`AMQP_URL`, default the test server), one
  * endpoint subscribed to `bv.order.*` on a loopback receiver answering 200. A burst of
  * BENCH_WEBHOOKS (default 2,000) order events published to the log; counted until the receiver has
  * had every one: event log -> consumer (a run of events) -> delivery rows -> relay -> RabbitMQ
@@ -17,11 +18,17 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
-import { createEvent, orderPlacedV1, topics } from '@bitv/shared/events';
-import { amqpUrl, serverAvailable } from '@bitv/shared/testing';
+import { dropSchema, openDatabase } from '@bitv/shared/db';
+import { createEventLog } from '@bitv/shared/event-log';
+import { createEvent, orderPlacedV1, platformEvents, topics } from '@bitv/shared/events';
+import { silentLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
+import { amqpUrl, postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
 import amqp from 'amqplib';
 import { sql } from 'kysely';
-import { authed, type DatabaseKind, startTestCloud } from '../test/harness.js';
+import type { CloudConfig } from '../src/config.js';
+import { startCloud } from '../src/index.js';
+import { authed } from '../test/harness.js';
 import { startReceiver } from '../test/webhooks-receiver.js';
 
 const burst = Number(process.env.BENCH_WEBHOOKS ?? 2_000);
@@ -30,6 +37,51 @@ const pacedRate = 50;
 const goalRatio = 0.5;
 const goalP99Ms = 1_000;
 const url = process.env.AMQP_URL ?? amqpUrl();
+/** The cloud's PostgreSQL pool: the production default (10), not the test harness's 4. */
+const poolSize = Number(process.env.BENCH_WEBHOOKS_POOL ?? 10);
+/** Deliveries in flight (the consumer's prefetch) and requests in flight to the one endpoint. */
+const concurrency = Number(process.env.BENCH_WEBHOOKS_CONCURRENCY ?? 64);
+
+type Kind = 'pglite' | 'postgres';
+
+/** A cloud like `npm start`'s (its own schema, the database event log polled every 50 ms). */
+async function startBenchCloud(kind: Kind, config: Partial<CloudConfig>) {
+  const schema = uniqueName('bench_webhooks');
+  const database =
+    kind === 'pglite' ? await openDatabase() : await openDatabase({ url: postgresUrl(), schema, poolSize });
+  const registry = createRegistry();
+  const eventLog = await createEventLog({
+    database,
+    registry: platformEvents(),
+    metrics: registry,
+    databaseLog: { pollIntervalMs: 50, retentionIntervalMs: 0 },
+  });
+  const cloud = await startCloud(
+    { port: 0, grpcPort: -1, ...config },
+    { database, eventLog, logger: silentLogger, registry },
+  );
+  return {
+    cloud,
+    database,
+    eventLog,
+    partnerToken: async () => {
+      const user = await cloud.services.users.create({
+        email: 'partner@bench.local',
+        name: 'partner',
+        role: 'partner',
+        password: 'password-123',
+        sites: null,
+      });
+      return (await cloud.services.tokens.accessToken(user)).token;
+    },
+    close: async () => {
+      await cloud.close();
+      await eventLog.close();
+      if (kind !== 'pglite') await dropSchema(database, schema);
+      await database.close();
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted: number[], p: number) =>
@@ -51,8 +103,14 @@ function orderEvent() {
   });
 }
 
-/** Raw amqplib: publish `n` bodies with confirms and consume them with acks; messages/s. */
-async function rawAmqp(n: number, body: Buffer): Promise<number> {
+/** CPU of this process (ms, user + system) per message since `from`. */
+const cpuMsPer = (from: NodeJS.CpuUsage, n: number) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1000 / n;
+};
+
+/** Raw amqplib: publish `n` bodies with confirms and consume them with acks; messages/s and CPU. */
+async function rawAmqp(n: number, body: Buffer): Promise<{ perSecond: number; cpuMs: number }> {
   const model = await amqp.connect(url, { timeout: 10_000 });
   const queue = `bench.raw.${randomUUID().slice(0, 8)}`;
   try {
@@ -71,6 +129,7 @@ async function rawAmqp(n: number, body: Buffer): Promise<number> {
       if (++got === n) resolveDone();
     });
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       if (!pub.sendToQueue(queue, body, { persistent: true, messageId: String(i) })) {
         await new Promise((r) => pub.once('drain', r));
@@ -79,8 +138,9 @@ async function rawAmqp(n: number, body: Buffer): Promise<number> {
     await pub.waitForConfirms();
     await done;
     const seconds = (performance.now() - started) / 1000;
+    const cpuMs = cpuMsPer(cpu, n);
     await pub.deleteQueue(queue);
-    return n / seconds;
+    return { perSecond: n / seconds, cpuMs };
   } finally {
     await model.close();
   }
@@ -91,21 +151,23 @@ interface Run {
   perSecond: number;
   /** Deliveries created from events per second (event log consumer side). */
   storedPerSecond: number;
+  /** CPU of the bench process per delivery in the burst (the receiver included), ms. */
+  cpuMs: number;
   p50: number;
   p99: number;
   max: number;
   bodyBytes: number;
 }
 
-async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: string): Promise<Run> {
+async function ours(kind: Kind, amqpUrl: string | undefined, label: string): Promise<Run> {
   const receiver = await startReceiver();
-  const t = await startTestCloud(kind, {
+  const t = await startBenchCloud(kind, {
     modules: ['webhooks'],
     webhooks: {
       allowPrivate: true,
       schedule: '0,1s,5s',
-      concurrency: 64,
-      perEndpointConcurrency: 64,
+      concurrency,
+      perEndpointConcurrency: concurrency,
       defaultRatePerSecond: 1_000_000,
       timeoutMs: 10_000,
       queueName: `bench.webhooks.${randomUUID().slice(0, 8)}`,
@@ -113,7 +175,7 @@ async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: stri
     },
   });
   try {
-    const partner = await t.token('partner');
+    const partner = await t.partnerToken();
     const res = await fetch(
       `${t.cloud.url}/api/v1/webhooks/endpoints`,
       authed(partner, { url: receiver.url('/hook'), eventTypes: ['bv.order.*'] }),
@@ -128,6 +190,7 @@ async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: stri
     };
     // Throughput: a burst, published in batches of 100 as the orders outbox relay would.
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < burst; i += 100) {
       await t.eventLog.publish(
         topics.orders,
@@ -149,6 +212,7 @@ async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: stri
     await wait(burst, 600_000);
     const storedPerSecond = burst / ((stored - started) / 1000);
     const perSecond = burst / ((performance.now() - started) / 1000);
+    const cpuMs = cpuMsPer(cpu, burst);
     const bodyBytes = Buffer.byteLength(receiver.received[0]?.body ?? '');
     // Latency: paced events, each timed from its own commit to its first request.
     const before = receiver.received.length;
@@ -165,6 +229,7 @@ async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: stri
       queue: label,
       perSecond,
       storedPerSecond,
+      cpuMs,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       max: latencies[latencies.length - 1] ?? Number.NaN,
@@ -178,28 +243,30 @@ async function ours(kind: DatabaseKind, amqpUrl: string | undefined, label: stri
 
 async function main(): Promise<void> {
   if (!(await serverAvailable('rabbitmq'))) throw new Error(`RabbitMQ is needed at ${url}`);
-  const kind: DatabaseKind = (await serverAvailable('postgres')) ? 'postgres' : 'pglite';
+  const kind: Kind = (await serverAvailable('postgres')) ? 'postgres' : 'pglite';
   const viaRabbit = await ours(kind, url, 'RabbitMQ');
   const body = Buffer.alloc(viaRabbit.bodyBytes, 'x');
   const raw = await rawAmqp(burst, body);
   const viaDatabase = await ours(kind, undefined, `database queue (${kind})`);
-  const ratio = viaRabbit.perSecond / raw;
+  const ratio = viaRabbit.perSecond / raw.perSecond;
   const load = loadavg()
     .map((l) => l.toFixed(1))
     .join(', ');
   const f = (n: number) => n.toFixed(0);
+  const f2 = (n: number) => n.toFixed(2);
   const markdown = [
     '## cloud: webhook deliveries through RabbitMQ vs raw amqplib; first-attempt latency',
     '',
-    `${machineLine()}. RabbitMQ 3.10 on loopback, ${kind === 'postgres' ? 'PostgreSQL 15' : 'PGlite'} for the cloud's tables and event log, a Node http receiver on loopback answering 200. ${burst} order events in a burst (batches of 100 into the event log), then ${paced} paced at ${pacedRate}/s for latency. Raw: amqplib ConfirmChannel publish + consume (prefetch 64, acks) of ${burst} messages of the same ${viaRabbit.bodyBytes}-byte body on a quorum queue. Ours: the event-log consumer takes each partition's run of events (one endpoints read, one insert of idempotent delivery rows, one offset commit per run), the relay claims the stored rows and publishes them with confirms awaited together (one enqueued mark per batch); per delivery the consume, a Standard Webhooks signature, the HTTP POST (keep-alive per endpoint) through the SSRF-guarded lookup and the endpoint's dependency policy, the attempt logged (reads and logs coalesced across the deliveries in flight), the ack. Run: \`node --import tsx cloud/bench/webhooks.ts\` (BENCH_WEBHOOKS, BENCH_WEBHOOKS_PACED, AMQP_URL). Load average of the shared machine: ${load}.`,
+    `${machineLine()}. RabbitMQ 3.10 on loopback, ${kind === 'postgres' ? `PostgreSQL 15 (pool of ${poolSize}, the production default)` : 'PGlite'} for the cloud's tables and event log, a Node http receiver on loopback answering 200, all in the bench process. ${burst} order events in a burst (batches of 100 into the event log), then ${paced} paced at ${pacedRate}/s for latency. Raw: amqplib ConfirmChannel publish + consume (prefetch 64, acks) of ${burst} messages of the same ${viaRabbit.bodyBytes}-byte body on a quorum queue. Ours (${concurrency} deliveries in flight, ${concurrency} requests to the endpoint): the event-log consumer takes each partition's run of events (one statement matches them to the subscribed endpoints and inserts the idempotent delivery rows, one offset commit per run), the relay claims the stored rows and publishes them with confirms awaited together (one enqueued mark per batch); per delivery the consume, a Standard Webhooks signature, the HTTP POST (keep-alive per endpoint) through the SSRF-guarded lookup and the endpoint's dependency policy, the attempt logged (reads and logs coalesced across the deliveries in flight, one batch per event-loop turn), the ack. CPU: the bench process's user + system time per message during the burst (receiver included). Run: \`node --import tsx cloud/bench/webhooks.ts\` (BENCH_WEBHOOKS, BENCH_WEBHOOKS_PACED, BENCH_WEBHOOKS_CONCURRENCY, BENCH_WEBHOOKS_POOL, AMQP_URL). Load average of the shared machine: ${load}.`,
     '',
     table(
-      ['path', 'messages/s (burst)', 'first attempt p50 ms', 'p99 ms', 'max ms'],
+      ['path', 'messages/s (burst)', 'CPU ms/message', 'first attempt p50 ms', 'p99 ms', 'max ms'],
       [
-        ['raw amqplib publish + consume', f(raw), '', '', ''],
+        ['raw amqplib publish + consume', f(raw.perSecond), f2(raw.cpuMs), '', '', ''],
         [
           `webhooks on RabbitMQ`,
           f(viaRabbit.perSecond),
+          f2(viaRabbit.cpuMs),
           f(viaRabbit.p50),
           f(viaRabbit.p99),
           f(viaRabbit.max),
@@ -207,6 +274,7 @@ async function main(): Promise<void> {
         [
           `webhooks on the ${viaDatabase.queue}`,
           f(viaDatabase.perSecond),
+          f2(viaDatabase.cpuMs),
           f(viaDatabase.p50),
           f(viaDatabase.p99),
           f(viaDatabase.max),

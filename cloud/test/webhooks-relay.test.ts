@@ -4,9 +4,14 @@ import { silentLogger } from '@bitv/shared/log';
 import { describe, expect, it } from 'vitest';
 import { migrateWebhooks } from '../src/webhooks/migrations.js';
 import { DeliveryRelay } from '../src/webhooks/relay.js';
+import { deliveryIdOf } from '../src/webhooks/service.js';
 import { WebhookStore } from '../src/webhooks/store.js';
 
-/** A store on PGlite with one endpoint and `n` stored deliveries nobody has enqueued yet. */
+/**
+ * A store on PGlite with one endpoint and `n` stored deliveries nobody has enqueued yet; `ids`
+ * are the delivery ids in event order (computed by `deliveryIdOf`, so the insert's SQL id is
+ * checked against it: receivers de-duplicate on it).
+ */
 async function stored(n: number) {
   const database = await openDatabase();
   await migrateWebhooks(database);
@@ -15,42 +20,42 @@ async function stored(n: number) {
     url: 'https://example.com/hook',
     eventTypes: ['*'],
   });
-  const rows = Array.from({ length: n }, (_, i) => ({
-    id: `msg_${i}`,
-    endpointId: endpoint.id,
+  const events = Array.from({ length: n }, () => ({
     eventId: randomUUID(),
     eventType: 'bv.order.placed.v1',
     body: '{}',
     committedAt: new Date().toISOString(),
   }));
-  expect(await store.insertDeliveries(rows)).toBe(n);
-  expect(await store.insertDeliveries(rows)).toBe(0); // a redelivered run adds nothing
-  return { database, store };
+  expect(await store.insertEventDeliveries(events)).toBe(n);
+  expect(await store.insertEventDeliveries(events)).toBe(0); // a redelivered run adds nothing
+  const ids = events.map((e) => deliveryIdOf(endpoint.id, e.eventId));
+  expect((await store.deliveries(endpoint.id, { limit: n })).map((d) => d.id).reverse()).toEqual(ids);
+  return { database, store, ids };
 }
 
 describe('the webhook delivery relay', () => {
   it('publishes every stored row once, in batches, and marks them enqueued', async () => {
-    const { database, store } = await stored(25);
+    const { database, store, ids } = await stored(25);
     const published: string[] = [];
     const relay = new DeliveryRelay(store, async (d) => void published.push(d.id), silentLogger, {
       batchSize: 10,
     });
     relay.wake();
     await relay.idle();
-    expect([...published].sort()).toEqual(Array.from({ length: 25 }, (_, i) => `msg_${i}`).sort());
+    expect([...published].sort()).toEqual([...ids].sort());
     expect(await store.claimUnenqueued(100, 30_000)).toEqual([]);
     await relay.close();
     await database.close();
   }, 60_000);
 
   it('leaves a failed publish unenqueued and publishes it again after the retry delay', async () => {
-    const { database, store } = await stored(3);
+    const { database, store, ids } = await stored(3);
     const published: string[] = [];
     let failures = 0;
     const relay = new DeliveryRelay(
       store,
       async (d) => {
-        if (d.id === 'msg_1' && failures++ === 0) throw new Error('broker unreachable');
+        if (d.id === ids[1] && failures++ === 0) throw new Error('broker unreachable');
         published.push(d.id);
       },
       silentLogger,
@@ -58,16 +63,17 @@ describe('the webhook delivery relay', () => {
     );
     relay.wake();
     await relay.idle();
-    expect([...published].sort()).toEqual(['msg_0', 'msg_2']);
-    for (let i = 0; i < 100 && !published.includes('msg_1'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect([...published].sort()).toEqual([ids[0], ids[2]].sort());
+    for (let i = 0; i < 100 && !published.includes(ids[1] ?? ''); i++)
+      await new Promise((r) => setTimeout(r, 50));
     await relay.idle();
-    expect([...published].sort()).toEqual(['msg_0', 'msg_1', 'msg_2']);
+    expect([...published].sort()).toEqual([...ids].sort());
     await relay.close();
     await database.close();
   }, 60_000);
 
   it('does not touch rows another relay has claimed until the claim lapses (a relay that died)', async () => {
-    const { database, store } = await stored(2);
+    const { database, store, ids } = await stored(2);
     // Another process claimed both and died before publishing.
     expect(await store.claimUnenqueued(10, 300)).toHaveLength(2);
     const published: string[] = [];
@@ -78,7 +84,7 @@ describe('the webhook delivery relay', () => {
     await relay.idle();
     expect(published).toEqual([]);
     for (let i = 0; i < 100 && published.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-    expect([...published].sort()).toEqual(['msg_0', 'msg_1']);
+    expect([...published].sort()).toEqual([...ids].sort());
     await relay.close();
     await database.close();
   }, 60_000);

@@ -18,7 +18,7 @@ import type {
   DeliveryRow,
   DeliveryStatus,
   Endpoint,
-  NewDelivery,
+  EventToDeliver,
   NewEndpoint,
   WebhookStore,
 } from './store.js';
@@ -47,7 +47,10 @@ class ReceiverFailed extends UnavailableError {
   }
 }
 
-/** `msg_` + a digest of endpoint and event: the same id for every attempt of one delivery. */
+/**
+ * `msg_` + a digest of endpoint and event: the same id for every attempt of one delivery. The
+ * store's insert computes it in SQL (`insertEventDeliveries`); the relay test holds the two equal.
+ */
 export function deliveryIdOf(endpointId: string, eventId: string): string {
   return `msg_${createHash('sha256').update(`${endpointId}:${eventId}`).digest('base64url').slice(0, 27)}`;
 }
@@ -158,47 +161,43 @@ export class WebhookService {
   }
 
   /**
-   * A run of events: their deliveries stored with one read of the endpoints and one insert (per
-   * thousand rows), then the relay woken to publish them. Stored is enough for the event log to
-   * move on; the relay publishes at least once. Idempotent: a redelivered event adds nothing.
+   * A run of events: their deliveries matched to the subscribed endpoints and stored in one
+   * statement (per thousand events), then the relay woken to publish them. Stored is enough for
+   * the event log to move on; the relay publishes at least once. Idempotent: a redelivered event
+   * adds nothing.
    */
   async onEvents(events: readonly BvEvent[]): Promise<number> {
-    const deliverable = events.filter((e) => isDeliverable(e.type));
-    if (deliverable.length === 0) return 0;
-    const enabled = await this.deps.store.enabledEndpoints();
-    const rows: NewDelivery[] = [];
-    for (const event of deliverable) {
-      const endpoints = enabled.filter((e) => matches(e.eventTypes, event.type));
-      if (endpoints.length === 0) continue;
+    const toDeliver: EventToDeliver[] = [];
+    const oversized: { event: BvEvent; bytes: number }[] = [];
+    for (const event of events) {
+      if (!isDeliverable(event.type)) continue;
       const committedAt = event.time ?? new Date().toISOString();
       // Standard Webhooks payload structure: type, timestamp, data.
       const body = JSON.stringify({ type: event.type, timestamp: committedAt, data: event.data });
-      const size = Buffer.byteLength(body);
-      if (size > this.deps.settings.maxPayloadBytes) {
-        this.refused.inc({ reason: 'oversized' });
-        this.deps.logger.warn(
-          { eventId: event.id, type: event.type, bytes: size, limit: this.deps.settings.maxPayloadBytes },
-          'webhook payload over the limit; refused, not sent',
-        );
-        continue;
-      }
-      for (const endpoint of endpoints) {
-        rows.push({
-          id: deliveryIdOf(endpoint.id, event.id),
-          endpointId: endpoint.id,
-          eventId: event.id,
-          eventType: event.type,
-          body,
-          committedAt,
-        });
-      }
+      const bytes = Buffer.byteLength(body);
+      if (bytes > this.deps.settings.maxPayloadBytes) oversized.push({ event, bytes });
+      else toDeliver.push({ eventId: event.id, eventType: event.type, body, committedAt });
     }
-    if (rows.length === 0) return 0;
-    const stored = await this.deps.store.insertDeliveries(rows);
+    if (oversized.length > 0) await this.refuseOversized(oversized);
+    if (toDeliver.length === 0) return 0;
+    const stored = await this.deps.store.insertEventDeliveries(toDeliver);
     this.deliveriesTotal.inc(stored);
     // Woken also when nothing is new: a redelivered event may be one a crash left unenqueued.
     this.relay.wake();
     return stored;
+  }
+
+  /** Oversized events someone is subscribed to are refused, counted and logged (never sent). */
+  private async refuseOversized(list: readonly { event: BvEvent; bytes: number }[]): Promise<void> {
+    const enabled = await this.deps.store.enabledEndpoints();
+    for (const { event, bytes } of list) {
+      if (!enabled.some((e) => matches(e.eventTypes, event.type))) continue;
+      this.refused.inc({ reason: 'oversized' });
+      this.deps.logger.warn(
+        { eventId: event.id, type: event.type, bytes, limit: this.deps.settings.maxPayloadBytes },
+        'webhook payload over the limit; refused, not sent',
+      );
+    }
   }
 
   private async enqueue(
