@@ -88,7 +88,8 @@ for (const kind of kinds) {
             caller: `user:c${k}`,
             by: `user:c${k}`,
             siteId: world.site,
-            // Some lines ask for more C than exists: those orders fail after holding A and B.
+            // Some lines ask for more C than exists: those orders fail at reserve, holding nothing
+            // (all or nothing), and pass the failure, compensation and rejection boundaries.
             lines: [
               { sku: 'A', quantity: 1 + (k % 3) },
               { sku: 'B', quantity: 1 },
@@ -142,7 +143,7 @@ for (const kind of kinds) {
       expect(boundaries.some((b) => b.endsWith(':compensated'))).toBe(true);
       expect(boundaries).toContain('reject:done');
 
-      // Every boundary in turn, each life with new orders (one in four fails after its holds).
+      // Every boundary in turn, each life with new orders (one in four is rejected).
       const landed = new Set<string>();
       for (const at of boundaries) {
         // A life may pass no such boundary (its checkouts took another path, say every one was

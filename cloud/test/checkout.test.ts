@@ -59,7 +59,7 @@ for (const kind of kinds) {
       ]);
     }, 60_000);
 
-    it('rejects an order with too little stock and releases what it had reserved', async () => {
+    it('rejects an order with too little stock and holds none of its lines (all or nothing)', async () => {
       await world.stock('BOLT', 10);
       await world.stock('NUT', 2);
       const placed = await world.service.place({
@@ -76,12 +76,8 @@ for (const kind of kinds) {
         status: 'rejected',
         rejection: { code: 'insufficient_stock', lineId: '2' },
       });
-      const held = await world.held();
-      expect(held.units).toBe(0);
-      // The first line was held, then released once.
-      expect(held.rows).toEqual([
-        { reference: `order:${placed.body.orderId}:1`, quantity: 4, status: 'released' },
-      ]);
+      // The first line had enough, but the lines are held together or not at all.
+      expect(await world.held()).toEqual({ units: 0, rows: [] });
     }, 60_000);
 
     it('refuses unknown SKUs and bad lines before writing anything', async () => {
@@ -155,15 +151,16 @@ for (const kind of kinds) {
       }
     }, 60_000);
 
-    it('a checkout stopped at any step boundary, or just after a hold, resumes without reserving twice', async () => {
+    it('a checkout stopped at any step boundary, or just after its holds, resumes without reserving twice', async () => {
       const w = await openCheckoutWorld({ kind }, {}, false);
       try {
         await w.stock('BOLT', 1_000);
         await w.stock('NUT', 1_000);
         await w.stock('RARE', 1);
         class Crash extends Error {}
-        // Where a crash can land: the k-th boundary, or right after the k-th hold is made (before
-        // the saga has stored it). Every other order asks for too much RARE (the failure path).
+        // Where a crash can land: the k-th boundary, or right after the order's holds are made
+        // (before the saga has stored them). Every other order asks for too much RARE (the failure
+        // path: nothing is held, all or nothing).
         const seen = new Map<string, number>();
         for (let k = 0; k < 8; k += 1) {
           for (const where of ['boundary', 'after-hold'] as const) {
@@ -178,12 +175,11 @@ for (const kind of kinds) {
               ],
             });
             let passed = 0;
-            let holds = 0;
             const stock = {
-              reserve: async (input: Parameters<typeof w.reservations.reserve>[0]) => {
-                const hold = await w.reservations.reserve(input);
-                if (where === 'after-hold' && holds++ === k) throw new Crash('after hold');
-                return hold;
+              reserveAll: async (input: Parameters<typeof w.reservations.reserveAll>[0]) => {
+                const holds = await w.reservations.reserveAll(input);
+                if (where === 'after-hold') throw new Crash('after the holds');
+                return holds;
               },
               release: (id: string) => w.reservations.release(id),
               commit: (ids: readonly string[]) => w.reservations.commit(ids),

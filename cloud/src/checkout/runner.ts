@@ -176,10 +176,15 @@ export class CheckoutRunner {
         }
         const last = row.step + 1 === steps.length;
         const next: SagaRow = { status: last ? 'done' : 'running', step: row.step + 1, state: result.state };
-        await this.options.store.transaction(async (tx) => {
-          await result.commit?.(tx);
-          await this.save(orderId, next.status, next.step, next.state, tx);
-        });
+        const commit = result.commit;
+        if (commit) {
+          await this.options.store.transaction(async (tx) => {
+            await commit(tx);
+            await this.save(orderId, next.status, next.step, next.state, tx);
+          });
+        } else {
+          await this.save(orderId, next.status, next.step, next.state);
+        }
         row = next;
         await this.boundary({ orderId, step: step.name, phase: 'after' });
         if (last) this.finish(row.state);
@@ -211,7 +216,6 @@ export class CheckoutRunner {
       await this.boundary({ orderId, step: 'reject', phase: 'done' });
       this.finish(row.state);
     }
-    await this.release(orderId);
     return row.status;
   }
 
@@ -259,18 +263,17 @@ export class CheckoutRunner {
     state: CheckoutState,
     tx?: EventStoreTransaction,
   ): Promise<void> {
+    // The save that closes a checkout also gives its lease up (a finished checkout is never claimed).
+    const lease =
+      status === 'done'
+        ? sql`lease_owner = NULL, lease_until = NULL`
+        : sql`lease_until = now() + ${this.opts.leaseMs} * interval '1 millisecond'`;
     const q = sql`UPDATE checkout_sagas SET status = ${status}, step = ${step}, state = ${JSON.stringify(state)}::jsonb,
-        version = version + 1, updated_at = now(),
-        lease_until = now() + ${this.opts.leaseMs} * interval '1 millisecond'
+        version = version + 1, updated_at = now(), ${lease}
       WHERE order_id = ${orderId} AND lease_owner = ${this.owner}`;
     const result = await q.execute(tx ? tx.sql : this.options.database.kysely);
     if (Number(result.numAffectedRows ?? 0) !== 1) {
       throw new LeaseLostError(`checkout ${orderId}: lease lost to another process`);
     }
-  }
-
-  private async release(orderId: string): Promise<void> {
-    await sql`UPDATE checkout_sagas SET lease_owner = NULL, lease_until = NULL
-      WHERE order_id = ${orderId} AND lease_owner = ${this.owner}`.execute(this.options.database.kysely);
   }
 }

@@ -1,6 +1,8 @@
-import { ConflictError, NotFoundError } from '@bitv/shared';
+import { BitvError, ConflictError, NotFoundError } from '@bitv/shared';
 import type { EventStore, EventStoreTransaction } from '@bitv/shared/event-store';
-import { execute, loadOrder } from '../orders/stream.js';
+import { type OrderLine, topics } from '@bitv/shared/events';
+import { decide, type OrderCommand } from '../orders/model.js';
+import { execute, type LoadedOrder, loadOrder, orderRecords, orderStream } from '../orders/stream.js';
 import { authorizePayment, type PaymentStepDeps } from './payment.js';
 import type { CheckoutFailure, CheckoutState, CheckoutStep } from './saga.js';
 import { lineReference, type StockHolds } from './stock.js';
@@ -15,33 +17,42 @@ export interface StepDeps {
 }
 
 /**
- * Reserve every line, all or nothing. Each hold is stored as soon as it is made; a hold made just
- * before a crash (not yet stored) is found again by its reference, so no line is reserved twice.
+ * Reserve every line, all or nothing, in one transaction: a shortfall or an unknown SKU holds
+ * nothing. The holds are stored with the step (its closing save); holds made just before a crash
+ * (not yet stored) are found again by their references, so no line is reserved twice.
  */
 export function reserveLines(deps: StepDeps): CheckoutStep {
   return {
     name: 'reserve',
     async run(ctx) {
-      let state = ctx.state;
-      for (const line of state.lines) {
-        if (state.holds[line.lineId]) continue;
-        try {
-          const hold = await deps.stock.reserve({
-            sku: line.sku,
-            quantity: line.quantity,
-            reference: lineReference(state.orderId, line.lineId),
-            ttlSeconds: deps.holdSeconds,
-            ownerId: null,
-          });
-          state = { ...state, holds: { ...state.holds, [line.lineId]: hold.id } };
-          await ctx.save(state);
-        } catch (error) {
-          const failure = failureOf(error, line.lineId, line.sku);
-          if (!failure) throw error;
-          return { state, failure };
-        }
+      const state = ctx.state;
+      // A saga stored while lines were held one by one (before reserveAll) may hold some already.
+      const wanted = state.lines.filter((l) => !state.holds[l.lineId]);
+      if (wanted.length === 0) return { state };
+      const references = wanted.map((l) => lineReference(state.orderId, l.lineId));
+      let made: { id: string }[];
+      try {
+        made = await deps.stock.reserveAll({
+          holds: wanted.map((l, i) => ({
+            sku: l.sku,
+            quantity: l.quantity,
+            reference: references[i] as string,
+          })),
+          ttlSeconds: deps.holdSeconds,
+          ownerId: null,
+        });
+      } catch (error) {
+        const reference = error instanceof BitvError ? error.details?.reference : undefined;
+        const line = wanted[references.indexOf(reference as string)] ?? (wanted[0] as OrderLine);
+        const failure = failureOf(error, line.lineId, line.sku);
+        if (!failure) throw error;
+        return { state, failure };
       }
-      return { state };
+      const holds = { ...state.holds };
+      wanted.forEach((l, i) => {
+        holds[l.lineId] = (made[i] as { id: string }).id;
+      });
+      return { state: { ...state, holds } };
     },
     async compensate(ctx) {
       let state = ctx.state;
@@ -72,9 +83,7 @@ export function recordReserved(deps: StepDeps): CheckoutStep {
       }));
       return {
         state,
-        commit: async (tx) => {
-          await execute(tx, state.orderId, { kind: 'markReserved', reservations });
-        },
+        commit: (tx) => executeLoaded(tx, state.orderId, order, { kind: 'markReserved', reservations }),
       };
     },
   };
@@ -95,9 +104,8 @@ export function confirmOrder(deps: StepDeps): CheckoutStep {
       await deps.stock.commit(Object.values(state.holds));
       return {
         state: { ...state, outcome: 'confirmed' },
-        commit: async (tx) => {
-          await execute(tx, state.orderId, { kind: 'confirm', at: new Date().toISOString() });
-        },
+        commit: (tx) =>
+          executeLoaded(tx, state.orderId, order, { kind: 'confirm', at: new Date().toISOString() }),
       };
     },
   };
@@ -135,6 +143,22 @@ export async function finishRejected(
     ...(failure.lineId ? { lineId: failure.lineId } : {}),
   });
   return 'rejected';
+}
+
+/**
+ * `execute` on the order as the step loaded it, so a step reads its order once: the append expects
+ * that version, so a change since (a cancel) refuses it (ConcurrencyError, nothing written, the
+ * checkout stops) and the step runs again, on the order as it is then, when the checkout resumes.
+ */
+async function executeLoaded(
+  tx: EventStoreTransaction,
+  orderId: string,
+  loaded: LoadedOrder,
+  command: OrderCommand,
+): Promise<void> {
+  const records = orderRecords(orderId, decide(command, loaded.state));
+  await tx.append(orderStream(orderId), loaded.version, records.stored);
+  await tx.publish(topics.orders, records.published);
 }
 
 function failureOf(error: unknown, lineId: string, sku: string): CheckoutFailure | undefined {

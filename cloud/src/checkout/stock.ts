@@ -1,17 +1,20 @@
 /**
- * What checkout needs of stock: holds per order line, idempotent on their reference (a retried
- * reserve after a crash gets the same hold, never a second one), released at most once in effect.
- * The inventory module's reservations implement it (`InventoryApi`, or `Reservations` directly).
+ * What checkout needs of stock: the holds of an order's lines, made together (all or nothing) and
+ * idempotent on their references (a retried reserve after a crash gets the same holds, never
+ * second ones), released at most once in effect. The inventory module's reservations implement it
+ * (`InventoryApi`, or `Reservations` directly).
  */
 export interface StockHolds {
-  /** ConflictError: too little available; NotFoundError: no such product. */
-  reserve(input: {
-    sku: string;
-    quantity: number;
-    reference: string;
+  /**
+   * One hold per request, in request order, in one transaction. ConflictError: too little
+   * available; NotFoundError: no such product. Either way nothing is held, and the error's
+   * `details.reference` names the request that failed.
+   */
+  reserveAll(input: {
+    holds: readonly { sku: string; quantity: number; reference: string }[];
     ttlSeconds: number;
     ownerId?: string | null;
-  }): Promise<{ id: string; status: string }>;
+  }): Promise<{ id: string; status: string }[]>;
   /** Releasing twice is not an error; a committed hold is released too (the order was cancelled). */
   release(id: string): Promise<unknown>;
   /** The holds of a confirmed order stop lapsing (idempotent). */

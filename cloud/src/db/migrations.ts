@@ -301,6 +301,19 @@ const deviceMetrics: Migration = {
   },
 };
 
+/**
+ * Units held per SKU (`reservedUnits`, `reserveAll`) read only the rows that still hold: without
+ * it every reserve summed the whole table, released, expired and consumed rows included, which
+ * only grows.
+ */
+const reservationsHeld: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`CREATE INDEX reservations_held_sku ON reservations (sku) WHERE status IN ('active', 'committed')`.execute(
+      db,
+    );
+  },
+};
+
 export const cloudMigrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_telemetry_gaps': telemetryGaps,
@@ -308,6 +321,7 @@ export const cloudMigrations: Record<string, Migration> = {
   '0004_gateway_links': gatewayLinks,
   '0005_reservation_owner': reservationOwner,
   '0006_device_metrics': deviceMetrics,
+  '0007_reservations_held': reservationsHeld,
 };
 
 export function migrateCloud(database: Database): Promise<string[]> {

@@ -1,5 +1,5 @@
 import type { Alert, BinView, Product, Stock } from './inventory.js';
-import type { OwnerScope, Reservation } from './reservations.js';
+import type { HoldRequest, OwnerScope, Reservation } from './reservations.js';
 import type { StockListener } from './stock-feed.js';
 
 /**
@@ -27,6 +27,15 @@ export interface InventoryApi {
     ttlSeconds: number;
     ownerId?: string | null;
   }): Promise<Reservation>;
+  /**
+   * Holds units for every request in one transaction, all or nothing (idempotent per reference);
+   * ConflictError or NotFoundError names the failing request in `details.reference`.
+   */
+  reserveAll(input: {
+    holds: readonly HoldRequest[];
+    ttlSeconds: number;
+    ownerId?: string | null;
+  }): Promise<Reservation[]>;
   /** Releasing twice is not an error. */
   release(id: string, owner?: OwnerScope): Promise<Reservation>;
   /** A confirmed order's holds stop lapsing (idempotent); returns those it moved. */

@@ -60,6 +60,7 @@ export async function createInventoryModule(ctx: ModuleContext): Promise<CloudMo
     binsOfSite: (siteId) => inventory.binsOfSite(siteId),
     alerts: (siteId, status) => inventory.alerts(siteId, status),
     reserve: (input) => reservations.reserve(input),
+    reserveAll: (input) => reservations.reserveAll(input),
     release: (id, owner) => reservations.release(id, owner),
     commit: (ids) => reservations.commit(ids),
     consume: (ids) => reservations.consume(ids),

@@ -32,14 +32,21 @@ export async function reservedUnits(db: CloudDb, sku: string): Promise<number> {
     .selectFrom('reservations')
     .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('n'))
     .where('sku', '=', sku)
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'committed'),
-        eb.and([eb('status', '=', 'active'), eb('expires_at', '>', new Date())]),
-      ]),
-    )
+    .where(holdsUnits(new Date()))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Whether a reservation row holds its units at `now`: committed, or active and not yet lapsed. */
+function holdsUnits(now: Date) {
+  return sql<boolean>`(status = 'committed' OR (status = 'active' AND expires_at > ${now}))`;
+}
+
+/** One hold of `reserveAll`: units of a SKU under a reference (an order line's, say). */
+export interface HoldRequest {
+  sku: string;
+  quantity: number;
+  reference: string;
 }
 
 /**
@@ -70,18 +77,7 @@ export class Reservations {
         .selectAll()
         .where('reference', '=', input.reference)
         .executeTakeFirst();
-      if (existing) {
-        // Another owner's reference is not theirs to retry (nor to learn about beyond "taken").
-        if (existing.owner_id !== ownerId) {
-          throw new ConflictError(`reference ${input.reference} is already used`);
-        }
-        if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
-          throw new ConflictError(
-            `reference ${input.reference} already reserves ${existing.quantity} of ${existing.sku}`,
-          );
-        }
-        return { reservation: toReservation(existing), created: false };
-      }
+      if (existing) return { reservation: retried(existing, input, ownerId), created: false };
       // Serialise reservations of one SKU so two callers cannot both take the last units.
       await sql`SELECT pg_advisory_xact_lock(hashtext(${input.sku}))`.execute(trx);
       const onHand = await trx
@@ -114,6 +110,90 @@ export class Reservations {
     });
     if (outcome.created) outboxCommitted(this.db);
     return outcome.reservation;
+  }
+
+  /**
+   * Holds units for every request in one transaction, all or nothing: a shortfall (ConflictError)
+   * or an unknown SKU (NotFoundError) reserves none of them, and `details.reference` names the
+   * request that failed. Idempotent per reference like `reserve`: a retry (after a crash, say)
+   * gets the holds it made before and never a second one. Returns the holds in request order.
+   */
+  async reserveAll(input: {
+    holds: readonly HoldRequest[];
+    ttlSeconds: number;
+    ownerId?: string | null;
+  }): Promise<Reservation[]> {
+    const ownerId = input.ownerId ?? null;
+    if (input.holds.length === 0) return [];
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const found = await trx
+        .selectFrom('reservations')
+        .selectAll()
+        .where(
+          'reference',
+          'in',
+          input.holds.map((h) => h.reference),
+        )
+        .execute();
+      const existing = new Map(found.map((r) => [r.reference, r]));
+      const made = new Map<string, Reservation>();
+      for (const h of input.holds) {
+        const row = existing.get(h.reference);
+        if (row) made.set(h.reference, retried(row, h, ownerId));
+      }
+      const missing = input.holds.filter((h) => !made.has(h.reference));
+      if (missing.length === 0) return { holds: made, created: [] };
+      const asked = new Map<string, { units: number; reference: string }>();
+      for (const h of missing) {
+        const a = asked.get(h.sku);
+        asked.set(h.sku, { units: (a?.units ?? 0) + h.quantity, reference: a?.reference ?? h.reference });
+      }
+      const skus = [...asked.keys()];
+      // The same per-SKU locks as `reserve`, taken in one order (their keys sorted), so two
+      // orders sharing SKUs queue behind each other instead of deadlocking.
+      await sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(s) AS k
+        FROM (VALUES ${sql.join(skus.map((s) => sql`(${s})`))}) AS v (s) ORDER BY k) AS keys`.execute(trx);
+      const now = new Date();
+      const { rows } = await sql<{ sku: string; on_hand: string; held: string }>`SELECT p.sku,
+          (SELECT coalesce(sum(count), 0) FROM bins WHERE bins.sku = p.sku) AS on_hand,
+          (SELECT coalesce(sum(quantity), 0) FROM reservations
+            WHERE reservations.sku = p.sku AND ${holdsUnits(now)}) AS held
+        FROM products p WHERE p.sku IN (${sql.join(skus)})`.execute(trx);
+      const stock = new Map(rows.map((r) => [r.sku, Number(r.on_hand) - Number(r.held)]));
+      for (const [sku, a] of asked) {
+        const available = stock.get(sku);
+        if (available === undefined) {
+          throw new NotFoundError(`product ${sku} not found`, { details: { sku, reference: a.reference } });
+        }
+        if (available < a.units) {
+          throw new ConflictError(`only ${available} of ${sku} available, ${a.units} asked`, {
+            details: { available, sku, reference: a.reference },
+          });
+        }
+      }
+      const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
+      const inserted = await trx
+        .insertInto('reservations')
+        .values(
+          missing.map((h) => ({
+            id: randomUUID(),
+            sku: h.sku,
+            quantity: h.quantity,
+            reference: h.reference,
+            status: 'active' as const,
+            expires_at: expiresAt,
+            owner_id: ownerId,
+          })),
+        )
+        .returningAll()
+        .execute();
+      const created = inserted.map(toReservation);
+      for (const r of created) made.set(r.reference, r);
+      await queueReservations(trx, created);
+      return { holds: made, created };
+    });
+    if (outcome.created.length > 0) outboxCommitted(this.db);
+    return input.holds.map((h) => outcome.holds.get(h.reference) as Reservation);
   }
 
   /** One reservation; another owner's is "not found", like one that does not exist. */
@@ -229,6 +309,30 @@ async function queueReservations(trx: CloudDb, reservations: readonly Reservatio
       }),
     ),
   );
+}
+
+/**
+ * A reserve retried on a reference that already holds: the same hold back, or ConflictError when
+ * the reference holds something else. Another owner's reference is not theirs to retry (nor to
+ * learn about beyond "taken").
+ */
+function retried(
+  existing: Parameters<typeof toReservation>[0],
+  request: HoldRequest,
+  ownerId: string | null,
+): Reservation {
+  if (existing.owner_id !== ownerId) {
+    throw new ConflictError(`reference ${request.reference} is already used`, {
+      details: { reference: request.reference },
+    });
+  }
+  if (existing.sku !== request.sku || existing.quantity !== request.quantity) {
+    throw new ConflictError(
+      `reference ${request.reference} already reserves ${existing.quantity} of ${existing.sku}`,
+      { details: { reference: request.reference } },
+    );
+  }
+  return toReservation(existing);
 }
 
 function toReservation(r: {
