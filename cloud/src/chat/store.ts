@@ -1,10 +1,9 @@
 import { ForbiddenError, NotFoundError } from '@bitv/shared';
-import { type Database, tables } from '@bitv/shared/db';
+import { type Database, GroupCommit, tables } from '@bitv/shared/db';
 import { outboxCommitted, queueOutbox } from '@bitv/shared/event-store';
 import { type ChatRoomEvent, chatEventV1, createEvent, topics } from '@bitv/shared/events';
 import type { HybridLogicalClock } from '@bitv/shared/hlc';
 import { type Kysely, sql } from 'kysely';
-import { GroupCommit } from '../orders/group-commit.js';
 
 /** A room event as this site stored it: the replicated event plus its local, gapless sequence. */
 export interface StoredChatEvent extends ChatRoomEvent {

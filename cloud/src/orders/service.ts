@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '@bitv/shared';
-import type { Database } from '@bitv/shared/db';
+import { type Database, GroupCommit } from '@bitv/shared/db';
 import type { EventStore } from '@bitv/shared/event-store';
 import type { OrderLine } from '@bitv/shared/events';
-import { GroupCommit } from './group-commit.js';
 import {
   type ActorRole,
   type OrderCommand,

@@ -1,2 +1,3 @@
 export * from './database.js';
+export { GroupCommit } from './group-commit.js';
 export * from './migrate.js';
