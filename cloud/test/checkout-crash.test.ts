@@ -103,16 +103,18 @@ for (const kind of kinds) {
 
       const random = seeded(14);
       const kills: string[] = [];
-      const runLife = async (env: Record<string, string>, killAfterReadyMs?: number) => {
+      /** `kill`: SIGKILL once the life has passed `afterBoundaries` boundaries, `ms` later (mid-step). */
+      const runLife = async (env: Record<string, string>, kill?: { afterBoundaries: number; ms: number }) => {
         const l = startLife(place, env);
         let timer: NodeJS.Timeout | undefined;
-        if (killAfterReadyMs !== undefined) {
-          // Seeded moments count from the cloud being up (its start is minutes of tsx otherwise).
-          const ready = () => {
-            if (l.output().includes('cloud ready') && !timer)
-              timer = setTimeout(() => l.child.kill('SIGKILL'), killAfterReadyMs);
+        if (kill) {
+          // Counted in the work the life does, not from its start: a fast checkout finished before
+          // a kill timed from "cloud ready" arrived, so the kill landed on a finished process.
+          const passed = () => {
+            if (!timer && (l.output().match(/^boundary /gm)?.length ?? 0) >= kill.afterBoundaries)
+              timer = setTimeout(() => l.child.kill('SIGKILL'), kill.ms);
           };
-          l.child.stdout?.on('data', ready);
+          l.child.stdout?.on('data', passed);
         }
         const end = await l.ended;
         if (timer) clearTimeout(timer);
@@ -157,13 +159,17 @@ for (const kind of kinds) {
         }
       }
       expect([...landed].sort(), kills.join(' | ')).toEqual([...boundaries].sort());
-      // Then seeded random moments, with new orders before each life.
+      // Then seeded random moments, with new orders before each life: after a random number of the
+      // boundaries the life passes, a random few milliseconds later, so the kill falls inside a
+      // step (a transaction open, a hold made and not yet stored), not on a boundary.
       for (let k = 0; k < 4; k += 1) {
-        await placeOrders(4, orderIds.length);
-        // Four checkouts take about a second here: a kill inside that window lands mid-checkout.
-        const ms = Math.floor(random() * 800);
-        const life = await runLife({}, ms);
-        kills.push(`random ${ms}ms: ${life.end.signal ?? 'finished'}`);
+        await placeOrders(8, orderIds.length);
+        const kill = { afterBoundaries: 1 + Math.floor(random() * 30), ms: Math.floor(random() * 8) };
+        const life = await runLife({}, kill);
+        kills.push(
+          `random after ${kill.afterBoundaries} boundaries + ${kill.ms} ms: ${life.end.signal ?? 'finished'}`,
+        );
+        expect(life.end.signal, `random kill ${k} landed`).toBe('SIGKILL');
       }
       // The last life runs to the end.
       const last = startLife(place, {});

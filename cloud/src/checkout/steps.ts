@@ -1,8 +1,7 @@
 import { BitvError, ConflictError, NotFoundError } from '@bitv/shared';
 import type { EventStore, EventStoreTransaction } from '@bitv/shared/event-store';
-import { type OrderLine, topics } from '@bitv/shared/events';
-import { decide, type OrderCommand } from '../orders/model.js';
-import { execute, type LoadedOrder, loadOrder, orderRecords, orderStream } from '../orders/stream.js';
+import type { OrderLine } from '@bitv/shared/events';
+import { execute, loadOrder } from '../orders/stream.js';
 import { authorizePayment, type PaymentStepDeps } from './payment.js';
 import type { CheckoutFailure, CheckoutState, CheckoutStep } from './saga.js';
 import { lineReference, type StockHolds } from './stock.js';
@@ -83,7 +82,11 @@ export function recordReserved(deps: StepDeps): CheckoutStep {
       }));
       return {
         state,
-        commit: (tx) => executeLoaded(tx, state.orderId, order, { kind: 'markReserved', reservations }),
+        // The order as read above: a cancel since refuses the append (ConcurrencyError, nothing
+        // written) and the step runs again on the order as it is then, when the checkout resumes.
+        commit: async (tx) => {
+          await execute(tx, state.orderId, { kind: 'markReserved', reservations }, { loaded: order });
+        },
       };
     },
   };
@@ -104,8 +107,14 @@ export function confirmOrder(deps: StepDeps): CheckoutStep {
       await deps.stock.commit(Object.values(state.holds));
       return {
         state: { ...state, outcome: 'confirmed' },
-        commit: (tx) =>
-          executeLoaded(tx, state.orderId, order, { kind: 'confirm', at: new Date().toISOString() }),
+        commit: async (tx) => {
+          await execute(
+            tx,
+            state.orderId,
+            { kind: 'confirm', at: new Date().toISOString() },
+            { loaded: order },
+          );
+        },
       };
     },
   };
@@ -143,22 +152,6 @@ export async function finishRejected(
     ...(failure.lineId ? { lineId: failure.lineId } : {}),
   });
   return 'rejected';
-}
-
-/**
- * `execute` on the order as the step loaded it, so a step reads its order once: the append expects
- * that version, so a change since (a cancel) refuses it (ConcurrencyError, nothing written, the
- * checkout stops) and the step runs again, on the order as it is then, when the checkout resumes.
- */
-async function executeLoaded(
-  tx: EventStoreTransaction,
-  orderId: string,
-  loaded: LoadedOrder,
-  command: OrderCommand,
-): Promise<void> {
-  const records = orderRecords(orderId, decide(command, loaded.state));
-  await tx.append(orderStream(orderId), loaded.version, records.stored);
-  await tx.publish(topics.orders, records.published);
 }
 
 function failureOf(error: unknown, lineId: string, sku: string): CheckoutFailure | undefined {

@@ -31,19 +31,20 @@ export async function loadOrder(
 }
 
 /**
- * Decides `command` on the order as loaded inside `tx`, appends the events at the version it was
- * loaded at (a concurrent writer makes it a ConcurrencyError, nothing written) and queues them on
- * `bv.orders` through the transaction's outbox, keyed by order so consumers see one order in order.
+ * Decides `command` on the order as loaded inside `tx` (or as the caller loaded it already, to read
+ * it once), appends the events at the version it was loaded at (a writer since makes it a
+ * ConcurrencyError, nothing written) and queues them on `bv.orders` through the transaction's
+ * outbox, keyed by order so consumers see one order in order.
  */
 export async function execute(
   tx: EventStoreTransaction,
   orderId: string,
   command: OrderCommand,
-  metadata: Record<string, unknown> = {},
+  options: { metadata?: Record<string, unknown>; loaded?: LoadedOrder } = {},
 ): Promise<{ state: OrderState; events: OrderEvent[]; version: number }> {
-  const loaded = await loadOrder(tx, orderId);
+  const loaded = options.loaded ?? (await loadOrder(tx, orderId));
   const events = decide(command, loaded.state);
-  const records = orderRecords(orderId, events, metadata);
+  const records = orderRecords(orderId, events, options.metadata ?? {});
   const result = await tx.append(
     orderStream(orderId),
     loaded.version === 0 ? 'no_stream' : loaded.version,
