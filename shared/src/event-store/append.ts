@@ -110,7 +110,8 @@ export function checkInput(streamId: string, expected: ExpectedVersion, events: 
   if (problems.length > 0) throw new ValidationError(`append refused: ${problems.join('; ')}`);
 }
 
-function versionCondition(expected: ExpectedVersion) {
+/** The version check on `cur.v`, the stream's version before the append. */
+export function versionCondition(expected: ExpectedVersion) {
   if (expected === 'any') return sql`true`;
   if (expected === 'no_stream') return sql`cur.v = 0`;
   if (expected === 'stream_exists') return sql`cur.v > 0`;
