@@ -90,15 +90,7 @@ async function insertChunk(
   requests: readonly AppendRequest[],
   results: Map<string, AppendResult | ConcurrencyError>,
 ): Promise<void> {
-  let seq = 0;
-  const values = requests.flatMap((r) =>
-    r.events.map(
-      (e, i) =>
-        sql`(${seq++}::integer, ${e.id ?? randomUUID()}, ${r.streamId}, ${i + 1}::integer, ${expectedKind(r.expected)},
-          ${typeof r.expected === 'number' ? r.expected : 0}::integer, ${e.type},
-          ${state.upcasters.current(e.type)}::integer, ${JSON.stringify(e.data)}, ${JSON.stringify(e.metadata ?? {})})`,
-    ),
-  );
+  const values = requestRows(state.upcasters, requests);
   let inserted: { stream_id: string; position: string | number | bigint; version: number }[];
   try {
     // Rows are inserted in `seq` order, so positions follow `requests`; `cur` reads each
@@ -235,15 +227,7 @@ function severalStreams(
   upcasters: Upcasters,
   requests: readonly AppendRequest[],
 ) {
-  let seq = 0;
-  const values = requests.flatMap((r) =>
-    r.events.map(
-      (e, i) =>
-        sql`(${seq++}::integer, ${e.id ?? randomUUID()}, ${r.streamId}, ${i + 1}::integer, ${expectedKind(r.expected)},
-          ${typeof r.expected === 'number' ? r.expected : 0}::integer, ${e.type},
-          ${upcasters.current(e.type)}::integer, ${JSON.stringify(e.data)}, ${JSON.stringify(e.metadata ?? {})})`,
-    ),
-  );
+  const values = requestRows(upcasters, requests);
   return sql<InsertedRow>`
     WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockKey}::bigint), pg_notify(${channel}, 'events')),
     n AS (
@@ -275,4 +259,17 @@ function versionMatches(expected: ExpectedVersion, actual: number): boolean {
   if (expected === 'no_stream') return actual === 0;
   if (expected === 'stream_exists') return actual > 0;
   return actual === expected;
+}
+
+/** The rows of several streams' appends, each with its stream and check (seq, id, stream_id, ord, kind, expected, type, sv, data, meta). */
+function requestRows(upcasters: Upcasters, requests: readonly AppendRequest[]) {
+  let seq = 0;
+  return requests.flatMap((r) =>
+    r.events.map(
+      (e, i) =>
+        sql`(${seq++}::integer, ${e.id ?? randomUUID()}, ${r.streamId}, ${i + 1}::integer, ${expectedKind(r.expected)},
+          ${typeof r.expected === 'number' ? r.expected : 0}::integer, ${e.type},
+          ${upcasters.current(e.type)}::integer, ${JSON.stringify(e.data)}, ${JSON.stringify(e.metadata ?? {})})`,
+    ),
+  );
 }
