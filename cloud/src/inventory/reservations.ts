@@ -56,11 +56,6 @@ export interface HoldRequest {
 export class Reservations {
   constructor(private readonly db: CloudDb) {}
 
-  private async productExists(sku: string): Promise<void> {
-    const row = await this.db.selectFrom('products').select('sku').where('sku', '=', sku).executeTakeFirst();
-    if (!row) throw new NotFoundError(`product ${sku} not found`);
-  }
-
   /** Holds units of a SKU; idempotent on `reference` (a retried call gets the same reservation). */
   async reserve(input: {
     sku: string;
@@ -69,53 +64,15 @@ export class Reservations {
     ttlSeconds: number;
     ownerId?: string | null;
   }): Promise<Reservation> {
-    const ownerId = input.ownerId ?? null;
-    await this.productExists(input.sku);
-    const outcome = await this.db.transaction().execute(async (trx) => {
-      const existing = await trx
-        .selectFrom('reservations')
-        .selectAll()
-        .where('reference', '=', input.reference)
-        .executeTakeFirst();
-      if (existing) return { reservation: retried(existing, input, ownerId), created: false };
-      // Serialise reservations of one SKU so two callers cannot both take the last units.
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${input.sku}))`.execute(trx);
-      const onHand = await trx
-        .selectFrom('bins')
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('n'))
-        .where('sku', '=', input.sku)
-        .executeTakeFirstOrThrow();
-      const available = Number(onHand.n) - (await reservedUnits(trx, input.sku));
-      if (available < input.quantity) {
-        throw new ConflictError(`only ${available} of ${input.sku} available, ${input.quantity} asked`, {
-          details: { available },
-        });
-      }
-      const row = await trx
-        .insertInto('reservations')
-        .values({
-          id: randomUUID(),
-          sku: input.sku,
-          quantity: input.quantity,
-          reference: input.reference,
-          status: 'active',
-          expires_at: new Date(Date.now() + input.ttlSeconds * 1000),
-          owner_id: ownerId,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const reservation = toReservation(row);
-      await queueReservations(trx, [reservation]);
-      return { reservation, created: true };
-    });
-    if (outcome.created) outboxCommitted(this.db);
-    return outcome.reservation;
+    const { ttlSeconds, ownerId, ...hold } = input;
+    const [reservation] = await this.reserveAll({ holds: [hold], ttlSeconds, ownerId: ownerId ?? null });
+    return reservation as Reservation;
   }
 
   /**
    * Holds units for every request in one transaction, all or nothing: a shortfall (ConflictError)
    * or an unknown SKU (NotFoundError) reserves none of them, and `details.reference` names the
-   * request that failed. Idempotent per reference like `reserve`: a retry (after a crash, say)
+   * request that failed. Idempotent per reference: a retry (after a crash, say)
    * gets the holds it made before and never a second one. Returns the holds in request order.
    */
   async reserveAll(input: {
