@@ -24,6 +24,13 @@ import type { ClientSpec } from './load.js';
  *
  * Kafka is a private single node started for the run (never the shared one). Bounded: each
  * measurement lasts seconds; the whole run a few minutes.
+ *
+ * Environment (all optional): BENCH_PUBLISHERS (20), BENCH_WINDOW (50 in flight per publisher),
+ * BENCH_DURATION_MS (6000 per measurement), BENCH_IDLE_CONNECTIONS (10000);
+ * BENCH_ONLY=broker runs only the rows without Kafka (Mosquitto, aedes alone, the discarding
+ * gateway) and prints their two goals, writing nothing to docs/benchmarks.md: for iterating on
+ * the broker path; BENCH_CPU_PROF=<folder> runs the gateway nodes with `node --cpu-prof` writing
+ * their profiles there (unset: no profiling).
  */
 /** The bundles `npm run build` makes (the bench script builds first): what production runs. */
 const bundles = fileURLToPath(new URL('../dist/bench/', import.meta.url));
@@ -39,6 +46,8 @@ const settings = {
   warmupMs: 1_500,
   readingsPerMessage: 100,
   idleConnections: Number(process.env.BENCH_IDLE_CONNECTIONS ?? 10_000),
+  brokerOnly: process.env.BENCH_ONLY === 'broker',
+  cpuProfileDir: process.env.BENCH_CPU_PROF,
 };
 
 const children: ChildProcess[] = [];
@@ -61,9 +70,14 @@ try {
 async function main() {
   console.log(`settings: ${JSON.stringify(settings)}`);
   const kafkaPort = await freePort();
-  await run('bash', [kafkaScript, 'start', '--port', String(kafkaPort)], { env: kafkaEnv, timeout: 150_000 });
+  if (!settings.brokerOnly) {
+    await run('bash', [kafkaScript, 'start', '--port', String(kafkaPort)], {
+      env: kafkaEnv,
+      timeout: 150_000,
+    });
+    console.log(`private Kafka on 127.0.0.1:${kafkaPort}`);
+  }
   const brokers = [`127.0.0.1:${kafkaPort}`];
-  console.log(`private Kafka on ${brokers[0]}`);
 
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] };
@@ -99,13 +113,15 @@ async function main() {
       topic: deviceTopic('DDATA', site, edge, 'shelf-1'),
       payloads: payloadsFor(readings),
     }));
-  const kafkaPid = Number((await readFile(join(kafkaEnv.BV_KAFKA_DIR, 'kafka.pid'), 'utf8')).trim());
+  const kafkaPids = settings.brokerOnly
+    ? []
+    : [Number((await readFile(join(kafkaEnv.BV_KAFKA_DIR, 'kafka.pid'), 'utf8')).trim())];
   /**
    * One measurement, with the CPU time the brokers (and Kafka) spent on it per acknowledged
    * message: what the throughput would cost on a machine where they had the cores to themselves.
    */
   const publish = async (clients: ClientSpec[], brokerPids: number[]) => {
-    const pids = [brokerPids, [kafkaPid], [load.pid!]];
+    const pids = [brokerPids, kafkaPids, [load.pid!]];
     const before = await Promise.all(pids.map(cpuSeconds));
     const r = await ask<{ acked: number; seconds: number; disconnected: number; total: number }>({
       cmd: 'publish',
@@ -134,6 +150,29 @@ async function main() {
   const g0 = await publish(publishers(discard.ports, 1, 'jwt'), discard.pids);
   console.log('gateway x1, event log discarding (broker path only) QoS 1:', g0);
   await discard.close();
+  const brokerGoals = [
+    goal(
+      'broker path CPU per message (JWT + ACL + Sparkplug decoding, discarding log) vs aedes with no hooks',
+      `${g0.brokerUs} µs vs ${gBare.brokerUs} µs`,
+      g0.brokerUs / Math.max(1, gBare.brokerUs),
+      '<=',
+      2,
+    ),
+    goal(
+      'broker path rate (same, discarding log) vs Mosquitto',
+      `${perSecond(g0)}/s vs ${perSecond(mq)}/s`,
+      perSecond(g0) / perSecond(mq),
+      '>=',
+      1,
+    ),
+  ];
+  if (settings.brokerOnly) {
+    for (const g of brokerGoals) console.log(`goal: ${g.join(' | ')}`);
+    console.log(`load average ${loadAverage()}`);
+    load.send({ cmd: 'exit' });
+    mosquitto.stop();
+    return;
+  }
   const one = await startNodes(1, brokers, jwks);
   const g1 = await publish(publishers(one.ports, 1, 'jwt'), one.pids);
   console.log('gateway x1 QoS 1:', g1);
@@ -242,20 +281,7 @@ async function main() {
 
   const gwPerConn = (gwAfter - gwBefore) / n / 1024;
   const goals = [
-    goal(
-      'broker path CPU per message (JWT + ACL + Sparkplug decoding, discarding log) vs aedes with no hooks',
-      `${g0.brokerUs} µs vs ${gBare.brokerUs} µs`,
-      g0.brokerUs / Math.max(1, gBare.brokerUs),
-      '<=',
-      2,
-    ),
-    goal(
-      'broker path rate (same, discarding log) vs Mosquitto',
-      `${perSecond(g0)}/s vs ${perSecond(mq)}/s`,
-      perSecond(g0) / perSecond(mq),
-      '>=',
-      1,
-    ),
+    ...brokerGoals,
     goal(
       'with Kafka: gateway, 1 node vs aedes + bare kafkajs producer (same records)',
       `${perSecond(g1)}/s vs ${perSecond(peer)}/s`,
@@ -399,7 +425,13 @@ async function startNodes(
     const child = fork(
       join(bundles, 'gateway-node.mjs'),
       [JSON.stringify({ nodeId: `bench-${i}`, brokers, jwks, issuer, ...cluster })],
-      { execArgv: ['--expose-gc'], stdio: 'inherit' },
+      {
+        execArgv: [
+          '--expose-gc',
+          ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
+        ],
+        stdio: 'inherit',
+      },
     );
     children.push(child);
     const [ready] = (await once(child, 'message')) as [{ port: number; pid: number }];
