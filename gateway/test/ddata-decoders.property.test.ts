@@ -1,14 +1,19 @@
+import { platformEvents } from '@bitv/shared/events';
 import {
   decodeCommandResults,
   decodePayload,
   decodePayloadWithCodec,
   decodeReadings,
+  deviceTopic,
   encodeReadings,
   type Payload,
+  parseTopic,
 } from '@bitv/shared/sparkplug';
 import fc from 'fast-check';
 import { get } from 'sparkplug-payload';
 import { describe, expect, it } from 'vitest';
+import { buildRecords } from '../src/bridge/records.js';
+import { translate, type UplinkTopic } from '../src/bridge/translate.js';
 
 /*
  * The bridge reads every DDATA through the direct protobuf reader (decodePayload's fast path).
@@ -138,5 +143,39 @@ describe('DDATA on the bridge: the direct reader against sparkplug-payload', () 
     );
     // the property must have seen refusals, or it checked nothing about them
     expect(refused).toBeGreaterThan(100);
+  });
+});
+
+describe('records of what the bridge reads', () => {
+  const registry = platformEvents();
+  const topics = ['gw-1', 'gw-2'].flatMap((edge) =>
+    ['shelf-1', 'shelf-2'].map(
+      (device) => parseTopic(deviceTopic('DDATA', 'site', edge, device)) as UplinkTopic,
+    ),
+  );
+
+  it('fit their event schema in full, though telemetry is built without parsing it again', () => {
+    let telemetry = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.oneof(agentDdata, foreignDdata, damaged)), { maxLength: 12 }),
+        (messages) => {
+          const outgoing = messages.flatMap(([n, bytes]) => {
+            try {
+              return translate(topics[n % topics.length]!, bytes, '/bitv/gateway/test').events;
+            } catch {
+              return []; // refused at the border: never reaches a record
+            }
+          });
+          for (const event of buildRecords(outgoing, (o) => o)) {
+            const schema = registry.get(event.type)!.schema;
+            expect(schema.safeParse(event.data).error).toBeUndefined();
+            if (event.type === 'bv.telemetry.readings.v1') telemetry++;
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(telemetry).toBeGreaterThan(200);
   });
 });

@@ -40,13 +40,5 @@ export const telemetryReadingsV1 = defineEvent({
   schema: telemetryReadings,
 });
 
-/**
- * Telemetry data with readings that were each checked against `reading` as they were decoded:
- * everything but the readings themselves (for `assembleEvent`).
- */
-export const telemetryReadingsFrame = telemetryReadings.extend({
-  readings: z.array(z.unknown()).min(1).max(maxReadingsPerEvent),
-});
-
 export type Reading = z.infer<typeof reading>;
 export type TelemetryReadings = z.infer<typeof telemetryReadingsV1.schema>;
