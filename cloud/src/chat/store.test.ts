@@ -56,4 +56,29 @@ describe('chat store: writes that come together are written in one batch', () =>
       .execute();
     expect(outbox).toHaveLength(4);
   });
+
+  it('an edit in the batch of its message finds it; a refusal mid-room and resends give their numbers back', async () => {
+    await store.write(send('site:c', 'x0'));
+    // The first goes at once; the other four gather into the next batch (the edit finds x2 there).
+    const outcomes = await Promise.allSettled([
+      store.write(send('site:c', 'x1')),
+      store.write(send('site:c', 'x2')),
+      store.write({ ...send('site:c', 'x3'), author: 'bob', kind: 'delete', messageId: 'ann/x2' }),
+      store.write({ ...send('site:c', 'x4'), kind: 'edit', messageId: 'ann/x2', body: 'changed' }),
+      store.write(send('site:c', 'x0')),
+    ]);
+    const seqs = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.event.seq : o.reason.name));
+    expect(seqs).toEqual([2, 3, 'ForbiddenError', 4, 1]);
+    expect(outcomes[3]).toMatchObject({ value: { event: { kind: 'edit', messageId: 'ann/x2' } } });
+    expect(outcomes[4]).toMatchObject({ value: { duplicate: true } });
+    expect(await store.head('site:c')).toBe(4);
+    // A batch of nothing but resends stores nothing and leaves the head where it was.
+    const again = await Promise.all([store.write(send('site:c', 'x1')), store.write(send('site:c', 'x2'))]);
+    expect(again.map((r) => [r.duplicate, r.event.seq])).toEqual([
+      [true, 2],
+      [true, 3],
+    ]);
+    expect(await store.head('site:c')).toBe(4);
+    expect((await store.after('site:c', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
 });
