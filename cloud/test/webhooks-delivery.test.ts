@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type BvEvent, createEvent, orderPlacedV1, topics } from '@bitv/shared/events';
+import { silentLogger } from '@bitv/shared/log';
+import { createRegistry } from '@bitv/shared/metrics';
+import { openQueue } from '@bitv/shared/queue';
 import { eventually, serverAvailable } from '@bitv/shared/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +122,38 @@ for (const q of queues) {
       expect(log[0]?.log[0]).toMatchObject({ statusCode: 200, ok: true });
       expect(log[0]?.log[0]?.responseSnippet).toMatch(/answer 200/);
       expect(new Set(receiver.on('/ok').map((r) => r.headers['webhook-id'])).size).toBe(2);
+    });
+
+    it('sends a message of the previous version (the delivery id alone) and, again under its webhook-id, a duplicate of a delivered one', async () => {
+      const endpoint = await register('/again');
+      await t.eventLog.publish(topics.orders, placed());
+      await eventually(() => receiver.on('/again').length === 1, 'the delivery', 30_000);
+      const [d] = await eventually(async () => {
+        const list = await deliveries(endpoint.id);
+        return list[0]?.status === 'delivered' ? list : undefined;
+      }, 'delivered in the log');
+      if (!d) throw new Error('no delivery');
+      // A second handle on the module's queue: the messages a crash before the ack (a duplicate
+      // of the current shape) and an older cloud (only the id) leave behind.
+      const queue = await openQueue({
+        ...(q.amqpUrl ? { amqpUrl: q.amqpUrl } : {}),
+        database: t.database,
+        logger: silentLogger,
+        metrics: createRegistry(),
+      });
+      try {
+        await queue.publish(queueName, { deliveryId: d.id }, { id: `${d.id}.old`, key: endpoint.id });
+        await eventually(() => receiver.on('/again').length === 2, 'the old-shape message sent', 30_000);
+      } finally {
+        await queue.close();
+      }
+      expect(new Set(receiver.on('/again').map((r) => r.headers['webhook-id']))).toEqual(new Set([d.id]));
+      expect(receiver.on('/again')[1]?.body).toBe(receiver.on('/again')[0]?.body);
+      const [again] = await eventually(async () => {
+        const list = await deliveries(endpoint.id);
+        return list[0]?.attempts === 2 ? list : undefined;
+      }, 'the second attempt logged');
+      expect(again?.status).toBe('delivered');
     });
 
     it('retries on the schedule until the receiver takes it, logging each attempt', async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { UnavailableError } from '@bitv/shared';
+import { NotFoundError, UnavailableError } from '@bitv/shared';
 import type { BvEvent } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { counter, histogram, type Registry } from '@bitv/shared/metrics';
 import type { Delivery, Queue } from '@bitv/shared/queue';
 import { type DependencyPolicy, dependencyPolicy } from '@bitv/shared/resilience';
 import { Batcher } from './batcher.js';
+import { EndpointCache } from './endpoint-cache.js';
 import { isDeliverable, matches } from './event-types.js';
 import { TokenBuckets } from './rate-limit.js';
 import { DeliveryRelay, type RelayOptions } from './relay.js';
@@ -14,12 +15,13 @@ import type { WebhookSettings } from './settings.js';
 import { signedHeaders } from './signing.js';
 import { checkEndpointUrl, resolvePublic, SsrfError } from './ssrf.js';
 import type {
-  AttemptRow,
+  AttemptOutcome,
   DeliveryRow,
   DeliveryStatus,
   Endpoint,
   EventToDeliver,
   NewEndpoint,
+  StoredDelivery,
   WebhookStore,
 } from './store.js';
 
@@ -32,10 +34,21 @@ export interface WebhookServiceDeps {
   relay?: Partial<RelayOptions>;
 }
 
-/** What travels on the queue: only the delivery's id; the row holds the body and the state. */
+/**
+ * What travels on the queue: the stored delivery (id, endpoint, place, body, commit time), so an
+ * attempt reads no row first; the row keeps the state and the attempts. Messages of an older
+ * version carry only `deliveryId` and are completed from the row.
+ */
 interface QueuedDelivery {
   deliveryId: string;
+  endpointId: string;
+  seq: number;
+  body: string;
+  committedAt: string;
 }
+
+/** How long an endpoint read by the consumer is used before it is read again (other processes' changes). */
+const endpointMaxAgeMs = 1_000;
 
 /** How long a delivery waits for an older one of an in-order endpoint before looking again. */
 const inOrderWaitMs = 250;
@@ -67,9 +80,9 @@ export class WebhookService {
   /** One keep-alive agent per endpoint: a connection per delivery cost a handshake each. */
   private readonly agents = new Map<string, ReturnType<typeof agentFor>>();
   private readonly relay: DeliveryRelay;
-  /** The consumer's reads and attempt logs, each batched across the deliveries in flight. */
-  private readonly reads: Batcher<string, { row: DeliveryRow; endpoint: Endpoint } | undefined>;
-  private readonly outcomes: Batcher<{ attempt: Omit<AttemptRow, 'at'>; status: DeliveryStatus }, undefined>;
+  private readonly endpoints: EndpointCache;
+  /** The consumer's attempt logs, batched across the deliveries in flight; each gets its number and next status. */
+  private readonly outcomes: Batcher<AttemptOutcome, { attempt: number; status: DeliveryStatus } | undefined>;
   private readonly refused;
   private readonly attemptsTotal;
   private readonly firstAttemptLatency;
@@ -89,20 +102,12 @@ export class WebhookService {
       [],
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     );
-    this.reads = new Batcher(async (ids) => {
-      const found = await deps.store.deliveriesWithEndpoints(ids);
-      return ids.map((id) => found.get(id));
-    });
+    this.endpoints = new EndpointCache(deps.store, endpointMaxAgeMs);
     this.outcomes = new Batcher(async (list) => {
-      await deps.store.recordAttempts(list);
-      return list.map(() => undefined);
+      const moved = await deps.store.recordAttempts(list, deps.settings.scheduleMs.length);
+      return list.map((o) => moved.get(o.deliveryId));
     });
-    this.relay = new DeliveryRelay(
-      deps.store,
-      (d) => this.enqueue(d.id, d.id, d.endpointId),
-      deps.logger,
-      deps.relay,
-    );
+    this.relay = new DeliveryRelay(deps.store, (d) => this.enqueue(d, d.id), deps.logger, deps.relay);
   }
 
   /** Starts the relay's sweep (rows a crash left unenqueued); events wake it without this. */
@@ -147,10 +152,20 @@ export class WebhookService {
   async updateEndpoint(id: string, patch: Partial<NewEndpoint> & { enabled?: boolean }): Promise<Endpoint> {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const updated = await this.deps.store.updateEndpoint(id, patch);
+    this.forgetEndpoint(id);
+    return updated;
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.deps.store.deleteEndpoint(id);
+    this.forgetEndpoint(id);
+  }
+
+  private forgetEndpoint(id: string): void {
+    this.endpoints.forget(id);
     this.policies.delete(id);
     this.buckets.forget(id);
     this.dropAgent(id);
-    return updated;
   }
 
   // --- events -> deliveries --------------------------------------------------------------------
@@ -200,25 +215,56 @@ export class WebhookService {
     }
   }
 
-  private async enqueue(
-    deliveryId: string,
-    messageId: string,
-    endpointId: string,
-    delayMs = 0,
-  ): Promise<void> {
-    const message: QueuedDelivery = { deliveryId };
+  private async enqueue(d: StoredDelivery, messageId: string, delayMs = 0): Promise<void> {
+    const message: QueuedDelivery = {
+      deliveryId: d.id,
+      endpointId: d.endpointId,
+      seq: d.seq,
+      body: d.body,
+      committedAt: d.committedAt,
+    };
     await this.deps.queue.publish(this.queueName, message, {
       id: messageId,
-      key: endpointId,
+      key: d.endpointId,
       ...(delayMs > 0 ? { delayMs } : {}),
     });
+  }
+
+  /** The same delivery back on the queue after `delayMs` as a new message, no attempt spent. */
+  private async hold(d: StoredDelivery, delayMs: number): Promise<void> {
+    await this.enqueue(d, `${d.id}.${randomUUID()}`, delayMs);
   }
 
   /** Sends a delivery again now (the partner's "retry"), whatever its state. */
   async retry(deliveryId: string): Promise<void> {
     const row = await this.deps.store.delivery(deliveryId);
     await this.deps.store.setStatus(row.id, 'pending');
-    await this.enqueue(row.id, `${row.id}.${randomUUID()}`, row.endpointId);
+    await this.hold(storedOf(row), 0);
+  }
+
+  /** The stored delivery a queue message names: carried whole, or (an older message) read from its row. */
+  private async storedOf(payload: unknown): Promise<StoredDelivery | 'gone' | undefined> {
+    const m = payload as Partial<QueuedDelivery> | null;
+    if (!m || typeof m !== 'object' || typeof m.deliveryId !== 'string') return undefined;
+    if (
+      typeof m.endpointId === 'string' &&
+      typeof m.seq === 'number' &&
+      typeof m.body === 'string' &&
+      typeof m.committedAt === 'string'
+    ) {
+      return {
+        id: m.deliveryId,
+        endpointId: m.endpointId,
+        seq: m.seq,
+        body: m.body,
+        committedAt: m.committedAt,
+      };
+    }
+    const row = await this.deps.store.delivery(m.deliveryId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    return row ? storedOf(row) : 'gone';
   }
 
   /** Sends again every delivery of an endpoint created in [from, to]; returns how many. */
@@ -270,39 +316,41 @@ export class WebhookService {
     return p;
   }
 
-  /** The queue consumer's handler: one attempt of one delivery, then its next step settled. */
+  /**
+   * The queue consumer's handler: one attempt of one delivery, then its next step settled. Reads
+   * nothing first (the message carries the delivery, the endpoint is cached): a message for a
+   * delivery already settled (a redelivery after a crash before its ack, a relay's second publish)
+   * is sent again under the same `webhook-id`, at least once as before, and never un-delivers it.
+   */
   async handle(d: Delivery): Promise<void> {
     const { store, logger, settings } = this.deps;
-    const parsed = d.payload as Partial<QueuedDelivery> | null;
-    if (!parsed || typeof parsed.deliveryId !== 'string') {
+    const delivery = await this.storedOf(d.payload);
+    if (!delivery) {
       await d.deadLetter('not a webhook delivery message');
       return;
     }
-    const found = await this.reads.add(parsed.deliveryId);
-    if (!found) {
+    const endpoint = delivery === 'gone' ? undefined : await this.endpoints.get(delivery.endpointId);
+    if (delivery === 'gone' || !endpoint) {
       // Endpoint (and its deliveries) deleted: nothing left to send.
-      logger.info({ deliveryId: parsed.deliveryId }, 'webhook delivery dropped: its endpoint is gone');
+      logger.info({ messageId: d.id }, 'webhook delivery dropped: its endpoint is gone');
       await d.ack();
       return;
     }
-    const { row, endpoint } = found;
-    if (row.status === 'delivered' || row.status === 'dead') return d.ack();
     if (!endpoint.enabled) {
-      await store.setStatus(row.id, 'failed');
+      await store.setStatus(delivery.id, 'failed');
       return d.ack();
     }
-    if (endpoint.inOrder && (await store.hasEarlierPending(endpoint.id, row.seq))) {
+    if (endpoint.inOrder && (await store.hasEarlierPending(endpoint.id, delivery.seq))) {
       // Not this one's turn: look again shortly, without spending an attempt.
-      await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, inOrderWaitMs);
+      await this.hold(delivery, inOrderWaitMs);
       return d.ack();
     }
     const wait = this.buckets.take(endpoint.id, endpoint.ratePerSecond ?? settings.defaultRatePerSecond);
     if (wait > 0) {
       this.attemptsTotal.inc({ outcome: 'rate_limited' });
-      await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, wait);
+      await this.hold(delivery, wait);
       return d.ack();
     }
-    const attempt = row.attempts + 1;
     const started = Date.now();
     let statusCode: number | null = null;
     let snippet: string | null = null;
@@ -312,8 +360,8 @@ export class WebhookService {
         const answer = await sendWebhook({
           url: endpoint.url,
           agent: this.agent(endpoint),
-          body: row.body,
-          headers: signedHeaders(endpoint.secret, row.id, row.body),
+          body: delivery.body,
+          headers: signedHeaders(endpoint.secret, delivery.id, delivery.body),
           timeoutMs: settings.timeoutMs,
           snippetBytes: settings.responseSnippetBytes,
           allowPrivate: settings.allowPrivate,
@@ -334,8 +382,7 @@ export class WebhookService {
       if (refusal?.reason === 'circuit_open' || refusal?.reason === 'bulkhead_full') {
         // Our own refusal (open breaker, full bulkhead): not an attempt; try again when it may pass.
         this.attemptsTotal.inc({ outcome: 'held' });
-        const after = Number(refusal.retryAfterSeconds ?? 1) * 1000;
-        await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, after);
+        await this.hold(delivery, Number(refusal.retryAfterSeconds ?? 1) * 1000);
         return d.ack();
       }
       if (e instanceof SsrfError) this.refused.inc({ reason: 'ssrf' });
@@ -348,45 +395,63 @@ export class WebhookService {
       }
     }
     const latencyMs = Date.now() - started;
-    if (attempt === 1) {
-      this.firstAttemptLatency.observe((Date.now() - Date.parse(row.eventCommittedAt)) / 1000);
-    }
     const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
-    const last = attempt >= settings.scheduleMs.length;
     const gone = statusCode === 410;
-    const status = ok ? 'delivered' : gone ? 'failed' : last ? 'dead' : 'pending';
-    await this.outcomes.add({
-      attempt: { deliveryId: row.id, attempt, ok, statusCode, latencyMs, error, responseSnippet: snippet },
-      status,
+    const moved = await this.outcomes.add({
+      deliveryId: delivery.id,
+      ok,
+      gone,
+      statusCode,
+      latencyMs,
+      error,
+      responseSnippet: snippet,
     });
     this.attemptsTotal.inc({
       outcome: ok ? 'ok' : error ? 'error' : `http_${Math.floor((statusCode ?? 0) / 100)}xx`,
     });
+    if (!moved) {
+      logger.info({ deliveryId: delivery.id }, 'webhook delivery dropped: its endpoint is gone');
+      return d.ack();
+    }
+    const { attempt, status } = moved;
+    if (attempt === 1) {
+      this.firstAttemptLatency.observe((Date.now() - Date.parse(delivery.committedAt)) / 1000);
+    }
     if (ok) {
       // Only a failing endpoint has anything to clear (a round trip saved per delivery).
-      if (endpoint.failingSince !== null) await store.markHealthy(endpoint.id);
+      if (endpoint.failingSince !== null) {
+        await store.markHealthy(endpoint.id);
+        this.endpoints.update(endpoint.id, { failingSince: null });
+      }
       return d.ack();
     }
     logger.info(
-      { deliveryId: row.id, endpointId: endpoint.id, attempt, statusCode, error },
+      { deliveryId: delivery.id, endpointId: endpoint.id, attempt, statusCode, error },
       'webhook attempt failed',
     );
     if (gone) {
       await this.disable(endpoint, 'the receiver answered 410 Gone');
       return d.ack();
     }
+    // Delivered by an earlier attempt (this message was a duplicate): nothing more to do.
+    if (status === 'delivered') return d.ack();
     const failingSince = await store.markFailing(endpoint.id);
+    this.endpoints.update(endpoint.id, { failingSince });
     if (Date.now() - Date.parse(failingSince) >= settings.disableAfterMs) {
       await this.disable(endpoint, `every delivery failed since ${failingSince}`);
-      await store.setStatus(row.id, 'failed');
+      await store.setStatus(delivery.id, 'failed');
       return d.ack();
     }
-    if (last) return d.deadLetter(`gave up after ${attempt} attempts: ${error ?? `HTTP ${statusCode}`}`);
+    if (status === 'dead') {
+      return d.deadLetter(`gave up after ${attempt} attempts: ${error ?? `HTTP ${statusCode}`}`);
+    }
     await d.retry(settings.scheduleMs[attempt] ?? 0, error ?? `HTTP ${statusCode}`);
   }
 
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
-    if (!(await this.deps.store.disable(endpoint.id, reason))) return;
+    const changed = await this.deps.store.disable(endpoint.id, reason);
+    this.endpoints.update(endpoint.id, { enabled: false, disabledReason: reason });
+    if (!changed) return;
     const message = `Endpoint ${endpoint.url} was disabled: ${reason}. Fix the receiver, then enable it again.`;
     await this.deps.store.notify(endpoint.ownerId, endpoint.id, 'endpoint_disabled', message);
     this.deps.logger.warn(
@@ -394,4 +459,14 @@ export class WebhookService {
       'webhook endpoint disabled',
     );
   }
+}
+
+function storedOf(row: DeliveryRow): StoredDelivery {
+  return {
+    id: row.id,
+    endpointId: row.endpointId,
+    seq: row.seq,
+    body: row.body,
+    committedAt: row.eventCommittedAt,
+  };
 }
