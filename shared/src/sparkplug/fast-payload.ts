@@ -46,7 +46,8 @@ const unsupported = Symbol('unsupported');
 
 class Reader {
   pos: number;
-  readonly end: number;
+  /** Moved from metric to metric by a payload's one metric reader. */
+  end: number;
   constructor(
     readonly buf: Buffer,
     start: number,
@@ -163,7 +164,12 @@ const names = new NameCache();
 export function readPlainPayload(bytes: Uint8Array, maxMetrics: number): Payload | undefined {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf, 0, buf.length);
-  const payload: Payload = { metrics: [] };
+  // one reader for every metric, moved along: a reader per metric was most of the garbage here
+  const m = new Reader(buf, 0, 0);
+  const metrics: Metric[] = [];
+  let timestamp: number | undefined;
+  let seq: number | undefined;
+  let uuid: string | undefined;
   let seen = 0;
   try {
     while (r.pos < r.end) {
@@ -175,24 +181,35 @@ export function readPlainPayload(bytes: Uint8Array, maxMetrics: number): Payload
         if (field > 4 || seen & bit) return undefined;
         seen |= bit;
       }
-      if (field === 1 && wire === VARINT) payload.timestamp = r.uint64();
+      if (field === 1 && wire === VARINT) timestamp = r.uint64();
       else if (field === 2 && wire === LENGTH) {
-        if (payload.metrics.length === maxMetrics) return undefined;
+        if (metrics.length === maxMetrics) return undefined;
         const end = r.length();
-        const metric = readMetric(new Reader(buf, r.pos, end));
+        m.pos = r.pos;
+        m.end = end;
+        const metric = readMetric(m);
         if (!metric) return undefined;
-        payload.metrics.push(metric);
+        metrics.push(metric);
         r.pos = end;
-      } else if (field === 3 && wire === VARINT) payload.seq = r.uint64();
+      } else if (field === 3 && wire === VARINT) seq = r.uint64();
       else if (field === 4 && wire === LENGTH) {
-        const uuid = r.string();
-        if (uuid !== '') payload.uuid = uuid;
+        const text = r.string();
+        if (text !== '') uuid = text;
       } else return undefined;
     }
   } catch (error) {
     if (error === unsupported) return undefined;
     throw error;
   }
+  // whole in the common case (timestamp and seq, no uuid), as for metrics below
+  let payload: Payload;
+  if (timestamp !== undefined && seq !== undefined) payload = { timestamp, metrics, seq };
+  else {
+    payload = { metrics };
+    if (timestamp !== undefined) payload.timestamp = timestamp;
+    if (seq !== undefined) payload.seq = seq;
+  }
+  if (uuid !== undefined) payload.uuid = uuid;
   return payload;
 }
 
@@ -257,8 +274,9 @@ function readMetric(r: Reader): Metric | undefined {
     r.pos = valueAt;
     value = readValue(r, datatype);
   }
-  const metric: Metric = { name, type: type[0], value };
-  if (timestamp !== undefined) metric.timestamp = timestamp;
+  // made whole where it can be: a property added after the literal costs an allocation per metric
+  const metric: Metric =
+    timestamp !== undefined ? { name, type: type[0], value, timestamp } : { name, type: type[0], value };
   if (historical) metric.isHistorical = true;
   if (transient) metric.isTransient = true;
   return metric;
