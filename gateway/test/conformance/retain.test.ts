@@ -249,7 +249,9 @@ conformanceSuite(
         await pub.client.nextOf('pubcomp');
         await pub.send('conf/r846end', 'marker', 0);
         const got = (await publishesUntil(sub, 'conf/r846end')).filter((p) => p.topic !== 'conf/r846end');
-        expect(got.map((p) => [p.topic, p.qos])).toEqual([
+        // Sorted: with the Redis store the retained copy is read while the live one is routed, and
+        // the statement is about QoS, not which of the two arrives first.
+        expect(got.map((p) => [p.topic, p.qos]).sort()).toEqual([
           ['conf/r846/kept', 1],
           ['conf/r846/live', 1],
         ]);
