@@ -26,7 +26,7 @@ export function aclFor(principal: Principal, options: AclOptions): Acl {
     case 'anonymous':
       return allowAll;
     case 'gateway':
-      return gatewayAcl(principal.groupId, principal.edgeNodeId, options.primaryHostId);
+      return new GatewayAcl(principal.groupId, principal.edgeNodeId, options.primaryHostId);
     case 'user':
       return userAcl(principal.role, principal.sites);
   }
@@ -36,27 +36,37 @@ export function aclFor(principal: Principal, options: AclOptions): Acl {
  * An edge node publishes only its own Sparkplug messages and reads only its own commands and the
  * primary host's STATE. Sparkplug topics: spBv1.0/<group>/<type>/<edge node>[/<device>]
  * ([tck-id-topic-structure]); NCMD/DCMD are written by the host, never by an edge node.
+ *
+ * A class holding the three ids, not closures over topic strings built at CONNECT: an idle
+ * connection keeps its ACL for life, and the closures, their context and the joined strings
+ * (~0.5 KiB) were most of what the gateway itself held per connection. Filters are built on
+ * SUBSCRIBE, which an edge node sends once or twice per connection.
  */
-function gatewayAcl(groupId: string, edgeNodeId: string, primaryHostId: string): Acl {
-  const prefix = `${sparkplugNamespace}/${groupId}/`;
-  const subscribable = [
-    `${prefix}NCMD/${edgeNodeId}`,
-    `${prefix}NCMD/${edgeNodeId}/#`,
-    `${prefix}DCMD/${edgeNodeId}/#`,
-    `${sparkplugNamespace}/STATE/${primaryHostId}`,
-  ];
-  return {
-    canPublish(topic) {
-      if (!topic.startsWith(prefix)) return false;
-      const rest = topic.slice(prefix.length).split('/');
-      const [type, node, device] = rest;
-      if (type === undefined || node !== edgeNodeId) return false;
-      if (nodeUplink.has(type)) return rest.length === 2;
-      if (deviceUplink.has(type)) return rest.length === 3 && device !== undefined && device.length > 0;
-      return false;
-    },
-    canSubscribe: (filter) => subscribable.some((p) => filterWithin(filter, p)),
-  };
+class GatewayAcl implements Acl {
+  constructor(
+    private readonly groupId: string,
+    private readonly edgeNodeId: string,
+    private readonly primaryHostId: string,
+  ) {}
+
+  canPublish(topic: string): boolean {
+    const [namespace, group, type, node, device, ...more] = topic.split('/');
+    if (namespace !== sparkplugNamespace || group !== this.groupId || node !== this.edgeNodeId) return false;
+    if (type === undefined || more.length > 0) return false;
+    if (nodeUplink.has(type)) return device === undefined;
+    if (deviceUplink.has(type)) return device !== undefined && device.length > 0;
+    return false;
+  }
+
+  canSubscribe(filter: string): boolean {
+    const prefix = `${sparkplugNamespace}/${this.groupId}/`;
+    return [
+      `${prefix}NCMD/${this.edgeNodeId}`,
+      `${prefix}NCMD/${this.edgeNodeId}/#`,
+      `${prefix}DCMD/${this.edgeNodeId}/#`,
+      `${sparkplugNamespace}/STATE/${this.primaryHostId}`,
+    ].some((p) => filterWithin(filter, p));
+  }
 }
 
 /**
