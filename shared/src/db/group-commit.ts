@@ -8,10 +8,21 @@
 export class GroupCommit<I, O> {
   private pending: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private running = 0;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly work: (items: readonly I[]) => Promise<(O | Error)[]>,
-    private readonly options: { maxBatch: number; maxInFlight: number },
+    private readonly options: {
+      maxBatch: number;
+      maxInFlight: number;
+      /**
+       * A batch starts at least this long after the previous one started (default 0): requests
+       * that come in between wait and go together. For a store whose cost is per transaction
+       * rather than per row, under a steady trickle that would otherwise be one request a batch.
+       */
+      minIntervalMs?: number;
+    },
   ) {}
 
   submit(item: I): Promise<O> {
@@ -23,6 +34,15 @@ export class GroupCommit<I, O> {
 
   private pump(): void {
     while (this.running < this.options.maxInFlight && this.pending.length > 0) {
+      const wait = this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now();
+      if (wait > 0) {
+        this.timer ??= setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, wait);
+        return;
+      }
+      this.lastStart = performance.now();
       const batch = this.pending.splice(0, this.options.maxBatch);
       this.running += 1;
       void this.write(batch).finally(() => {
