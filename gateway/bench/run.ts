@@ -30,7 +30,7 @@ import type { ClientSpec } from './load.js';
  * BENCH_ONLY=broker runs only the rows without Kafka (Mosquitto, aedes alone, the discarding
  * gateway) and prints their two goals, writing nothing to docs/benchmarks.md: for iterating on
  * the broker path; BENCH_CPU_PROF=<folder> runs the gateway nodes with `node --cpu-prof` writing
- * their profiles there (unset: no profiling).
+ * their profiles there (unset: no profiling), summarised by `bench/profile-summary.ts`.
  */
 /** The bundles `npm run build` makes (the bench script builds first): what production runs. */
 const bundles = fileURLToPath(new URL('../dist/bench/', import.meta.url));
