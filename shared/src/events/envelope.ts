@@ -102,7 +102,7 @@ function deepFreeze<T>(value: T): T {
 /**
  * Events built by `createEvent` were checked against their definition when built, and they are
  * frozen to the leaves (the SDK freezes the event, `deepFreeze` its data), so they cannot have
- * changed since; `trustedEvent`'s were checked by their producer, whose data nothing else holds.
+ * changed since; `trustedEvent`'s were checked by their producer, which changes nothing after.
  * The registry need not parse their data again at publish. Events from anywhere else are parsed
  * in full.
  */
