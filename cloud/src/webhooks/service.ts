@@ -317,10 +317,12 @@ export class WebhookService {
   }
 
   /**
-   * The queue consumer's handler: one attempt of one delivery, then its next step settled. Reads
-   * nothing first (the message carries the delivery, the endpoint is cached): a message for a
-   * delivery already settled (a redelivery after a crash before its ack, a relay's second publish)
-   * is sent again under the same `webhook-id`, at least once as before, and never un-delivers it.
+   * The queue consumer's handler: one attempt of one delivery, then its next step settled. The
+   * relay's message for a delivery's first attempt reads nothing first (it carries the delivery,
+   * the endpoint is cached); every other message checks the row, as all did before, and skips a
+   * delivery already delivered or dead. A duplicate first message (the relay publishing a row
+   * again after a publish whose confirm was lost) is sent again under the same `webhook-id`, at
+   * least once as promised, and never un-delivers the row.
    */
   async handle(d: Delivery): Promise<void> {
     const { store, logger, settings } = this.deps;
@@ -329,13 +331,19 @@ export class WebhookService {
       await d.deadLetter('not a webhook delivery message');
       return;
     }
-    const endpoint = delivery === 'gone' ? undefined : await this.endpoints.get(delivery.endpointId);
-    if (delivery === 'gone' || !endpoint) {
+    const drop = async () => {
       // Endpoint (and its deliveries) deleted: nothing left to send.
       logger.info({ messageId: d.id }, 'webhook delivery dropped: its endpoint is gone');
       await d.ack();
-      return;
-    }
+    };
+    if (delivery === 'gone') return drop();
+    // Only the relay's first message of a delivery, handed out for the first time, skips the read:
+    // a redelivery (a consumer or its connection died before the ack), a retry, a held copy or a
+    // partner's retry may meet a delivery an earlier message already settled.
+    const first = d.attempt === 1 && !d.redelivered && d.id === delivery.id;
+    if (!first && (await this.settled(delivery.id))) return d.ack();
+    const endpoint = await this.endpoints.get(delivery.endpointId);
+    if (!endpoint) return drop();
     if (!endpoint.enabled) {
       await store.setStatus(delivery.id, 'failed');
       return d.ack();
@@ -446,6 +454,15 @@ export class WebhookService {
       return d.deadLetter(`gave up after ${attempt} attempts: ${error ?? `HTTP ${statusCode}`}`);
     }
     await d.retry(settings.scheduleMs[attempt] ?? 0, error ?? `HTTP ${statusCode}`);
+  }
+
+  /** Whether a delivery is already delivered or dead (any message but a first one may meet either). */
+  private async settled(deliveryId: string): Promise<boolean> {
+    const row = await this.deps.store.delivery(deliveryId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    return row?.status === 'delivered' || row?.status === 'dead';
   }
 
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
