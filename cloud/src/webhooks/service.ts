@@ -260,10 +260,7 @@ export class WebhookService {
         committedAt: m.committedAt,
       };
     }
-    const row = await this.deps.store.delivery(m.deliveryId).catch((error: unknown) => {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    });
+    const row = await this.rowOf(m.deliveryId);
     return row ? storedOf(row) : 'gone';
   }
 
@@ -458,11 +455,16 @@ export class WebhookService {
 
   /** Whether a delivery is already delivered or dead (any message but a first one may meet either). */
   private async settled(deliveryId: string): Promise<boolean> {
-    const row = await this.deps.store.delivery(deliveryId).catch((error: unknown) => {
+    const row = await this.rowOf(deliveryId);
+    return row?.status === 'delivered' || row?.status === 'dead';
+  }
+
+  /** The delivery's row, or undefined when it is gone (its endpoint deleted). */
+  private rowOf(deliveryId: string): Promise<DeliveryRow | undefined> {
+    return this.deps.store.delivery(deliveryId).catch((error: unknown) => {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     });
-    return row?.status === 'delivered' || row?.status === 'dead';
   }
 
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
