@@ -14,8 +14,9 @@
  * child processes (chat-clients.ts) and beat presence every `BEAT_MS` like the chat page. After
  * `SECONDS` at the stated rate, every sender pipelines `BURST` messages: the delivery rate.
  *
- * Mode: the cloud in-process on its embedded defaults (PGlite, the in-process cache), only the
- * chat module. Bounded: fixed counts, every wait has a time limit.
+ * Mode: the cloud in-process on the embedded stack as `npm start` runs it (PGlite in a data folder
+ * on disk, the in-process cache), only the chat module. Bounded: fixed counts, every wait has a
+ * time limit.
  *
  *   nice -n -10 node --expose-gc --import tsx cloud/bench/chat-fanout.ts
  *   (env CLIENTS 10000, ROOM_SIZE 100, PROCS 2, RATE 1 message/s per room, SECONDS 20, BURST 40,
@@ -26,7 +27,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
@@ -257,7 +260,10 @@ async function histogramMeanMs(registry: ReturnType<typeof createRegistry>, name
 }
 
 async function runChat(shape: Shape): Promise<Run> {
-  const database = await openDatabase();
+  // On disk, as a deployment keeps its chat (`npm start` does): PGlite's in-memory file system
+  // copies a whole file each time it grows one (~0.5 s at a time here, every delivery held).
+  const dataDir = await mkdtemp(join(tmpdir(), 'bv-chat-bench-'));
+  const database = await openDatabase({ dataDir });
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
   const cloud = await startCloud(
@@ -293,6 +299,7 @@ async function runChat(shape: Shape): Promise<Run> {
   await cloud.close();
   await eventLog.close();
   await database.close();
+  await rm(dataDir, { recursive: true, force: true });
   return run;
 }
 
@@ -366,7 +373,7 @@ async function main(): Promise<void> {
 
 ${machineLine()}, load average at the start ${loadBefore}, at the end ${load()} (2 cores shared with other work).
 
-${thousands(clients)} WebSocket clients on one instance (chat module, PGlite, in-process cache), each its own staff user, spread over ${procs} child processes, beating presence every ${beatMs / 1000} s like the chat page. **Rooms of ${roomSize}** (the goal's shape): ${first.shape.rooms} site rooms of ${roomSize} staff each; one member of every room sends **${rate} message(s)/s into it for ${seconds} s** (${thousands(rate * first.shape.rooms)} messages/s into the server, ${thousands(rate * clients)} deliveries/s), then every room's sender pipelines ${burst} messages (the burst). **One room** (the worst case): every client in one room, one sender at the same ${rate} message(s)/s (${thousands(rate * clients)} deliveries/s), ${burst} pipelined. Latency = a message's send time to each member (the sender included) having it, p99 over every delivery (the client reads the send time from the frame's bytes). "Server write" = the mean time the server spent writing one message to its room's sockets. The peer is a bare \`ws\` room server (a Map room -> sockets; no auth, storage, sequence or presence; one Buffer per message) with the same clients, rooms and load, in the same run.
+${thousands(clients)} WebSocket clients on one instance (chat module, PGlite in a data folder on disk, in-process cache), each its own staff user, spread over ${procs} child processes, beating presence every ${beatMs / 1000} s like the chat page. **Rooms of ${roomSize}** (the goal's shape): ${first.shape.rooms} site rooms of ${roomSize} staff each; one member of every room sends **${rate} message(s)/s into it for ${seconds} s** (${thousands(rate * first.shape.rooms)} messages/s into the server, ${thousands(rate * clients)} deliveries/s), then every room's sender pipelines ${burst} messages (the burst). **One room** (the worst case): every client in one room, one sender at the same ${rate} message(s)/s (${thousands(rate * clients)} deliveries/s), ${burst} pipelined. Latency = a message's send time to each member (the sender included) having it, p99 over every delivery (the client reads the send time from the frame's bytes). "Server write" = the mean time the server spent writing one message to its room's sockets. The peer is a bare \`ws\` room server (a Map room -> sockets; no auth, storage, sequence or presence; one Buffer per message) with the same clients, rooms and load, in the same run.
 
 ${table(
   [
