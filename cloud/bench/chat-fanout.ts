@@ -20,7 +20,8 @@
  *
  *   nice -n -10 node --expose-gc --import tsx cloud/bench/chat-fanout.ts
  *   (env CLIENTS 10000, ROOM_SIZE 100, PROCS 2, RATE 1 message/s per room, SECONDS 20, BURST 40,
- *    BEAT_MS 10000, ONE_ROOM 1: 0 leaves the one-room shape out)
+ *    BEAT_MS 10000, ONE_ROOM 1: 0 leaves the one-room shape out, CHAT_DB pglite,postgres: the chat's
+ *    databases in the rooms shape, the first of them also in the one-room shape)
  *
  * The clients need ~10,000 descriptors in the children and as many in this process: the script raises
  * nothing itself (Node cannot); run it where `ulimit -n` is >= 12,000 (it is 20,000 here).
@@ -33,11 +34,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
-import { openDatabase } from '@bitv/shared/db';
+import { dropSchema, openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
+import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
 import { startCloud } from '../src/index.js';
 import type { Command, Member, Sent, Setup } from './chat-clients.js';
 import { startPeer } from './chat-peer.js';
@@ -51,6 +53,10 @@ const seconds = Number(process.env.SECONDS ?? 20);
 const burst = Number(process.env.BURST ?? 40);
 const beatMs = Number(process.env.BEAT_MS ?? 10_000);
 const oneRoom = process.env.ONE_ROOM !== '0';
+type DatabaseKind = 'pglite' | 'postgres';
+/** The chat's databases in the rooms shape (the one-room shape runs on the first only). */
+const databases = (process.env.CHAT_DB ?? 'pglite,postgres').split(',') as DatabaseKind[];
+const databaseName: Record<DatabaseKind, string> = { pglite: 'PGlite', postgres: 'PostgreSQL' };
 const childFile = fileURLToPath(new URL('./chat-clients.ts', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -259,11 +265,14 @@ async function histogramMeanMs(registry: ReturnType<typeof createRegistry>, name
   return (sum / count) * 1000;
 }
 
-async function runChat(shape: Shape): Promise<Run> {
-  // On disk, as a deployment keeps its chat (`npm start` does): PGlite's in-memory file system
-  // copies a whole file each time it grows one (~0.5 s at a time here, every delivery held).
+async function runChat(shape: Shape, kind: DatabaseKind): Promise<Run> {
+  // PGlite on disk, as a deployment keeps its chat (`npm start` does): PGlite's in-memory file
+  // system copies a whole file each time it grows one (~0.5 s at a time here, every delivery held).
+  // PostgreSQL in a schema of its own, the pool at its production default.
   const dataDir = await mkdtemp(join(tmpdir(), 'bv-chat-bench-'));
-  const database = await openDatabase({ dataDir });
+  const schema = uniqueName('bench_chat');
+  const database =
+    kind === 'pglite' ? await openDatabase({ dataDir }) : await openDatabase({ url: postgresUrl(), schema });
   const registry = createRegistry();
   const eventLog = await createEventLog({ database, registry: platformEvents(), metrics: registry });
   const cloud = await startCloud(
@@ -298,6 +307,7 @@ async function runChat(shape: Shape): Promise<Run> {
   );
   await cloud.close();
   await eventLog.close();
+  if (kind === 'postgres') await dropSchema(database, schema);
   await database.close();
   await rm(dataDir, { recursive: true, force: true });
   return run;
@@ -332,9 +342,9 @@ function oneRoomFloor(peer: Run, chat: Run): string {
   return `In the one room, the bare \`ws\` server spent ${f(peer.fanoutMs)} ms writing one message to its ${thousands(clients)} sockets (${f(perSocketUs)} us a socket write), chat ${f(chat.fanoutMs)} ms: ${bound}.`;
 }
 
-function verdict(shape: Shape, chat: Run, peer: Run): string {
+function verdict(shape: Shape, kind: DatabaseKind, chat: Run, peer: Run): string {
   const ratio = rateOf(chat) / rateOf(peer);
-  return `**${shape.name}**: chat's burst delivery rate is **${ratio.toFixed(2)}x** the bare \`ws\` server's (goal >= 0.5x: ${met(ratio >= 0.5)}); chat's fan-out p99 at ${rate} message(s)/s per room is **${f(chat.steady.p99)} ms** (goal <= 50 ms: ${met(chat.steady.p99 <= 50)}; ${(chat.steady.p99 / 50).toFixed(2)}x the goal), the bare server's ${f(peer.steady.p99)} ms (chat ${(chat.steady.p99 / peer.steady.p99).toFixed(2)}x). Memory per connection: chat ${f(chat.perConnBytes / 1024)} KiB, bare \`ws\` ${f(peer.perConnBytes / 1024)} KiB (${(chat.perConnBytes / peer.perConnBytes).toFixed(1)}x).`;
+  return `**${shape.name}, chat on ${databaseName[kind]}**: chat's burst delivery rate is **${ratio.toFixed(2)}x** the bare \`ws\` server's (goal >= 0.5x: ${met(ratio >= 0.5)}); chat's fan-out p99 at ${rate} message(s)/s per room is **${f(chat.steady.p99)} ms** (goal <= 50 ms: ${met(chat.steady.p99 <= 50)}; ${(chat.steady.p99 / 50).toFixed(2)}x the goal), the bare server's ${f(peer.steady.p99)} ms (chat ${(chat.steady.p99 / peer.steady.p99).toFixed(2)}x). Memory per connection: chat ${f(chat.perConnBytes / 1024)} KiB, bare \`ws\` ${f(peer.perConnBytes / 1024)} KiB (${(chat.perConnBytes / peer.perConnBytes).toFixed(1)}x).`;
 }
 
 const load = () =>
@@ -346,11 +356,15 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const shapes: Shape[] = [{ name: `rooms of ${roomSize}`, roomSize, rooms: Math.ceil(clients / roomSize) }];
   if (oneRoom && roomSize < clients) shapes.push({ name: 'one room', roomSize: clients, rooms: 1 });
-  const results: { shape: Shape; chat: Run; peer: Run }[] = [];
+  if (databases.includes('postgres') && !(await serverAvailable('postgres')))
+    throw new Error(`PostgreSQL is needed at ${postgresUrl()} (or CHAT_DB=pglite)`);
+  const results: { shape: Shape; chats: { kind: DatabaseKind; run: Run }[]; peer: Run }[] = [];
   for (const shape of shapes) {
-    const chat = await runChat(shape);
+    const kinds = shape.rooms === 1 ? databases.slice(0, 1) : databases;
+    const chats: { kind: DatabaseKind; run: Run }[] = [];
+    for (const kind of kinds) chats.push({ kind, run: await runChat(shape, kind) });
     const peer = await runPeer(shape);
-    results.push({ shape, chat, peer });
+    results.push({ shape, chats, peer });
   }
   const expected = rate * seconds * clients;
   const row = (shape: Shape, name: string, r: Run) => [
@@ -373,7 +387,7 @@ async function main(): Promise<void> {
 
 ${machineLine()}, load average at the start ${loadBefore}, at the end ${load()} (2 cores shared with other work).
 
-${thousands(clients)} WebSocket clients on one instance (chat module, PGlite in a data folder on disk, in-process cache), each its own staff user, spread over ${procs} child processes, beating presence every ${beatMs / 1000} s like the chat page. **Rooms of ${roomSize}** (the goal's shape): ${first.shape.rooms} site rooms of ${roomSize} staff each; one member of every room sends **${rate} message(s)/s into it for ${seconds} s** (${thousands(rate * first.shape.rooms)} messages/s into the server, ${thousands(rate * clients)} deliveries/s), then every room's sender pipelines ${burst} messages (the burst). **One room** (the worst case): every client in one room, one sender at the same ${rate} message(s)/s (${thousands(rate * clients)} deliveries/s), ${burst} pipelined. Latency = a message's send time to each member (the sender included) having it, p99 over every delivery (the client reads the send time from the frame's bytes). "Server write" = the mean time the server spent writing one message to its room's sockets. The peer is a bare \`ws\` room server (a Map room -> sockets; no auth, storage, sequence or presence; one Buffer per message) with the same clients, rooms and load, in the same run.
+${thousands(clients)} WebSocket clients on one instance (chat module on the embedded default, PGlite in a data folder on disk, and on PostgreSQL, the production database, on this machine; in-process cache), each its own staff user, spread over ${procs} child processes, beating presence every ${beatMs / 1000} s like the chat page. **Rooms of ${roomSize}** (the goal's shape): ${first.shape.rooms} site rooms of ${roomSize} staff each; one member of every room sends **${rate} message(s)/s into it for ${seconds} s** (${thousands(rate * first.shape.rooms)} messages/s into the server, ${thousands(rate * clients)} deliveries/s), then every room's sender pipelines ${burst} messages (the burst). **One room** (the worst case): every client in one room, one sender at the same ${rate} message(s)/s (${thousands(rate * clients)} deliveries/s), ${burst} pipelined. Latency = a message's send time to each member (the sender included) having it, p99 over every delivery (the client reads the send time from the frame's bytes). "Server write" = the mean time the server spent writing one message to its room's sockets. The peer is a bare \`ws\` room server (a Map room -> sockets; no auth, storage, sequence or presence; one Buffer per message) with the same clients, rooms and load, in the same run.
 
 ${table(
   [
@@ -390,15 +404,15 @@ ${table(
     'server memory per connection (KiB)',
     'unacked / error frames',
   ],
-  results.flatMap(({ shape, chat, peer }) => [
-    row(shape, 'chat (/api/v1/chat)', chat),
+  results.flatMap(({ shape, chats, peer }) => [
+    ...chats.map(({ kind, run }) => row(shape, `chat (/api/v1/chat), ${databaseName[kind]}`, run)),
     row(shape, 'bare ws rooms', peer),
   ]),
 )}
 
-${results.map(({ shape, chat, peer }) => verdict(shape, chat, peer)).join('\n\n')}
+${results.flatMap(({ shape, chats, peer }) => chats.map(({ kind, run }) => verdict(shape, kind, run, peer))).join('\n\n')}
 
-Memory per connection is the server process's growth of JS heap plus external memory (after a GC, with \`--expose-gc\`) divided by the clients; for chat it includes the user's verified-token cache entry, the peer's cursor map, the rate bucket, the ping timer and the presence entry.${worst ? `\n\n${oneRoomFloor(worst.peer, worst.chat)}` : ''}`;
+Memory per connection is the server process's growth of JS heap plus external memory (after a GC, with \`--expose-gc\`) divided by the clients; for chat it includes the user's verified-token cache entry, the peer's cursor map, the rate bucket, the ping timer and the presence entry.${worst ? `\n\n${oneRoomFloor(worst.peer, (worst.chats[0] as (typeof worst.chats)[number]).run)}` : ''}`;
   process.stdout.write(`${markdown}\n`);
   await writeBenchSection('chat-fanout', markdown);
 }
