@@ -106,6 +106,18 @@ describe('direct Sparkplug payload reader', () => {
     );
   });
 
+  it("reads a null metric's 32-bit value field as protobufjs does, not skipping it whole", () => {
+    // Found by the property above (seed -898108773): a null Double metric carrying an 8-byte
+    // boolean_value varint. protobufjs reads five bytes of it and jumps five more, losing the
+    // datatype after it; skipping the varint whole had read the datatype and disagreed.
+    const bytes = Buffer.from([
+      8, 128, 128, 128, 128, 128, 128, 1, 18, 22, 10, 3, 32, 32, 32, 112, 128, 128, 128, 128, 128, 128, 128,
+      1, 32, 10, 40, 0, 48, 0, 56, 1, 34, 3, 32, 32, 32,
+    ]);
+    expect(viaCodec(bytes)).toBeInstanceOf(Error);
+    expect(readPlainPayload(bytes, 100)).toBeUndefined();
+  });
+
   it('leaves payloads beyond the metric bound, aliases and complex types to the codec', () => {
     const three = tahu.encodePayload({
       metrics: [1, 2, 3].map((v) => ({ name: `m${v}`, type: 'Int32', value: v })),

@@ -236,7 +236,11 @@ function readMetric(r: Reader): Metric | undefined {
       if (valueField !== 0 || wire !== valueWire[field]) return undefined;
       valueField = field;
       valueAt = r.pos;
-      skip(r, wire);
+      // protobufjs reads int_value and boolean_value as 32-bit varints even when the metric is
+      // null, and one longer than five bytes moves it past the field's end: read them as it does
+      // (such a one leaves the fast path) rather than skip them whole
+      if (field === 10 || field === 14) r.varint32();
+      else skip(r, wire);
       continue;
     }
     switch (field) {
