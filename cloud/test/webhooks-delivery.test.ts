@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { type BvEvent, createEvent, orderPlacedV1, topics } from '@bitv/shared/events';
-import { silentLogger } from '@bitv/shared/log';
-import { createRegistry } from '@bitv/shared/metrics';
-import { openQueue } from '@bitv/shared/queue';
 import { eventually, serverAvailable } from '@bitv/shared/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,42 +119,6 @@ for (const q of queues) {
       expect(log[0]?.log[0]).toMatchObject({ statusCode: 200, ok: true });
       expect(log[0]?.log[0]?.responseSnippet).toMatch(/answer 200/);
       expect(new Set(receiver.on('/ok').map((r) => r.headers['webhook-id'])).size).toBe(2);
-    });
-
-    it('skips a delivered delivery for a copy or retry, sends a first message again under its webhook-id, reads an id-only message', async () => {
-      const endpoint = await register('/again');
-      await t.eventLog.publish(topics.orders, placed());
-      await eventually(() => receiver.on('/again').length === 1, 'the delivery', 30_000);
-      const [d] = await eventually(async () => {
-        const list = await deliveries(endpoint.id);
-        return list[0]?.status === 'delivered' ? list : undefined;
-      }, 'delivered in the log');
-      if (!d) throw new Error('no delivery');
-      // A second handle on the module's queue, publishing messages of the previous shape (the id
-      // alone, completed from the row): a held copy or partner's retry (an id of its own), and a
-      // second first message (the relay's, after a publish whose confirm was lost).
-      const queue = await openQueue({
-        ...(q.amqpUrl ? { amqpUrl: q.amqpUrl } : {}),
-        database: t.database,
-        logger: silentLogger,
-        metrics: createRegistry(),
-      });
-      try {
-        await queue.publish(queueName, { deliveryId: d.id }, { id: `${d.id}.copy`, key: endpoint.id });
-        await eventually(async () => (await queue.depth(queueName)) === 0, 'the copy taken', 30_000);
-        await queue.publish(queueName, { deliveryId: d.id }, { id: d.id, key: endpoint.id });
-        await eventually(() => receiver.on('/again').length === 2, 'the first message sent again', 30_000);
-      } finally {
-        await queue.close();
-      }
-      expect(new Set(receiver.on('/again').map((r) => r.headers['webhook-id']))).toEqual(new Set([d.id]));
-      expect(receiver.on('/again')[1]?.body).toBe(receiver.on('/again')[0]?.body);
-      const [again] = await eventually(async () => {
-        const list = await deliveries(endpoint.id);
-        return list[0]?.attempts === 2 ? list : undefined;
-      }, 'the second attempt logged');
-      expect(again?.status).toBe('delivered');
-      expect(receiver.on('/again')).toHaveLength(2); // the copy was not sent
     });
 
     it('retries on the schedule until the receiver takes it, logging each attempt', async () => {

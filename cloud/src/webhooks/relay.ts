@@ -1,5 +1,5 @@
 import type { Logger } from '@bitv/shared/log';
-import type { StoredDelivery, WebhookStore } from './store.js';
+import type { WebhookStore } from './store.js';
 
 export interface RelayOptions {
   /** Rows claimed and published per round. */
@@ -20,7 +20,7 @@ export const relayDefaults: RelayOptions = {
 };
 
 /** Puts one stored delivery on the queue; resolves once the queue holds it (publisher confirm). */
-export type Publish = (delivery: StoredDelivery) => Promise<void>;
+export type Publish = (delivery: { id: string; endpointId: string }) => Promise<void>;
 
 /**
  * Moves stored deliveries onto the queue in batches (a transactional outbox): the event consumer

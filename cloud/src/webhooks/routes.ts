@@ -143,7 +143,7 @@ export function webhookRoutes(store: WebhookStore, service: WebhookService) {
       errors: { '404': 'no such endpoint of yours' },
       handler: async ({ principal, params }) => {
         await ownEndpoint(store, principal, params.id);
-        await service.deleteEndpoint(params.id);
+        await store.deleteEndpoint(params.id);
         return { deleted: true as const };
       },
     }),

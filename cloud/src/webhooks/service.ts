@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { NotFoundError, UnavailableError } from '@bitv/shared';
+import { UnavailableError } from '@bitv/shared';
 import type { BvEvent } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
 import { counter, histogram, type Registry } from '@bitv/shared/metrics';
 import type { Delivery, Queue } from '@bitv/shared/queue';
 import { type DependencyPolicy, dependencyPolicy } from '@bitv/shared/resilience';
 import { Batcher } from './batcher.js';
-import { EndpointCache } from './endpoint-cache.js';
 import { isDeliverable, matches } from './event-types.js';
 import { TokenBuckets } from './rate-limit.js';
 import { DeliveryRelay, type RelayOptions } from './relay.js';
@@ -15,13 +14,12 @@ import type { WebhookSettings } from './settings.js';
 import { signedHeaders } from './signing.js';
 import { checkEndpointUrl, resolvePublic, SsrfError } from './ssrf.js';
 import type {
-  AttemptOutcome,
+  AttemptRow,
   DeliveryRow,
   DeliveryStatus,
   Endpoint,
   EventToDeliver,
   NewEndpoint,
-  StoredDelivery,
   WebhookStore,
 } from './store.js';
 
@@ -34,21 +32,10 @@ export interface WebhookServiceDeps {
   relay?: Partial<RelayOptions>;
 }
 
-/**
- * What travels on the queue: the stored delivery (id, endpoint, place, body, commit time), so an
- * attempt reads no row first; the row keeps the state and the attempts. Messages of an older
- * version carry only `deliveryId` and are completed from the row.
- */
+/** What travels on the queue: only the delivery's id; the row holds the body and the state. */
 interface QueuedDelivery {
   deliveryId: string;
-  endpointId: string;
-  seq: number;
-  body: string;
-  committedAt: string;
 }
-
-/** How long an endpoint read by the consumer is used before it is read again (other processes' changes). */
-const endpointMaxAgeMs = 1_000;
 
 /** How long a delivery waits for an older one of an in-order endpoint before looking again. */
 const inOrderWaitMs = 250;
@@ -80,9 +67,9 @@ export class WebhookService {
   /** One keep-alive agent per endpoint: a connection per delivery cost a handshake each. */
   private readonly agents = new Map<string, ReturnType<typeof agentFor>>();
   private readonly relay: DeliveryRelay;
-  private readonly endpoints: EndpointCache;
-  /** The consumer's attempt logs, batched across the deliveries in flight; each gets its number and next status. */
-  private readonly outcomes: Batcher<AttemptOutcome, { attempt: number; status: DeliveryStatus } | undefined>;
+  /** The consumer's reads and attempt logs, each batched across the deliveries in flight. */
+  private readonly reads: Batcher<string, { row: DeliveryRow; endpoint: Endpoint } | undefined>;
+  private readonly outcomes: Batcher<{ attempt: Omit<AttemptRow, 'at'>; status: DeliveryStatus }, undefined>;
   private readonly refused;
   private readonly attemptsTotal;
   private readonly firstAttemptLatency;
@@ -102,12 +89,20 @@ export class WebhookService {
       [],
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     );
-    this.endpoints = new EndpointCache(deps.store, endpointMaxAgeMs);
-    this.outcomes = new Batcher(async (list) => {
-      const moved = await deps.store.recordAttempts(list, deps.settings.scheduleMs.length);
-      return list.map((o) => moved.get(o.deliveryId));
+    this.reads = new Batcher(async (ids) => {
+      const found = await deps.store.deliveriesWithEndpoints(ids);
+      return ids.map((id) => found.get(id));
     });
-    this.relay = new DeliveryRelay(deps.store, (d) => this.enqueue(d, d.id), deps.logger, deps.relay);
+    this.outcomes = new Batcher(async (list) => {
+      await deps.store.recordAttempts(list);
+      return list.map(() => undefined);
+    });
+    this.relay = new DeliveryRelay(
+      deps.store,
+      (d) => this.enqueue(d.id, d.id, d.endpointId),
+      deps.logger,
+      deps.relay,
+    );
   }
 
   /** Starts the relay's sweep (rows a crash left unenqueued); events wake it without this. */
@@ -152,20 +147,10 @@ export class WebhookService {
   async updateEndpoint(id: string, patch: Partial<NewEndpoint> & { enabled?: boolean }): Promise<Endpoint> {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const updated = await this.deps.store.updateEndpoint(id, patch);
-    this.forgetEndpoint(id);
-    return updated;
-  }
-
-  async deleteEndpoint(id: string): Promise<void> {
-    await this.deps.store.deleteEndpoint(id);
-    this.forgetEndpoint(id);
-  }
-
-  private forgetEndpoint(id: string): void {
-    this.endpoints.forget(id);
     this.policies.delete(id);
     this.buckets.forget(id);
     this.dropAgent(id);
+    return updated;
   }
 
   // --- events -> deliveries --------------------------------------------------------------------
@@ -215,53 +200,25 @@ export class WebhookService {
     }
   }
 
-  private async enqueue(d: StoredDelivery, messageId: string, delayMs = 0): Promise<void> {
-    const message: QueuedDelivery = {
-      deliveryId: d.id,
-      endpointId: d.endpointId,
-      seq: d.seq,
-      body: d.body,
-      committedAt: d.committedAt,
-    };
+  private async enqueue(
+    deliveryId: string,
+    messageId: string,
+    endpointId: string,
+    delayMs = 0,
+  ): Promise<void> {
+    const message: QueuedDelivery = { deliveryId };
     await this.deps.queue.publish(this.queueName, message, {
       id: messageId,
-      key: d.endpointId,
+      key: endpointId,
       ...(delayMs > 0 ? { delayMs } : {}),
     });
-  }
-
-  /** The same delivery back on the queue after `delayMs` as a new message, no attempt spent. */
-  private async hold(d: StoredDelivery, delayMs: number): Promise<void> {
-    await this.enqueue(d, `${d.id}.${randomUUID()}`, delayMs);
   }
 
   /** Sends a delivery again now (the partner's "retry"), whatever its state. */
   async retry(deliveryId: string): Promise<void> {
     const row = await this.deps.store.delivery(deliveryId);
     await this.deps.store.setStatus(row.id, 'pending');
-    await this.hold(storedOf(row), 0);
-  }
-
-  /** The stored delivery a queue message names: carried whole, or (an older message) read from its row. */
-  private async storedOf(payload: unknown): Promise<StoredDelivery | 'gone' | undefined> {
-    const m = payload as Partial<QueuedDelivery> | null;
-    if (!m || typeof m !== 'object' || typeof m.deliveryId !== 'string') return undefined;
-    if (
-      typeof m.endpointId === 'string' &&
-      typeof m.seq === 'number' &&
-      typeof m.body === 'string' &&
-      typeof m.committedAt === 'string'
-    ) {
-      return {
-        id: m.deliveryId,
-        endpointId: m.endpointId,
-        seq: m.seq,
-        body: m.body,
-        committedAt: m.committedAt,
-      };
-    }
-    const row = await this.rowOf(m.deliveryId);
-    return row ? storedOf(row) : 'gone';
+    await this.enqueue(row.id, `${row.id}.${randomUUID()}`, row.endpointId);
   }
 
   /** Sends again every delivery of an endpoint created in [from, to]; returns how many. */
@@ -313,49 +270,39 @@ export class WebhookService {
     return p;
   }
 
-  /**
-   * The queue consumer's handler: one attempt of one delivery, then its next step settled. The
-   * relay's message for a delivery's first attempt reads nothing first (it carries the delivery,
-   * the endpoint is cached); every other message checks the row, as all did before, and skips a
-   * delivery already delivered or dead. A duplicate first message (the relay publishing a row
-   * again after a publish whose confirm was lost) is sent again under the same `webhook-id`, at
-   * least once as promised, and never un-delivers the row.
-   */
+  /** The queue consumer's handler: one attempt of one delivery, then its next step settled. */
   async handle(d: Delivery): Promise<void> {
     const { store, logger, settings } = this.deps;
-    const delivery = await this.storedOf(d.payload);
-    if (!delivery) {
+    const parsed = d.payload as Partial<QueuedDelivery> | null;
+    if (!parsed || typeof parsed.deliveryId !== 'string') {
       await d.deadLetter('not a webhook delivery message');
       return;
     }
-    const drop = async () => {
+    const found = await this.reads.add(parsed.deliveryId);
+    if (!found) {
       // Endpoint (and its deliveries) deleted: nothing left to send.
-      logger.info({ messageId: d.id }, 'webhook delivery dropped: its endpoint is gone');
+      logger.info({ deliveryId: parsed.deliveryId }, 'webhook delivery dropped: its endpoint is gone');
       await d.ack();
-    };
-    if (delivery === 'gone') return drop();
-    // Only the relay's first message of a delivery, handed out for the first time, skips the read:
-    // a redelivery (a consumer or its connection died before the ack), a retry, a held copy or a
-    // partner's retry may meet a delivery an earlier message already settled.
-    const first = d.attempt === 1 && !d.redelivered && d.id === delivery.id;
-    if (!first && (await this.settled(delivery.id))) return d.ack();
-    const endpoint = await this.endpoints.get(delivery.endpointId);
-    if (!endpoint) return drop();
+      return;
+    }
+    const { row, endpoint } = found;
+    if (row.status === 'delivered' || row.status === 'dead') return d.ack();
     if (!endpoint.enabled) {
-      await store.setStatus(delivery.id, 'failed');
+      await store.setStatus(row.id, 'failed');
       return d.ack();
     }
-    if (endpoint.inOrder && (await store.hasEarlierPending(endpoint.id, delivery.seq))) {
+    if (endpoint.inOrder && (await store.hasEarlierPending(endpoint.id, row.seq))) {
       // Not this one's turn: look again shortly, without spending an attempt.
-      await this.hold(delivery, inOrderWaitMs);
+      await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, inOrderWaitMs);
       return d.ack();
     }
     const wait = this.buckets.take(endpoint.id, endpoint.ratePerSecond ?? settings.defaultRatePerSecond);
     if (wait > 0) {
       this.attemptsTotal.inc({ outcome: 'rate_limited' });
-      await this.hold(delivery, wait);
+      await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, wait);
       return d.ack();
     }
+    const attempt = row.attempts + 1;
     const started = Date.now();
     let statusCode: number | null = null;
     let snippet: string | null = null;
@@ -365,8 +312,8 @@ export class WebhookService {
         const answer = await sendWebhook({
           url: endpoint.url,
           agent: this.agent(endpoint),
-          body: delivery.body,
-          headers: signedHeaders(endpoint.secret, delivery.id, delivery.body),
+          body: row.body,
+          headers: signedHeaders(endpoint.secret, row.id, row.body),
           timeoutMs: settings.timeoutMs,
           snippetBytes: settings.responseSnippetBytes,
           allowPrivate: settings.allowPrivate,
@@ -387,7 +334,8 @@ export class WebhookService {
       if (refusal?.reason === 'circuit_open' || refusal?.reason === 'bulkhead_full') {
         // Our own refusal (open breaker, full bulkhead): not an attempt; try again when it may pass.
         this.attemptsTotal.inc({ outcome: 'held' });
-        await this.hold(delivery, Number(refusal.retryAfterSeconds ?? 1) * 1000);
+        const after = Number(refusal.retryAfterSeconds ?? 1) * 1000;
+        await this.enqueue(row.id, `${row.id}.${randomUUID()}`, endpoint.id, after);
         return d.ack();
       }
       if (e instanceof SsrfError) this.refused.inc({ reason: 'ssrf' });
@@ -400,77 +348,45 @@ export class WebhookService {
       }
     }
     const latencyMs = Date.now() - started;
+    if (attempt === 1) {
+      this.firstAttemptLatency.observe((Date.now() - Date.parse(row.eventCommittedAt)) / 1000);
+    }
     const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    const last = attempt >= settings.scheduleMs.length;
     const gone = statusCode === 410;
-    const moved = await this.outcomes.add({
-      deliveryId: delivery.id,
-      ok,
-      gone,
-      statusCode,
-      latencyMs,
-      error,
-      responseSnippet: snippet,
+    const status = ok ? 'delivered' : gone ? 'failed' : last ? 'dead' : 'pending';
+    await this.outcomes.add({
+      attempt: { deliveryId: row.id, attempt, ok, statusCode, latencyMs, error, responseSnippet: snippet },
+      status,
     });
     this.attemptsTotal.inc({
       outcome: ok ? 'ok' : error ? 'error' : `http_${Math.floor((statusCode ?? 0) / 100)}xx`,
     });
-    if (!moved) {
-      logger.info({ deliveryId: delivery.id }, 'webhook delivery dropped: its endpoint is gone');
-      return d.ack();
-    }
-    const { attempt, status } = moved;
-    if (attempt === 1) {
-      this.firstAttemptLatency.observe((Date.now() - Date.parse(delivery.committedAt)) / 1000);
-    }
     if (ok) {
       // Only a failing endpoint has anything to clear (a round trip saved per delivery).
-      if (endpoint.failingSince !== null) {
-        await store.markHealthy(endpoint.id);
-        this.endpoints.update(endpoint.id, { failingSince: null });
-      }
+      if (endpoint.failingSince !== null) await store.markHealthy(endpoint.id);
       return d.ack();
     }
     logger.info(
-      { deliveryId: delivery.id, endpointId: endpoint.id, attempt, statusCode, error },
+      { deliveryId: row.id, endpointId: endpoint.id, attempt, statusCode, error },
       'webhook attempt failed',
     );
     if (gone) {
       await this.disable(endpoint, 'the receiver answered 410 Gone');
       return d.ack();
     }
-    // Delivered by an earlier attempt (this message was a duplicate): nothing more to do.
-    if (status === 'delivered') return d.ack();
     const failingSince = await store.markFailing(endpoint.id);
-    this.endpoints.update(endpoint.id, { failingSince });
     if (Date.now() - Date.parse(failingSince) >= settings.disableAfterMs) {
       await this.disable(endpoint, `every delivery failed since ${failingSince}`);
-      await store.setStatus(delivery.id, 'failed');
+      await store.setStatus(row.id, 'failed');
       return d.ack();
     }
-    if (status === 'dead') {
-      return d.deadLetter(`gave up after ${attempt} attempts: ${error ?? `HTTP ${statusCode}`}`);
-    }
+    if (last) return d.deadLetter(`gave up after ${attempt} attempts: ${error ?? `HTTP ${statusCode}`}`);
     await d.retry(settings.scheduleMs[attempt] ?? 0, error ?? `HTTP ${statusCode}`);
   }
 
-  /** Whether a delivery is already delivered or dead (any message but a first one may meet either). */
-  private async settled(deliveryId: string): Promise<boolean> {
-    const row = await this.rowOf(deliveryId);
-    return row?.status === 'delivered' || row?.status === 'dead';
-  }
-
-  /** The delivery's row, or undefined when it is gone (its endpoint deleted). */
-  private rowOf(deliveryId: string): Promise<DeliveryRow | undefined> {
-    return this.deps.store.delivery(deliveryId).catch((error: unknown) => {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    });
-  }
-
   private async disable(endpoint: Endpoint, reason: string): Promise<void> {
-    const changed = await this.deps.store.disable(endpoint.id, reason);
-    this.endpoints.update(endpoint.id, { enabled: false, disabledReason: reason });
-    if (!changed) return;
+    if (!(await this.deps.store.disable(endpoint.id, reason))) return;
     const message = `Endpoint ${endpoint.url} was disabled: ${reason}. Fix the receiver, then enable it again.`;
     await this.deps.store.notify(endpoint.ownerId, endpoint.id, 'endpoint_disabled', message);
     this.deps.logger.warn(
@@ -478,14 +394,4 @@ export class WebhookService {
       'webhook endpoint disabled',
     );
   }
-}
-
-function storedOf(row: DeliveryRow): StoredDelivery {
-  return {
-    id: row.id,
-    endpointId: row.endpointId,
-    seq: row.seq,
-    body: row.body,
-    committedAt: row.eventCommittedAt,
-  };
 }

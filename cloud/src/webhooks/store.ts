@@ -37,28 +37,6 @@ export interface DeliveryRow {
   deliveredAt: string | null;
 }
 
-/** A stored delivery as its queue message carries it: everything an attempt needs but the endpoint. */
-export interface StoredDelivery {
-  id: string;
-  endpointId: string;
-  /** Its place among the endpoint's deliveries (in-order endpoints follow it). */
-  seq: number;
-  body: string;
-  committedAt: string;
-}
-
-/** One attempt's result, before the store numbers it and decides the delivery's next status. */
-export interface AttemptOutcome {
-  deliveryId: string;
-  ok: boolean;
-  /** The receiver answered 410 Gone. */
-  gone: boolean;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseSnippet: string | null;
-}
-
 /** An event to deliver to every enabled endpoint subscribed to its type. */
 export interface EventToDeliver {
   eventId: string;
@@ -131,16 +109,6 @@ function toDelivery(r: Raw): DeliveryRow {
     createdAt: iso(r.created_at),
     lastAttemptAt: isoOrNull(r.last_attempt_at),
     deliveredAt: isoOrNull(r.delivered_at),
-  };
-}
-
-function toStored(r: Raw): StoredDelivery {
-  return {
-    id: String(r.id),
-    endpointId: String(r.endpoint_id),
-    seq: Number(r.seq),
-    body: String(r.body),
-    committedAt: iso(r.event_committed_at),
   };
 }
 
@@ -238,16 +206,17 @@ export class WebhookStore {
   /**
    * Claims up to `limit` deliveries not yet on the queue (oldest first) for `leaseMs`: claimed rows
    * are skipped by other relays until the lease lapses, so a relay that dies mid-batch holds them
-   * back only that long. SKIP LOCKED keeps two relays' claims apart without waiting. Each comes
-   * with what its message carries, so the consumer need not read the row before an attempt.
+   * back only that long. SKIP LOCKED keeps two relays' claims apart without waiting.
    */
-  async claimUnenqueued(limit: number, leaseMs: number): Promise<StoredDelivery[]> {
+  async claimUnenqueued(limit: number, leaseMs: number): Promise<{ id: string; endpointId: string }[]> {
     const { rows } = await sql<Raw>`UPDATE webhook_deliveries
       SET relay_after = now() + make_interval(secs => ${leaseMs / 1000})
       WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE NOT enqueued AND relay_after <= now()
         ORDER BY relay_after, seq LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-      RETURNING id, endpoint_id, seq, body, event_committed_at`.execute(this.db);
-    return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toStored);
+      RETURNING id, endpoint_id, seq`.execute(this.db);
+    return rows
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .map((r) => ({ id: String(r.id), endpointId: String(r.endpoint_id) }));
   }
 
   async markEnqueued(ids: readonly string[]): Promise<void> {
@@ -289,52 +258,37 @@ export class WebhookStore {
 
   /**
    * Attempts logged and their deliveries moved on, for many deliveries in one statement (one
-   * commit): the consumer's writes batched, since a commit each was what bounded delivery. The
-   * attempt number and the next status are decided here, from the row, so the consumer reads
-   * nothing before an attempt: delivered (a 2xx now, or already: a duplicate message never
-   * un-delivers a row), failed (410), dead (the last of `maxAttempts`), else pending. A delivery
-   * whose row is gone (endpoint deleted) is left out of the answer.
+   * commit): the consumer's writes batched, since a commit each was what bounded delivery.
    */
   async recordAttempts(
-    list: readonly AttemptOutcome[],
-    maxAttempts: number,
-  ): Promise<Map<string, { attempt: number; status: DeliveryStatus }>> {
-    const moved = new Map<string, { attempt: number; status: DeliveryStatus }>();
-    if (list.length === 0) return moved;
+    list: readonly { attempt: Omit<AttemptRow, 'at'>; status: DeliveryStatus }[],
+  ): Promise<void> {
+    if (list.length === 0) return;
     const values = list.map(
-      (a) =>
-        sql`(${a.deliveryId}::text, ${a.ok}::boolean, ${a.gone}::boolean, ${a.statusCode}::integer,
-          ${a.latencyMs}::integer, ${a.error}::text, ${a.responseSnippet}::text)`,
+      ({ attempt: a, status }) =>
+        sql`(${a.deliveryId}::text, ${a.attempt}::integer, ${a.ok}::boolean, ${a.statusCode}::integer,
+          ${a.latencyMs}::integer, ${a.error}::text, ${a.responseSnippet}::text, ${status}::text)`,
     );
-    const { rows } =
-      await sql<Raw>`WITH v (delivery_id, ok, gone, status_code, latency_ms, error, response_snippet) AS (
+    await sql`WITH v (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet, status) AS (
         VALUES ${sql.join(values)}),
-      moved AS (
-        UPDATE webhook_deliveries d SET attempts = d.attempts + 1,
-          status = CASE WHEN v.ok OR d.status = 'delivered' THEN 'delivered' WHEN v.gone THEN 'failed'
-            WHEN d.attempts + 1 >= ${maxAttempts}::integer THEN 'dead' ELSE 'pending' END,
-          last_attempt_at = now(),
-          delivered_at = CASE WHEN v.ok THEN now() ELSE d.delivered_at END
-        FROM v WHERE d.id = v.delivery_id
-        RETURNING d.id, d.attempts, d.status),
       logged AS (
         INSERT INTO webhook_attempts (delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet)
-        SELECT v.delivery_id, moved.attempts, v.ok, v.status_code, v.latency_ms, v.error, v.response_snippet
-        FROM v JOIN moved ON moved.id = v.delivery_id)
-      SELECT id, attempts, status FROM moved`.execute(this.db);
-    for (const r of rows)
-      moved.set(String(r.id), { attempt: Number(r.attempts), status: r.status as DeliveryStatus });
-    return moved;
+        SELECT delivery_id, attempt, ok, status_code, latency_ms, error, response_snippet FROM v)
+      UPDATE webhook_deliveries d SET attempts = v.attempt, status = v.status, last_attempt_at = now(),
+        delivered_at = CASE WHEN v.status = 'delivered' THEN now() ELSE d.delivered_at END
+      FROM v WHERE d.id = v.delivery_id`.execute(this.db);
   }
 
-  /** Endpoints by id, in one query; one gone is left out. */
-  async endpointsByIds(ids: readonly string[]): Promise<Map<string, Endpoint>> {
-    const found = new Map<string, Endpoint>();
+  /** Deliveries with their endpoints, in one query; a delivery or endpoint gone is left out. */
+  async deliveriesWithEndpoints(
+    ids: readonly string[],
+  ): Promise<Map<string, { row: DeliveryRow; endpoint: Endpoint }>> {
+    const found = new Map<string, { row: DeliveryRow; endpoint: Endpoint }>();
     if (ids.length === 0) return found;
-    const { rows } = await sql<Raw>`SELECT * FROM webhook_endpoints WHERE id IN (${sql.join(ids)})`.execute(
-      this.db,
-    );
-    for (const r of rows) found.set(String(r.id), toEndpoint(r));
+    const { rows } = await sql<Raw>`SELECT d.*, row_to_json(e.*) AS endpoint FROM webhook_deliveries d
+      JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id IN (${sql.join(ids)})`.execute(this.db);
+    for (const r of rows)
+      found.set(String(r.id), { row: toDelivery(r), endpoint: toEndpoint(r.endpoint as Raw) });
     return found;
   }
 
