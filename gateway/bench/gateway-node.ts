@@ -7,6 +7,7 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { startGateway } from '../src/start.js';
 import { startKafkaPeer } from './kafka-peer.js';
 import { DiscardingEventLog } from './null-log.js';
+import { type Stage, stageBroker } from './stages.js';
 
 /**
  * One gateway node for the benchmark, in its own process (forked with an IPC channel): started
@@ -25,13 +26,21 @@ interface NodeArgs {
   bare?: boolean;
   /** aedes with a bare kafkajs producer writing the gateway's records, PUBACK after Kafka: the Kafka peer. */
   peer?: boolean;
+  /** One step of the bisection between aedes alone and the gateway (stages.ts). */
+  stage?: Stage;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
 const send = (message: object) => process.send?.(message);
 
 const registry = createRegistry();
-const node = args.peer ? await startPeer() : args.bare ? await startBare() : await startNode();
+const node = args.peer
+  ? await startPeer()
+  : args.bare
+    ? await startBare()
+    : args.stage
+      ? await startStage(args.stage)
+      : await startNode();
 
 async function startNode() {
   const eventLog = args.discard
@@ -65,6 +74,11 @@ async function startNode() {
 
 async function startBare() {
   return listen(await Aedes.createBroker(), async () => {});
+}
+
+async function startStage(stage: Stage) {
+  const s = await stageBroker(stage, createLocalJWKSet(args.jwks), args.issuer, registry);
+  return listen(s.broker, s.close);
 }
 
 async function startPeer() {

@@ -1,4 +1,5 @@
 import type { ConsumerStatus, EventLog, Subscription } from '@bitv/shared/event-log';
+import type { BvEvent } from '@bitv/shared/events';
 
 /**
  * For the benchmark only: an event log that acknowledges every publish at once and keeps
@@ -7,7 +8,13 @@ import type { ConsumerStatus, EventLog, Subscription } from '@bitv/shared/event-
  */
 export class DiscardingEventLog implements EventLog {
   readonly kind = 'database' as const;
-  async publish(): Promise<void> {}
+  /** Publish calls and records taken, for the bisection's batch sizes. */
+  calls = 0;
+  records = 0;
+  async publish(_topic: string, events: BvEvent | readonly BvEvent[]): Promise<void> {
+    this.calls++;
+    this.records += Array.isArray(events) ? events.length : 1;
+  }
   async subscribe(): Promise<Subscription> {
     return { close: async () => {} };
   }

@@ -11,6 +11,7 @@ import { deviceTopic, encodeReadings } from '@bitv/shared/sparkplug';
 import { freePort, redisUrl, serverAvailable, tempDir, uniqueName } from '@bitv/shared/testing';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { ClientSpec } from './load.js';
+import type { Stage } from './stages.js';
 
 /**
  * Gateway benchmark: the same load generator against Mosquitto (started here on its own port,
@@ -29,7 +30,9 @@ import type { ClientSpec } from './load.js';
  * BENCH_DURATION_MS (6000 per measurement), BENCH_IDLE_CONNECTIONS (10000);
  * BENCH_ONLY=broker runs only the rows without Kafka (Mosquitto, aedes alone, the discarding
  * gateway) and prints their two goals, writing nothing to docs/benchmarks.md: for iterating on
- * the broker path; BENCH_CPU_PROF=<folder> runs the gateway nodes with `node --cpu-prof` writing
+ * the broker path; BENCH_ONLY=stages runs the bisection from aedes alone to the discarding gateway
+ * (bench/stages.ts), BENCH_ROUNDS (3) rounds of BENCH_STEPS (e.g. `1,4,5`; all six when unset),
+ * and prints each step's CPU per message; BENCH_CPU_PROF=<folder> runs the gateway nodes with `node --cpu-prof` writing
  * their profiles there (unset: no profiling), summarised by `bench/profile-summary.ts`.
  */
 /** The bundles `npm run build` makes (the bench script builds first): what production runs. */
@@ -46,8 +49,14 @@ const settings = {
   warmupMs: 1_500,
   readingsPerMessage: 100,
   idleConnections: Number(process.env.BENCH_IDLE_CONNECTIONS ?? 10_000),
-  brokerOnly: process.env.BENCH_ONLY === 'broker',
+  brokerOnly: process.env.BENCH_ONLY === 'broker' || process.env.BENCH_ONLY === 'stages',
+  stages: process.env.BENCH_ONLY === 'stages',
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  /** Which steps of the bisection to run (their numbers, from 1), all when unset. */
+  steps: process.env.BENCH_STEPS?.split(',').map(Number),
   cpuProfileDir: process.env.BENCH_CPU_PROF,
+  /** More flags for the broker processes, e.g. `--trace-gc`. */
+  nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
 };
 
 const children: ChildProcess[] = [];
@@ -138,6 +147,13 @@ async function main() {
   const haveRedis = await serverAvailable('redis');
   const rows: (string | number)[][] = [];
   const perSecond = (r: { acked: number; seconds: number }) => Math.round(r.acked / r.seconds);
+
+  if (settings.stages) {
+    await bisect(publish, (ports) => publishers(ports, 1, 'jwt'), brokers, jwks);
+    load.send({ cmd: 'exit' });
+    mosquitto.stop();
+    return;
+  }
 
   // 1. QoS 1 throughput, one reading per message
   const mq = await publish(publishers([mosquitto.port], 1, 'mosquitto'), [mosquitto.pid]);
@@ -372,6 +388,52 @@ async function main() {
   await writeBenchSection('gateway', md);
 }
 
+/**
+ * BENCH_ONLY=stages: CPU per message of each step from aedes alone to the whole gateway
+ * (stages.ts), the steps alternating within each of BENCH_ROUNDS rounds on the same load.
+ */
+async function bisect(
+  publish: (
+    clients: ClientSpec[],
+    pids: number[],
+  ) => Promise<{ brokerUs: number; acked: number; seconds: number }>,
+  clients: (ports: number[]) => ClientSpec[],
+  brokers: string[],
+  jwks: object,
+) {
+  const all: [string, Parameters<typeof startNodes>[3]][] = [
+    ['aedes, no hooks', { bare: true }],
+    ['+ authenticate', { stage: 'auth' }],
+    ['+ authorizePublish (ACL)', { stage: 'acl' }],
+    ['+ PUBACK after a microtask', { stage: 'tick' }],
+    ['+ PUBACK held for the log', { stage: 'hold' }],
+    ['+ decoding (the uplink)', { stage: 'decode' }],
+    ['whole gateway, discarding', { discard: true }],
+  ];
+  const steps = all.filter((_, i) => !settings.steps || settings.steps.includes(i + 1));
+  const us: number[][] = steps.map(() => []);
+  const rates: number[][] = steps.map(() => []);
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const [i, [name, options]] of steps.entries()) {
+      const node = await startNodes(1, brokers, jwks, options);
+      const r = await publish(clients(node.ports), node.pids);
+      await node.close();
+      us[i]!.push(r.brokerUs);
+      rates[i]!.push(Math.round(r.acked / r.seconds));
+      console.log(
+        `round ${round + 1} ${name}: ${r.brokerUs} µs, ${rates[i]!.at(-1)}/s, load ${loadAverage()}`,
+      );
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(
+    `\n${table(
+      ['step', 'broker CPU µs/message (each round)', 'median', 'messages/s (median)'],
+      steps.map(([name], i) => [name, us[i]!.join(', '), median(us[i]!), median(rates[i]!)]),
+    )}\nload average ${loadAverage()}`,
+  );
+}
+
 /** A goal's row: what was measured, the ratio, the limit it must meet, and whether it did. */
 function goal(name: string, measured: string, ratio: number, op: '<=' | '>=', limit: number) {
   const met = op === '<=' ? ratio <= limit : ratio >= limit;
@@ -418,6 +480,7 @@ async function startNodes(
     discard?: boolean;
     bare?: boolean;
     peer?: boolean;
+    stage?: Stage;
   } = {},
 ) {
   const nodes: { child: ChildProcess; port: number; pid: number }[] = [];
@@ -429,6 +492,7 @@ async function startNodes(
         execArgv: [
           '--expose-gc',
           ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
+          ...settings.nodeArgs,
         ],
         stdio: 'inherit',
       },
