@@ -56,7 +56,8 @@ const retryDelays = { initialDelayMs: 100, maxDelayMs: 5_000, factor: 2, jitter:
  */
 export class BridgePipeline {
   readonly #opts: Required<PipelineOptions>;
-  readonly #lanes = new Map<string, Lane>();
+  /** Per topic, its lanes by number. */
+  readonly #lanes = new Map<string, Lane[]>();
   readonly #perOwner = new Map<object, number>();
   /** Messages not admitted yet, in arrival order. */
   readonly #waiters: Entry[] = [];
@@ -144,7 +145,7 @@ export class BridgePipeline {
       remaining: events.length,
       settled: false,
       receivedAt,
-      deadline: Date.now() + this.#opts.ackTimeoutMs,
+      deadline: receivedAt + this.#opts.ackTimeoutMs,
       done,
     };
     if (this.#hasRoom(owner) && this.#waiters.length === 0) this.#enqueue(entry);
@@ -157,7 +158,7 @@ export class BridgePipeline {
     clearInterval(this.#sweeper);
     for (const e of [...this.#unsettled]) this.#settle(e, new UnavailableError('bridge closed'));
     for (const w of this.#waiters.splice(0)) this.#settle(w, new UnavailableError('bridge closed'));
-    await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
+    await Promise.all([...this.#lanes.values()].flat().map((l) => l.idle()));
   }
 
   #hasRoom(owner: object): boolean {
@@ -232,8 +233,12 @@ export class BridgePipeline {
 
   #lane(topic: string, key: string): Lane {
     const n = this.#opts.lanes === 1 ? 0 : hash(key) % this.#opts.lanes;
-    const id = `${topic}#${n}`;
-    let lane = this.#lanes.get(id);
+    let lanes = this.#lanes.get(topic);
+    if (!lanes) {
+      lanes = [];
+      this.#lanes.set(topic, lanes);
+    }
+    let lane = lanes[n];
     if (!lane) {
       lane = new Lane(topic, this.#opts, {
         delivered: (items, records) => this.#delivered(topic, items, records),
@@ -249,7 +254,7 @@ export class BridgePipeline {
         },
         closed: () => this.#closed,
       });
-      this.#lanes.set(id, lane);
+      lanes[n] = lane;
     }
     return lane;
   }
@@ -304,11 +309,14 @@ class Lane {
 
   async #run(): Promise<void> {
     const { eventLog, maxBatch, metrics, logger } = this.opts;
+    // the first call waits for the rest of this task: a socket read's PUBLISHes are queued in one
+    // go, and went out as a batch of one and a batch of the others
+    await Promise.resolve();
     while (this.#queue.length > 0) {
       let batch = this.#queue.splice(0, maxBatch);
       for (let attempt = 1; ; attempt++) {
         // messages that timed out meanwhile are not sent: their device resends them anyway
-        batch = batch.filter((i) => !i.entry.settled);
+        if (batch.some((i) => i.entry.settled)) batch = batch.filter((i) => !i.entry.settled);
         if (batch.length === 0 || this.hooks.closed()) {
           this.hooks.idle(this);
           break;

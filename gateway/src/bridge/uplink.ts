@@ -108,14 +108,13 @@ class AckOrder {
     ack.error = error;
     const queue = this.#queues.get(owner);
     if (!queue || queue[0] !== ack) return;
-    let n = 0;
-    while (n < queue.length && queue[n]!.settled) n++;
-    const ready = queue.splice(0, n);
-    if (queue.length === 0) this.#queues.delete(owner);
-    for (const a of ready) {
+    // released from the front while settled; shift, not splice: no array per settled message
+    while (queue.length > 0 && queue[0]!.settled) {
+      const a = queue.shift()!;
       if (a.live) this.publishLive(owner, a.live);
       a.done(a.error);
     }
+    if (queue.length === 0) this.#queues.delete(owner);
   }
 }
 
