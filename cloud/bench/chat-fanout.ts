@@ -21,7 +21,8 @@
  *   nice -n -10 node --expose-gc --import tsx cloud/bench/chat-fanout.ts
  *   (env CLIENTS 10000, ROOM_SIZE 100, PROCS 2, RATE 1 message/s per room, SECONDS 20, BURST 40,
  *    BEAT_MS 10000, ONE_ROOM 1: 0 leaves the one-room shape out, CHAT_DB pglite,postgres: the chat's
- *    databases in the rooms shape, the first of them also in the one-room shape)
+ *    databases in the rooms shape, the first of them also in the one-room shape; the chat's own
+ *    BV_CHAT_* settings apply, e.g. BV_CHAT_WRITE_INTERVAL_MS)
  *
  * The clients need ~10,000 descriptors in the children and as many in this process: the script raises
  * nothing itself (Node cannot); run it where `ulimit -n` is >= 12,000 (it is 20,000 here).
@@ -40,6 +41,8 @@ import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
+import { chatSettingsOf } from '../src/chat/settings.js';
+import { writeIntervalDefaults } from '../src/chat/store.js';
 import { startCloud } from '../src/index.js';
 import type { Command, Member, Sent, Setup } from './chat-clients.js';
 import { startPeer } from './chat-peer.js';
@@ -57,6 +60,9 @@ type DatabaseKind = 'pglite' | 'postgres';
 /** The chat's databases in the rooms shape (the one-room shape runs on the first only). */
 const databases = (process.env.CHAT_DB ?? 'pglite,postgres').split(',') as DatabaseKind[];
 const databaseName: Record<DatabaseKind, string> = { pglite: 'PGlite', postgres: 'PostgreSQL' };
+/** The chat's settings from `BV_CHAT_*` (e.g. `BV_CHAT_WRITE_INTERVAL_MS`), under the bench's own. */
+const chatSettings = chatSettingsOf(process.env);
+const writeIntervalOf = (kind: DatabaseKind) => chatSettings.writeIntervalMs ?? writeIntervalDefaults[kind];
 const childFile = fileURLToPath(new URL('./chat-clients.ts', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -281,7 +287,7 @@ async function runChat(shape: Shape, kind: DatabaseKind): Promise<Run> {
       grpcPort: -1,
       modules: ['chat'],
       // The senders' bursts are faster than a person types; a join gets the latest event only.
-      chat: { historyLimit: 1, ratePerSecond: 10_000, rateBurst: 10_000 },
+      chat: { ...chatSettings, historyLimit: 1, ratePerSecond: 10_000, rateBurst: 10_000 },
     },
     { database, eventLog, logger: silentLogger, registry },
   );
@@ -405,7 +411,13 @@ ${table(
     'unacked / error frames',
   ],
   results.flatMap(({ shape, chats, peer }) => [
-    ...chats.map(({ kind, run }) => row(shape, `chat (/api/v1/chat), ${databaseName[kind]}`, run)),
+    ...chats.map(({ kind, run }) =>
+      row(
+        shape,
+        `chat (/api/v1/chat), ${databaseName[kind]}, write interval ${writeIntervalOf(kind)} ms`,
+        run,
+      ),
+    ),
     row(shape, 'bare ws rooms', peer),
   ]),
 )}

@@ -43,7 +43,7 @@ export async function createChatModule(
   // One clock per process: a site's instances share its database, so a node id per instance keeps
   // their stamps distinct.
   const clock = new HybridLogicalClock(`${settings.site}.${randomBytes(3).toString('hex')}`);
-  const store = new ChatStore(ctx.database, clock, settings.site);
+  const store = new ChatStore(ctx.database, clock, settings.site, settings.writeIntervalMs);
   const invalid = counter(
     ctx.metrics,
     'bv_chat_invalid_pubsub_total',

@@ -1,4 +1,6 @@
-import { loadConfig, setting } from '@bitv/shared';
+import { loadConfig, type Setting, setting } from '@bitv/shared';
+import { z } from 'zod';
+import { writeIntervalDefaults } from './store.js';
 
 /** The chat module's settings (`BV_CHAT_*`, see cloud/src/config.ts and docs/chat.md). */
 export interface ChatSettings {
@@ -22,6 +24,11 @@ export interface ChatSettings {
   /** A socket whose unsent data exceeds this is too slow and is closed. */
   maxBufferedBytes: number;
   pingIntervalMs: number;
+  /**
+   * A write batch starts at most this often (ms); undefined takes the database's default
+   * (`writeIntervalDefaults` in store.ts).
+   */
+  writeIntervalMs: number | undefined;
 }
 
 export const chatDefaults: ChatSettings = {
@@ -37,6 +44,7 @@ export const chatDefaults: ChatSettings = {
   syncMs: 2_000,
   maxBufferedBytes: 1 << 20,
   pingIntervalMs: 30_000,
+  writeIntervalMs: undefined,
 };
 
 /** The chat settings as the environment gives them (`BV_CHAT_*`); `cli.ts` loads it once. */
@@ -89,6 +97,14 @@ export const chatSettingsSpec = {
     min: 50,
     description: 'how often each followed room is checked for events whose pub/sub message was lost',
   }),
+  writeIntervalMs: {
+    env: 'BV_CHAT_WRITE_INTERVAL_MS',
+    // No default text: unset takes the database's own (`writeIntervalDefaults` in store.ts).
+    schema: z.coerce.number().int().min(0).max(1_000).optional(),
+    default: undefined,
+    description: `a chat write batch starts at most this often, in ms (unset: ${writeIntervalDefaults.pglite} on PGlite, ${writeIntervalDefaults.postgres} on PostgreSQL); writes in between go together`,
+    secret: false,
+  } satisfies Setting<number | undefined>,
 };
 
 export function chatSettingsOf(env: NodeJS.ProcessEnv): Partial<ChatSettings> {

@@ -81,4 +81,14 @@ describe('chat store: writes that come together are written in one batch', () =>
     expect(await store.head('site:c')).toBe(4);
     expect((await store.after('site:c', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
+
+  it('a batch starts at most once per the write interval given: a write soon after another waits for it', async () => {
+    const spaced = new ChatStore(database, new HybridLogicalClock('s'), 's', 300);
+    const start = performance.now();
+    await spaced.write(send('site:d', 'y1'));
+    await spaced.write(send('site:d', 'y2'));
+    // The second batch starts 300 ms after the first started (a timer may fire up to 1 ms early).
+    expect(performance.now() - start).toBeGreaterThanOrEqual(299);
+    expect((await spaced.after('site:d', 0, 10)).map((e) => e.seq)).toEqual([1, 2]);
+  });
 });

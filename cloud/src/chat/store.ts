@@ -75,12 +75,17 @@ function toEvent(r: EventRow): StoredChatEvent {
 const relayNudgeMs = 500;
 
 /**
- * A write batch starts at most this often. A batch costs about seven statements however many
- * writes it holds, and a steady trickle (100 rooms at a message a second each) came one or two
- * writes a batch: the statements made the process the bottleneck. A write in a quiet spell goes
- * at once; under a trickle a write waits at most this long, far less than the queueing it saves.
+ * A write batch starts at most this often (ms), by database, unless `BV_CHAT_WRITE_INTERVAL_MS`
+ * says otherwise. A batch costs about seven statements however many writes it holds, and a write
+ * in a quiet spell goes at once; under a steady trickle a write waits up to the interval so that
+ * the batch gathers more. On PGlite the statements run on this process's thread: at 100 rooms
+ * writing a message a second each, one or two writes a batch made the process the bottleneck, and
+ * 20 ms holds it to about 50 batches a second. On PostgreSQL the statements run elsewhere and the
+ * writes that come while a batch commits go in the next one anyway, so a short interval only caps
+ * the rate of batches: at 20 ms the interval was most of the p50 (about 19 ms), at 5 ms the p50
+ * was about 6 ms and the p99 within the runs' noise (docs/chat.md has the runs).
  */
-const writeIntervalMs = 20;
+export const writeIntervalDefaults = { pglite: 20, postgres: 5 } as const;
 
 /**
  * `wake` at most once per `everyMs`: at once after a quiet spell, else once at the end of the
@@ -134,6 +139,7 @@ export class ChatStore {
     private readonly clock: HybridLogicalClock,
     /** This site's id, the `origin` of its writes. */
     readonly site: string,
+    writeIntervalMs: number = writeIntervalDefaults[database.kind],
   ) {
     this.db = tables<ChatTables>(database);
     // One batch at a time: PGlite runs one statement at a time anyway, and on PostgreSQL the
