@@ -31,7 +31,7 @@ import type { Stage } from './stages.js';
  * BENCH_ONLY=broker runs only the rows without Kafka (Mosquitto, aedes alone, the discarding
  * gateway) and prints their two goals, writing nothing to docs/benchmarks.md: for iterating on
  * the broker path; BENCH_ONLY=stages runs the bisection from aedes alone to the discarding gateway
- * (bench/stages.ts), BENCH_ROUNDS (3) rounds of BENCH_STEPS (e.g. `1,4,5`; all six when unset),
+ * (bench/stages.ts), BENCH_ROUNDS (3) rounds of BENCH_STEPS (e.g. `1,5,6`; all seven when unset),
  * and prints each step's CPU per message; BENCH_CPU_PROF=<folder> runs the gateway nodes with `node --cpu-prof` writing
  * their profiles there (unset: no profiling), summarised by `bench/profile-summary.ts`.
  */
