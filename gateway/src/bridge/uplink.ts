@@ -114,7 +114,8 @@ class AckOrder {
       if (a.live) this.publishLive(owner, a.live);
       a.done(a.error);
     }
-    if (queue.length === 0) this.#queues.delete(owner);
+    // a callback above may have settled (and dropped) this queue and started a new one
+    if (queue.length === 0 && this.#queues.get(owner) === queue) this.#queues.delete(owner);
   }
 }
 
