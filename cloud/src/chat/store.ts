@@ -76,7 +76,7 @@ const relayNudgeMs = 500;
 
 /**
  * A write batch starts at most this often (ms), by database, unless `BV_CHAT_WRITE_INTERVAL_MS`
- * says otherwise. A batch costs about seven statements however many writes it holds, and a write
+ * says otherwise. A batch costs about six round trips however many writes it holds, and a write
  * in a quiet spell goes at once; under a steady trickle a write waits up to the interval so that
  * the batch gathers more. On PGlite the statements run on this process's thread: at 100 rooms
  * writing a message a second each, one or two writes a batch made the process the bottleneck, and
