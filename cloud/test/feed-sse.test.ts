@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { serverAvailable } from '@bitv/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSse } from './feed-sse-client.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openSse as openRaw, type SseClient } from './feed-sse-client.js';
 import { authed, type DatabaseKind, json, startTestCloud, type TestCloud } from './harness.js';
 
 const kinds: DatabaseKind[] = ['pglite'];
@@ -15,6 +15,16 @@ for (const kind of kinds) {
     let t: TestCloud;
     const url = (path: string) => `${t.cloud.url}${path}`;
     const tokens: Record<string, string> = {};
+    // Every stream a test opens is cut after it, pass or fail, so the next test starts with none.
+    const open: SseClient[] = [];
+    const openSse = (...args: Parameters<typeof openRaw>) => {
+      const client = openRaw(...args);
+      open.push(client);
+      return client;
+    };
+    afterEach(() => {
+      for (const client of open.splice(0)) client.cut();
+    });
     const ids: Record<string, string> = {};
 
     async function user(name: string): Promise<void> {
@@ -100,7 +110,6 @@ for (const kind of kinds) {
       expect((home.items as { post: { id: string } }[]).map((i) => i.post.id).sort()).toEqual(
         [...written].sort(),
       );
-      second.cut();
     }, 120_000);
 
     it('a vanished client is removed within one heartbeat, and counted', async () => {

@@ -86,8 +86,8 @@ export function feedRoutes(service: FeedService, streams: FeedStreams): AnyRoute
           if (!parsed.success) throw new ValidationError('Last-Event-ID must be a feed sequence number');
           after = parsed.data;
         }
-        // A resume reads what it missed, merged posts included; a fresh stream merges as it starts.
-        if (after !== undefined) await service.merge(userId);
+        // The stream merges what the reader follows above the threshold once it is registered
+        // (see FeedStreams.open), so a resume reads what it missed, merged posts included.
         return new Response(streams.open(userId, after), {
           headers: {
             'content-type': 'text/event-stream; charset=utf-8',

@@ -82,9 +82,10 @@ export class FeedService {
   }
 
   /**
-   * Where a live stream without a resume point starts: the reader's last sequence before merging
-   * what they follow above the threshold, so the merged posts follow on the stream as catch-up.
-   * One query for readers who follow no one above it.
+   * A live stream's start, once it is registered: merges what the reader follows above the
+   * threshold and answers the reader's last sequence before that merge (where a stream without a
+   * resume point starts), so the merged posts follow on the stream as catch-up. One query for
+   * readers who follow no one above it.
    */
   async streamStart(userId: string): Promise<number> {
     const { last, mergesOnRead } = await this.store.readerState(userId);

@@ -64,7 +64,11 @@ export class FeedStreams {
   constructor(
     private readonly source: {
       itemsAfter(userId: string, afterSeq: number, limit: number): Promise<FeedItem[]>;
-      /** Where a stream without a resume point starts (the reader's last sequence). */
+      /**
+       * Called once the stream is registered: merges what the reader follows above the fan-out
+       * threshold and answers where a stream without a resume point starts (the reader's last
+       * sequence before that merge).
+       */
       streamStart(userId: string): Promise<number>;
     },
     private readonly settings: FeedStreamSettings,
@@ -100,9 +104,10 @@ export class FeedStreams {
 
   /**
    * The response body of one client's stream, resuming after `afterSeq`, or without it starting at
-   * the reader's last sequence. The client is registered before that sequence is read, so a post
-   * delivered meanwhile is either at or below it or reaches the client: nothing falls between.
-   * Only a resume (or a delivery during the start) reads items from the database.
+   * the reader's last sequence. The client is registered before the start merges and reads that
+   * sequence, so a post written meanwhile is either merged or delivered by the start, or reaches
+   * the client (a merged post's message finds the reader online): nothing falls between. Only a
+   * resume (or a delivery during the start) reads items from the database.
    */
   open(userId: string, afterSeq: number | undefined): ReadableStream<Uint8Array> {
     let sub: Subscriber | undefined;
@@ -113,7 +118,7 @@ export class FeedStreams {
             userId,
             controller,
             last: afterSeq ?? 0,
-            starting: afterSeq === undefined,
+            starting: true,
             pumping: false,
             again: false,
             open: true,
@@ -129,8 +134,7 @@ export class FeedStreams {
           this.opened.inc();
           // `retry:` tells EventSource how soon to reconnect; the comment flushes the headers.
           controller.enqueue(encoder.encode('retry: 2000\n: connected\n\n'));
-          if (sub.starting) this.begin(sub);
-          else this.pump(sub);
+          this.begin(sub, afterSeq);
         },
         cancel: () => {
           if (sub) this.remove(sub, 'closed');
@@ -181,12 +185,12 @@ export class FeedStreams {
     }
   }
 
-  private begin(sub: Subscriber): void {
+  private begin(sub: Subscriber, afterSeq: number | undefined): void {
     this.source.streamStart(sub.userId).then(
       (last) => {
-        sub.last = last;
+        sub.last = afterSeq ?? last;
         sub.starting = false;
-        if (sub.again) this.pump(sub);
+        if (sub.again || afterSeq !== undefined) this.pump(sub);
       },
       (error: unknown) => this.fail(sub, error),
     );
