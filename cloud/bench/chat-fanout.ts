@@ -34,7 +34,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
+import { cpuSeconds, machineLine, pidsNamed, table, writeBenchSection } from '@bitv/shared/bench';
 import { dropSchema, openDatabase } from '@bitv/shared/db';
 import { createEventLog } from '@bitv/shared/event-log';
 import { platformEvents } from '@bitv/shared/events';
@@ -83,6 +83,8 @@ interface Run {
   perConnBytes: number;
   /** Mean time the server spent writing one message to its room's sockets (at the stated rate). */
   fanoutMs: number;
+  /** CPU seconds spent during the burst by the server's process, the clients' and PostgreSQL's. */
+  burstCpu: { server: number; clients: number; database: number };
   /** Messages the servers refused or did not acknowledge, and error frames: all should be 0. */
   unacked: number;
   errors: number;
@@ -127,6 +129,10 @@ class ClientProcess {
         resolve(JSON.parse(l) as T);
       };
     });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   async exit(): Promise<void> {
@@ -193,6 +199,10 @@ class Clients {
     };
   }
 
+  get pids(): number[] {
+    return this.parts.map((p) => p.pid);
+  }
+
   async exit(): Promise<void> {
     await Promise.all(this.parts.map((p) => p.exit()));
   }
@@ -242,10 +252,30 @@ async function measure(
   await settle();
   const steady = await readers.report();
   const fanout = await fanoutMs();
+  // Every process's CPU over the burst: whether the two cores were the limit, and whose time it was.
+  const database = await pidsNamed('postgres');
+  const cpu = async () => ({
+    server: await cpuSeconds([process.pid]),
+    clients: await cpuSeconds(readers.pids),
+    database: await cpuSeconds(database),
+  });
+  // Sampled every 100 ms, so the burst's share ends at its last delivery, not after the settle.
+  const samples: { at: number; cpu: Awaited<ReturnType<typeof cpu>> }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push({ at: now(), cpu: await cpu() });
+      await sleep(100);
+    }
+  })();
+  const cpuBefore = await cpu();
   const burstStart = now();
   const burstSent = await readers.send({ cmd: 'burst', n: burst });
   await settle();
+  sampling = false;
+  await sampler;
   const burstStats = await readers.report();
+  const cpuAfter = (samples.find((x) => x.at >= burstStats.lastAt) ?? samples.at(-1))?.cpu ?? (await cpu());
   await readers.exit();
   return {
     connectsPerS,
@@ -254,6 +284,11 @@ async function measure(
     burstMs: burstStats.lastAt - burstStart,
     perConnBytes,
     fanoutMs: fanout,
+    burstCpu: {
+      server: cpuAfter.server - cpuBefore.server,
+      clients: cpuAfter.clients - cpuBefore.clients,
+      database: cpuAfter.database - cpuBefore.database,
+    },
     // The processes count from their start: the burst's answer covers the steady part too.
     unacked: burstSent.sent - burstSent.acked,
     errors: burstSent.errors,
@@ -337,6 +372,12 @@ const f = (x: number) => x.toFixed(1);
 const thousands = (x: number) => Math.round(x).toLocaleString('en');
 const rateOf = (r: Run) => r.burst.delivered / (r.burstMs / 1000);
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+/** The burst's CPU by process, and how many of the cores it kept busy over its wall time. */
+const burstCpuCell = (r: Run) => {
+  const { server, clients, database } = r.burstCpu;
+  const total = server + clients + database;
+  return `${f(server)} / ${f(clients)} / ${f(database)} (${(total / (r.burstMs / 1000)).toFixed(2)})`;
+};
 
 /** What bounds the one-room latency, from the run's own figures. */
 function oneRoomFloor(peer: Run, chat: Run): string {
@@ -384,6 +425,7 @@ async function main(): Promise<void> {
     f(r.fanoutMs),
     r.burst.delivered,
     thousands(rateOf(r)),
+    burstCpuCell(r),
     f(r.perConnBytes / 1024),
     `${r.unacked} / ${r.errors}`,
   ];
@@ -407,6 +449,7 @@ ${table(
     'server write of one message, mean ms',
     'burst deliveries',
     'burst deliveries/s',
+    'burst CPU s: server / clients / PostgreSQL (cores busy)',
     'server memory per connection (KiB)',
     'unacked / error frames',
   ],

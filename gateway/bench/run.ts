@@ -6,7 +6,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { machineLine, table, writeBenchSection } from '@bitv/shared/bench';
+import { cpuSeconds, machineLine, table, writeBenchSection } from '@bitv/shared/bench';
 import { deviceTopic, encodeReadings } from '@bitv/shared/sparkplug';
 import { freePort, redisUrl, serverAvailable, tempDir, uniqueName } from '@bitv/shared/testing';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -60,7 +60,6 @@ const settings = {
 };
 
 const children: ChildProcess[] = [];
-let ticksPerSecond: number | undefined;
 const dir = await tempDir('bv-gw-bench-');
 const kafkaEnv = {
   ...process.env,
@@ -552,19 +551,6 @@ async function startMosquitto() {
     await new Promise((r) => setTimeout(r, 50));
   }
   return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
-}
-
-/** User + system CPU seconds of the processes so far (all their threads), from /proc. */
-async function cpuSeconds(pids: number[]): Promise<number> {
-  ticksPerSecond ??= Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // fields after the command name (which may hold spaces) start at the state, field 3
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / ticksPerSecond;
 }
 
 async function rssOf(pid: number): Promise<number> {

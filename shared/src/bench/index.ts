@@ -1,5 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const benchmarksFile = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url));
 
@@ -29,4 +31,32 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
 
 export function machineLine(): string {
   return `Node ${process.version}, ${process.platform}/${process.arch}, measured ${new Date().toISOString().slice(0, 10)}`;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** User + system CPU seconds of the processes so far (all their threads), from /proc. */
+export async function cpuSeconds(pids: readonly number[]): Promise<number> {
+  ticksPerSecond ??= Number((await promisify(execFile)('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+  let ticks = 0;
+  for (const pid of pids) {
+    // A process that ended meanwhile (a database backend) counts nothing more.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    // The fields after the command name (which may hold spaces) start at the state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond;
+}
+
+/** The ids of this machine's processes whose command name is `name` (e.g. `postgres`). */
+export async function pidsNamed(name: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === name) pids.push(Number(entry));
+  }
+  return pids;
 }
