@@ -18,20 +18,23 @@
  * on disk, the in-process cache), only the chat module. Bounded: fixed counts, every wait has a
  * time limit.
  *
- *   nice -n -10 node --expose-gc --import tsx cloud/bench/chat-fanout.ts
+ *   node --expose-gc --import tsx cloud/bench/chat-fanout.ts
  *   (env CLIENTS 10000, ROOM_SIZE 100, PROCS 2, RATE 1 message/s per room, SECONDS 20, BURST 40,
  *    BEAT_MS 10000, ONE_ROOM 1: 0 leaves the one-room shape out, CHAT_DB pglite,postgres: the chat's
  *    databases in the rooms shape, the first of them also in the one-room shape; the chat's own
- *    BV_CHAT_* settings apply, e.g. BV_CHAT_WRITE_INTERVAL_MS)
+ *    BV_CHAT_* settings apply, e.g. BV_CHAT_WRITE_INTERVAL_MS; BENCH_CPU_PROF=<folder> writes a
+ *    CPU profile of the server's process over each burst there)
  *
  * The clients need ~10,000 descriptors in the children and as many in this process: the script raises
  * nothing itself (Node cannot); run it where `ulimit -n` is >= 12,000 (it is 20,000 here).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, machineLine, pidsNamed, table, writeBenchSection } from '@bitv/shared/bench';
@@ -78,11 +81,15 @@ interface Shape {
 interface Run {
   connectsPerS: number;
   steady: Stats;
+  /** The server's event-loop delay at the stated rate (ms). */
+  loopDelayMs: { p99: number; max: number };
   burst: Stats;
   burstMs: number;
   perConnBytes: number;
   /** Mean time the server spent writing one message to its room's sockets (at the stated rate). */
   fanoutMs: number;
+  /** Cores kept busy at the stated rate by the server's process, the clients' and PostgreSQL's. */
+  steadyCores: { server: number; clients: number; database: number };
   /** CPU seconds spent during the burst by the server's process, the clients' and PostgreSQL's. */
   burstCpu: { server: number; clients: number; database: number };
   /** Messages the servers refused or did not acknowledge, and error frames: all should be 0. */
@@ -242,6 +249,19 @@ async function measure(
   process.stdout.write(`${shape.name} ${url}: ${JSON.stringify(ready)}\n`);
   await settle();
   const perConnBytes = ((await memory()) - before) / members.length;
+  // Every process's CPU at the stated rate and over the burst: whether the two cores were the
+  // limit, and whose time it was.
+  const database = await pidsNamed('postgres');
+  const cpu = async () => ({
+    server: await cpuSeconds([process.pid]),
+    clients: await cpuSeconds(readers.pids),
+    // Per backend: one that ended meanwhile (the pool closing an idle one) would count negative.
+    database: await Promise.all(database.map((pid) => cpuSeconds([pid]))),
+  });
+  // The server's event loop at the stated rate: how long a ready frame or result could wait.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const steadyFrom = { at: now(), cpu: await cpu() };
   await readers.send({
     cmd: 'drive',
     startAt: now() + 1_000,
@@ -249,16 +269,11 @@ async function measure(
     seconds,
     rooms: shape.rooms,
   });
+  const steadyTo = { at: now(), cpu: await cpu() };
   await settle();
+  loopDelay.disable();
   const steady = await readers.report();
   const fanout = await fanoutMs();
-  // Every process's CPU over the burst: whether the two cores were the limit, and whose time it was.
-  const database = await pidsNamed('postgres');
-  const cpu = async () => ({
-    server: await cpuSeconds([process.pid]),
-    clients: await cpuSeconds(readers.pids),
-    database: await cpuSeconds(database),
-  });
   // Sampled every 100 ms, so the burst's share ends at its last delivery, not after the settle.
   const samples: { at: number; cpu: Awaited<ReturnType<typeof cpu>> }[] = [];
   let sampling = true;
@@ -268,32 +283,71 @@ async function measure(
       await sleep(100);
     }
   })();
+  const profile = await startProfile();
   const cpuBefore = await cpu();
   const burstStart = now();
   const burstSent = await readers.send({ cmd: 'burst', n: burst });
   await settle();
   sampling = false;
   await sampler;
+  await profile?.stop(`${shape.name} ${url}`);
   const burstStats = await readers.report();
   const cpuAfter = (samples.find((x) => x.at >= burstStats.lastAt) ?? samples.at(-1))?.cpu ?? (await cpu());
   await readers.exit();
   return {
     connectsPerS,
     steady,
+    loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     burst: burstStats,
     burstMs: burstStats.lastAt - burstStart,
     perConnBytes,
     fanoutMs: fanout,
+    steadyCores: {
+      server: (steadyTo.cpu.server - steadyFrom.cpu.server) / ((steadyTo.at - steadyFrom.at) / 1000),
+      clients: (steadyTo.cpu.clients - steadyFrom.cpu.clients) / ((steadyTo.at - steadyFrom.at) / 1000),
+      database:
+        grown(steadyFrom.cpu.database, steadyTo.cpu.database) / ((steadyTo.at - steadyFrom.at) / 1000),
+    },
     burstCpu: {
       server: cpuAfter.server - cpuBefore.server,
       clients: cpuAfter.clients - cpuBefore.clients,
-      database: cpuAfter.database - cpuBefore.database,
+      database: grown(cpuBefore.database, cpuAfter.database),
     },
     // The processes count from their start: the burst's answer covers the steady part too.
     unacked: burstSent.sent - burstSent.acked,
     errors: burstSent.errors,
   };
 }
+
+/**
+ * With `BENCH_CPU_PROF=<folder>`, a CPU profile of this process (the server) over the burst, for
+ * gateway/bench/profile-summary.ts; the setup's profile would drown it.
+ */
+async function startProfile(): Promise<{ stop(label: string): Promise<void> } | undefined> {
+  const folder = process.env.BENCH_CPU_PROF;
+  if (!folder) return undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop(label) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      session.disconnect();
+      const file = join(folder, `chat-burst-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      process.stdout.write(`CPU profile of the burst: ${file}\n`);
+    },
+  };
+}
+
+/** CPU seconds the processes spent between two samples, leaving out those gone by the second. */
+const grown = (before: number[], after: number[]) =>
+  after.reduce((sum, a, i) => sum + (a > 0 ? a - (before[i] ?? 0) : 0), 0);
 
 /** Mean of a histogram's observations so far, in ms (the chat module's `bv_chat_fanout_seconds`). */
 async function histogramMeanMs(registry: ReturnType<typeof createRegistry>, name: string): Promise<number> {
@@ -423,6 +477,8 @@ async function main(): Promise<void> {
     f(r.steady.p99),
     f(r.steady.max),
     f(r.fanoutMs),
+    `${f(r.loopDelayMs.p99)} / ${f(r.loopDelayMs.max)}`,
+    `${r.steadyCores.server.toFixed(2)} / ${r.steadyCores.clients.toFixed(2)} / ${r.steadyCores.database.toFixed(2)}`,
     r.burst.delivered,
     thousands(rateOf(r)),
     burstCpuCell(r),
@@ -447,6 +503,8 @@ ${table(
     'p99 ms',
     'max ms',
     'server write of one message, mean ms',
+    'server event-loop delay p99 / max ms',
+    'cores busy at that rate: server / clients / PostgreSQL',
     'burst deliveries',
     'burst deliveries/s',
     'burst CPU s: server / clients / PostgreSQL (cores busy)',
