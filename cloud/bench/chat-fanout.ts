@@ -347,7 +347,7 @@ async function startProfile(): Promise<{ stop(label: string): Promise<void> } | 
 
 /** CPU seconds the processes spent between two samples, leaving out those gone by the second. */
 const grown = (before: number[], after: number[]) =>
-  after.reduce((sum, a, i) => sum + (a > 0 ? a - (before[i] ?? 0) : 0), 0);
+  after.reduce((sum, a, i) => sum + (a > 0 ? Math.max(0, a - (before[i] ?? 0)) : 0), 0);
 
 /** Mean of a histogram's observations so far, in ms (the chat module's `bv_chat_fanout_seconds`). */
 async function histogramMeanMs(registry: ReturnType<typeof createRegistry>, name: string): Promise<number> {
