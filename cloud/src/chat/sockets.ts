@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import type { Counter, Gauge } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { type Principal, personOf } from '../api/principal.js';
-import { credentialOf, refuse, type UpgradeHandler } from '../live/ws.js';
+import { credentialOf, refuse, turnCorker, type UpgradeHandler } from '../live/ws.js';
 import { CatchUpTooFarError, type ChatPeer, type RoomFeeds } from './feeds.js';
 import type { Presence } from './presence.js';
 import { type ClientFrame, clientFrame, closeCodes, errorFrame } from './protocol.js';
@@ -57,15 +57,9 @@ function expiryOf(credential: string): number | undefined {
 export function chatServer(deps: ChatServerDeps): UpgradeHandler & { close(): Promise<void> } {
   const { settings, metrics, logger } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxFrameBytes });
-  // A socket's frames of one turn of the event loop go out in one write: corked at its first
-  // frame, uncorked when the turn ends. A batch of writes fans out in one turn, and one system
-  // call per socket per frame was most of the fan-out's time (writev 59 % of the server's
-  // samples in the benchmark's burst); a socket in a busy room now pays one per turn.
-  const corked = new Set<Duplex>();
-  const uncorkAll = () => {
-    for (const socket of corked) socket.uncork();
-    corked.clear();
-  };
+  // A batch of writes fans out in one turn: a socket in a busy room pays one system call for it,
+  // not one per event (writev was 59 % of the server's samples in the benchmark's burst).
+  const cork = turnCorker();
 
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -113,11 +107,7 @@ export function chatServer(deps: ChatServerDeps): UpgradeHandler & { close(): Pr
         return;
       }
       // A Buffer goes out as a text frame without a copy (the fan-out shares one per event).
-      if (!corked.has(socket)) {
-        if (corked.size === 0) setImmediate(uncorkAll);
-        corked.add(socket);
-        socket.cork();
-      }
+      cork(socket);
       ws.send(frame, { binary: false });
     };
     const mayRead = async (roomId: string): Promise<boolean> => {
