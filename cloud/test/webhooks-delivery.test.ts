@@ -32,7 +32,9 @@ if (await serverAvailable('rabbitmq')) {
 }
 
 for (const q of queues) {
-  describe(`webhooks end to end on the ${q.name}`, () => {
+  // Tests here wait up to 30 s more than once: above the project's 30 s test timeout, which cut
+  // the in-order test off in a loaded CI run before its wait could say which step was slow.
+  describe(`webhooks end to end on the ${q.name}`, { timeout: 90_000 }, () => {
     let t: TestCloud;
     let receiver: Receiver;
     let partner: string;
