@@ -5,6 +5,7 @@ import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { eventually } from '@bitv/shared/testing';
 import { describe, expect, it } from 'vitest';
+import { topicDigest } from '../src/bridge/message-id.js';
 import { BridgePipeline, type Outgoing, type PipelineOptions } from '../src/bridge/pipeline.js';
 import { gatewayMetrics } from '../src/metrics.js';
 import { ControlledEventLog } from './helpers/event-log.js';
@@ -14,7 +15,7 @@ function reading(key: string, seq: number): Outgoing {
     topic: topics.telemetry,
     key,
     telemetry: {
-      origin: [`${key}/${seq}`, Buffer.from(randomUUID())],
+      origin: [topicDigest(`${key}/${seq}`), Buffer.from(randomUUID())],
       source: '/test',
       subject: 'd',
       time: new Date(),

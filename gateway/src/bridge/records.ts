@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type BvEvent,
   maxReadingsPerEvent,
@@ -6,11 +5,12 @@ import {
   telemetryReadingsV1,
   trustedEvent,
 } from '@bitv/shared/events';
+import { type Digest, digestOf, uuidFrom } from './message-id.js';
 
 /** Readings of one DDATA, already validated, waiting to become (part of) a telemetry event. */
 export interface TelemetryDraft {
-  /** The message as received (its topic as text, then its bytes): the event id derives from them. */
-  origin: readonly [string, Uint8Array];
+  /** The message as received (its topic's digest, then its bytes): the event id derives from them. */
+  origin: readonly [Digest, Uint8Array];
   source: string;
   subject: string;
   time: Date;
@@ -65,28 +65,19 @@ export function buildRecords<T>(items: readonly T[], outgoingOf: (item: T) => Ou
  */
 function telemetryEvent(drafts: readonly TelemetryDraft[]): BvEvent {
   const first = drafts[0]!;
-  const hash = createHash('sha256');
-  for (const d of drafts) hash.update(d.origin[0]).update(d.origin[1]);
+  // the drafts of a record share a topic (buildRecords' key): the first starts from it, the rest chain
+  let digest = first.origin[0];
+  for (const d of drafts) digest = digestOf(d.origin[1], digest);
   const data =
     drafts.length === 1 ? first.data : { ...first.data, readings: drafts.flatMap((d) => d.data.readings) };
   // all checked at the border: each reading as it was decoded (decodeReadings), the ids by the
   // topic parser, the count by translate and the grouping above; nothing changes the data after
   return trustedEvent(telemetryReadingsV1, {
-    id: uuidFrom(hash.digest()),
+    id: uuidFrom(digest),
     source: first.source,
     key: first.data.edgeNodeId,
     subject: first.subject,
     time: first.time,
     data,
   }) as BvEvent;
-}
-
-/** A UUID-shaped id (version 8: custom, RFC 9562) from a digest. */
-export function uuidFrom(digest: Buffer, index = 0): string {
-  const b = Buffer.from(digest.subarray(0, 16));
-  b[15] = (b[15]! ^ index) & 0xff;
-  b[6] = (b[6]! & 0x0f) | 0x80;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

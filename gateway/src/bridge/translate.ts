@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ValidationError } from '@bitv/shared/errors';
 import {
   type BvEvent,
@@ -37,7 +36,8 @@ import {
   type NodeTopic,
   type Payload,
 } from '@bitv/shared/sparkplug';
-import { type Outgoing, uuidFrom } from './records.js';
+import { type Digest, digestOf, topicDigest, uuidFrom } from './message-id.js';
+import type { Outgoing } from './records.js';
 
 /** What one uplink message becomes: events for the log and what was skipped inside it. */
 export interface Translation {
@@ -184,17 +184,17 @@ function lightsRecord(lights: NonNullable<DeviceBirth['lights']>): Record<string
 class MessageEvents {
   readonly out: Translation = { events: [], readings: 0, skipped: nothingSkipped };
   readonly #topic: UplinkTopic;
-  readonly #text: string;
+  readonly #topicDigest: Digest;
   readonly #bytes: Uint8Array;
   readonly #source: string;
   readonly #time: Date;
   /** Hashed only when an event is made here: readings are hashed per record (records.ts). */
-  #digest: Buffer | undefined;
+  #digest: Digest | undefined;
   #index = 0;
 
   constructor(topic: UplinkTopic, bytes: Uint8Array, source: string, timestamp: number | undefined) {
     this.#topic = topic;
-    this.#text = topicTexts.get(topic) ?? topicText(topic);
+    this.#topicDigest = topicDigests.get(topic) ?? digestOfTopic(topic);
     this.#bytes = bytes;
     this.#source = source;
     // Sparkplug timestamps are UInt64 ms; one outside the Date range is not an error worth a drop
@@ -219,7 +219,7 @@ class MessageEvents {
       topic: telemetryReadingsV1.topic,
       key: this.#topic.edgeNodeId,
       telemetry: {
-        origin: [this.#text, this.#bytes],
+        origin: [this.#topicDigest, this.#bytes],
         source: this.#source,
         subject: deviceId,
         time: this.#time,
@@ -343,7 +343,7 @@ class MessageEvents {
   }
 
   #push<T>(def: EventDefinition<T>, data: T): void {
-    this.#digest ??= createHash('sha256').update(this.#text).update(this.#bytes).digest();
+    this.#digest ??= digestOf(this.#bytes, this.#topicDigest);
     const topic = this.#topic;
     this.out.events.push({
       topic: def.topic,
@@ -412,15 +412,17 @@ function isShelfMetric(name: string): boolean {
 const nothingSkipped: readonly string[] = Object.freeze([]);
 
 /**
- * A connection's parsed topic is kept with its last PUBLISH (broker/hooks.ts), so the text that
+ * A connection's parsed topic is kept with its last PUBLISH (broker/hooks.ts), so the digest that
  * seeds its event ids is made once per topic object, not once per message.
  */
-const topicTexts = new WeakMap<UplinkTopic, string>();
+const topicDigests = new WeakMap<UplinkTopic, Digest>();
 
-function topicText(t: UplinkTopic): string {
-  const text = `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}\u0000`;
-  topicTexts.set(t, text);
-  return text;
+function digestOfTopic(t: UplinkTopic): Digest {
+  const digest = topicDigest(
+    `${t.groupId}/${t.type}/${t.edgeNodeId}${'deviceId' in t ? `/${t.deviceId}` : ''}`,
+  );
+  topicDigests.set(t, digest);
+  return digest;
 }
 
 /** The agent's device links that are down (`links/down`, `links/error`), for the cloud's fleet view. */
