@@ -49,6 +49,7 @@ export interface RebirthTracker {
 export function createRebirthTracker(options: RebirthOptions): RebirthTracker {
   const { metrics, logger, reorderTimeoutMs } = options;
   const nodes = new Map<string, EdgeNode>();
+  const keys = new WeakMap<UplinkTopic, string>();
 
   const request = (groupId: string, edgeNodeId: string, node: EdgeNode, reason: RebirthReason) => {
     const now = Date.now();
@@ -85,7 +86,13 @@ export function createRebirthTracker(options: RebirthOptions): RebirthTracker {
 
   return {
     observe(topic, seq) {
-      const key = `${topic.groupId}/${topic.edgeNodeId}`;
+      // a connection keeps its parsed topic (broker/hooks.ts): its node is found once per topic
+      // object, not by building a key for every message
+      let key = keys.get(topic);
+      if (key === undefined) {
+        key = `${topic.groupId}/${topic.edgeNodeId}`;
+        keys.set(topic, key);
+      }
       let node = nodes.get(key);
       if (topic.type === 'NDEATH') {
         if (node) {

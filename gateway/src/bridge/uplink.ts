@@ -1,5 +1,6 @@
 import { deviceStateV1, telemetryReadingsV1 } from '@bitv/shared/events';
 import type { Logger } from '@bitv/shared/log';
+import { hotCounter } from '@bitv/shared/metrics';
 import type { Aedes, PublishPacket } from 'aedes';
 import type { UplinkHandler } from '../broker/hooks.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -36,6 +37,7 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
   const { pipeline, metrics, logger, source } = options;
   const live = new LiveOrder(options.broker);
   const order = new AckOrder((owner, t) => live.publish(owner, livePackets(t)));
+  const readingsWritten = hotCounter(metrics.bridgeReadings);
   return (client, packet, topic, rawDone) => {
     const owner = client ?? orphanOwner;
     const ack = order.enqueue(owner, rawDone);
@@ -64,7 +66,7 @@ export function createUplink(options: UplinkOptions): UplinkHandler {
         logger.warn({ clientId: client?.id, topic: packet.topic, err: error.message }, 'not acknowledged');
         return order.settle(owner, ack, error);
       }
-      if (t.readings > 0) metrics.bridgeReadings.inc(t.readings);
+      if (t.readings > 0) readingsWritten.inc(t.readings);
       // the live copies go out with the acknowledgement, in arrival order: the log confirms
       // device state and telemetry each on its own, and a DDATA durable first must not overtake
       // the DBIRTH before it on `bv/<site>/...` (#13 item 7)

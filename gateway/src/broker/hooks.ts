@@ -1,4 +1,5 @@
 import type { Logger } from '@bitv/shared/log';
+import { hotCounter } from '@bitv/shared/metrics';
 import { parseTopic } from '@bitv/shared/sparkplug';
 import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket } from 'aedes';
 import { aclFor, allowAll } from '../acl/acl.js';
@@ -150,7 +151,7 @@ export function createHooks(ctx: HookContext): Hooks {
           // MQTT 3.1.1 cannot refuse one PUBLISH: the connection is closed [MQTT-3.3.5-2]
           return done(new Error(`not authorized to publish to ${topic}`));
         }
-        last = { topic, received: metrics.messagesIn.labels({ type }), uplink: uplinkOf(topic) };
+        last = { topic, received: hotCounter(metrics.messagesIn, { type }), uplink: uplinkOf(topic) };
         session.lastPublish = last;
       }
       last.received.inc();

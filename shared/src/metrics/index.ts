@@ -47,3 +47,4 @@ export function histogram<L extends string>(
   if (existing) return existing as Histogram<L>;
   return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
 }
+export { HotHistogram, hotCounter, hotHistogram } from './hot.js';
