@@ -93,6 +93,11 @@ interface PendingAck {
  * in the order (the seq) it sent them, whichever topic of the log confirmed them first.
  */
 class AckOrder {
+  /**
+   * Each owner's queue for the owner's life, emptied but never deleted: setting and deleting a
+   * hash table entry per message is the churn that made the pipeline promote (docs/gateway.md,
+   * fourth pass), and a connection with one message in flight would do it for every message.
+   */
   readonly #queues = new WeakMap<object, PendingAck[]>();
 
   constructor(readonly publishLive: (owner: object, t: Translation) => void) {}
@@ -116,8 +121,6 @@ class AckOrder {
       if (a.live) this.publishLive(owner, a.live);
       a.done(a.error);
     }
-    // a callback above may have settled (and dropped) this queue and started a new one
-    if (queue.length === 0 && this.#queues.get(owner) === queue) this.#queues.delete(owner);
   }
 }
 
