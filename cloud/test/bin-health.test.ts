@@ -122,6 +122,8 @@ describe('bin health: dead cells, offline shelves, uncertain counts (PGlite)', (
   it('shows an unplugged shelf offline on every bin, with alerts, until it is born again', async () => {
     await state('DDEATH');
     await eventually(async () => (await health()).every((h) => h === 'shelf_offline'), 'offline shown');
+    // The registry marks the shelf offline, then the alerts follow in their own transaction.
+    await eventually(async () => (await open()).length === 3, 'offline alerts open');
     expect(await open()).toEqual([
       ['BOLT', 0, 'shelf_offline'],
       ['WASHER', 1, 'shelf_offline'],
@@ -133,7 +135,7 @@ describe('bin health: dead cells, offline shelves, uncertain counts (PGlite)', (
     await state('DDEATH'); // a repeated death opens nothing more
     await state('DBIRTH');
     await eventually(async () => (await health()).every((h) => h === 'ok'), 'online again');
-    expect(await open()).toEqual([]);
+    await eventually(async () => (await open()).length === 0, 'offline alerts cleared');
     const all = await t.cloud.services.inventory.alerts('demo-site', 'all');
     expect(all.filter((a) => a.kind === 'shelf_offline').map((a) => a.status)).toEqual([
       'cleared',

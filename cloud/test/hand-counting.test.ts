@@ -148,12 +148,20 @@ describe('counting through the cloud (PGlite, database event log)', () => {
     }
   };
 
-  const settledOn = async (trace: ShelfTrace) => {
-    for (const [bin, cell] of trace.bins.entries())
+  /**
+   * Waits for each bin's movements as well as its final count: a trace can pass through its final
+   * count earlier (17, 14, 16, 14, 17), and the count alone would end the wait there.
+   */
+  const settledOn = async (trace: ShelfTrace, before: readonly number[][] = []) => {
+    for (const [bin, cell] of trace.bins.entries()) {
+      const moves = (before[bin]?.length ?? 0) + (trace.counts[bin]?.length ?? 0);
       await eventually(
-        async () => (await t.cloud.services.inventory.bin(shelf, bin)).count === cell.count,
-        `bin ${bin} at ${cell.count}`,
+        async () =>
+          (await movements(bin)).length >= moves &&
+          (await t.cloud.services.inventory.bin(shelf, bin)).count === cell.count,
+        `bin ${bin} at ${cell.count} after ${moves} movements`,
       );
+    }
   };
 
   const weightEvents = () =>
@@ -198,7 +206,7 @@ describe('counting through the cloud (PGlite, database event log)', () => {
       ['none'],
     );
     await send(trace, startMs + (previous.readings.at(-1)?.timeMs ?? 0) + 100);
-    await settledOn(trace);
+    await settledOn(trace, before);
     for (const bin of trace.bins.keys()) {
       expect(await movements(bin)).toEqual([
         ...(before[bin] as number[]),

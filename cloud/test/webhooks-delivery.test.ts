@@ -7,6 +7,7 @@ import { authed, json, startTestCloud, type TestCloud } from './harness.js';
 import { startReceiver } from './webhooks-receiver.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+type Placed = { data: { orderId: string } };
 
 const placed = (orderId: string = randomUUID(), key: string = orderId): BvEvent =>
   createEvent(orderPlacedV1, {
@@ -173,10 +174,19 @@ for (const q of queues) {
         30_000,
       );
       // Later events are not sent to a disabled endpoint.
-      await t.eventLog.publish(topics.orders, placed());
-      await register('/ok'); // a fresh endpoint sees the next event: proves the event was handled
-      await t.eventLog.publish(topics.orders, placed());
-      await eventually(() => receiver.on('/ok').length >= 3, 'the event on the fresh endpoint', 30_000);
+      const later = placed();
+      await t.eventLog.publish(topics.orders, later);
+      await register('/ok'); // a fresh endpoint sees the next event
+      const next = placed();
+      await t.eventLog.publish(topics.orders, next);
+      // Both handled (the endpoints of every earlier test's `/ok` take them too): only then is
+      // /gone's count final, and neither can reach the next test's endpoint.
+      const okOrders = () => receiver.on('/ok').map((r) => (JSON.parse(r.body) as Placed).data.orderId);
+      await eventually(
+        () => [later, next].every((e) => okOrders().includes((e.data as Placed['data']).orderId)),
+        'both events on /ok',
+        30_000,
+      );
       expect(receiver.on('/gone')).toHaveLength(1);
     });
 
