@@ -1,14 +1,15 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { errorText, redactUrl } from '../config/redact.js';
 import { UnavailableError } from '../errors/index.js';
+import { PgliteThread } from './pglite-thread.js';
 
 /**
- * The SQL port. One Kysely instance over either PGlite (embedded default: in-process, in memory or
- * in a folder) or PostgreSQL through `pg` (when a URL is given). Both speak the same SQL, so
- * callers never branch on the kind; `kind` is for logs and health reports only.
+ * The SQL port. One Kysely instance over either PGlite (embedded default: on a worker thread of this
+ * process, in memory or in a folder) or PostgreSQL through `pg` (when a URL is given). Both speak
+ * the same SQL, so callers never branch on the kind; `kind` is for logs and health reports only.
  */
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
@@ -51,8 +52,9 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 }
 
 async function openPglite(opts: DatabaseOptions): Promise<Database> {
-  const client = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
-  const kysely = new Kysely<unknown>({ dialect: new PGliteDialect(client) });
+  const client = await PgliteThread.create(opts.dataDir || undefined);
+  // The dialect calls only `query` and `close`, which PgliteThread has with PGlite's types.
+  const kysely = new Kysely<unknown>({ dialect: new PGliteDialect(client as unknown as PGlite) });
   if (opts.schema) {
     await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(opts.schema)}`.execute(kysely);
     // PGlite is a single connection, so a session-level search_path holds for every query.
