@@ -60,8 +60,9 @@ export function buildRecords<T>(items: readonly T[], outgoingOf: (item: T) => Ou
 }
 
 /**
- * One hash per record, not per message: the id of a draft sent alone is `messageId(origin, 0)`,
- * as for the message's other events; merged drafts hash all their messages in order.
+ * The id of a draft sent alone is its message's digest with index 0 (`uuidFrom(digestOf(bytes,
+ * topic))`), as translate.ts numbers the message's other events after it; merged drafts chain
+ * the digests of all their messages in order.
  */
 function telemetryEvent(drafts: readonly TelemetryDraft[]): BvEvent {
   const first = drafts[0]!;
