@@ -44,8 +44,7 @@ import { platformEvents } from '@bitv/shared/events';
 import { silentLogger } from '@bitv/shared/log';
 import { createRegistry } from '@bitv/shared/metrics';
 import { postgresUrl, serverAvailable, uniqueName } from '@bitv/shared/testing';
-import { chatSettingsOf } from '../src/chat/settings.js';
-import { writeIntervalDefaults } from '../src/chat/store.js';
+import { chatDefaults, chatSettingsOf } from '../src/chat/settings.js';
 import { startCloud } from '../src/index.js';
 import type { Command, Member, Sent, Setup } from './chat-clients.js';
 import { startPeer } from './chat-peer.js';
@@ -65,7 +64,7 @@ const databases = (process.env.CHAT_DB ?? 'pglite,postgres').split(',') as Datab
 const databaseName: Record<DatabaseKind, string> = { pglite: 'PGlite', postgres: 'PostgreSQL' };
 /** The chat's settings from `BV_CHAT_*` (e.g. `BV_CHAT_WRITE_INTERVAL_MS`), under the bench's own. */
 const chatSettings = chatSettingsOf(process.env);
-const writeIntervalOf = (kind: DatabaseKind) => chatSettings.writeIntervalMs ?? writeIntervalDefaults[kind];
+const writeIntervalMs = chatSettings.writeIntervalMs ?? chatDefaults.writeIntervalMs;
 const childFile = fileURLToPath(new URL('./chat-clients.ts', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -513,11 +512,7 @@ ${table(
   ],
   results.flatMap(({ shape, chats, peer }) => [
     ...chats.map(({ kind, run }) =>
-      row(
-        shape,
-        `chat (/api/v1/chat), ${databaseName[kind]}, write interval ${writeIntervalOf(kind)} ms`,
-        run,
-      ),
+      row(shape, `chat (/api/v1/chat), ${databaseName[kind]}, write interval ${writeIntervalMs} ms`, run),
     ),
     row(shape, 'bare ws rooms', peer),
   ]),

@@ -1,6 +1,5 @@
-import { loadConfig, type Setting, setting } from '@bitv/shared';
-import { z } from 'zod';
-import { writeIntervalDefaults } from './store.js';
+import { loadConfig, setting } from '@bitv/shared';
+import { writeIntervalDefault } from './store.js';
 
 /** The chat module's settings (`BV_CHAT_*`, see cloud/src/config.ts and docs/chat.md). */
 export interface ChatSettings {
@@ -24,11 +23,8 @@ export interface ChatSettings {
   /** A socket whose unsent data exceeds this is too slow and is closed. */
   maxBufferedBytes: number;
   pingIntervalMs: number;
-  /**
-   * A write batch starts at most this often (ms); undefined takes the database's default
-   * (`writeIntervalDefaults` in store.ts).
-   */
-  writeIntervalMs: number | undefined;
+  /** A write batch starts at most this often (ms; `writeIntervalDefault` in store.ts says why). */
+  writeIntervalMs: number;
 }
 
 export const chatDefaults: ChatSettings = {
@@ -44,7 +40,7 @@ export const chatDefaults: ChatSettings = {
   syncMs: 2_000,
   maxBufferedBytes: 1 << 20,
   pingIntervalMs: 30_000,
-  writeIntervalMs: undefined,
+  writeIntervalMs: writeIntervalDefault,
 };
 
 /** The chat settings as the environment gives them (`BV_CHAT_*`); `cli.ts` loads it once. */
@@ -97,14 +93,12 @@ export const chatSettingsSpec = {
     min: 50,
     description: 'how often each followed room is checked for events whose pub/sub message was lost',
   }),
-  writeIntervalMs: {
-    env: 'BV_CHAT_WRITE_INTERVAL_MS',
-    // No default text: unset takes the database's own (`writeIntervalDefaults` in store.ts).
-    schema: z.coerce.number().int().min(0).max(1_000).optional(),
-    default: undefined,
-    description: `a chat write batch starts at most this often, in ms (unset: ${writeIntervalDefaults.pglite} on PGlite, ${writeIntervalDefaults.postgres} on PostgreSQL); writes in between go together`,
-    secret: false,
-  } satisfies Setting<number | undefined>,
+  writeIntervalMs: setting.int('BV_CHAT_WRITE_INTERVAL_MS', {
+    default: String(chatDefaults.writeIntervalMs),
+    min: 0,
+    max: 1_000,
+    description: 'a chat write batch starts at most this often, in ms; writes in between go together',
+  }),
 };
 
 export function chatSettingsOf(env: NodeJS.ProcessEnv): Partial<ChatSettings> {

@@ -1,6 +1,6 @@
 import { ForbiddenError, NotFoundError } from '@bitv/shared';
 import { type Database, GroupCommit, tables } from '@bitv/shared/db';
-import { outboxCommitted, queueOutbox } from '@bitv/shared/event-store';
+import { outboxCommitted, outboxInsert } from '@bitv/shared/event-store';
 import { type ChatRoomEvent, chatEventV1, createEvent, topics } from '@bitv/shared/events';
 import type { HybridLogicalClock } from '@bitv/shared/hlc';
 import { type Kysely, sql } from 'kysely';
@@ -48,8 +48,6 @@ export interface WriteResult {
   duplicate: boolean;
 }
 
-const keyOf = (roomId: string, eventId: string) => `${roomId}\u0000${eventId}`;
-
 function toEvent(r: EventRow): StoredChatEvent {
   return {
     roomId: r.room_id,
@@ -75,17 +73,14 @@ function toEvent(r: EventRow): StoredChatEvent {
 const relayNudgeMs = 500;
 
 /**
- * A write batch starts at most this often (ms), by database, unless `BV_CHAT_WRITE_INTERVAL_MS`
- * says otherwise. A batch costs about six round trips however many writes it holds, and a write
- * in a quiet spell goes at once; under a steady trickle a write waits up to the interval so that
- * the batch gathers more. On PGlite the statements run on this process's thread: at 100 rooms
- * writing a message a second each, one or two writes a batch made the process the bottleneck, and
- * 20 ms holds it to about 50 batches a second. On PostgreSQL the statements run elsewhere and the
- * writes that come while a batch commits go in the next one anyway, so a short interval only caps
- * the rate of batches: at 20 ms the interval was most of the p50 (about 19 ms), at 5 ms the p50
- * was about 6 ms and the p99 within the runs' noise (docs/chat.md has the runs).
+ * A write batch starts at most this often (ms) unless `BV_CHAT_WRITE_INTERVAL_MS` says otherwise.
+ * A batch is one statement however many writes it holds, and a write in a quiet spell goes at
+ * once; under a steady trickle a write waits up to the interval so that the batch gathers more.
+ * On PGlite it was 20 ms while a batch took six round trips, each waiting for a turn of the busy
+ * event loop (the p50 was then about the interval, 19-21 ms); at one statement a batch, 5 ms gave
+ * a p50 of 4-5 ms with the burst rate unchanged (docs/chat.md has the runs).
  */
-export const writeIntervalDefaults = { pglite: 20, postgres: 5 } as const;
+export const writeIntervalDefault = 5;
 
 /**
  * `wake` at most once per `everyMs`: at once after a quiet spell, else once at the end of the
@@ -111,13 +106,6 @@ function throttledNudge(wake: () => void, everyMs: number): () => void {
   };
 }
 
-/** A room's head in a batch: before it, the numbers it reserved, and the last one handed out. */
-interface RoomHead {
-  before: number;
-  reserved: number;
-  last: number;
-}
-
 /** Thrown inside a transaction to roll it back when the event is already stored. */
 class AlreadyStored {
   constructor(readonly event: StoredChatEvent) {}
@@ -139,7 +127,7 @@ export class ChatStore {
     private readonly clock: HybridLogicalClock,
     /** This site's id, the `origin` of its writes. */
     readonly site: string,
-    writeIntervalMs: number = writeIntervalDefaults[database.kind],
+    writeIntervalMs: number = writeIntervalDefault,
   ) {
     this.db = tables<ChatTables>(database);
     // One batch at a time: PGlite runs one statement at a time anyway, and on PostgreSQL the
@@ -163,15 +151,13 @@ export class ChatStore {
   }
 
   /**
-   * A batch in a fixed number of statements whatever its size: one upsert bumps every room's head
-   * by its number of writes (taking the rows' locks), one select finds the batch's event ids and
-   * edit targets already stored, one insert stores the new events, and a room whose writes were
-   * not all stored (resends, refusals) gives the unused numbers back in one update. Three
-   * statements per write (head, duplicate check, insert) made PGlite the bottleneck of the
-   * benchmark's 100 messages/s.
+   * A batch in one statement, one round trip whatever its size (migrations.ts
+   * `chat_write_batch`): the rooms' head locks in one order, each write checked against what is
+   * stored (a resend, an edit's target), the new events numbered and inserted, and their replicas
+   * queued in the outbox. Each write is stamped before the statement: a stamp a resend or a refusal
+   * does not use is a gap in the clock's values, not in any order.
    */
   private async writeBatch(inputs: readonly WriteInput[]): Promise<(WriteResult | Error)[]> {
-    const outcomes: (WriteResult | Error)[] = [];
     // Rooms in one order in every batch: two batches (this instance's or another's) take the
     // rooms' head locks in the same order, so neither waits for a lock the other waits on.
     const order = inputs
@@ -179,121 +165,64 @@ export class ChatStore {
       .sort((a, b) =>
         a.input.roomId < b.input.roomId ? -1 : a.input.roomId > b.input.roomId ? 1 : a.i - b.i,
       );
-    const writes = new Map<string, number>();
-    for (const { input } of order) writes.set(input.roomId, (writes.get(input.roomId) ?? 0) + 1);
-    await this.db.transaction().execute(async (trx) => {
-      // The heads' row locks first: a concurrent write of the same id (another instance) waits
-      // here and then finds it stored.
-      const heads = await this.reserve(trx, writes);
-      const known = await this.stored(trx, inputs);
-      const stored: StoredChatEvent[] = [];
-      for (const { input, i } of order) {
-        const outcome = this.decide(input, known, heads);
-        outcomes[i] = outcome;
-        if (outcome instanceof Error || outcome.duplicate) continue;
-        known.set(keyOf(input.roomId, outcome.event.eventId), outcome.event);
-        stored.push(outcome.event);
-      }
-      const unused = [...heads].flatMap(([roomId, h]) =>
-        h.reserved > h.last - h.before
-          ? [sql`(${roomId}::text, ${h.reserved - (h.last - h.before)}::integer)`]
-          : [],
-      );
-      if (unused.length > 0)
-        await sql`UPDATE chat_room_heads h SET seq = h.seq - u.n FROM (VALUES ${sql.join(unused)}) AS u(room_id, n)
-          WHERE h.room_id = u.room_id`.execute(trx);
-      await this.insert(trx, stored);
-      // The batch's replicas in one outbox insert (one turn at the store's order lock).
-      await queueOutbox<ChatTables>(
-        trx,
-        topics.chat,
-        stored.map(({ seq: _local, ...replicated }) =>
-          createEvent(chatEventV1, {
-            source: `bv-chat/${this.site}`,
-            // A site's events keep one order under one key: the relay publishes (and marks) each
-            // key's rows as one group, so a key per room cost a round trip per room each round.
-            key: this.site,
-            data: replicated,
-          }),
-        ),
-      );
+    const writes = order.map(({ input }, ord) => {
+      const eventId = `${input.author}/${input.clientId}`;
+      const deleted = input.kind === 'delete';
+      return {
+        ord,
+        room_id: input.roomId,
+        event_id: eventId,
+        kind: input.kind,
+        // An edit or delete names its message; the statement refuses it unless that is a message
+        // of this room by the same author.
+        message_id: input.kind === 'message' ? eventId : (input.messageId ?? ''),
+        author: input.author,
+        body: deleted ? '' : input.body,
+        mentions: deleted ? [] : input.mentions,
+        hlc: this.clock.tick(),
+        origin: this.site,
+        at: new Date().toISOString(),
+      };
     });
-    if (outcomes.some((o) => !(o instanceof Error) && !o.duplicate)) this.nudgeRelay();
+    const replicas = writes.map((w) =>
+      createEvent(chatEventV1, {
+        source: `bv-chat/${this.site}`,
+        // A site's events keep one order under one key: the relay publishes (and marks) each
+        // key's rows as one group, so a key per room cost a round trip per room each round.
+        key: this.site,
+        data: {
+          roomId: w.room_id,
+          eventId: w.event_id,
+          kind: w.kind,
+          messageId: w.message_id,
+          author: w.author,
+          body: w.body,
+          mentions: w.mentions,
+          hlc: w.hlc,
+          origin: w.origin,
+          at: w.at,
+        },
+      }),
+    );
+    const { rows } = await sql<{ ord: number; outcome: string; stored: EventRow | null }>`
+      WITH written AS MATERIALIZED (SELECT * FROM chat_write_batch(${JSON.stringify(writes)}::jsonb)),
+        ${outboxInsert(topics.chat, replicas, sql`SELECT ord FROM written WHERE outcome = 'stored'`)}
+      SELECT ord, outcome, stored FROM written`.execute(this.db);
+    const outcomes: (WriteResult | Error)[] = [];
+    let storedAny = false;
+    for (const row of rows) {
+      const { i } = order[row.ord]!;
+      if (row.outcome === 'not-found') outcomes[i] = new NotFoundError('message not found in this room');
+      else if (row.outcome === 'forbidden')
+        outcomes[i] = new ForbiddenError('only its author may change a message');
+      else if (row.stored) {
+        outcomes[i] = { event: toEvent(row.stored), duplicate: row.outcome === 'duplicate' };
+        storedAny ||= row.outcome === 'stored';
+      }
+    }
+    for (const { i } of order) outcomes[i] ??= new Error('the chat write batch gave no answer for a write');
+    if (storedAny) this.nudgeRelay();
     return outcomes;
-  }
-
-  /** Bumps each room's head by its number of writes, under the rows' locks. */
-  private async reserve(
-    trx: Kysely<ChatTables>,
-    writes: ReadonlyMap<string, number>,
-  ): Promise<Map<string, RoomHead>> {
-    const rows = await trx
-      .insertInto('chat_room_heads')
-      .values([...writes].map(([room_id, seq]) => ({ room_id, seq })))
-      .onConflict((oc) => oc.column('room_id').doUpdateSet({ seq: sql`chat_room_heads.seq + excluded.seq` }))
-      .returning(['room_id', 'seq'])
-      .execute();
-    const heads = new Map<string, RoomHead>();
-    for (const r of rows) {
-      const reserved = writes.get(r.room_id) ?? 0;
-      const before = Number(r.seq) - reserved;
-      heads.set(r.room_id, { before, reserved, last: before });
-    }
-    return heads;
-  }
-
-  /** The batch's event ids and edit targets already stored, by room and event id. */
-  private async stored(trx: Kysely<ChatTables>, inputs: readonly WriteInput[]) {
-    const rooms = new Set<string>();
-    const ids = new Set<string>();
-    for (const input of inputs) {
-      rooms.add(input.roomId);
-      ids.add(`${input.author}/${input.clientId}`);
-      if (input.messageId) ids.add(input.messageId);
-    }
-    const rows = await trx
-      .selectFrom('chat_events')
-      .selectAll()
-      .where('room_id', 'in', [...rooms])
-      .where('event_id', 'in', [...ids])
-      .execute();
-    return new Map(rows.map((r) => [keyOf(r.room_id, r.event_id), toEvent(r)]));
-  }
-
-  /** One write of a batch: stored (taking the room's next number), a resend, or refused. */
-  private decide(
-    input: WriteInput,
-    known: ReadonlyMap<string, StoredChatEvent>,
-    heads: ReadonlyMap<string, RoomHead>,
-  ): WriteResult | Error {
-    const eventId = `${input.author}/${input.clientId}`;
-    const existing = known.get(keyOf(input.roomId, eventId));
-    if (existing) return { event: existing, duplicate: true };
-    let messageId = eventId;
-    if (input.kind !== 'message') {
-      const target = input.messageId ? known.get(keyOf(input.roomId, input.messageId)) : undefined;
-      if (target?.kind !== 'message') return new NotFoundError('message not found in this room');
-      if (target.author !== input.author) return new ForbiddenError('only its author may change a message');
-      messageId = target.eventId;
-    }
-    const head = heads.get(input.roomId);
-    if (!head) return new Error(`no head reserved for room ${input.roomId}`);
-    head.last += 1;
-    const seq = head.last;
-    const event: StoredChatEvent = {
-      roomId: input.roomId,
-      seq,
-      eventId,
-      kind: input.kind,
-      messageId,
-      author: input.author,
-      body: input.kind === 'delete' ? '' : input.body,
-      mentions: input.kind === 'delete' ? [] : input.mentions,
-      hlc: this.clock.tick(),
-      origin: this.site,
-      at: new Date().toISOString(),
-    };
-    return { event, duplicate: false };
   }
 
   /**

@@ -13,7 +13,7 @@
  */
 
 export { notifyChannel } from './notify.js';
-export { outboxCommitted, queueOutbox } from './outbox-write.js';
+export { outboxCommitted, outboxInsert, queueOutbox } from './outbox-write.js';
 export * from './port.js';
 export type { Projection } from './projection.js';
 export {

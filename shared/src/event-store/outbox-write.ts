@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/index.js';
 import { ValidationError } from '../errors/index.js';
@@ -41,19 +41,41 @@ export async function queueOutbox<DB>(
   topic: string,
   events: BvEvent | readonly BvEvent[],
 ): Promise<void> {
+  if (Array.isArray(events) && events.length === 0) return;
+  await sql`WITH ${outboxInsert(topic, events)} SELECT 1`.execute(trx);
+}
+
+/**
+ * The outbox insert as common table expressions of the caller's statement (`WITH ${...} SELECT`),
+ * for a write whose own rows and outbox rows go in one statement, one round trip. With `chosen`
+ * (a query of one integer column: positions in `events`), only those events go in: the statement
+ * decides which, e.g. a batch's writes that were not resends. Data-modifying CTEs run whatever
+ * the statement selects, so the insert happens once the statement runs.
+ */
+export function outboxInsert(
+  topic: string,
+  events: BvEvent | readonly BvEvent[],
+  chosen?: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   const rows = outboxRows(topic, events);
-  if (rows.length === 0) return;
-  const values = rows.map((r, i) => sql`(${i}::integer, ${r.key}, ${r.event}::jsonb)`);
-  // One statement, one round trip (a chat batch's transaction had seven): the order lock (the
-  // store's key, see schema.ts `orderLockKey`) and the NOTIFY (sent at commit) ride in a
-  // materialised CTE the rows join, so the lock is held before the first id is drawn and ids
-  // follow commit order as with the store's appends (append-each.ts does the same).
-  await sql`WITH l AS MATERIALIZED (
+  const values =
+    rows.length === 0
+      ? sql`SELECT NULL::integer, NULL::text, NULL::jsonb WHERE false`
+      : sql`VALUES ${sql.join(rows.map((r, i) => sql`(${i}::integer, ${r.key}, ${r.event}::jsonb)`))}`;
+  // The order lock (the store's key, see schema.ts `orderLockKey`) and the NOTIFY (sent at commit)
+  // ride in a materialised CTE the rows join, so the lock is held before the first id is drawn and
+  // ids follow commit order as with the store's appends (append-each.ts does the same); neither is
+  // taken when no row goes in.
+  return sql`outbox_rows AS MATERIALIZED (
+      SELECT v.ord, v.partition_key, v.event FROM (${values}) AS v (ord, partition_key, event)
+      ${chosen ? sql`WHERE v.ord IN (${chosen})` : sql``}),
+    outbox_lock AS MATERIALIZED (
       SELECT pg_advisory_xact_lock(hashtextextended('bv_event_store.' || current_schema(), 0)),
-        pg_notify(${notifyChannel}, 'outbox'))
-    INSERT INTO bv_es_outbox (topic, partition_key, event)
-    SELECT ${topic}, v.partition_key, v.event FROM l, (VALUES ${sql.join(values)}) AS v (ord, partition_key, event)
-    ORDER BY v.ord`.execute(trx);
+        pg_notify(${notifyChannel}, 'outbox')
+      WHERE EXISTS (SELECT 1 FROM outbox_rows)),
+    outbox_insert AS (
+      INSERT INTO bv_es_outbox (topic, partition_key, event)
+      SELECT ${topic}, r.partition_key, r.event FROM outbox_lock, outbox_rows r ORDER BY r.ord)`;
 }
 
 /** Wakes this process's outbox relay after a commit that called `queueOutbox`. */
