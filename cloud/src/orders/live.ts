@@ -3,13 +3,13 @@ import type { Counter } from '@bitv/shared/metrics';
 import { sql } from 'kysely';
 import type { LiveHub } from '../live/hub.js';
 import { orderEventTypes, orderType } from './model.js';
-import { statusAfter } from './projections.js';
+import { orderViewProjection, statusAfter } from './projections.js';
 import { asOrderEvent } from './stream.js';
 
 /**
- * Sends a live `order` message for each order event. It runs in the projection runner after
- * `orders.view` (the runner applies its projections in order), so a client that reloads on the
- * message reads the view as of that event. Delivery is at least once: a batch retried after an
+ * Sends a live `order` message for each order event. It follows `orders.view` (never applied
+ * past that projection's checkpoint), so the view always holds the order it addresses and a
+ * client that reloads on the message reads the view as of that event. Delivery is at least once: a batch retried after an
  * error sends its messages again, harmless since each names the status it reached.
  *
  * A fresh checkpoint would replay every order ever placed: events recorded before `since` (the
@@ -24,6 +24,7 @@ export function orderLiveProjection(deps: {
   return {
     name: 'orders.live',
     types: orderEventTypes,
+    follows: orderViewProjection.name,
     async applyBatch(tx, events) {
       const fresh = events.filter((e) => e.recordedAt.getTime() >= since);
       if (fresh.length < events.length) deps.skipped.inc({ reason: 'history' }, events.length - fresh.length);
@@ -37,7 +38,8 @@ export function orderLiveProjection(deps: {
       for (const e of fresh) {
         const orderId = asOrderEvent(e).data.orderId;
         const owner = owners.get(orderId);
-        // The view has not got the order yet (its projection is failing): no one to address it to.
+        // Not expected, the view being at least this far: counted, not thrown, so one odd event
+        // cannot stall every live message behind it.
         if (!owner) {
           deps.skipped.inc({ reason: 'not_in_view' });
           continue;

@@ -68,7 +68,11 @@ export function describeProjectionContract(
       for (const c of cleanup.splice(0).reverse()) await c();
     });
 
-    async function setup(projection: (table: string) => Projection, follow = false) {
+    async function setup(
+      projection: (table: string) => Projection,
+      follow = false,
+      others: (table: string, p: Projection) => Projection[] = () => [],
+    ) {
       const opened = await target.open();
       cleanup.push(() => opened.close());
       const store = await createEventStore(opened.database);
@@ -79,7 +83,7 @@ export function describeProjectionContract(
       const runner: ProjectionRunner = await startProjections({
         store,
         database: opened.database,
-        projections: [p],
+        projections: [p, ...others(table, p)],
         batchSize: 7,
         follow,
         metrics,
@@ -149,6 +153,39 @@ export function describeProjectionContract(
       expect(await readCounts(opened, table)).toEqual(live);
       expect(live).toEqual(await foldCounts(store));
       await expect(runner.rebuild('nope')).rejects.toThrow(/unknown projection/);
+    });
+
+    it('applies a projection that follows another no further than that one, so it always finds its rows', async () => {
+      const missing: bigint[] = [];
+      const reader = (table: string, counts: Projection): Projection => ({
+        name: `reader-${table}`,
+        types: counts.types,
+        follows: counts.name,
+        async apply(tx, event) {
+          const { rows } =
+            await sql`SELECT 1 FROM ${sql.id(table)} WHERE stream_id = ${event.streamId}`.execute(tx.sql);
+          if (rows.length === 0) missing.push(event.position);
+        },
+      });
+      const { opened, store, table, projection, runner } = await setup(
+        (t) => countsProjection(t),
+        false,
+        (t, p) => [reader(t, p)],
+      );
+      await appendSome(store, 3, 4);
+      // The counts have not run: the reader waits rather than miss their rows.
+      expect(await runner.catchUp(`reader-${table}`)).toBe(0);
+      expect(await runner.catchUp(projection.name)).toBe(12);
+      // Events committed after the counts' pass, before the reader's: the race a list order loses.
+      await appendSome(store, 5, 3);
+      expect(await runner.catchUp(`reader-${table}`)).toBe(12);
+      expect(await runner.checkpoint(`reader-${table}`)).toBe(await runner.checkpoint(projection.name));
+      expect(await runner.catchUp()).toBe(15 + 15);
+      expect(await runner.checkpoint(`reader-${table}`)).toBe(await runner.checkpoint(projection.name));
+      expect(missing).toEqual([]);
+      await expect(
+        startProjections({ store, database: opened.database, projections: [reader(table, projection)] }),
+      ).rejects.toThrow(/follows counts-.*which this runner does not run/);
     });
 
     it('follows the store: a commit wakes it without waiting for the poll', async () => {

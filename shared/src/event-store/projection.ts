@@ -10,6 +10,12 @@ export interface Projection {
   name: string;
   /** Event types it reads; absent reads every event. */
   types?: readonly string[];
+  /**
+   * Another projection of the same runner whose rows this one reads: it is applied no further than
+   * that one's checkpoint. Running after it in the list is not enough, since an event committed
+   * between the two reads would reach this one first.
+   */
+  follows?: string;
   apply?(tx: EventStoreTransaction, event: StoredEvent): Promise<void>;
   applyBatch?(tx: EventStoreTransaction, events: readonly StoredEvent[]): Promise<void>;
   /** Empties its rows before a rebuild from position zero; a projection without it cannot be rebuilt. */

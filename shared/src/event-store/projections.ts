@@ -57,6 +57,9 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
   await migrateEventStore(opts.database);
   const byName = new Map(opts.projections.map((p) => [p.name, p]));
   if (byName.size !== opts.projections.length) throw new Error('projection names must be unique');
+  for (const p of opts.projections)
+    if (p.follows !== undefined && !byName.has(p.follows))
+      throw new Error(`projection ${p.name} follows ${p.follows}, which this runner does not run`);
   const logger = (opts.logger ?? silentLogger).child({ subsystem: 'projections' });
   const registry = opts.metrics ?? createRegistry();
   const applied = counter(registry, 'bv_projection_events_total', 'Events applied by a projection', [
@@ -85,18 +88,28 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     const { rows } = await sql<{ position: string | number | bigint }>`SELECT position FROM bv_es_checkpoints
       WHERE name = ${projection.name} FOR UPDATE`.execute(tx.sql);
     const after = BigInt(rows[0]?.position ?? 0);
-    const events = await tx.readAll({
+    const ceiling =
+      projection.follows === undefined ? undefined : await checkpointOf(tx.sql, projection.follows);
+    if (ceiling !== undefined && ceiling <= after) return { count: 0, more: false };
+    const read = await tx.readAll({
       after,
       limit: batchSize,
       ...(projection.types ? { types: projection.types } : {}),
     });
+    const events = ceiling === undefined ? read : read.filter((e) => e.position <= ceiling);
     const last = events.at(-1);
     if (!last) return { count: 0, more: false };
     await applyEvents(projection, tx, events);
     await sql`UPDATE bv_es_checkpoints SET position = ${last.position.toString()}::bigint, updated_at = now()
       WHERE name = ${projection.name}`.execute(tx.sql);
     position.set({ projection: projection.name }, Number(last.position));
-    return { count: events.length, more: events.length === batchSize };
+    return { count: events.length, more: read.length === batchSize && events.length === read.length };
+  }
+
+  async function checkpointOf(db: EventStoreTransaction['sql'], name: string): Promise<bigint> {
+    const { rows } = await sql<{ position: string | number | bigint }>`SELECT position FROM bv_es_checkpoints
+      WHERE name = ${name}`.execute(db);
+    return BigInt(rows[0]?.position ?? 0);
   }
 
   async function catchUpOne(projection: Projection, batchSize = opts.batchSize): Promise<number> {
@@ -184,11 +197,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     },
     async checkpoint(name) {
       find(name);
-      const { rows } = await sql<{
-        position: string | number | bigint;
-      }>`SELECT position FROM bv_es_checkpoints
-        WHERE name = ${name}`.execute(opts.database.kysely);
-      return BigInt(rows[0]?.position ?? 0);
+      return checkpointOf(opts.database.kysely, name);
     },
     async close() {
       controller.abort();
