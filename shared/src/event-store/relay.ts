@@ -50,7 +50,7 @@ export const outboxRelayDefaults = {
 };
 
 export interface OutboxRelay {
-  /** Runs one round now (when this relay holds the lease); returns the rows it delivered. */
+  /** Runs one round now (when this relay holds or can take the lease); returns the rows it delivered. */
   flush(): Promise<number>;
   /** Rows not yet delivered (nor given up on). */
   pending(): Promise<number>;
@@ -99,15 +99,28 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       ? listenForCommits(opts.listenUrl, (what) => what !== 'events' && waker.notify(), logger)
       : undefined;
   let lastRetention = 0;
+  let lastGauges = 0;
   let running: Promise<RoundResult> | undefined;
+  // Every commit with outbox rows wakes every relay of the process (a module each), and all but
+  // one lose the lease: the holder renews once a third of the lease has passed, not every round,
+  // and the others try again only as often (sooner on `flush`), so most rounds cost one statement.
+  let heldUntil = 0;
+  let nextTry = 0;
 
-  async function holdLease(): Promise<boolean> {
+  async function holdLease(force: boolean): Promise<boolean> {
+    const now = Date.now();
+    if (now < heldUntil) return true;
+    if (!force && now < nextTry) return false;
     const { rows } = await sql<{ owner: string }>`INSERT INTO bv_es_outbox_lease (name, owner, expires_at)
       VALUES ('relay', ${owner}, now() + ${opts.leaseMs} * interval '1 millisecond')
       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
       WHERE bv_es_outbox_lease.owner = excluded.owner OR bv_es_outbox_lease.expires_at <= now()
       RETURNING owner`.execute(db);
-    return rows[0]?.owner === owner;
+    const held = rows[0]?.owner === owner;
+    // Measured from before the statement, so the lease in the database outlives our trust in it.
+    if (held) heldUntil = now + opts.leaseMs / 3;
+    else nextTry = now + opts.leaseMs / 3;
+    return held;
   }
 
   /** Publishes one key's rows; returns how many were delivered, or when to try again. */
@@ -183,8 +196,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }
   }
 
-  async function round(): Promise<RoundResult> {
-    if (!(await holdLease())) return { delivered: 0, more: false, nextDueMs: undefined };
+  async function round(force: boolean): Promise<RoundResult> {
+    if (!(await holdLease(force))) return { delivered: 0, more: false, nextDueMs: undefined };
     const { rows } = await sql<OutboxRow>`SELECT id, topic, partition_key, event, attempts,
         greatest(0, extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms, extract(epoch FROM now() - created_at)::float8 AS age_seconds
       FROM bv_es_outbox WHERE delivered_at IS NULL AND failed_at IS NULL
@@ -208,7 +221,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         }
       }),
     );
-    await updateGauges();
+    await updateGauges(rows.length === 0);
     if (Date.now() - lastRetention > 60_000) {
       lastRetention = Date.now();
       await sql`DELETE FROM bv_es_outbox
@@ -217,7 +230,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     return { delivered, more: rows.length === opts.batchSize && delivered > 0, nextDueMs };
   }
 
-  async function updateGauges(): Promise<void> {
+  /** Exact when the round found nothing; otherwise counted at most once a second. */
+  async function updateGauges(empty: boolean): Promise<void> {
+    if (empty) {
+      metrics.pending.set(0);
+      metrics.oldest.set(0);
+      return;
+    }
+    if (Date.now() - lastGauges < 1_000) return;
+    lastGauges = Date.now();
     const { rows } = await sql<{ n: number; age: number | null }>`SELECT count(*)::integer AS n,
         extract(epoch FROM now() - min(created_at))::float8 AS age
       FROM bv_es_outbox WHERE delivered_at IS NULL AND failed_at IS NULL`.execute(db);
@@ -226,9 +247,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   /** One round at a time, whether from the loop or from `flush`. */
-  function exclusive(): Promise<RoundResult> {
+  function exclusive(force = false): Promise<RoundResult> {
     const idle: RoundResult = { delivered: 0, more: false, nextDueMs: undefined };
-    const next = (running ?? Promise.resolve(idle)).catch(() => idle).then(round);
+    const next = (running ?? Promise.resolve(idle)).catch(() => idle).then(() => round(force));
     running = next;
     return next;
   }
@@ -259,7 +280,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const loop = follow();
   return {
     async flush() {
-      return (await exclusive()).delivered;
+      return (await exclusive(true)).delivered;
     },
     async pending() {
       const { rows } = await sql<{ n: number }>`SELECT count(*)::integer AS n FROM bv_es_outbox
