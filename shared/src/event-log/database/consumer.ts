@@ -65,6 +65,8 @@ export class DatabaseSubscription implements Subscription {
   private unlisten: (() => void) | undefined;
   private nextLeaseAt = 0;
   private partitionCount = 0;
+  /** Appends this process announced per topic: a worker that fetched before the last one fetches again. */
+  private readonly appends = new Map<string, number>();
   private readonly leases: GroupLeases;
 
   constructor(
@@ -91,7 +93,9 @@ export class DatabaseSubscription implements Subscription {
       ON CONFLICT (group_id, topic, partition) DO NOTHING`.execute(db);
     await this.refreshLeases();
     this.unlisten = this.host.onAppend((topic) => {
-      if (this.options.topics.includes(topic)) this.waker.notify();
+      if (!this.options.topics.includes(topic)) return;
+      this.appends.set(topic, (this.appends.get(topic) ?? 0) + 1);
+      this.waker.notify();
     });
     this.loop = this.run();
   }
@@ -180,6 +184,7 @@ export class DatabaseSubscription implements Subscription {
   private async fetch(): Promise<void> {
     const idle = [...this.workers.values()].filter((w) => w.idle);
     if (idle.length === 0) return;
+    const appendsBefore = new Map(this.appends);
     const { rows } = await sql<{
       topic: string;
       partition: number;
@@ -212,15 +217,26 @@ export class DatabaseSubscription implements Subscription {
     for (const worker of idle) {
       this.host.metrics.lag.set(worker.labels, Math.max(0, worker.end - worker.position));
       const batch = batches.get(workerKey(worker.topic, worker.partition));
-      if (batch) worker.enqueue(batch);
+      if (!batch) continue;
+      worker.fetched = {
+        full: batch.length >= this.host.tuning.batchSize,
+        appends: appendsBefore.get(worker.topic) ?? 0,
+      };
+      worker.enqueue(batch);
     }
   }
 
-  /** Called by a worker that emptied its queue (fetch more) or stopped (free its slot). */
+  /**
+   * Called by a worker that emptied its queue or stopped (free its slot). It fetches again at once
+   * only when more may be waiting: its batch was full, or its topic had an append since. Else the
+   * next append or poll will; a fetch that would find nothing is most of a busy log's statements.
+   */
   workerFinished(worker: PartitionWorker, stopped: boolean): void {
     const key = workerKey(worker.topic, worker.partition);
     if (stopped && this.workers.get(key) === worker) this.workers.delete(key);
-    this.waker.notify();
+    const fetched = worker.fetched;
+    if (stopped || !fetched || fetched.full || fetched.appends !== (this.appends.get(worker.topic) ?? 0))
+      this.waker.notify();
   }
 
   /**

@@ -26,16 +26,23 @@ export class GroupLeases {
     private readonly leaseMs: number,
   ) {}
 
-  /** Records this member as alive and returns how many members of the group are. */
+  /**
+   * Records this member as alive and returns how many members of the group are, in one statement
+   * (every member of every group runs it each renewal). The count reads the table as it was before
+   * the statement, so it counts the others and adds this member.
+   */
   async heartbeat(): Promise<number> {
-    await sql`INSERT INTO bv_event_log_members (group_id, member, expires_at)
-      VALUES (${this.group}, ${this.member}, now() + ${this.leaseMs} * interval '1 millisecond')
-      ON CONFLICT (group_id, member) DO UPDATE SET expires_at = excluded.expires_at`.execute(this.db);
-    // Rows of members that died long ago are only clutter; live ones are counted below.
-    await sql`DELETE FROM bv_event_log_members
-      WHERE group_id = ${this.group} AND expires_at < now() - interval '1 hour'`.execute(this.db);
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::integer AS n FROM bv_event_log_members
-      WHERE group_id = ${this.group} AND expires_at > now()`.execute(this.db);
+    const { rows } = await sql<{ n: number }>`
+      WITH beat AS (
+        INSERT INTO bv_event_log_members (group_id, member, expires_at)
+        VALUES (${this.group}, ${this.member}, now() + ${this.leaseMs} * interval '1 millisecond')
+        ON CONFLICT (group_id, member) DO UPDATE SET expires_at = excluded.expires_at
+      ), swept AS (
+        -- Rows of members that died long ago are only clutter; live ones are counted below.
+        DELETE FROM bv_event_log_members WHERE group_id = ${this.group} AND expires_at < now() - interval '1 hour'
+      )
+      SELECT 1 + count(*)::integer AS n FROM bv_event_log_members
+      WHERE group_id = ${this.group} AND member <> ${this.member} AND expires_at > now()`.execute(this.db);
     return Math.max(1, Number(rows[0]?.n ?? 1));
   }
 

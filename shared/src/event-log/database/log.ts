@@ -82,7 +82,7 @@ export class DatabaseEventLog implements EventLog {
     if (events.length === 0) return;
     const records = events.map((event) => ({ key: event.partitionkey, json: eventToJson(event) }));
     const partitions = await this.topicPartitions(topic);
-    await this.db.transaction().execute((trx) => appendRecords(trx, topic, partitions, records));
+    await appendRecords(this.db, topic, partitions, records);
     this.deps.metrics.published.inc({ topic }, events.length);
     this.signal.emit('append', topic);
   }

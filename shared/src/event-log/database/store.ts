@@ -12,14 +12,16 @@ export interface StoredRecord {
 const insertChunk = 500;
 
 /**
- * Appends records to a topic inside the caller's transaction. Each partition's counter row is
- * bumped with `UPDATE … RETURNING`, which holds its row lock until the transaction ends: a
- * concurrent publisher to the same partition waits, so offsets are gap-free and a reader never
- * sees offset n+1 committed before offset n. Partitions are locked in ascending order so two
+ * Appends records to a topic. Each partition's counter row is bumped with `UPDATE … RETURNING`,
+ * which holds its row lock until the transaction ends: a concurrent publisher to the same
+ * partition waits, so offsets are gap-free and a reader never sees offset n+1 committed before
+ * offset n. The bump and the insert are one statement, so the usual publish (one key, one
+ * partition) is one round trip and needs no transaction of its own; records for several
+ * partitions take one statement each, in one transaction, partitions in ascending order so two
  * publishers never deadlock.
  */
 export async function appendRecords(
-  trx: Kysely<EventLogTables>,
+  db: Kysely<EventLogTables>,
   topic: string,
   partitions: number,
   records: readonly StoredRecord[],
@@ -31,26 +33,42 @@ export async function appendRecords(
     if (list) list.push(record);
     else byPartition.set(p, [record]);
   }
+  const chunks: Array<{ partition: number; records: StoredRecord[] }> = [];
   for (const partition of [...byPartition.keys()].sort((a, b) => a - b)) {
     const list = byPartition.get(partition) ?? [];
-    const { rows } = await sql<{ next_offset: string | number }>`
-      UPDATE bv_event_log_partitions SET next_offset = next_offset + ${list.length}
-      WHERE topic = ${topic} AND partition = ${partition}
-      RETURNING next_offset`.execute(trx);
-    const end = rows[0]?.next_offset;
-    if (end === undefined) throw new Error(`event log partition ${topic}/${partition} does not exist`);
-    let position = Number(end) - list.length;
-    for (let i = 0; i < list.length; i += insertChunk) {
-      const values = list
-        .slice(i, i + insertChunk)
-        .map(
-          (record) =>
-            sql`(${topic}, ${partition}, ${position++}, ${record.key}, ${JSON.stringify(record.json)}::jsonb)`,
-        );
-      await sql`INSERT INTO bv_event_log_events (topic, partition, position, key, event)
-        VALUES ${sql.join(values)}`.execute(trx);
-    }
+    for (let i = 0; i < list.length; i += insertChunk)
+      chunks.push({ partition, records: list.slice(i, i + insertChunk) });
   }
+  const work = async (trx: Kysely<EventLogTables>) => {
+    for (const chunk of chunks) await appendToPartition(trx, topic, chunk.partition, chunk.records);
+  };
+  if (chunks.length === 1 || db.isTransaction) await work(db);
+  else await db.transaction().execute(work);
+}
+
+async function appendToPartition(
+  db: Kysely<EventLogTables>,
+  topic: string,
+  partition: number,
+  records: readonly StoredRecord[],
+): Promise<void> {
+  const values = records.map(
+    (record, i) => sql`(${i}::integer, ${record.key}::text, ${JSON.stringify(record.json)}::jsonb)`,
+  );
+  const { rows } = await sql<{ inserted: number }>`
+    WITH bumped AS (
+      UPDATE bv_event_log_partitions SET next_offset = next_offset + ${records.length}
+      WHERE topic = ${topic} AND partition = ${partition}
+      RETURNING next_offset - ${records.length} AS start
+    ), inserted AS (
+      INSERT INTO bv_event_log_events (topic, partition, position, key, event)
+      SELECT ${topic}, ${partition}, bumped.start + v.ord, v.key, v.event
+      FROM bumped, (VALUES ${sql.join(values)}) AS v(ord, key, event)
+      RETURNING 1
+    )
+    SELECT count(*)::integer AS inserted FROM inserted`.execute(db);
+  if (Number(rows[0]?.inserted ?? 0) !== records.length)
+    throw new Error(`event log partition ${topic}/${partition} does not exist`);
 }
 
 /**

@@ -12,6 +12,8 @@ import type { DatabaseSubscription, FetchedRow } from './consumer.js';
 /** Handles one partition's events in order: deliver, then commit offset + 1. */
 export class PartitionWorker {
   end = 0;
+  /** The last fetch that gave it rows: whether it was a full batch, and the topic's appends before it. */
+  fetched: { full: boolean; appends: number } | undefined;
   readonly labels: { topic: string; group: string; partition: string };
   private queue: FetchedRow[] = [];
   private running: Promise<void> | undefined;
