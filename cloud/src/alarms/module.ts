@@ -133,8 +133,15 @@ export async function createAlarmsModule(
     ],
     timers: [
       { name: 'alarms.rules', everyMs: o.tickMs, run: () => rules.tick() },
+      { name: 'alarms.health-flush', everyMs: 1_000, run: () => health.flush() },
       { name: 'alarms.health-prune', everyMs: 60_000, run: () => health.prune(o.healthKeepMinutes * 60_000) },
     ],
     provides: { alarms: api, gatewayPage },
+    async close() {
+      // The consumers are closed by now: nothing adds to what this writes.
+      await health
+        .flush()
+        .catch((error: unknown) => logger.warn({ err: error }, 'gateway health not flushed'));
+    },
   };
 }

@@ -123,7 +123,7 @@ export class AlarmRules {
   }
 
   async readings(batch: TelemetryReadings, arrived: Date): Promise<void> {
-    await this.health.readings(batch, arrived);
+    this.health.readings(batch, arrived);
     // The newest reading with a temperature decides: a shelf back in range clears its alarm.
     let latest: { temperatureC: number; time: string } | undefined;
     for (const r of batch.readings) {
