@@ -9,8 +9,9 @@ import { asOrderEvent } from './stream.js';
 /**
  * Sends a live `order` message for each order event. It follows `orders.view` (never applied
  * past that projection's checkpoint), so the view always holds the order it addresses and a
- * client that reloads on the message reads the view as of that event. Delivery is at least once: a batch retried after an
- * error sends its messages again, harmless since each names the status it reached.
+ * client that reloads on the message reads the view as of that event. Delivery is at least
+ * once: a batch retried after an error sends its messages again, harmless since each names the
+ * status it reached.
  *
  * A fresh checkpoint would replay every order ever placed: events recorded before `since` (the
  * module's start, less a margin) are history, not news, and are skipped and counted.
