@@ -53,7 +53,9 @@ export interface FetchedRow {
  * to subscribe to the same topics (as in Kafka); the share is computed from this member's topics.
  *
  * Each owned partition has its own worker, so a slow or poisoned partition holds back only
- * itself. Every fetch for the whole member is one query (a LATERAL join over the owned
+ * itself. A worker commits an event's offset after handling it but does not wait for that commit
+ * before the next event (commits made meanwhile go out as one); a refused or failed commit stops
+ * it at the event after. Every fetch for the whole member is one query (a LATERAL join over the owned
  * partitions), and never inside a transaction that awaits a handler (PGlite has one connection).
  */
 export class DatabaseSubscription implements Subscription {

@@ -8,6 +8,7 @@ import {
   validateConsumed,
 } from '../delivery.js';
 import type { DatabaseSubscription, FetchedRow } from './consumer.js';
+import type { StoredRecord } from './store.js';
 
 /** Handles one partition's events in order: deliver, then commit offset + 1. */
 export class PartitionWorker {
@@ -20,6 +21,11 @@ export class PartitionWorker {
   private revoked = false;
   /** Rows of a failed batch still to go through `handle` one at a time. */
   private oneByOne = 0;
+  /** The offset to commit next, while a commit is in flight; written when that one is done. */
+  private toCommit: number | undefined;
+  private committing: Promise<void> | undefined;
+  /** Why the commits stopped (lease lost, database error): the worker stops at its next event. */
+  private commitFailure: Error | undefined;
   /** Aborted on close or when the partition is lost: ends retries without committing. */
   private readonly stop = new AbortController();
   readonly signal: AbortSignal;
@@ -60,14 +66,52 @@ export class PartitionWorker {
     return { topic: this.topic, partition: this.partition };
   }
 
-  done(): Promise<void> {
-    return this.running ?? Promise.resolve();
+  /** Resolves once the worker has stopped handling and its last commit is written (or failed). */
+  async done(): Promise<void> {
+    await this.running;
+    await this.committing;
+  }
+
+  /**
+   * Commits `next` without holding up the next event: the handler of event n+1 runs while the
+   * commit of n travels, and offsets handled meanwhile go out as one commit. An event is still
+   * committed only after it was handled (at least once); what a lost lease or a failed commit
+   * costs is that the worker notices one event later, and that event is delivered again
+   * elsewhere, as any event handled but not committed is.
+   */
+  private commitAhead(next: number): void {
+    this.toCommit = next;
+    this.committing ??= this.writeCommits();
+  }
+
+  private async writeCommits(): Promise<void> {
+    try {
+      for (let next = this.toCommit; next !== undefined; next = this.toCommit) {
+        this.toCommit = undefined;
+        if (!(await this.sub.commit(this, next))) {
+          this.commitFailure = new Error('commit refused: lease lost');
+          this.sub.host.logger.warn({ ...this.where, offset: next - 1 }, 'commit refused: lease lost');
+          return;
+        }
+      }
+    } catch (error) {
+      this.commitFailure = error instanceof Error ? error : new Error(String(error));
+    } finally {
+      this.committing = undefined;
+      this.toCommit = undefined;
+    }
+  }
+
+  /** Throws what stopped the commits, so `drain` stops as it did when it awaited each one. */
+  private checkCommits(): void {
+    if (this.commitFailure) throw this.commitFailure;
   }
 
   private async drain(): Promise<void> {
     let stopped = false;
     try {
       for (;;) {
+        this.checkCommits();
         const row = this.queue[0];
         if (!row || this.signal.aborted) break;
         const batched = await this.handleBatch();
@@ -86,8 +130,8 @@ export class PartitionWorker {
         this.queue.shift();
       }
     } catch (error) {
-      // A failed commit (database down) must not lose the event: drop the queue and let a fresh
-      // worker re-read from the last committed offset once the lease is refreshed.
+      // A failed commit (database down, lease lost) must not lose the event: drop the queue and
+      // let a fresh worker re-read from the last committed offset once the lease is refreshed.
       stopped = true;
       this.sub.host.logger.warn(
         { err: error, ...this.where },
@@ -144,10 +188,7 @@ export class PartitionWorker {
       end();
     }
     if (this.signal.aborted) return 'stopped';
-    if (!(await this.sub.commit(this, last.position + 1))) {
-      host.logger.warn({ ...this.where, offset: last.position }, 'commit refused: lease lost');
-      return 'stopped';
-    }
+    this.commitAhead(last.position + 1);
     host.metrics.consumed.inc(labels, events.length);
     return events.length;
   }
@@ -169,7 +210,8 @@ export class PartitionWorker {
           { err: error, ...this.where, offset: row.position },
           'invalid record on a dead-letter topic skipped',
         );
-        return this.sub.commit(this, row.position + 1);
+        this.commitAhead(row.position + 1);
+        return true;
       }
       host.logger.error({ err: error, ...this.where, offset: row.position }, 'invalid record dead-lettered');
       const json =
@@ -180,7 +222,7 @@ export class PartitionWorker {
               [deadLetterAttributes.reason]: reason,
               [deadLetterAttributes.group]: group,
             };
-      return this.sub.commit(this, row.position + 1, { key: row.key, json });
+      return this.commitDeadLetter(row.position + 1, { key: row.key, json });
     }
     const outcome = await deliver(
       event,
@@ -210,10 +252,18 @@ export class PartitionWorker {
         'event dead-lettered after its last attempt',
       );
       const dead = deadLetterEvent(event, reason, group);
-      return this.sub.commit(this, row.position + 1, { key: row.key, json: eventToJson(dead) });
+      return this.commitDeadLetter(row.position + 1, { key: row.key, json: eventToJson(dead) });
     }
-    const ok = await this.sub.commit(this, row.position + 1);
-    if (!ok) host.logger.warn({ ...this.where, offset: row.position }, 'commit refused: lease lost');
+    this.commitAhead(row.position + 1);
+    return true;
+  }
+
+  /** A dead letter is appended in the commit's transaction, after the commits before it. */
+  private async commitDeadLetter(next: number, record: StoredRecord): Promise<boolean> {
+    await this.committing;
+    this.checkCommits();
+    const ok = await this.sub.commit(this, next, record);
+    if (!ok) this.sub.host.logger.warn({ ...this.where, offset: next - 1 }, 'commit refused: lease lost');
     return ok;
   }
 }
