@@ -169,7 +169,10 @@ describe('database event log (PGlite)', () => {
       topic,
       [3, 4, 5, 6, 7, 8, 9].map((n) => makeEvent(definition, 'k', n)),
     );
-    await new Promise((r) => setTimeout(r, 600));
+    // The first event after the steal is handled (its commit is what gets refused); then any
+    // more the worker would handle have time to show.
+    await eventually(() => handled.length > 3, 'an event after the steal');
+    await new Promise((r) => setTimeout(r, 500));
     // A commit goes out while the next event is handled, so the refusal is seen one event late.
     expect(handled.length - 3).toBeLessThanOrEqual(2);
     expect(await committed(topic)).toBe(3);
